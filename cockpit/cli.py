@@ -1,0 +1,224 @@
+"""The `cockpit` command: demo data, the nightly pipeline, warehouse releases.
+
+Every command has --help; failures print one line to stderr and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from contextlib import contextmanager
+from datetime import date
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cockpit.settings import Settings, SettingsError
+
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _progress(enabled: bool = True):
+    """A progress callback (step, done, total) drawn on a terminal; silent otherwise."""
+    bar = Progress(TextColumn("{task.description:<36}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=err, disable=not (enabled and err.is_terminal), transient=False)
+    tasks: dict[str, int] = {}
+
+    def update(step: str, done: int, total: int) -> None:
+        if step not in tasks:
+            tasks[step] = bar.add_task(step, total=max(total, 1))
+        bar.update(tasks[step], completed=done, total=max(total, 1))
+
+    with bar:
+        yield update
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.load()
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """街道数字驾驶舱 — street command-centre cockpit.
+
+    Data lives under $COCKPIT_HOME (default ./var): landing/, lake/,
+    quarantine/, warehouse/. See the README for configuration.
+    """
+
+
+@main.command()
+@click.option("--days", type=click.IntRange(1, 3660), default=365, show_default=True, help="Number of days to generate.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day (default: the range ends yesterday).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day when --start is not given (default: yesterday).")
+@click.option("--scale", type=click.FloatRange(0.01, 100), default=1.0, show_default=True,
+              help="1 = one street (金鸡湖街道 profile); 10 = a district of ten streets.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same files, byte for byte.")
+@click.option("--clean", is_flag=True, help="Delete existing landing files first.")
+def demo(days: int, start, end, scale: float, seed: int, clean: bool) -> None:
+    """Write demo landing extracts for a street calibrated on published figures.
+
+    The extracts carry the dirt real exports have (mixed encodings, duplicates,
+    malformed rows, late events, sensor spikes, a changed header); a manifest
+    of what was injected is written to landing/_demo_manifest.json.
+    """
+    from pipelines.demo import generate
+
+    settings = _settings()
+    home = settings.paths.ensure()
+    if clean and home.landing.exists():
+        shutil.rmtree(home.landing)
+        home.landing.mkdir(parents=True)
+    with _progress() as progress:
+        manifest = generate(home.landing, days=days, start=start.date() if start else None,
+                            end=end.date() if end else None, scale=scale, seed=seed, progress=progress)
+    click.echo(f"demo landing written: {manifest['start']} … {manifest['end']}, scale {scale}, seed {seed} → {home.landing}")
+
+
+@main.group()
+def pipeline() -> None:
+    """Load landing extracts into the lake and publish a warehouse release."""
+
+
+@pipeline.command("run")
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="(Re)load this landing day only.")
+@click.option("--all", "rebuild_all", is_flag=True, help="Reload every landing day.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+def pipeline_run(day, rebuild_all: bool, as_json: bool) -> None:
+    """Load every landing day not yet loaded, build a release, check it, publish it.
+
+    Bad rows go to quarantine with a reason; unreadable files are quarantined
+    whole. Exit codes: 0 published or up to date, 1 the release failed its
+    build or checks (the previous release stays current), 3 nothing usable was
+    loaded.
+    """
+    if day and rebuild_all:
+        _fail("--day and --all cannot be combined", 2)
+    summary = _run_pipeline(day=day.date() if day else None, rebuild_all=rebuild_all, quiet=as_json)
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_summary(summary)
+    if summary.exit_code:
+        click.echo(f"error: {summary.message}", err=True)
+        sys.exit(summary.exit_code)
+
+
+def _run_pipeline(*, day: date | None = None, rebuild_all: bool = False, quiet: bool = False):
+    from pipelines.mapping import MappingError
+    from pipelines.run import PipelineError, run_pipeline
+
+    settings = _settings()
+    try:
+        with _progress(enabled=not quiet) as progress:
+            return run_pipeline(settings.paths, salt=settings.salt(), keep_releases=settings.keep_releases,
+                                extra_mappings=settings.extra_mappings, day=day, rebuild_all=rebuild_all,
+                                stale_after_days=max(1, round(settings.stale_after_hours / 24)), progress=progress)
+    except (PipelineError, MappingError) as exc:
+        _fail(str(exc))
+
+
+def _print_summary(summary) -> None:
+    data = summary.to_dict()
+    table = Table(title=f"run {data['run_id']} · {data['status']}")
+    for column in ("source", "days", "files", "rejected", "read", "loaded", "quarantined", "reasons"):
+        table.add_column(column, justify="left" if column in ("source", "reasons") else "right")
+    for source, s in data["sources"].items():
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(s["quarantined_by_reason"].items()))
+        table.add_row(source, str(s["days"]), str(s["files"]), str(s["files_rejected"]), f"{s['rows_read']:,}",
+                      f"{s['rows_loaded']:,}", f"{s['rows_quarantined']:,}", reasons)
+    Console().print(table)
+    for warning in data["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{data['message']} · data through {data['data_through']} · {data['duration_s']} s")
+
+
+@pipeline.command("runs")
+@click.option("--limit", type=int, default=10, show_default=True)
+def pipeline_runs(limit: int) -> None:
+    """List recent pipeline runs from the ledger."""
+    from warehouse.ledger import read_ledger
+
+    runs = read_ledger(_settings().paths, "ops_run").sort_by([("started_at", "descending")]).slice(0, limit)
+    table = Table()
+    for column in ("run_id", "status", "mode", "loaded", "quarantined", "rejected files", "data through", "seconds"):
+        table.add_column(column)
+    for r in runs.to_pylist():
+        table.add_row(r["run_id"], r["status"], r["mode"], f"{r['rows_loaded']:,}", f"{r['rows_quarantined']:,}",
+                      str(r["files_rejected"]), str(r["data_through"] or ""), f"{r['duration_s']:.1f}")
+    Console().print(table)
+
+
+@main.group()
+def warehouse() -> None:
+    """Inspect warehouse releases and roll back a bad load."""
+
+
+@warehouse.command("current")
+def warehouse_current() -> None:
+    """Print the path of the current release."""
+    from warehouse.releases import current_release
+
+    path = current_release(_settings().paths)
+    if path is None:
+        _fail("no release yet: run `cockpit pipeline run`")
+    click.echo(str(path))
+
+
+@warehouse.command("releases")
+def warehouse_releases() -> None:
+    """List the kept releases, newest last; * marks the current one."""
+    from warehouse.releases import list_releases
+
+    releases = list_releases(_settings().paths)
+    if not releases:
+        _fail("no release yet: run `cockpit pipeline run`")
+    for r in releases:
+        click.echo(f"{'*' if r.is_current else ' '} {r.run_id}  {r.size_bytes / 2**20:8.1f} MiB  {r.created:%Y-%m-%d %H:%M:%S}")
+
+
+@warehouse.command("rollback")
+@click.argument("run_id", required=False)
+def warehouse_rollback(run_id: str | None) -> None:
+    """Make RUN_ID (default: the release before the current one) current again."""
+    from warehouse.releases import ReleaseError, rollback
+
+    try:
+        release = rollback(_settings().paths, run_id)
+    except ReleaseError as exc:
+        _fail(str(exc))
+    click.echo(f"current release is now {release.run_id}")
+
+
+@main.command()
+@click.option("--days", type=click.IntRange(1, 3660), default=365, show_default=True,
+              help="Days of demo data to generate when there is no landing data.")
+@click.option("--scale", type=click.FloatRange(0.01, 100), default=1.0, show_default=True)
+def up(days: int, scale: float) -> None:
+    """Everything from nothing: demo data if there is none, the pipeline, then the warehouse is ready."""
+    from pipelines.demo import generate
+
+    settings = _settings()
+    home = settings.paths.ensure()
+    if not any(p.is_dir() for p in home.landing.iterdir()):
+        with _progress() as progress:
+            manifest = generate(home.landing, days=days, scale=scale, progress=progress)
+        click.echo(f"demo landing written: {manifest['start']} … {manifest['end']}")
+    summary = _run_pipeline()
+    _print_summary(summary)
+    if summary.exit_code:
+        _fail(summary.message, summary.exit_code)
+    from warehouse.releases import current_release
+
+    click.echo(f"warehouse ready: {current_release(home)}; the app comes next (see README)")

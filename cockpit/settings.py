@@ -1,0 +1,80 @@
+"""Configuration in one place: COCKPIT_* environment variables over an optional TOML file.
+
+Read once by the CLI (or the app factory) and passed down; nothing else reads
+the environment. The file is $COCKPIT_CONFIG, else $COCKPIT_HOME/cockpit.toml.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from warehouse.paths import Home
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    keep_releases: int = 7
+    extra_mappings: tuple[Path, ...] = ()
+    stale_after_hours: int = 26
+    pii_salt: str | None = None
+
+    @property
+    def paths(self) -> Home:
+        return Home(self.home)
+
+    @classmethod
+    def load(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        home = Path(env.get("COCKPIT_HOME", "var")).expanduser().resolve()
+        config_path = Path(env["COCKPIT_CONFIG"]) if env.get("COCKPIT_CONFIG") else home / "cockpit.toml"
+        config: dict = {}
+        if config_path.exists():
+            try:
+                config = tomllib.loads(config_path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise SettingsError(f"{config_path}: {exc}") from exc
+        elif env.get("COCKPIT_CONFIG"):
+            raise SettingsError(f"COCKPIT_CONFIG names a missing file: {config_path}")
+
+        def pick(name: str, default):
+            return env.get(f"COCKPIT_{name.upper()}", config.get(name, default))
+
+        extra = env.get("COCKPIT_EXTRA_MAPPINGS")
+        if extra is not None:
+            mappings = tuple(Path(p).expanduser().resolve() for p in extra.split(os.pathsep) if p)
+        else:
+            mappings = tuple((config_path.parent / p).resolve() for p in config.get("extra_mappings", []))
+        missing = [str(p) for p in mappings if not p.exists()]
+        if missing:
+            raise SettingsError(f"extra mapping file(s) not found: {', '.join(missing)}")
+        try:
+            return cls(
+                home=home,
+                keep_releases=int(pick("keep_releases", 7)),
+                extra_mappings=mappings,
+                stale_after_hours=int(pick("stale_after_hours", 26)),
+                pii_salt=pick("pii_salt", None),
+            )
+        except ValueError as exc:
+            raise SettingsError(f"bad setting: {exc}") from exc
+
+    def salt(self) -> str:
+        """The PII hashing salt: configured, or generated once per home and kept (hashes must stay stable)."""
+        if self.pii_salt:
+            return self.pii_salt
+        path = self.home / "secret" / "pii_salt"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(16))
+        return path.read_text().strip()

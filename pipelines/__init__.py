@@ -1,0 +1,1 @@
+"""Nightly pipelines: landing extracts → validated, masked lake partitions → a published warehouse release."""

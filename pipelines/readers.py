@@ -1,0 +1,277 @@
+"""Readers: one export file → a table of strings, plus the lines that could not be read.
+
+Every reader returns the file's columns as text exactly as exported (typing is
+the validator's job) and a `_line` column with the line (CSV, JSON lines) or
+sheet row (xlsx) each row came from, so a quarantined row can be found in the
+original file. A file that cannot be read at all raises FileRejected with a
+one-line reason; the run quarantines it and goes on with the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from charset_normalizer import from_bytes
+from python_calamine import CalamineError, CalamineWorkbook
+
+from pipelines.contracts import load_contracts
+from pipelines.mapping import FileSpec
+
+
+class FileRejected(Exception):
+    """A whole file that cannot be loaded; str(exc) is the one-line reason, starting with its code."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+@dataclass
+class BadLine:
+    line: int
+    reason: str  # undecodable | malformed
+    detail: str
+    raw: str
+
+
+@dataclass
+class ReadResult:
+    table: pa.Table  # all columns pa.string(), plus _line int64
+    encoding: str | None = None
+    bad_lines: list[BadLine] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return self.table.num_rows + len(self.bad_lines)
+
+
+def detect_encoding(raw: bytes) -> str:
+    """BOM → utf-8-sig; valid UTF-8 → utf-8; otherwise the best guess, GB18030 for Chinese exports."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(raw[:200_000]).best()
+    # GBK and GB2312 are subsets of GB18030; decoding with the superset loses nothing.
+    if best is None or best.encoding.lower() in {"gbk", "gb2312", "gb18030", "big5", "cp936", "hz"}:
+        return "gb18030"
+    return best.encoding
+
+
+def _table_from_rows(header: list[str], rows: list[list], lines: list[int]) -> pa.Table:
+    columns = {name: pa.array([r[i] if i < len(r) else None for r in rows], pa.string()) for i, name in enumerate(header)}
+    columns["_line"] = pa.array(lines, pa.int64())
+    return pa.table(columns)
+
+
+def read_csv(path: Path, encoding: str | None = None) -> ReadResult:
+    raw = path.read_bytes()
+    encoding = encoding or detect_encoding(raw)
+    bad: list[BadLine] = []
+    try:
+        text = raw.decode(encoding)
+        kept_lines = None  # every physical line survived
+    except LookupError as exc:
+        raise FileRejected("unreadable_file", f"unknown encoding {encoding!r}") from exc
+    except UnicodeDecodeError:
+        # Decode line by line so that one broken row costs one row, not the file.
+        good, kept_lines = [], []
+        for number, chunk in enumerate(raw.split(b"\n"), start=1):
+            try:
+                good.append(chunk.decode(encoding))
+                kept_lines.append(number)
+            except UnicodeDecodeError as exc:
+                bad.append(BadLine(number, "undecodable", f"not valid {encoding} at byte {exc.start}",
+                                   chunk.decode(encoding, errors="replace")))
+        text = "\n".join(good)
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        raise FileRejected("unreadable_file", "the file is empty")
+    first, _, _ = text.partition("\n")
+    header = next(csv.reader([first.rstrip("\r")]))
+    header = [h.strip() for h in header]
+    if len(set(header)) != len(header):
+        raise FileRejected("unknown_header", f"repeated column names in header: {header}")
+
+    invalid: list[pacsv.InvalidRow] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        invalid.append(row)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header}, strings_can_be_null=True, null_values=[""]
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise FileRejected("unreadable_file", str(exc).splitlines()[0]) from exc
+
+    # Physical line of each data row: the kept lines after the header, less blank and malformed ones.
+    # pyarrow does not always number invalid rows, so they are matched back to their line by text.
+    physical = list(range(1, text.count("\n") + 2)) if kept_lines is None else kept_lines
+    pending = {}
+    for row in invalid:
+        pending.setdefault(row.text.rstrip("\r"), []).append(row)
+    data_lines = []
+    for number, line_text in zip(physical[1:], text.split("\n")[1:], strict=True):
+        line_text = line_text.rstrip("\r")
+        if not line_text.strip():
+            continue
+        if pending.get(line_text):
+            row = pending[line_text].pop()
+            bad.append(BadLine(number, "malformed", f"{row.actual_columns} fields, expected {row.expected_columns}",
+                               line_text))
+            continue
+        data_lines.append(number)
+    for rows in pending.values():
+        bad.extend(BadLine(0, "malformed", f"{r.actual_columns} fields, expected {r.expected_columns}", r.text)
+                   for r in rows)
+    if len(data_lines) != table.num_rows:  # quoted newlines: fall back to record numbers
+        data_lines = list(range(2, table.num_rows + 2))
+    table = table.append_column("_line", pa.array(data_lines, pa.int64()))
+    return ReadResult(table, encoding, bad)
+
+
+def _cell_text(value) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M:%S")
+    return str(value).strip()
+
+
+def read_xlsx(path: Path, sheet: str | None = None) -> ReadResult:
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        names = workbook.sheet_names
+        if sheet is not None and sheet not in names:
+            raise FileRejected("unknown_header", f"no sheet {sheet!r}; sheets are {', '.join(names)}")
+        rows = workbook.get_sheet_by_name(sheet or names[0]).to_python(skip_empty_area=False)
+    except CalamineError as exc:
+        raise FileRejected("unreadable_file", f"not a readable .xlsx: {str(exc).splitlines()[0]}") from exc
+    except (OSError, ValueError) as exc:
+        raise FileRejected("unreadable_file", str(exc).splitlines()[0]) from exc
+    if not rows:
+        raise FileRejected("unreadable_file", "the sheet is empty")
+    header = [_cell_text(h) or f"column_{i + 1}" for i, h in enumerate(rows[0])]
+    body, lines = [], []
+    for number, row in enumerate(rows[1:], start=2):
+        cells = [_cell_text(v) for v in row]
+        if any(c is not None for c in cells):
+            body.append(cells)
+            lines.append(number)
+    return ReadResult(_table_from_rows(header, body, lines))
+
+
+def _flatten(obj: dict, prefix: str = "") -> dict[str, str | None]:
+    flat: dict[str, str | None] = {}
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        elif isinstance(value, list):
+            flat[name] = json.dumps(value, ensure_ascii=False)
+        elif isinstance(value, bool):
+            flat[name] = "true" if value else "false"
+        elif value is None or value == "":
+            flat[name] = None
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+def read_jsonl(path: Path, encoding: str | None = None) -> ReadResult:
+    raw = path.read_bytes()
+    encoding = encoding or detect_encoding(raw)
+    records, lines, bad = [], [], []
+    keys: dict[str, None] = {}
+    for number, chunk in enumerate(raw.split(b"\n"), start=1):
+        if not chunk.strip():
+            continue
+        try:
+            text = chunk.decode(encoding).lstrip("\ufeff")
+        except UnicodeDecodeError as exc:
+            bad.append(BadLine(number, "undecodable", f"not valid {encoding} at byte {exc.start}",
+                               chunk.decode(encoding, errors="replace")))
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            bad.append(BadLine(number, "malformed", f"invalid JSON: {exc.msg}", text))
+            continue
+        if not isinstance(obj, dict):
+            bad.append(BadLine(number, "malformed", "a line is not a JSON object", text))
+            continue
+        flat = _flatten(obj)
+        keys.update(dict.fromkeys(flat))
+        records.append(flat)
+        lines.append(number)
+    if not records and not bad:
+        raise FileRejected("unreadable_file", "the file is empty")
+    header = list(keys)
+    rows = [[r.get(k) for k in header] for r in records]
+    return ReadResult(_table_from_rows(header, rows, lines), encoding, bad)
+
+
+def read_geojson(path: Path) -> ReadResult:
+    try:
+        doc = json.loads(path.read_bytes().decode("utf-8-sig"))
+        features = doc["features"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise FileRejected("unreadable_file", f"not a GeoJSON FeatureCollection: {exc}") from exc
+    records, keys = [], {"geometry": None}
+    for feature in features:
+        flat = _flatten(feature.get("properties") or {})
+        geometry = feature.get("geometry")
+        flat["geometry"] = json.dumps(geometry, ensure_ascii=False, separators=(",", ":")) if geometry else None
+        keys.update(dict.fromkeys(flat))
+        records.append(flat)
+    header = list(keys)
+    rows = [[r.get(k) for k in header] for r in records]
+    return ReadResult(_table_from_rows(header, rows, list(range(1, len(rows) + 1))))
+
+
+def read_file(path: Path, spec: FileSpec) -> ReadResult:
+    """Read one export file as its mapping describes; raise FileRejected when it cannot be used at all."""
+    if spec.format == "csv":
+        result = read_csv(path, spec.encoding)
+    elif spec.format == "xlsx":
+        result = read_xlsx(path, spec.sheet)
+    elif spec.format == "jsonl":
+        result = read_jsonl(path, spec.encoding)
+    else:
+        result = read_geojson(path)
+    present = set(result.table.column_names)
+    # JSON lines have no header: a key counts as present when any row carries it.
+    missing = [col for col in spec.columns if col not in present and spec.columns[col] not in spec.constants]
+    required_missing = [c for c in missing if c in spec.required_columns(load_contracts()[spec.table])]
+    if required_missing:
+        found = ", ".join(c for c in result.table.column_names if c != "_line")
+        raise FileRejected("unknown_header", f"missing column(s) {', '.join(required_missing)}; found {found}")
+    for col in missing:  # optional columns the export left out are simply empty
+        result.table = result.table.append_column(col, pa.nulls(result.table.num_rows, pa.string()))
+    return result

@@ -1,0 +1,410 @@
+"""The nightly run: landing → validate → mask → lake → build release → check → publish.
+
+What is pending is decided per (source, landing day) from a fingerprint of
+the day's files: a day is loaded again when its files changed, when asked
+(`--day`), or for everything (`--all`). Rows of all pending days of one kind of
+file are validated in one batch and then written back day by day, which keeps
+a full-year load to a few dozen SQL statements.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import re
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import psutil
+import pyarrow as pa
+
+from pipelines.contracts import load_contracts
+from pipelines.lake import known_keys, replace_day_partitions, write_atomic
+from pipelines.mapping import FileSpec, Mapping, load_mappings
+from pipelines.readers import FileRejected, read_file
+from pipelines.validate import QUARANTINE_SCHEMA, mask_free_text, validate_batch
+from warehouse.build import ReleaseBuildError, build_release
+from warehouse.checks import run_checks
+from warehouse.ledger import LEDGER_SCHEMAS, loaded_fingerprints, read_ledger, write_ledger
+from warehouse.paths import Home
+from warehouse.releases import BUILDING_SUFFIX, RELEASE_SUFFIX, open_release, prune, publish
+
+TZ = ZoneInfo("Asia/Shanghai")
+DAY_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+BATCH_ROWS = 2_000_000  # rows validated in one statement: bounds memory at scale 10
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the release could not be built or did not pass its checks
+EXIT_NOTHING_LOADED = 3  # there was landing data, but not one usable row in it
+
+Progress = Callable[[str, int, int], None]
+
+
+class PipelineError(Exception):
+    """A run that cannot start or finish; the message is one line."""
+
+
+@dataclass
+class SourceDayStats:
+    files: int = 0
+    files_rejected: int = 0
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    mode: str
+    status: str = "running"
+    exit_code: int = EXIT_OK
+    message: str = ""
+    release: str | None = None
+    data_through: date | None = None
+    duration_s: float = 0.0
+    peak_rss_mb: float = 0.0
+    stats: dict[tuple[str, date], SourceDayStats] = field(default_factory=lambda: defaultdict(SourceDayStats))
+    reasons: dict[tuple[str, date, str, str], int] = field(default_factory=lambda: defaultdict(int))
+    warnings: list[str] = field(default_factory=list)
+
+    def totals(self) -> SourceDayStats:
+        total = SourceDayStats()
+        for s in self.stats.values():
+            for name in vars(total):
+                setattr(total, name, getattr(total, name) + getattr(s, name))
+        return total
+
+    def to_dict(self) -> dict:
+        per_source: dict[str, dict] = {}
+        for (source, _day), s in sorted(self.stats.items()):
+            entry = per_source.setdefault(source, {"days": 0, "files": 0, "files_rejected": 0, "rows_read": 0,
+                                                   "rows_loaded": 0, "rows_quarantined": 0, "quarantined_by_reason": {}})
+            entry["days"] += 1
+            for name, value in vars(s).items():
+                entry[name] += value
+        for (source, _day, _table, reason), rows in self.reasons.items():
+            by_reason = per_source[source]["quarantined_by_reason"]
+            by_reason[reason] = by_reason.get(reason, 0) + rows
+        return {
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "message": self.message,
+            "release": self.release,
+            "data_through": self.data_through.isoformat() if self.data_through else None,
+            "duration_s": round(self.duration_s, 2),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "totals": vars(self.totals()),
+            "sources": per_source,
+            "warnings": self.warnings,
+        }
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(TZ)
+    return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
+
+
+@contextmanager
+def run_lock(home: Home) -> Iterator[None]:
+    """One pipeline run per home at a time (cron overlap, an operator's manual run)."""
+    home.ensure()
+    with open(home.warehouse / ".pipeline.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise PipelineError("another pipeline run holds the lock on this COCKPIT_HOME") from exc
+        yield
+
+
+def landing_days(home: Home, source: str) -> dict[date, list[Path]]:
+    folder = home.landing / source
+    days = {}
+    if folder.is_dir():
+        for day_dir in sorted(folder.iterdir()):
+            if day_dir.is_dir() and DAY_FOLDER.match(day_dir.name):
+                try:
+                    day = date.fromisoformat(day_dir.name)
+                except ValueError:
+                    continue
+                days[day] = sorted(p for p in day_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+    return days
+
+
+def fingerprint(files: list[Path]) -> str:
+    digest = hashlib.sha1()
+    for path in files:
+        stat = path.stat()
+        digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _peak_rss_mb() -> float:
+    info = psutil.Process().memory_info()
+    return max(info.rss, getattr(info, "peak_wset", 0)) / 2**20
+
+
+class _Run:
+    def __init__(self, home: Home, summary: RunSummary, salt: str, progress: Progress | None):
+        self.home = home
+        self.summary = summary
+        self.salt = salt
+        self.progress = progress or (lambda *_: None)
+        self.contracts = load_contracts()
+        self.con = duckdb.connect()
+        self.loaded_at = datetime.now(TZ).replace(tzinfo=None)
+        self.references: dict[tuple[str, str], pa.Table] = {}
+        self.peak_rss = _peak_rss_mb()
+
+    def reference_tables(self) -> dict[tuple[str, str], pa.Table]:
+        wanted = {f.references for c in self.contracts.values() for f in c.fields.values() if f.references}
+        for ref in wanted:
+            if ref not in self.references:
+                self.references[ref] = known_keys(self.home.lake, *ref)
+        return self.references
+
+    def load_source(self, mapping: Mapping, days: dict[date, list[Path]]) -> None:
+        quarantine: list[pa.Table] = []
+        matched: set[Path] = set()
+        for spec in mapping.files:
+            files = [(day, p) for day, paths in days.items() for p in paths if p.match(spec.pattern)]
+            matched.update(p for _, p in files)
+            for day, _ in files:
+                self.summary.stats[(mapping.source, day)]  # every day with files gets a ledger row
+            quarantine += self.load_spec(mapping, spec, files, sorted(days))
+            for ref in [r for r in self.references if r[0] == spec.table]:
+                del self.references[ref]  # the table just changed: reload its keys when next needed
+        for day, paths in days.items():
+            stats = self.summary.stats[(mapping.source, day)]
+            for path in paths:
+                if path not in matched:
+                    stats.files += 1
+                    stats.files_rejected += 1
+                    quarantine.append(self.file_rejection(mapping.source, "", day, path, "unmapped_file",
+                                                          "no file pattern of the mapping matches this file"))
+        rows = pa.concat_tables(quarantine) if quarantine else QUARANTINE_SCHEMA.empty_table()
+        rows = rows.sort_by([("day", "ascending")]).rename_columns([*rows.column_names[:2], "_day", *rows.column_names[3:]])
+        replace_day_partitions(self.home.quarantine, mapping.source, sorted(days), rows)
+
+    def file_rejection(self, source: str, table: str, day: date, path: Path, reason: str, detail: str) -> pa.Table:
+        return pa.table(
+            {"source": [source], "table": [table], "day": [day], "file": [self.relative(path)], "line": [None],
+             "reason": [reason], "detail": [detail], "raw": [None]},
+            schema=QUARANTINE_SCHEMA,
+        )
+
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.home.landing).as_posix()
+
+    def load_spec(self, mapping: Mapping, spec: FileSpec, files: list[tuple[date, Path]], days: list[date]) -> list[pa.Table]:
+        contract = self.contracts[spec.table]
+        quarantine: list[pa.Table] = []
+        pending: list[pa.Table] = []
+        pending_rows = 0
+        written_days: set[date] = set()
+
+        def flush() -> None:
+            nonlocal pending, pending_rows
+            if not pending:
+                return
+            batch = pa.concat_tables(pending, promote_options="default")
+            result = validate_batch(self.con, batch, spec, contract, source=mapping.source, salt=self.salt,
+                                    references=self.reference_tables(), loaded_at=self.loaded_at)
+            batch_days = sorted({d for d in batch.column("_day").to_pylist()})
+            replace_day_partitions(self.home.lake / spec.table, mapping.source, batch_days, result.clean)
+            written_days.update(batch_days)
+            for day, n in _count_by(result.clean.column("_day").to_pylist()).items():
+                self.summary.stats[(mapping.source, day)].rows_loaded += n
+            quarantine.append(result.quarantine)
+            for (day, reason), n in _count_by(zip(result.quarantine.column("day").to_pylist(),
+                                                  result.quarantine.column("reason").to_pylist(), strict=True)).items():
+                self.summary.stats[(mapping.source, day)].rows_quarantined += n
+                self.summary.reasons[(mapping.source, day, spec.table, reason)] += n
+            self.peak_rss = max(self.peak_rss, _peak_rss_mb())
+            pending, pending_rows = [], 0
+
+        for i, (day, path) in enumerate(files):
+            self.progress(f"{mapping.source} · {spec.table}", i, len(files))
+            stats = self.summary.stats[(mapping.source, day)]
+            stats.files += 1
+            try:
+                result = read_file(path, spec)
+            except FileRejected as exc:
+                stats.files_rejected += 1
+                quarantine.append(self.file_rejection(mapping.source, spec.table, day, path, exc.code, exc.detail))
+                self.summary.reasons[(mapping.source, day, spec.table, exc.code)] += 1
+                continue
+            stats.rows_read += result.rows_read
+            if result.bad_lines:
+                quarantine.append(pa.table({
+                    "source": [mapping.source] * len(result.bad_lines),
+                    "table": [spec.table] * len(result.bad_lines),
+                    "day": [day] * len(result.bad_lines),
+                    "file": [self.relative(path)] * len(result.bad_lines),
+                    "line": [b.line for b in result.bad_lines],
+                    "reason": [b.reason for b in result.bad_lines],
+                    "detail": [b.detail for b in result.bad_lines],
+                    "raw": [mask_free_text(b.raw) for b in result.bad_lines],
+                }, schema=QUARANTINE_SCHEMA))
+                stats.rows_quarantined += len(result.bad_lines)
+                for b in result.bad_lines:
+                    self.summary.reasons[(mapping.source, day, spec.table, b.reason)] += 1
+            table = result.table
+            n = table.num_rows
+            table = table.append_column("_file", pa.array([self.relative(path)] * n, pa.string()))
+            table = table.append_column("_day", pa.array([day] * n, pa.date32()))
+            pending.append(table)
+            pending_rows += n
+            if pending_rows >= BATCH_ROWS:
+                flush()
+        flush()
+        self.progress(f"{mapping.source} · {spec.table}", len(files), len(files))
+        # Pending days without a usable file of this kind still replace what an earlier run loaded.
+        stale = [d for d in days if d not in written_days]
+        if stale:
+            replace_day_partitions(self.home.lake / spec.table, mapping.source, stale,
+                                   pa.table({"_day": pa.array([], pa.date32())}))
+        return quarantine
+
+
+def _count_by(values) -> dict:
+    counts: dict = defaultdict(int)
+    for value in values:
+        counts[value] += 1
+    return counts
+
+
+def run_pipeline(
+    home: Home,
+    *,
+    salt: str,
+    keep_releases: int = 7,
+    extra_mappings: tuple[Path, ...] = (),
+    day: date | None = None,
+    rebuild_all: bool = False,
+    stale_after_days: int = 2,
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Load what is pending, build and check a new release, publish it. Never raises on bad data."""
+    started = time.perf_counter()
+    started_at = datetime.now(TZ).replace(tzinfo=None)
+    summary = RunSummary(new_run_id(), "all" if rebuild_all else ("day" if day else "incremental"))
+    with run_lock(home):
+        mappings = load_mappings(tuple(extra_mappings))
+        done = {} if (rebuild_all or day) else loaded_fingerprints(home)
+        run = _Run(home, summary, salt, progress)
+        fingerprints: dict[tuple[str, date], str] = {}
+        all_days: dict[str, dict[date, list[Path]]] = {}
+        for mapping in mappings:
+            days = landing_days(home, mapping.source)
+            all_days[mapping.source] = days
+            pending = {
+                d: files for d, files in days.items()
+                if (day is None or d == day) and done.get((mapping.source, d)) != fingerprint(files)
+            }
+            for d, files in pending.items():
+                fingerprints[(mapping.source, d)] = fingerprint(files)
+            if pending:
+                run.load_source(mapping, pending)
+        if day is not None and not fingerprints:
+            raise PipelineError(f"no landing files for {day.isoformat()} under {home.landing}")
+
+        totals = summary.totals()
+        current_exists = any(home.releases.glob(f"*{RELEASE_SUFFIX}"))
+        if fingerprints and totals.rows_loaded == 0:
+            summary.status, summary.exit_code = "no_usable_data", EXIT_NOTHING_LOADED
+            summary.message = f"nothing usable loaded: {totals.rows_quarantined} rows and {totals.files_rejected} files quarantined"
+        elif not fingerprints and current_exists:
+            summary.status, summary.message = "up_to_date", "no new landing files; the current release stays"
+        else:
+            loaded_days = [d for days in all_days.values() for d in days]
+            summary.data_through = max(loaded_days) if loaded_days else None
+            _freshness_warnings(summary, all_days, stale_after_days)
+            _build_and_publish(home, summary, run, started_at, fingerprints, keep_releases)
+        summary.duration_s = time.perf_counter() - started
+        summary.peak_rss_mb = max(run.peak_rss, _peak_rss_mb())
+        write_ledger(home, summary.run_id, _ledger_rows(summary, started_at, fingerprints))
+    return summary
+
+
+def _freshness_warnings(summary: RunSummary, all_days: dict[str, dict[date, list[Path]]], stale_after_days: int) -> None:
+    if summary.data_through is None:
+        return
+    for source, days in all_days.items():
+        last = max(days) if days else None
+        if last is None:
+            summary.warnings.append(f"{source}: no landing data at all")
+        elif (summary.data_through - last).days >= stale_after_days:
+            summary.warnings.append(f"{source}: last landing day {last.isoformat()} is stale "
+                                    f"({(summary.data_through - last).days} days behind)")
+
+
+def _build_and_publish(home: Home, summary: RunSummary, run: _Run, started_at: datetime,
+                       fingerprints: dict, keep_releases: int) -> None:
+    building = home.releases / f"{summary.run_id}{BUILDING_SUFFIX}"
+    final = home.releases / f"{summary.run_id}{RELEASE_SUFFIX}"
+    summary.status, summary.release = "published", final.name  # as the release will record it
+    history = _ledger_rows(summary, started_at, fingerprints)
+    extra = {name: pa.concat_tables([read_ledger(home, name), rows]) for name, rows in history.items()}
+    try:
+        build_release(home.lake, building, run_id=summary.run_id, data_through=summary.data_through,
+                      is_demo=home.demo_manifest.exists(), extra_tables=extra, progress=run.progress)
+        con = open_release(building)
+        try:
+            failures = run_checks(con)
+        finally:
+            con.close()
+    except ReleaseBuildError as exc:
+        failures = [str(exc)]
+    if failures:
+        building.unlink(missing_ok=True)
+        summary.status, summary.exit_code, summary.release = "failed", EXIT_FAILED, None
+        summary.message = f"release not published: {failures[0]}" + (
+            f" (and {len(failures) - 1} more check failures)" if len(failures) > 1 else "")
+        summary.warnings.extend(failures[1:20])
+        return
+    building.rename(final)
+    publish(home, final)
+    prune(home, keep_releases)
+    summary.message = f"published {final.name}"
+
+
+def _ledger_rows(summary: RunSummary, started_at: datetime, fingerprints: dict) -> dict[str, pa.Table]:
+    totals = summary.totals()
+    now = datetime.now(TZ).replace(tzinfo=None)
+    run = pa.Table.from_pylist([{
+        "run_id": summary.run_id, "started_at": started_at, "finished_at": now, "status": summary.status,
+        "mode": summary.mode, "days": len({d for _, d in summary.stats}), "sources": len({s for s, _ in summary.stats}),
+        "rows_read": totals.rows_read, "rows_loaded": totals.rows_loaded, "rows_quarantined": totals.rows_quarantined,
+        "files_rejected": totals.files_rejected, "release": summary.release, "data_through": summary.data_through,
+        "duration_s": summary.duration_s, "peak_rss_mb": summary.peak_rss_mb, "message": summary.message,
+    }], schema=LEDGER_SCHEMAS["ops_run"])
+    loads = pa.Table.from_pylist([
+        {"run_id": summary.run_id, "source": source, "day": day, "fingerprint": fingerprints.get((source, day)),
+         "loaded_at": now, **vars(stats)}
+        for (source, day), stats in sorted(summary.stats.items())
+    ], schema=LEDGER_SCHEMAS["ops_source_load"])
+    reasons = pa.Table.from_pylist([
+        {"run_id": summary.run_id, "source": source, "day": day, "table": table, "reason": reason, "rows": rows}
+        for (source, day, table, reason), rows in sorted(summary.reasons.items())
+    ], schema=LEDGER_SCHEMAS["ops_quarantine"])
+    return {"ops_run": run, "ops_source_load": loads, "ops_quarantine": reasons}
+
+
+def summary_json(summary: RunSummary) -> str:
+    return json.dumps(summary.to_dict(), ensure_ascii=False, indent=2)
+
+
+def yesterday() -> date:
+    return datetime.now(TZ).date() - timedelta(days=1)
