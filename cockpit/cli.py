@@ -29,8 +29,15 @@ def _fail(message: str, code: int = 1) -> None:
 @contextmanager
 def _progress(enabled: bool = True):
     """A progress callback (step, done, total) drawn on a terminal; silent otherwise."""
-    bar = Progress(TextColumn("{task.description:<36}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=err, disable=not (enabled and err.is_terminal), transient=False)
+    bar = Progress(
+        TextColumn("{task.description:<36}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not (enabled and err.is_terminal),
+        transient=False,
+    )
     tasks: dict[str, int] = {}
 
     def update(step: str, done: int, total: int) -> None:
@@ -59,11 +66,20 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--days", type=click.IntRange(1, 3660), default=365, show_default=True, help="Number of days to generate.")
+@click.option(
+    "--days", type=click.IntRange(1, 3660), default=365, show_default=True, help="Number of days to generate."
+)
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day (default: the range ends yesterday).")
-@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day when --start is not given (default: yesterday).")
-@click.option("--scale", type=click.FloatRange(0.01, 100), default=1.0, show_default=True,
-              help="1 = one street (金鸡湖街道 profile); 10 = a district of ten streets.")
+@click.option(
+    "--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day when --start is not given (default: yesterday)."
+)
+@click.option(
+    "--scale",
+    type=click.FloatRange(0.01, 100),
+    default=1.0,
+    show_default=True,
+    help="1 = one street (金鸡湖街道 profile); 10 = a district of ten streets.",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same files, byte for byte.")
 @click.option("--clean", is_flag=True, help="Delete existing landing files first.")
 def demo(days: int, start, end, scale: float, seed: int, clean: bool) -> None:
@@ -81,9 +97,18 @@ def demo(days: int, start, end, scale: float, seed: int, clean: bool) -> None:
         shutil.rmtree(home.landing)
         home.landing.mkdir(parents=True)
     with _progress() as progress:
-        manifest = generate(home.landing, days=days, start=start.date() if start else None,
-                            end=end.date() if end else None, scale=scale, seed=seed, progress=progress)
-    click.echo(f"demo landing written: {manifest['start']} … {manifest['end']}, scale {scale}, seed {seed} → {home.landing}")
+        manifest = generate(
+            home.landing,
+            days=days,
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            scale=scale,
+            seed=seed,
+            progress=progress,
+        )
+    click.echo(
+        f"demo landing written: {manifest['start']} … {manifest['end']}, scale {scale}, seed {seed} → {home.landing}"
+    )
 
 
 @main.group()
@@ -122,9 +147,16 @@ def _run_pipeline(*, day: date | None = None, rebuild_all: bool = False, quiet: 
     settings = _settings()
     try:
         with _progress(enabled=not quiet) as progress:
-            return run_pipeline(settings.paths, salt=settings.salt(), keep_releases=settings.keep_releases,
-                                extra_mappings=settings.extra_mappings, day=day, rebuild_all=rebuild_all,
-                                stale_after_days=max(1, round(settings.stale_after_hours / 24)), progress=progress)
+            return run_pipeline(
+                settings.paths,
+                salt=settings.salt(),
+                keep_releases=settings.keep_releases,
+                extra_mappings=settings.extra_mappings,
+                day=day,
+                rebuild_all=rebuild_all,
+                stale_after_days=max(1, round(settings.stale_after_hours / 24)),
+                progress=progress,
+            )
     except (PipelineError, MappingError) as exc:
         _fail(str(exc))
 
@@ -136,8 +168,16 @@ def _print_summary(summary) -> None:
         table.add_column(column, justify="left" if column in ("source", "reasons") else "right")
     for source, s in data["sources"].items():
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(s["quarantined_by_reason"].items()))
-        table.add_row(source, str(s["days"]), str(s["files"]), str(s["files_rejected"]), f"{s['rows_read']:,}",
-                      f"{s['rows_loaded']:,}", f"{s['rows_quarantined']:,}", reasons)
+        table.add_row(
+            source,
+            str(s["days"]),
+            str(s["files"]),
+            str(s["files_rejected"]),
+            f"{s['rows_read']:,}",
+            f"{s['rows_loaded']:,}",
+            f"{s['rows_quarantined']:,}",
+            reasons,
+        )
     Console().print(table)
     for warning in data["warnings"]:
         click.echo(f"warning: {warning}", err=True)
@@ -155,8 +195,16 @@ def pipeline_runs(limit: int) -> None:
     for column in ("run_id", "status", "mode", "loaded", "quarantined", "rejected files", "data through", "seconds"):
         table.add_column(column)
     for r in runs.to_pylist():
-        table.add_row(r["run_id"], r["status"], r["mode"], f"{r['rows_loaded']:,}", f"{r['rows_quarantined']:,}",
-                      str(r["files_rejected"]), str(r["data_through"] or ""), f"{r['duration_s']:.1f}")
+        table.add_row(
+            r["run_id"],
+            r["status"],
+            r["mode"],
+            f"{r['rows_loaded']:,}",
+            f"{r['rows_quarantined']:,}",
+            str(r["files_rejected"]),
+            str(r["data_through"] or ""),
+            f"{r['duration_s']:.1f}",
+        )
     Console().print(table)
 
 
@@ -185,7 +233,9 @@ def warehouse_releases() -> None:
     if not releases:
         _fail("no release yet: run `cockpit pipeline run`")
     for r in releases:
-        click.echo(f"{'*' if r.is_current else ' '} {r.run_id}  {r.size_bytes / 2**20:8.1f} MiB  {r.created:%Y-%m-%d %H:%M:%S}")
+        click.echo(
+            f"{'*' if r.is_current else ' '} {r.run_id}  {r.size_bytes / 2**20:8.1f} MiB  {r.created:%Y-%m-%d %H:%M:%S}"
+        )
 
 
 @warehouse.command("rollback")
@@ -202,8 +252,13 @@ def warehouse_rollback(run_id: str | None) -> None:
 
 
 @main.command()
-@click.option("--days", type=click.IntRange(1, 3660), default=365, show_default=True,
-              help="Days of demo data to generate when there is no landing data.")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3660),
+    default=365,
+    show_default=True,
+    help="Days of demo data to generate when there is no landing data.",
+)
 @click.option("--scale", type=click.FloatRange(0.01, 100), default=1.0, show_default=True)
 def up(days: int, scale: float) -> None:
     """Everything from nothing: demo data if there is none, the pipeline, then the warehouse is ready."""

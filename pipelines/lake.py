@@ -66,10 +66,14 @@ def known_keys(root: Path, table: str, field: str) -> pa.Table:
         return pa.table({"k": pa.array([], pa.string()), "first_day": pa.array([], pa.date32())})
     con = duckdb.connect()
     try:
-        return con.sql(
-            f"""SELECT CAST("{field}" AS VARCHAR) AS k, min(day) AS first_day
+        return (
+            con.sql(
+                f"""SELECT CAST("{field}" AS VARCHAR) AS k, min(day) AS first_day
                 FROM read_parquet('{(root / table).as_posix()}/day=*/*.parquet', hive_partitioning = true)
                 WHERE "{field}" IS NOT NULL GROUP BY 1"""
-        ).to_arrow_table().cast(pa.schema([("k", pa.string()), ("first_day", pa.date32())]))
+            )
+            .to_arrow_table()
+            .cast(pa.schema([("k", pa.string()), ("first_day", pa.date32())]))
+        )
     finally:
         con.close()

@@ -70,7 +70,9 @@ def detect_encoding(raw: bytes) -> str:
 
 
 def _table_from_rows(header: list[str], rows: list[list], lines: list[int]) -> pa.Table:
-    columns = {name: pa.array([r[i] if i < len(r) else None for r in rows], pa.string()) for i, name in enumerate(header)}
+    columns = {
+        name: pa.array([r[i] if i < len(r) else None for r in rows], pa.string()) for i, name in enumerate(header)
+    }
     columns["_line"] = pa.array(lines, pa.int64())
     return pa.table(columns)
 
@@ -92,8 +94,14 @@ def read_csv(path: Path, encoding: str | None = None) -> ReadResult:
                 good.append(chunk.decode(encoding))
                 kept_lines.append(number)
             except UnicodeDecodeError as exc:
-                bad.append(BadLine(number, "undecodable", f"not valid {encoding} at byte {exc.start}",
-                                   chunk.decode(encoding, errors="replace")))
+                bad.append(
+                    BadLine(
+                        number,
+                        "undecodable",
+                        f"not valid {encoding} at byte {exc.start}",
+                        chunk.decode(encoding, errors="replace"),
+                    )
+                )
         text = "\n".join(good)
     text = text.lstrip("\ufeff")
     if not text.strip():
@@ -135,13 +143,15 @@ def read_csv(path: Path, encoding: str | None = None) -> ReadResult:
             continue
         if pending.get(line_text):
             row = pending[line_text].pop()
-            bad.append(BadLine(number, "malformed", f"{row.actual_columns} fields, expected {row.expected_columns}",
-                               line_text))
+            bad.append(
+                BadLine(number, "malformed", f"{row.actual_columns} fields, expected {row.expected_columns}", line_text)
+            )
             continue
         data_lines.append(number)
     for rows in pending.values():
-        bad.extend(BadLine(0, "malformed", f"{r.actual_columns} fields, expected {r.expected_columns}", r.text)
-                   for r in rows)
+        bad.extend(
+            BadLine(0, "malformed", f"{r.actual_columns} fields, expected {r.expected_columns}", r.text) for r in rows
+        )
     if len(data_lines) != table.num_rows:  # quoted newlines: fall back to record numbers
         data_lines = list(range(2, table.num_rows + 2))
     table = table.append_column("_line", pa.array(data_lines, pa.int64()))
@@ -215,8 +225,14 @@ def read_jsonl(path: Path, encoding: str | None = None) -> ReadResult:
         try:
             text = chunk.decode(encoding).lstrip("\ufeff")
         except UnicodeDecodeError as exc:
-            bad.append(BadLine(number, "undecodable", f"not valid {encoding} at byte {exc.start}",
-                               chunk.decode(encoding, errors="replace")))
+            bad.append(
+                BadLine(
+                    number,
+                    "undecodable",
+                    f"not valid {encoding} at byte {exc.start}",
+                    chunk.decode(encoding, errors="replace"),
+                )
+            )
             continue
         try:
             obj = json.loads(text)

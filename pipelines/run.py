@@ -26,14 +26,14 @@ from zoneinfo import ZoneInfo
 import duckdb
 import psutil
 import pyarrow as pa
+from warehouse.checks import run_checks
 
 from pipelines.contracts import load_contracts
-from pipelines.lake import known_keys, replace_day_partitions, write_atomic
+from pipelines.lake import known_keys, replace_day_partitions
 from pipelines.mapping import FileSpec, Mapping, load_mappings
 from pipelines.readers import FileRejected, read_file
 from pipelines.validate import QUARANTINE_SCHEMA, mask_free_text, validate_batch
 from warehouse.build import ReleaseBuildError, build_release
-from warehouse.checks import run_checks
 from warehouse.ledger import LEDGER_SCHEMAS, loaded_fingerprints, read_ledger, write_ledger
 from warehouse.paths import Home
 from warehouse.releases import BUILDING_SUFFIX, RELEASE_SUFFIX, open_release, prune, publish
@@ -87,8 +87,18 @@ class RunSummary:
     def to_dict(self) -> dict:
         per_source: dict[str, dict] = {}
         for (source, _day), s in sorted(self.stats.items()):
-            entry = per_source.setdefault(source, {"days": 0, "files": 0, "files_rejected": 0, "rows_read": 0,
-                                                   "rows_loaded": 0, "rows_quarantined": 0, "quarantined_by_reason": {}})
+            entry = per_source.setdefault(
+                source,
+                {
+                    "days": 0,
+                    "files": 0,
+                    "files_rejected": 0,
+                    "rows_read": 0,
+                    "rows_loaded": 0,
+                    "rows_quarantined": 0,
+                    "quarantined_by_reason": {},
+                },
+            )
             entry["days"] += 1
             for name, value in vars(s).items():
                 entry[name] += value
@@ -191,23 +201,43 @@ class _Run:
                 if path not in matched:
                     stats.files += 1
                     stats.files_rejected += 1
-                    quarantine.append(self.file_rejection(mapping.source, "", day, path, "unmapped_file",
-                                                          "no file pattern of the mapping matches this file"))
+                    quarantine.append(
+                        self.file_rejection(
+                            mapping.source,
+                            "",
+                            day,
+                            path,
+                            "unmapped_file",
+                            "no file pattern of the mapping matches this file",
+                        )
+                    )
         rows = pa.concat_tables(quarantine) if quarantine else QUARANTINE_SCHEMA.empty_table()
-        rows = rows.sort_by([("day", "ascending")]).rename_columns([*rows.column_names[:2], "_day", *rows.column_names[3:]])
+        rows = rows.sort_by([("day", "ascending")]).rename_columns(
+            [*rows.column_names[:2], "_day", *rows.column_names[3:]]
+        )
         replace_day_partitions(self.home.quarantine, mapping.source, sorted(days), rows)
 
     def file_rejection(self, source: str, table: str, day: date, path: Path, reason: str, detail: str) -> pa.Table:
         return pa.table(
-            {"source": [source], "table": [table], "day": [day], "file": [self.relative(path)], "line": [None],
-             "reason": [reason], "detail": [detail], "raw": [None]},
+            {
+                "source": [source],
+                "table": [table],
+                "day": [day],
+                "file": [self.relative(path)],
+                "line": [None],
+                "reason": [reason],
+                "detail": [detail],
+                "raw": [None],
+            },
             schema=QUARANTINE_SCHEMA,
         )
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.home.landing).as_posix()
 
-    def load_spec(self, mapping: Mapping, spec: FileSpec, files: list[tuple[date, Path]], days: list[date]) -> list[pa.Table]:
+    def load_spec(
+        self, mapping: Mapping, spec: FileSpec, files: list[tuple[date, Path]], days: list[date]
+    ) -> list[pa.Table]:
         contract = self.contracts[spec.table]
         quarantine: list[pa.Table] = []
         pending: list[pa.Table] = []
@@ -219,16 +249,29 @@ class _Run:
             if not pending:
                 return
             batch = pa.concat_tables(pending, promote_options="default")
-            result = validate_batch(self.con, batch, spec, contract, source=mapping.source, salt=self.salt,
-                                    references=self.reference_tables(), loaded_at=self.loaded_at)
+            result = validate_batch(
+                self.con,
+                batch,
+                spec,
+                contract,
+                source=mapping.source,
+                salt=self.salt,
+                references=self.reference_tables(),
+                loaded_at=self.loaded_at,
+            )
             batch_days = sorted({d for d in batch.column("_day").to_pylist()})
             replace_day_partitions(self.home.lake / spec.table, mapping.source, batch_days, result.clean)
             written_days.update(batch_days)
             for day, n in _count_by(result.clean.column("_day").to_pylist()).items():
                 self.summary.stats[(mapping.source, day)].rows_loaded += n
             quarantine.append(result.quarantine)
-            for (day, reason), n in _count_by(zip(result.quarantine.column("day").to_pylist(),
-                                                  result.quarantine.column("reason").to_pylist(), strict=True)).items():
+            for (day, reason), n in _count_by(
+                zip(
+                    result.quarantine.column("day").to_pylist(),
+                    result.quarantine.column("reason").to_pylist(),
+                    strict=True,
+                )
+            ).items():
                 self.summary.stats[(mapping.source, day)].rows_quarantined += n
                 self.summary.reasons[(mapping.source, day, spec.table, reason)] += n
             self.peak_rss = max(self.peak_rss, _peak_rss_mb())
@@ -247,16 +290,21 @@ class _Run:
                 continue
             stats.rows_read += result.rows_read
             if result.bad_lines:
-                quarantine.append(pa.table({
-                    "source": [mapping.source] * len(result.bad_lines),
-                    "table": [spec.table] * len(result.bad_lines),
-                    "day": [day] * len(result.bad_lines),
-                    "file": [self.relative(path)] * len(result.bad_lines),
-                    "line": [b.line for b in result.bad_lines],
-                    "reason": [b.reason for b in result.bad_lines],
-                    "detail": [b.detail for b in result.bad_lines],
-                    "raw": [mask_free_text(b.raw) for b in result.bad_lines],
-                }, schema=QUARANTINE_SCHEMA))
+                quarantine.append(
+                    pa.table(
+                        {
+                            "source": [mapping.source] * len(result.bad_lines),
+                            "table": [spec.table] * len(result.bad_lines),
+                            "day": [day] * len(result.bad_lines),
+                            "file": [self.relative(path)] * len(result.bad_lines),
+                            "line": [b.line for b in result.bad_lines],
+                            "reason": [b.reason for b in result.bad_lines],
+                            "detail": [b.detail for b in result.bad_lines],
+                            "raw": [mask_free_text(b.raw) for b in result.bad_lines],
+                        },
+                        schema=QUARANTINE_SCHEMA,
+                    )
+                )
                 stats.rows_quarantined += len(result.bad_lines)
                 for b in result.bad_lines:
                     self.summary.reasons[(mapping.source, day, spec.table, b.reason)] += 1
@@ -273,8 +321,9 @@ class _Run:
         # Pending days without a usable file of this kind still replace what an earlier run loaded.
         stale = [d for d in days if d not in written_days]
         if stale:
-            replace_day_partitions(self.home.lake / spec.table, mapping.source, stale,
-                                   pa.table({"_day": pa.array([], pa.date32())}))
+            replace_day_partitions(
+                self.home.lake / spec.table, mapping.source, stale, pa.table({"_day": pa.array([], pa.date32())})
+            )
         return quarantine
 
 
@@ -310,7 +359,8 @@ def run_pipeline(
             days = landing_days(home, mapping.source)
             all_days[mapping.source] = days
             pending = {
-                d: files for d, files in days.items()
+                d: files
+                for d, files in days.items()
                 if (day is None or d == day) and done.get((mapping.source, d)) != fingerprint(files)
             }
             for d, files in pending.items():
@@ -324,7 +374,9 @@ def run_pipeline(
         current_exists = any(home.releases.glob(f"*{RELEASE_SUFFIX}"))
         if fingerprints and totals.rows_loaded == 0:
             summary.status, summary.exit_code = "no_usable_data", EXIT_NOTHING_LOADED
-            summary.message = f"nothing usable loaded: {totals.rows_quarantined} rows and {totals.files_rejected} files quarantined"
+            summary.message = (
+                f"nothing usable loaded: {totals.rows_quarantined} rows and {totals.files_rejected} files quarantined"
+            )
         elif not fingerprints and current_exists:
             summary.status, summary.message = "up_to_date", "no new landing files; the current release stays"
         else:
@@ -338,7 +390,9 @@ def run_pipeline(
     return summary
 
 
-def _freshness_warnings(summary: RunSummary, all_days: dict[str, dict[date, list[Path]]], stale_after_days: int) -> None:
+def _freshness_warnings(
+    summary: RunSummary, all_days: dict[str, dict[date, list[Path]]], stale_after_days: int
+) -> None:
     if summary.data_through is None:
         return
     for source, days in all_days.items():
@@ -346,20 +400,30 @@ def _freshness_warnings(summary: RunSummary, all_days: dict[str, dict[date, list
         if last is None:
             summary.warnings.append(f"{source}: no landing data at all")
         elif (summary.data_through - last).days >= stale_after_days:
-            summary.warnings.append(f"{source}: last landing day {last.isoformat()} is stale "
-                                    f"({(summary.data_through - last).days} days behind)")
+            summary.warnings.append(
+                f"{source}: last landing day {last.isoformat()} is stale "
+                f"({(summary.data_through - last).days} days behind)"
+            )
 
 
-def _build_and_publish(home: Home, summary: RunSummary, run: _Run, started_at: datetime,
-                       fingerprints: dict, keep_releases: int) -> None:
+def _build_and_publish(
+    home: Home, summary: RunSummary, run: _Run, started_at: datetime, fingerprints: dict, keep_releases: int
+) -> None:
     building = home.releases / f"{summary.run_id}{BUILDING_SUFFIX}"
     final = home.releases / f"{summary.run_id}{RELEASE_SUFFIX}"
     summary.status, summary.release = "published", final.name  # as the release will record it
     history = _ledger_rows(summary, started_at, fingerprints)
     extra = {name: pa.concat_tables([read_ledger(home, name), rows]) for name, rows in history.items()}
     try:
-        build_release(home.lake, building, run_id=summary.run_id, data_through=summary.data_through,
-                      is_demo=home.demo_manifest.exists(), extra_tables=extra, progress=run.progress)
+        build_release(
+            home.lake,
+            building,
+            run_id=summary.run_id,
+            data_through=summary.data_through,
+            is_demo=home.demo_manifest.exists(),
+            extra_tables=extra,
+            progress=run.progress,
+        )
         con = open_release(building)
         try:
             failures = run_checks(con)
@@ -371,7 +435,8 @@ def _build_and_publish(home: Home, summary: RunSummary, run: _Run, started_at: d
         building.unlink(missing_ok=True)
         summary.status, summary.exit_code, summary.release = "failed", EXIT_FAILED, None
         summary.message = f"release not published: {failures[0]}" + (
-            f" (and {len(failures) - 1} more check failures)" if len(failures) > 1 else "")
+            f" (and {len(failures) - 1} more check failures)" if len(failures) > 1 else ""
+        )
         summary.warnings.extend(failures[1:20])
         return
     building.rename(final)
@@ -383,22 +448,50 @@ def _build_and_publish(home: Home, summary: RunSummary, run: _Run, started_at: d
 def _ledger_rows(summary: RunSummary, started_at: datetime, fingerprints: dict) -> dict[str, pa.Table]:
     totals = summary.totals()
     now = datetime.now(TZ).replace(tzinfo=None)
-    run = pa.Table.from_pylist([{
-        "run_id": summary.run_id, "started_at": started_at, "finished_at": now, "status": summary.status,
-        "mode": summary.mode, "days": len({d for _, d in summary.stats}), "sources": len({s for s, _ in summary.stats}),
-        "rows_read": totals.rows_read, "rows_loaded": totals.rows_loaded, "rows_quarantined": totals.rows_quarantined,
-        "files_rejected": totals.files_rejected, "release": summary.release, "data_through": summary.data_through,
-        "duration_s": summary.duration_s, "peak_rss_mb": summary.peak_rss_mb, "message": summary.message,
-    }], schema=LEDGER_SCHEMAS["ops_run"])
-    loads = pa.Table.from_pylist([
-        {"run_id": summary.run_id, "source": source, "day": day, "fingerprint": fingerprints.get((source, day)),
-         "loaded_at": now, **vars(stats)}
-        for (source, day), stats in sorted(summary.stats.items())
-    ], schema=LEDGER_SCHEMAS["ops_source_load"])
-    reasons = pa.Table.from_pylist([
-        {"run_id": summary.run_id, "source": source, "day": day, "table": table, "reason": reason, "rows": rows}
-        for (source, day, table, reason), rows in sorted(summary.reasons.items())
-    ], schema=LEDGER_SCHEMAS["ops_quarantine"])
+    run = pa.Table.from_pylist(
+        [
+            {
+                "run_id": summary.run_id,
+                "started_at": started_at,
+                "finished_at": now,
+                "status": summary.status,
+                "mode": summary.mode,
+                "days": len({d for _, d in summary.stats}),
+                "sources": len({s for s, _ in summary.stats}),
+                "rows_read": totals.rows_read,
+                "rows_loaded": totals.rows_loaded,
+                "rows_quarantined": totals.rows_quarantined,
+                "files_rejected": totals.files_rejected,
+                "release": summary.release,
+                "data_through": summary.data_through,
+                "duration_s": summary.duration_s,
+                "peak_rss_mb": summary.peak_rss_mb,
+                "message": summary.message,
+            }
+        ],
+        schema=LEDGER_SCHEMAS["ops_run"],
+    )
+    loads = pa.Table.from_pylist(
+        [
+            {
+                "run_id": summary.run_id,
+                "source": source,
+                "day": day,
+                "fingerprint": fingerprints.get((source, day)),
+                "loaded_at": now,
+                **vars(stats),
+            }
+            for (source, day), stats in sorted(summary.stats.items())
+        ],
+        schema=LEDGER_SCHEMAS["ops_source_load"],
+    )
+    reasons = pa.Table.from_pylist(
+        [
+            {"run_id": summary.run_id, "source": source, "day": day, "table": table, "reason": reason, "rows": rows}
+            for (source, day, table, reason), rows in sorted(summary.reasons.items())
+        ],
+        schema=LEDGER_SCHEMAS["ops_quarantine"],
+    )
     return {"ops_run": run, "ops_source_load": loads, "ops_quarantine": reasons}
 
 

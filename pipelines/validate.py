@@ -74,12 +74,15 @@ def _pii_sql(f: Field, value: str) -> str:
 def _typed_sql(f: Field, value: str, spec: FileSpec) -> str:
     if f.type == "int":
         as_double = f"TRY_CAST({value} AS DOUBLE)"
-        return f"coalesce(TRY_CAST({value} AS BIGINT), CASE WHEN {as_double} = floor({as_double}) THEN CAST({as_double} AS BIGINT) END)"
+        whole = f"CASE WHEN {as_double} = floor({as_double}) THEN CAST({as_double} AS BIGINT) END"
+        return f"coalesce(TRY_CAST({value} AS BIGINT), {whole})"
     if f.type == "float":
         return f"TRY_CAST({value} AS DOUBLE)"
     if f.type == "bool":
-        return (f"CASE WHEN lower({value}) IN ({', '.join(map(_literal, TRUE_WORDS))}) THEN true "
-                f"WHEN lower({value}) IN ({', '.join(map(_literal, FALSE_WORDS))}) THEN false END")
+        return (
+            f"CASE WHEN lower({value}) IN ({', '.join(map(_literal, TRUE_WORDS))}) THEN true "
+            f"WHEN lower({value}) IN ({', '.join(map(_literal, FALSE_WORDS))}) THEN false END"
+        )
     if f.type in ("timestamp", "date"):
         formats = [*spec.datetime_formats.get(f.name, []), *ISO_TIMESTAMP_FORMATS]
         parsed = f"try_strptime({value}, {_list_literal(formats)})"
@@ -88,8 +91,13 @@ def _typed_sql(f: Field, value: str, spec: FileSpec) -> str:
 
 
 def _invalid_reason(f: Field) -> str:
-    return {"int": "invalid_number", "float": "invalid_number", "bool": "invalid_value",
-            "timestamp": "invalid_datetime", "date": "invalid_datetime"}.get(f.type, "invalid_value")
+    return {
+        "int": "invalid_number",
+        "float": "invalid_number",
+        "bool": "invalid_value",
+        "timestamp": "invalid_datetime",
+        "date": "invalid_datetime",
+    }.get(f.type, "invalid_value")
 
 
 @dataclass
@@ -118,7 +126,7 @@ def validate_batch(
     joins, registered = [], ["raw_batch"]
     raw_cols, value_cols = {}, {}
     # 1. one raw text expression per contract field: an export column, a constant, or nothing
-    for name, f in contract.fields.items():
+    for name in contract.fields:
         columns = [col for col, target in spec.columns.items() if target == name]
         if name in spec.constants:
             raw_cols[name] = _literal(spec.constants[name])
@@ -151,8 +159,9 @@ def validate_batch(
             checks.append((f"{raw} IS NOT NULL AND ({typed_expr}) IS NULL", _invalid_reason(f), shown))
         accepted = f.accepted_values()
         if accepted is not None:
-            checks.append((f"{val} IS NOT NULL AND NOT list_contains({_list_literal(accepted)}, {val})",
-                           "unknown_code", shown))
+            checks.append(
+                (f"{val} IS NOT NULL AND NOT list_contains({_list_literal(accepted)}, {val})", "unknown_code", shown)
+            )
         if f.min is not None:
             checks.append((f"({typed_expr}) < {f.min}", "out_of_range", shown))
         if f.max is not None:
@@ -180,14 +189,14 @@ def validate_batch(
     ), c AS (
       SELECT r._file, r._line, r._day, r.* EXCLUDE (_file, _line, _day),
       {coded}
-      FROM r {' '.join(joins)}
+      FROM r {" ".join(joins)}
     ), t AS (
       SELECT c._file, c._line, c._day,
-        {', '.join(typed)},
+        {", ".join(typed)},
         {reason} AS reason,
         {detail} AS detail,
         CAST(to_json(struct_pack({masked_raw})) AS VARCHAR) AS raw
-      FROM c {' '.join(ref_joins)}
+      FROM c {" ".join(ref_joins)}
     )
     SELECT *,
       CASE WHEN reason IS NULL AND row_number() OVER (
@@ -208,7 +217,7 @@ def validate_batch(
         quarantine = con.sql(
             f"""SELECT {_literal(source)} AS source, {_literal(contract.table)} AS "table", _day AS day,
                        _file AS file, _line AS line, final_reason AS reason,
-                       CASE WHEN final_reason = 'duplicate_key' THEN {_literal(', '.join(contract.key))}
+                       CASE WHEN final_reason = 'duplicate_key' THEN {_literal(", ".join(contract.key))}
                             ELSE detail END AS detail, raw
                 FROM validated WHERE final_reason IS NOT NULL ORDER BY _day, _file, _line""",
         ).to_arrow_table()

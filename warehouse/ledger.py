@@ -17,22 +17,50 @@ import pyarrow.parquet as pq
 from warehouse.paths import Home
 
 LEDGER_SCHEMAS = {
-    "ops_run": pa.schema([
-        ("run_id", pa.string()), ("started_at", pa.timestamp("us")), ("finished_at", pa.timestamp("us")),
-        ("status", pa.string()), ("mode", pa.string()), ("days", pa.int64()), ("sources", pa.int64()),
-        ("rows_read", pa.int64()), ("rows_loaded", pa.int64()), ("rows_quarantined", pa.int64()),
-        ("files_rejected", pa.int64()), ("release", pa.string()), ("data_through", pa.date32()),
-        ("duration_s", pa.float64()), ("peak_rss_mb", pa.float64()), ("message", pa.string()),
-    ]),
-    "ops_source_load": pa.schema([
-        ("run_id", pa.string()), ("source", pa.string()), ("day", pa.date32()), ("files", pa.int64()),
-        ("files_rejected", pa.int64()), ("rows_read", pa.int64()), ("rows_loaded", pa.int64()),
-        ("rows_quarantined", pa.int64()), ("fingerprint", pa.string()), ("loaded_at", pa.timestamp("us")),
-    ]),
-    "ops_quarantine": pa.schema([
-        ("run_id", pa.string()), ("source", pa.string()), ("day", pa.date32()), ("table", pa.string()),
-        ("reason", pa.string()), ("rows", pa.int64()),
-    ]),
+    "ops_run": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("started_at", pa.timestamp("us")),
+            ("finished_at", pa.timestamp("us")),
+            ("status", pa.string()),
+            ("mode", pa.string()),
+            ("days", pa.int64()),
+            ("sources", pa.int64()),
+            ("rows_read", pa.int64()),
+            ("rows_loaded", pa.int64()),
+            ("rows_quarantined", pa.int64()),
+            ("files_rejected", pa.int64()),
+            ("release", pa.string()),
+            ("data_through", pa.date32()),
+            ("duration_s", pa.float64()),
+            ("peak_rss_mb", pa.float64()),
+            ("message", pa.string()),
+        ]
+    ),
+    "ops_source_load": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("source", pa.string()),
+            ("day", pa.date32()),
+            ("files", pa.int64()),
+            ("files_rejected", pa.int64()),
+            ("rows_read", pa.int64()),
+            ("rows_loaded", pa.int64()),
+            ("rows_quarantined", pa.int64()),
+            ("fingerprint", pa.string()),
+            ("loaded_at", pa.timestamp("us")),
+        ]
+    ),
+    "ops_quarantine": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("source", pa.string()),
+            ("day", pa.date32()),
+            ("table", pa.string()),
+            ("reason", pa.string()),
+            ("rows", pa.int64()),
+        ]
+    ),
 }
 
 

@@ -68,8 +68,13 @@ def list_releases(home: Home) -> list[Release]:
     for path in sorted(home.releases.glob(f"*{RELEASE_SUFFIX}")):
         stat = path.stat()
         releases.append(
-            Release(path.name.removesuffix(RELEASE_SUFFIX), path, stat.st_size,
-                    datetime.fromtimestamp(stat.st_mtime), path == current)
+            Release(
+                path.name.removesuffix(RELEASE_SUFFIX),
+                path,
+                stat.st_size,
+                datetime.fromtimestamp(stat.st_mtime),
+                path == current,
+            )
         )
     return releases
 

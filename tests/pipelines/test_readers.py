@@ -23,7 +23,11 @@ def test_encoding_is_detected_from_bom_utf8_and_gb18030():
 def test_undecodable_line_costs_one_row_and_keeps_line_numbers(tmp_path):
     path = tmp_path / "a.csv"
     body = HEADER + "A1,2026-11-19 08:00:00,噪音扰民,t,c,a,G1,张三,13912345678\n"
-    path.write_bytes(body.encode("gb18030") + b"\xff\xfe,broken\n" + "A2,2026-11-19 09:00:00,物业管理,t,c,a,G1,李四,13800001111\n".encode("gb18030"))
+    path.write_bytes(
+        body.encode("gb18030")
+        + b"\xff\xfe,broken\n"
+        + "A2,2026-11-19 09:00:00,物业管理,t,c,a,G1,李四,13800001111\n".encode("gb18030")
+    )
     result = read_csv(path, "gb18030")
     assert result.table.column("工单编号").to_pylist() == ["A1", "A2"]
     assert result.table.column("_line").to_pylist() == [2, 4]
@@ -40,7 +44,10 @@ def test_row_with_wrong_field_count_is_malformed_with_its_line(tmp_path):
 
 def test_changed_header_rejects_the_whole_file(tmp_path):
     path = tmp_path / "12345_x.csv"
-    path.write_bytes(HEADER.replace("受理时间", "来电时间").encode("gb18030") + "A1,2026-11-19 08:00:00,噪音扰民,t,c,a,G1,张三,1\n".encode("gb18030"))
+    path.write_bytes(
+        HEADER.replace("受理时间", "来电时间").encode("gb18030")
+        + "A1,2026-11-19 08:00:00,噪音扰民,t,c,a,G1,张三,1\n".encode("gb18030")
+    )
     with pytest.raises(FileRejected) as exc:
         read_file(path, HOTLINE)
     assert exc.value.code == "unknown_header"
@@ -66,7 +73,11 @@ def test_xlsx_cells_become_text(tmp_path):
 
 def test_jsonl_flattens_nested_objects_and_quarantines_bad_json(tmp_path):
     path = tmp_path / "a.jsonl"
-    lines = [json.dumps({"id": "1", "location": {"lon": 120.7, "lat": 31.3}}, ensure_ascii=False), "{not json", "[1, 2]"]
+    lines = [
+        json.dumps({"id": "1", "location": {"lon": 120.7, "lat": 31.3}}, ensure_ascii=False),
+        "{not json",
+        "[1, 2]",
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = read_jsonl(path)
     assert result.table.to_pylist() == [{"id": "1", "location.lon": "120.7", "location.lat": "31.3", "_line": 1}]

@@ -29,17 +29,35 @@ def _batch(rows: list[dict]) -> pa.Table:
 
 
 def _row(**overrides) -> dict:
-    row = {"工单编号": "A1", "受理时间": "2026-11-19 08:05:00", "问题分类": "噪音扰民", "诉求标题": "楼上噪音",
-           "诉求内容": "请回电13912345678，身份证320502199001011234", "事发地址": "星港街1号", "网格编码": "C01-G01",
-           "来电人": "张三丰", "来电号码": "139-1234-5678"}
+    row = {
+        "工单编号": "A1",
+        "受理时间": "2026-11-19 08:05:00",
+        "问题分类": "噪音扰民",
+        "诉求标题": "楼上噪音",
+        "诉求内容": "请回电13912345678，身份证320502199001011234",
+        "事发地址": "星港街1号",
+        "网格编码": "C01-G01",
+        "来电人": "张三丰",
+        "来电号码": "139-1234-5678",
+    }
     row.update(overrides)
     return row
 
 
 def _validate(rows, grid_first_day=DAY):
-    refs = {("grid_unit", "unit_id"): pa.table({"k": ["C01-G01"], "first_day": pa.array([grid_first_day], pa.date32())})}
-    return validate_batch(duckdb.connect(), _batch(rows), HOTLINE, CONTRACTS["ticket_intake"], source="hotline_12345",
-                          salt="pepper", references=refs, loaded_at=datetime(2026, 11, 20, 2, 30))
+    refs = {
+        ("grid_unit", "unit_id"): pa.table({"k": ["C01-G01"], "first_day": pa.array([grid_first_day], pa.date32())})
+    }
+    return validate_batch(
+        duckdb.connect(),
+        _batch(rows),
+        HOTLINE,
+        CONTRACTS["ticket_intake"],
+        source="hotline_12345",
+        salt="pepper",
+        references=refs,
+        loaded_at=datetime(2026, 11, 20, 2, 30),
+    )
 
 
 @pytest.mark.parametrize(
@@ -84,8 +102,16 @@ def test_phone_hash_is_stable_across_formatting_and_salted():
     a = _validate([_row(来电号码="13912345678")]).clean.column("caller_phone")[0].as_py()
     b = _validate([_row(来电号码="139 1234 5678")]).clean.column("caller_phone")[0].as_py()
     assert a == b
-    other_salt = validate_batch(duckdb.connect(), _batch([_row()]), HOTLINE, CONTRACTS["ticket_intake"],
-                                source="s", salt="salt2", references={}, loaded_at=datetime(2026, 1, 1))
+    other_salt = validate_batch(
+        duckdb.connect(),
+        _batch([_row()]),
+        HOTLINE,
+        CONTRACTS["ticket_intake"],
+        source="s",
+        salt="salt2",
+        references={},
+        loaded_at=datetime(2026, 1, 1),
+    )
     assert other_salt.clean.column("caller_phone")[0].as_py() != a
 
 
@@ -97,7 +123,9 @@ def test_quarantined_raw_rows_are_masked_too():
 
 def test_mapping_naming_an_unknown_field_fails_with_one_line(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("source: x\nfiles:\n  - table: ticket_intake\n    format: csv\n    columns: {a: no_such_field}\n",
-                   encoding="utf-8")
+    bad.write_text(
+        "source: x\nfiles:\n  - table: ticket_intake\n    format: csv\n    columns: {a: no_such_field}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(MappingError, match="bad.yaml.*no_such_field"):
         load_mapping(bad)

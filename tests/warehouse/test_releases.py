@@ -5,7 +5,13 @@ import pytest
 
 from warehouse.paths import Home
 from warehouse.releases import (
-    ReleaseError, current_release, list_releases, open_release, prune, publish, rollback,
+    ReleaseError,
+    current_release,
+    list_releases,
+    open_release,
+    prune,
+    publish,
+    rollback,
 )
 
 
