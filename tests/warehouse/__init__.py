@@ -1,0 +1,1 @@
+"""Tests of the warehouse: release build, models, checks."""

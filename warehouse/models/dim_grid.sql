@@ -1,0 +1,40 @@
+-- grain: one unit of the grid hierarchy (community, comprehensive, dedicated or micro grid)
+-- A unit without its own household/resident counts gets the sum of its micro grids.
+WITH micro_by_parent AS (
+    SELECT
+        parent_id,
+        CAST(sum(households) AS BIGINT) AS households,
+        CAST(sum(residents) AS BIGINT) AS residents
+    FROM stg_grid_unit
+    WHERE level = 'micro'
+    GROUP BY parent_id
+),
+micro_by_community AS (
+    SELECT
+        community_id,
+        CAST(sum(households) AS BIGINT) AS households,
+        CAST(sum(residents) AS BIGINT) AS residents
+    FROM stg_grid_unit
+    WHERE level = 'micro'
+    GROUP BY community_id
+)
+SELECT
+    u.unit_id,
+    u.level,
+    u.parent_id,
+    u.community_id,
+    u.name,
+    coalesce(
+        u.households, CASE WHEN u.level = 'community' THEN c.households ELSE p.households END
+    ) AS households,
+    coalesce(
+        u.residents, CASE WHEN u.level = 'community' THEN c.residents ELSE p.residents END
+    ) AS residents,
+    u.worker_id,
+    b.geometry,
+    u.dedicated_kind,
+    u.compound
+FROM stg_grid_unit AS u
+LEFT JOIN micro_by_parent AS p ON p.parent_id = u.unit_id
+LEFT JOIN micro_by_community AS c ON c.community_id = u.unit_id
+LEFT JOIN stg_grid_boundary AS b ON b.unit_id = u.unit_id

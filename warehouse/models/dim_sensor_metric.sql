@@ -1,0 +1,9 @@
+-- grain: one sensor metric from the sensor_metric seed, with its unit and physical maximum
+SELECT
+    code AS metric,
+    name_zh,
+    name_en,
+    CAST(unit AS VARCHAR) AS unit,
+    device_kind,
+    CAST(physical_max AS DOUBLE) AS physical_max
+FROM seed_sensor_metric

@@ -1,0 +1,195 @@
+-- grain: one ticket (channel:source_ticket_id), all channels merged, state at meta_release.as_of
+WITH release AS (
+    SELECT
+        as_of,
+        (SELECT min(day) FROM dim_calendar WHERE is_workday AND day >= CAST(m.as_of AS DATE)) AS next_workday
+    FROM meta_release AS m
+),
+intake AS (
+    SELECT
+        i.*,
+        i.channel || ':' || i.source_ticket_id AS ticket_id,
+        CAST(i.received_at AS DATE) AS received_date,
+        -- the duplicate / repeat key: the address with all (also full-width) spaces removed
+        nullif(regexp_replace(coalesce(i.address, ''), '[[:space:]\x{3000}]+', '', 'g'), '') AS address_key
+    FROM stg_ticket_intake AS i
+),
+event_summary AS (
+    SELECT
+        ticket_id,
+        min(event_at) FILTER (WHERE event_type = 'dispatched') AS dispatched_at,
+        min(event_at) FILTER (WHERE event_type = 'accepted') AS accepted_at,
+        min(event_at) FILTER (WHERE event_type = 'resolved') AS first_resolved_at,
+        max(event_at) FILTER (WHERE event_type = 'resolved') AS last_resolved_at,
+        max(event_at) FILTER (WHERE event_type = 'closed') AS last_closed_at,
+        -- a (re)dispatch or a return puts the ticket back in someone's hands
+        max(event_at) FILTER (WHERE event_type IN ('dispatched', 'returned')) AS last_reopened_at,
+        min(event_at) FILTER (
+            WHERE event_type = 'follow_up' AND satisfaction = 'dissatisfied'
+        ) AS first_dissatisfied_at,
+        arg_max(department_id, event_at) FILTER (
+            WHERE event_type = 'dispatched' AND department_id IS NOT NULL
+        ) AS department_id,
+        count(*) FILTER (WHERE event_type = 'returned') AS returned_count,
+        count(*) FILTER (WHERE event_type = 'extended') AS extension_count,
+        CAST(coalesce(sum(extension_days) FILTER (WHERE event_type = 'extended'), 0) AS BIGINT)
+            AS extension_days,
+        bool_or(event_type = 'supervised') AS is_supervised,
+        bool_or(event_type = 'follow_up') AS has_follow_up,
+        arg_max(satisfaction, (event_at, event_id)) FILTER (
+            WHERE event_type = 'follow_up' AND satisfaction IS NOT NULL
+        ) AS satisfaction,
+        count(*) FILTER (WHERE is_late) AS late_event_count,
+        count(*) FILTER (WHERE is_out_of_order) AS out_of_order_event_count
+    FROM fct_ticket_event
+    WHERE NOT is_orphan
+    GROUP BY ticket_id
+),
+-- Each ticket listed under its receipt day and the day after: a ticket received in the
+-- 24 h before another is listed under the other's receipt day, so the duplicate join
+-- pairs tickets within two days only, not every ticket ever sent from one address.
+intake_by_day AS (
+    SELECT *, unnest([received_date, received_date + 1]) AS listed_on
+    FROM intake
+    WHERE address_key IS NOT NULL
+),
+-- cross-channel duplicates: same address and category, another channel, received in the 24 h before
+duplicate_candidates AS (
+    SELECT
+        later.ticket_id,
+        arg_min(earlier.ticket_id, (earlier.received_at, earlier.ticket_id)) AS first_ticket_id
+    FROM intake AS later
+    JOIN intake_by_day AS earlier
+        ON earlier.listed_on = later.received_date
+        AND earlier.address_key = later.address_key
+        AND earlier.category = later.category
+        AND earlier.channel <> later.channel
+        AND earlier.received_at >= later.received_at - INTERVAL 24 HOUR
+        AND (
+            earlier.received_at < later.received_at
+            OR (earlier.received_at = later.received_at AND earlier.ticket_id < later.ticket_id)
+        )
+    GROUP BY later.ticket_id
+),
+-- point a duplicate of a duplicate at the first ticket of the complaint
+duplicates AS (
+    SELECT d.ticket_id, coalesce(root.first_ticket_id, d.first_ticket_id) AS duplicate_of
+    FROM duplicate_candidates AS d
+    LEFT JOIN duplicate_candidates AS root ON root.ticket_id = d.first_ticket_id
+),
+-- repeat complaints: among non-duplicates, the previous one at the same address and category
+originals AS (
+    SELECT
+        i.ticket_id,
+        i.received_at,
+        lag(i.received_at) OVER (
+            PARTITION BY i.address_key, i.category ORDER BY i.received_at, i.ticket_id
+        ) AS previous_received_at
+    FROM intake AS i
+    LEFT JOIN duplicates AS d ON d.ticket_id = i.ticket_id
+    WHERE d.ticket_id IS NULL AND i.address_key IS NOT NULL
+),
+tickets AS (
+    SELECT
+        i.*,
+        e.* EXCLUDE (ticket_id),
+        c.sla_working_days,
+        received_day.workday_index
+            + c.sla_working_days
+            + coalesce(e.extension_days, 0) AS deadline_workday_index,
+        coalesce(e.last_closed_at >= coalesce(e.last_reopened_at, e.last_closed_at), false) AS is_closed_now,
+        coalesce(
+            e.last_resolved_at >= coalesce(e.last_reopened_at, e.last_resolved_at), false
+        ) AS is_resolved_now,
+        -- a grid report fixed on the spot, never dispatched, counts as resolved on receipt
+        coalesce(i.self_resolved, false) AND e.last_reopened_at IS NULL AS is_fixed_on_the_spot
+    FROM intake AS i
+    LEFT JOIN event_summary AS e ON e.ticket_id = i.ticket_id
+    LEFT JOIN dim_category AS c ON c.category = i.category
+    LEFT JOIN dim_calendar AS received_day ON received_day.day = i.received_date
+),
+states AS (
+    SELECT
+        t.*,
+        CASE
+            WHEN t.is_resolved_now THEN t.last_resolved_at
+            WHEN t.is_closed_now THEN t.last_closed_at
+            WHEN t.is_fixed_on_the_spot THEN t.received_at
+        END AS resolved_at,
+        CASE WHEN t.is_closed_now THEN t.last_closed_at END AS closed_at,
+        deadline_day.day AS deadline_date,
+        CAST(deadline_day.day AS TIMESTAMP) + INTERVAL 86399 SECOND AS deadline_at
+    FROM tickets AS t
+    LEFT JOIN dim_calendar AS deadline_day
+        ON deadline_day.workday_index = t.deadline_workday_index AND deadline_day.is_workday
+)
+SELECT
+    s.ticket_id,
+    s.channel,
+    s.category,
+    s.title,
+    s.content,
+    CASE WHEN p.unit_id IS NULL THEN s.grid_id ELSE p.grid_id END AS grid_id,
+    p.micro_grid_id,
+    p.community_id,
+    s.lon,
+    s.lat,
+    s.reporter_kind,
+    s.received_at,
+    s.received_date,
+    s.dispatched_at,
+    s.accepted_at,
+    s.resolved_at,
+    s.closed_at,
+    s.department_id,
+    s.deadline_at,
+    CASE
+        WHEN s.closed_at IS NOT NULL THEN 'closed'
+        WHEN s.resolved_at IS NOT NULL THEN 'resolved'
+        ELSE 'open'
+    END AS status,
+    s.resolved_at IS NOT NULL AS is_resolved,
+    CASE WHEN s.resolved_at IS NOT NULL THEN s.resolved_at <= s.deadline_at END AS is_on_time,
+    coalesce(
+        CASE WHEN s.resolved_at IS NOT NULL THEN s.resolved_at > s.deadline_at ELSE r.as_of > s.deadline_at END,
+        false
+    ) AS is_overdue,
+    coalesce(s.resolved_at IS NULL AND r.as_of > s.deadline_at, false) AS is_open_overdue,
+    coalesce(
+        s.resolved_at IS NULL AND s.deadline_at >= r.as_of AND s.deadline_date <= r.next_workday, false
+    ) AS is_due_soon,
+    epoch(s.accepted_at - s.dispatched_at) / 3600.0 AS accept_hours,
+    epoch(s.resolved_at - s.received_at) / 3600.0 AS resolve_hours,
+    CASE
+        WHEN s.dispatched_at IS NULL THEN NULL
+        WHEN s.accepted_at IS NOT NULL THEN s.accepted_at <= s.dispatched_at + INTERVAL 24 HOUR
+        WHEN r.as_of > s.dispatched_at + INTERVAL 24 HOUR THEN false
+    END AS is_accepted_timely,
+    coalesce(s.returned_count, 0) AS returned_count,
+    coalesce(s.extension_count, 0) AS extension_count,
+    coalesce(s.extension_count, 0) > 0 AS is_extended,
+    coalesce(s.is_supervised, false) AS is_supervised,
+    coalesce(
+        s.last_reopened_at > s.first_resolved_at OR s.last_resolved_at > s.first_dissatisfied_at, false
+    ) AS is_reworked,
+    coalesce(s.has_follow_up, false) AS has_follow_up,
+    s.satisfaction,
+    CASE
+        WHEN s.satisfaction IS NOT NULL THEN s.satisfaction IN ('satisfied', 'basically_satisfied')
+    END AS is_satisfied,
+    coalesce(s.self_resolved, false) AS self_resolved,
+    d.duplicate_of,
+    d.duplicate_of IS NOT NULL AS is_duplicate,
+    coalesce(o.received_at - o.previous_received_at <= INTERVAL 30 DAY, false) AS is_repeat_complaint,
+    coalesce(s.late_event_count, 0) AS late_event_count,
+    coalesce(s.out_of_order_event_count, 0) AS out_of_order_event_count,
+    s.source_ticket_id,
+    s.deadline_date,
+    s.sla_working_days,
+    coalesce(s.extension_days, 0) AS extension_days,
+    s._source AS source
+FROM states AS s
+CROSS JOIN release AS r
+LEFT JOIN int_place AS p ON p.unit_id = s.grid_id
+LEFT JOIN duplicates AS d ON d.ticket_id = s.ticket_id
+LEFT JOIN originals AS o ON o.ticket_id = s.ticket_id

@@ -1,0 +1,21 @@
+-- grain: one ticket as received by one channel (channel, source_ticket_id), as first loaded
+-- Event table: a ticket re-sent by a later export keeps its first loaded version.
+SELECT
+    channel,
+    source_ticket_id,
+    received_at,
+    category,
+    title,
+    content,
+    address,
+    grid_id,
+    lon,
+    lat,
+    reporter_kind,
+    self_resolved,
+    _source,
+    day AS loaded_day
+FROM lake_ticket_intake
+QUALIFY row_number() OVER (
+    PARTITION BY channel, source_ticket_id ORDER BY day, _loaded_at, _file, _line
+) = 1
