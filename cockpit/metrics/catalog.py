@@ -1,0 +1,690 @@
+"""The metric catalog: load the KPI definitions and compute any KPI for a period, a scope and a grouping.
+
+`catalog.yaml` holds one definition per KPI (formula over the marts of
+`warehouse/MARTS.md`, direction, thresholds, dimensions, 统计口径, sources).
+`compute()` turns a definition into ONE aggregate query that DuckDB answers
+for the period, its 环比 and 同比 bases at once; only the small per-group
+result comes back to pandas.
+
+Trust boundary: the SQL fragments of the catalog are code (reviewed, committed)
+and are composed into the query. Everything a user picks — the period, the
+communities in scope, the grouping — is either bound as a parameter or checked
+against the catalog's own names before it touches SQL.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import duckdb
+import pandas as pd
+import yaml
+
+from cockpit.metrics.period import Period
+
+CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
+
+MODULES = ("overview", "party", "approvals", "enforcement", "grid", "dispatch")
+TIME_DIMENSIONS = ("day", "week", "month")
+DIMENSIONS = (
+    "community",
+    "grid",
+    "micro_grid",
+    "department",
+    "channel",
+    "category",
+    "service_item",
+    "domain",
+    "device_kind",
+    "alarm_kind",
+    "partner_kind",
+    "org_level",
+    *TIME_DIMENSIONS,
+)
+SOURCES = (
+    "hotline_12345",
+    "city_mgmt",
+    "forum",
+    "grid_reports",
+    "iot",
+    "ticket_events",
+    "approvals",
+    "enforcement",
+    "party",
+    "grid",
+)
+UNITS = ("件", "%", "小时", "分钟", "天", "个", "人", "元", "次", "户")
+GOOD_DIRECTIONS = ("up", "down", "neutral")
+STATUSES = ("green", "amber", "red", "none")
+
+# The dimension whose column scopes a query (access control: community_id IN scope).
+SCOPE_DIMENSION = "community"
+
+# Where the Chinese name of a dimension value lives: (table, key column, name column).
+LABEL_TABLES: Mapping[str, tuple[str, str, str]] = MappingProxyType(
+    {
+        "community": ("dim_community", "community_id", "name"),
+        "grid": ("dim_grid", "unit_id", "name"),
+        "micro_grid": ("dim_grid", "unit_id", "name"),
+        "department": ("dim_department", "department_id", "name_zh"),
+        "channel": ("dim_channel", "channel", "name_zh"),
+        "category": ("dim_category", "category", "name_zh"),
+        "service_item": ("dim_service_item", "service_item_id", "name"),
+        "domain": ("dim_domain", "domain", "name_zh"),
+    }
+)
+UNSPECIFIED_LABEL = "未指定"
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+PLACEHOLDERS = ("period_start", "period_end")
+
+_KPI_KEYS = {
+    "id",
+    "name_zh",
+    "name_en",
+    "module",
+    "unit",
+    "fact",
+    "period_column",
+    "value",
+    "where",
+    "denominator",
+    "good",
+    "target",
+    "thresholds",
+    "dimensions",
+    "columns",
+    "definition",
+    "definition_en",
+    "sources",
+}
+_REQUIRED_KEYS = _KPI_KEYS - {"where", "denominator", "target", "thresholds", "columns"}
+_DENOMINATOR_KEYS = {"fact", "value", "where", "columns"}
+
+
+# ---------------------------------------------------------------------------------------
+# Definitions
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Colour bounds: for `good: up` green ≥ green, amber ≥ amber; for `down` green ≤ green, amber ≤ amber."""
+
+    green: float
+    amber: float
+
+
+@dataclass(frozen=True)
+class Denominator:
+    """A second aggregate the KPI's value is divided by, over another mart with the same scope and grouping."""
+
+    fact: str
+    value: str
+    where: str | None
+    columns: Mapping[str, str] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One KPI of the catalog. `columns` maps each dimension it supports to a column of `fact`."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    module: str
+    unit: str
+    fact: str
+    period_column: str | None
+    value: str
+    where: str | None
+    good: str
+    target: float | None
+    thresholds: Thresholds | None
+    dimensions: tuple[str, ...]
+    definition: str
+    definition_en: str
+    sources: tuple[str, ...]
+    # Mappings cannot be hashed: equality still compares them, the hash leaves them out.
+    columns: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    denominator: Denominator | None = field(default=None, hash=False)
+
+    @property
+    def is_ratio(self) -> bool:
+        """A fraction 0–1 shown as a percentage; its changes are differences in points."""
+        return self.unit == "%"
+
+    @property
+    def is_stock(self) -> bool:
+        """Evaluated as at the end of the period rather than summed over it."""
+        return self.period_column is None
+
+    @property
+    def change_kind(self) -> str:
+        return "points" if self.is_ratio else "relative"
+
+    def column_for(self, dimension: str) -> str:
+        """The fact column that holds `dimension` (the period column, truncated, for day/week/month)."""
+        if dimension not in self.dimensions:
+            raise ValueError(
+                f"KPI {self.id!r} cannot be grouped by {dimension!r}; it supports {', '.join(self.dimensions)}"
+            )
+        if dimension in TIME_DIMENSIONS:
+            return self.period_column  # type: ignore[return-value]  # validated: time dims need one
+        return self.columns[dimension]
+
+
+# ---------------------------------------------------------------------------------------
+# Loading and validation
+# ---------------------------------------------------------------------------------------
+
+
+def _fail(kpi_id: str, message: str) -> None:
+    raise ValueError(f"catalog KPI {kpi_id!r}: {message}")
+
+
+def _check_placeholders(kpi_id: str, what: str, sql: str | None) -> None:
+    if sql is None:
+        return
+    if not isinstance(sql, str) or not sql.strip():
+        _fail(kpi_id, f"{what} must be a non-empty SQL string")
+    if ";" in sql:
+        _fail(kpi_id, f"{what} must be a single expression (no ';')")
+    for name in _PLACEHOLDER.findall(sql):
+        if name not in PLACEHOLDERS:
+            _fail(kpi_id, f"{what} uses unknown placeholder {{{name}}}; allowed: {{period_start}}, {{period_end}}")
+
+
+def _column_map(kpi_id: str, facts: Mapping[str, Mapping[str, str]], fact: Any, overrides: Any) -> dict[str, str]:
+    if not isinstance(fact, str) or fact not in facts:
+        _fail(kpi_id, f"unknown fact {fact!r}; known: {', '.join(sorted(facts))}")
+    if overrides is not None and not isinstance(overrides, Mapping):
+        _fail(kpi_id, "columns must be a mapping dimension → column")
+    columns = {**facts[fact], **(overrides or {})}
+    for dimension, column in columns.items():
+        if dimension not in DIMENSIONS or dimension in TIME_DIMENSIONS:
+            _fail(kpi_id, f"unknown dimension {dimension!r} in the columns of {fact}")
+        if not isinstance(column, str) or not _IDENTIFIER.match(column):
+            _fail(kpi_id, f"column {column!r} for dimension {dimension!r} is not a plain column name")
+    if SCOPE_DIMENSION not in columns:
+        _fail(kpi_id, f"fact {fact} has no {SCOPE_DIMENSION} column, so it cannot be scoped")
+    return columns
+
+
+def _number(kpi_id: str, what: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        _fail(kpi_id, f"{what} must be a number, got {value!r}")
+    return float(value)
+
+
+def _metric_from_entry(entry: Any, facts: Mapping[str, Mapping[str, str]]) -> Metric:
+    if not isinstance(entry, Mapping):
+        raise ValueError(f"catalog entry must be a mapping, got {entry!r}")
+    kpi_id = str(entry.get("id"))
+    if not _IDENTIFIER.match(kpi_id):
+        _fail(kpi_id, "id must be snake_case")
+    unknown = set(entry) - _KPI_KEYS
+    if unknown:
+        _fail(kpi_id, f"unknown field(s) {', '.join(sorted(unknown))}")
+    missing = {key for key in _REQUIRED_KEYS if key not in entry}
+    if missing:
+        _fail(kpi_id, f"missing field(s) {', '.join(sorted(missing))}")
+
+    for key in ("name_zh", "name_en", "definition", "definition_en", "value"):
+        if not isinstance(entry[key], str) or not entry[key].strip():
+            _fail(kpi_id, f"{key} must be a non-empty string")
+    if entry["module"] not in MODULES:
+        _fail(kpi_id, f"unknown module {entry['module']!r}; known: {', '.join(MODULES)}")
+    if entry["unit"] not in UNITS:
+        _fail(kpi_id, f"unknown unit {entry['unit']!r}; known: {' '.join(UNITS)}")
+    if entry["good"] not in GOOD_DIRECTIONS:
+        _fail(kpi_id, f"good must be one of {', '.join(GOOD_DIRECTIONS)}, got {entry['good']!r}")
+
+    columns = _column_map(kpi_id, facts, entry["fact"], entry.get("columns"))
+    period_column = entry["period_column"]
+    if period_column is not None and (not isinstance(period_column, str) or not _IDENTIFIER.match(period_column)):
+        _fail(kpi_id, f"period_column {period_column!r} is not a plain column name")
+    _check_placeholders(kpi_id, "value", entry["value"])
+    _check_placeholders(kpi_id, "where", entry.get("where"))
+
+    dimensions = entry["dimensions"]
+    if not isinstance(dimensions, list) or not dimensions:
+        _fail(kpi_id, "dimensions must be a non-empty list")
+    for dimension in dimensions:
+        if dimension not in DIMENSIONS:
+            _fail(kpi_id, f"unknown dimension {dimension!r}; known: {', '.join(DIMENSIONS)}")
+        if dimension in TIME_DIMENSIONS and period_column is None:
+            _fail(kpi_id, f"dimension {dimension!r} needs a period_column (a stock KPI has no time axis)")
+        if dimension not in TIME_DIMENSIONS and dimension not in columns:
+            _fail(kpi_id, f"dimension {dimension!r} is not supported by fact {entry['fact']}")
+    if len(set(dimensions)) != len(dimensions):
+        _fail(kpi_id, "dimensions are listed twice")
+
+    denominator = None
+    if entry.get("denominator") is not None:
+        spec = entry["denominator"]
+        if not isinstance(spec, Mapping) or set(spec) - _DENOMINATOR_KEYS or "fact" not in spec or "value" not in spec:
+            _fail(kpi_id, f"denominator must be a mapping with fact, value and optional where, columns; got {spec!r}")
+        den_columns = _column_map(kpi_id, facts, spec["fact"], spec.get("columns"))
+        _check_placeholders(kpi_id, "denominator value", spec["value"])
+        _check_placeholders(kpi_id, "denominator where", spec.get("where"))
+        for dimension in dimensions:
+            if dimension in TIME_DIMENSIONS or dimension not in den_columns:
+                _fail(kpi_id, f"dimension {dimension!r} is not supported by the denominator fact {spec['fact']}")
+        denominator = Denominator(
+            fact=spec["fact"],
+            value=spec["value"],
+            where=spec.get("where"),
+            columns=MappingProxyType(den_columns),
+        )
+
+    thresholds = None
+    if entry.get("thresholds") is not None:
+        spec = entry["thresholds"]
+        if not isinstance(spec, Mapping) or set(spec) != {"green", "amber"}:
+            _fail(kpi_id, f"thresholds must be {{green: …, amber: …}}, got {spec!r}")
+        thresholds = Thresholds(
+            _number(kpi_id, "thresholds.green", spec["green"]), _number(kpi_id, "thresholds.amber", spec["amber"])
+        )
+        if entry["good"] == "neutral":
+            _fail(kpi_id, "a neutral KPI cannot have thresholds")
+        if entry["good"] == "up" and thresholds.green < thresholds.amber:
+            _fail(kpi_id, "for good: up the green bound must be ≥ the amber bound")
+        if entry["good"] == "down" and thresholds.green > thresholds.amber:
+            _fail(kpi_id, "for good: down the green bound must be ≤ the amber bound")
+        if entry["unit"] == "%" and not (0 <= thresholds.green <= 1 and 0 <= thresholds.amber <= 1):
+            _fail(kpi_id, "thresholds of a '%' KPI are fractions 0–1")
+    target = None if entry.get("target") is None else _number(kpi_id, "target", entry["target"])
+
+    sources = entry["sources"]
+    if not isinstance(sources, list) or not sources:
+        _fail(kpi_id, "sources must be a non-empty list")
+    for source in sources:
+        if source not in SOURCES:
+            _fail(kpi_id, f"unknown source {source!r}; known: {', '.join(SOURCES)}")
+
+    return Metric(
+        id=kpi_id,
+        name_zh=entry["name_zh"].strip(),
+        name_en=entry["name_en"].strip(),
+        module=entry["module"],
+        unit=entry["unit"],
+        fact=entry["fact"],
+        period_column=period_column,
+        value=entry["value"].strip(),
+        where=entry["where"].strip() if entry.get("where") else None,
+        good=entry["good"],
+        target=target,
+        thresholds=thresholds,
+        dimensions=tuple(dimensions),
+        definition=entry["definition"].strip(),
+        definition_en=entry["definition_en"].strip(),
+        sources=tuple(sources),
+        columns=MappingProxyType(columns),
+        denominator=denominator,
+    )
+
+
+@dataclass(frozen=True)
+class _CatalogFile:
+    metrics: dict[str, Metric]
+    value_labels: Mapping[str, Mapping[str, str]]
+
+
+def _read_catalog(path: Path) -> _CatalogFile:
+    # libyaml's loader when present: the pure-Python one takes ~0.1 s for this file.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    document = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (a safe loader)
+    if not isinstance(document, Mapping) or not isinstance(document.get("kpis"), list):
+        raise ValueError(f"{path}: expected a mapping with a 'kpis' list")
+    facts = document.get("facts")
+    if not isinstance(facts, Mapping) or not all(
+        isinstance(name, str) and _IDENTIFIER.match(name) and isinstance(cols, Mapping) for name, cols in facts.items()
+    ):
+        raise ValueError(f"{path}: 'facts' must map mart names to {{dimension: column}}")
+    labels = document.get("labels") or {}
+    for dimension in labels:
+        if dimension not in DIMENSIONS:
+            raise ValueError(f"{path}: labels for unknown dimension {dimension!r}")
+    metrics: dict[str, Metric] = {}
+    for entry in document["kpis"]:
+        metric = _metric_from_entry(entry, facts)
+        if metric.id in metrics:
+            _fail(metric.id, "id is defined twice")
+        metrics[metric.id] = metric
+    value_labels = MappingProxyType(
+        {dim: MappingProxyType({str(k): str(v) for k, v in names.items()}) for dim, names in labels.items()}
+    )
+    return _CatalogFile(metrics, value_labels)
+
+
+def load_catalog(path: Path | None = None) -> dict[str, Metric]:
+    """All KPIs of the catalog by id, validated; a bad entry raises ValueError naming its KPI."""
+    return dict(_read_catalog(path or CATALOG_PATH).metrics)
+
+
+@functools.cache
+def _default_catalog() -> _CatalogFile:
+    return _read_catalog(CATALOG_PATH)
+
+
+def default_catalog() -> Mapping[str, Metric]:
+    """The packaged catalog, loaded once per process."""
+    return MappingProxyType(_default_catalog().metrics)
+
+
+def get_metric(metric_id: str, catalog: Mapping[str, Metric] | None = None) -> Metric:
+    """One KPI by id; an unknown id raises ValueError (ids often arrive from URLs)."""
+    metrics = default_catalog() if catalog is None else catalog
+    try:
+        return metrics[metric_id]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown KPI {metric_id!r}") from None
+
+
+# ---------------------------------------------------------------------------------------
+# Status colours and tooltips
+# ---------------------------------------------------------------------------------------
+
+
+def status_for(metric: Metric, value: float | None) -> str:
+    """'green' | 'amber' | 'red' from the thresholds and the good direction; 'none' without either or a value."""
+    if value is None or metric.thresholds is None or metric.good == "neutral":
+        return "none"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "none"
+    if math.isnan(number):
+        return "none"
+    bounds = metric.thresholds
+    if metric.good == "up":
+        return "green" if number >= bounds.green else "amber" if number >= bounds.amber else "red"
+    return "green" if number <= bounds.green else "amber" if number <= bounds.amber else "red"
+
+
+def _formula_text(metric: Metric) -> str:
+    conditions = []
+    if metric.period_column:
+        conditions.append(f"{metric.period_column} >= {{period_start}} AND {metric.period_column} < {{period_end}}")
+    if metric.where:
+        conditions.append(f"({' '.join(metric.where.split())})")
+    text = f"SELECT {metric.value} FROM {metric.fact}"
+    if conditions:
+        text += " WHERE " + " AND ".join(conditions)
+    if metric.denominator:
+        den = metric.denominator
+        text = f"({text}) / (SELECT {den.value} FROM {den.fact}" + (f" WHERE {den.where})" if den.where else ")")
+    return text
+
+
+def explain(metric_id: str, catalog: Mapping[str, Metric] | None = None) -> dict[str, Any]:
+    """What a tooltip needs to explain a number: 统计口径, sources, formula, thresholds."""
+    metric = get_metric(metric_id, catalog)
+    return {
+        "id": metric.id,
+        "name_zh": metric.name_zh,
+        "name_en": metric.name_en,
+        "module": metric.module,
+        "unit": metric.unit,
+        "definition": metric.definition,
+        "definition_en": metric.definition_en,
+        "sources": list(metric.sources),
+        "formula": _formula_text(metric),
+        "fact": metric.fact,
+        "period_column": metric.period_column,
+        "is_stock": metric.is_stock,
+        "good": metric.good,
+        "target": metric.target,
+        "thresholds": None
+        if metric.thresholds is None
+        else {"green": metric.thresholds.green, "amber": metric.thresholds.amber},
+        "dimensions": list(metric.dimensions),
+        "change_kind": metric.change_kind,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Query composition
+# ---------------------------------------------------------------------------------------
+
+# Slices of one query: the period itself, its 环比 base and its 同比 base.
+_SLICES = ("value", "previous", "year_ago")
+
+
+def _periods(period: Period, compare: bool) -> list[Period]:
+    return [period, period.previous(), period.year_ago()] if compare else [period]
+
+
+def _bind(sql: str, slice_index: int) -> str:
+    """Replace catalog placeholders with the slice's named parameters."""
+    return sql.replace("{period_start}", f"$s{slice_index}_start").replace("{period_end}", f"$s{slice_index}_end")
+
+
+def _group_key_sql(metric: Metric, group_by: str | None, slice_index: int) -> str:
+    if group_by is None:
+        return "CAST(NULL AS VARCHAR)"
+    column = metric.column_for(group_by)
+    if group_by not in TIME_DIMENSIONS:
+        return column
+    # Comparison slices are moved onto the current period's calendar, so each
+    # bucket lines up with its own base: 同比 by exactly one year, 环比 by the
+    # distance between the two period starts.
+    shift = {0: "", 1: " + to_days(CAST($previous_shift_days AS INTEGER))", 2: " + INTERVAL 1 YEAR"}[slice_index]
+    return f"CAST(date_trunc('{group_by}', {column}{shift}) AS DATE)"
+
+
+def _aggregate_sql(
+    fact: str,
+    value: str,
+    conditions: list[str],
+    key_sql: str,
+    grouped: bool,
+) -> str:
+    where = " AND ".join(f"({condition})" for condition in conditions) or "true"
+    return f"SELECT {key_sql} AS group_key, CAST({value} AS DOUBLE) AS value\n    FROM {fact}\n    WHERE {where}" + (
+        "\n    GROUP BY ALL" if grouped else ""
+    )
+
+
+def _scope_condition(column: str, scoped: bool) -> list[str]:
+    return [f"{column} IN (SELECT unnest(CAST($scope AS VARCHAR[])))"] if scoped else []
+
+
+def _slice_sql(metric: Metric, slice_index: int, group_by: str | None, scoped: bool) -> str:
+    """One period's aggregate: (group_key, value) rows, one per group (one row when ungrouped)."""
+    grouped = group_by is not None
+    conditions: list[str] = []
+    if metric.period_column:
+        conditions.append(
+            f"{metric.period_column} >= $s{slice_index}_start AND {metric.period_column} < $s{slice_index}_end"
+        )
+    if metric.where:
+        conditions.append(_bind(metric.where, slice_index))
+    conditions += _scope_condition(metric.columns[SCOPE_DIMENSION], scoped)
+    numerator = _aggregate_sql(
+        metric.fact,
+        _bind(metric.value, slice_index),
+        conditions,
+        _group_key_sql(metric, group_by, slice_index),
+        grouped,
+    )
+    if metric.denominator is None:
+        return numerator
+    den = metric.denominator
+    den_conditions = [_bind(den.where, slice_index)] if den.where else []
+    den_conditions += _scope_condition(den.columns[SCOPE_DIMENSION], scoped)
+    den_key = "CAST(NULL AS VARCHAR)" if group_by is None else den.columns[group_by]
+    denominator = _aggregate_sql(den.fact, _bind(den.value, slice_index), den_conditions, den_key, grouped)
+    # A group with a denominator but no numerator rows is 0 ÷ n, not unknown.
+    return (
+        "SELECT coalesce(n.group_key, d.group_key) AS group_key,\n"
+        f"    coalesce(n.value, {_empty_value_sql(metric, slice_index)}) / nullif(d.value, 0) AS value\n"
+        f"  FROM ({numerator}) AS n\n"
+        f"  FULL JOIN ({denominator}) AS d ON n.group_key IS NOT DISTINCT FROM d.group_key"
+    )
+
+
+def _empty_value_sql(metric: Metric, slice_index: int) -> str:
+    """What the KPI's aggregate gives over no rows (0 for a count, NULL for an average)."""
+    return f"(SELECT CAST({_bind(metric.value, slice_index)} AS DOUBLE) FROM {metric.fact} WHERE false)"
+
+
+def _bucket_sql(group_by: str) -> str:
+    return (
+        f"SELECT CAST(unnest(generate_series(date_trunc('{group_by}', $s0_start), "
+        f"$s0_end - INTERVAL 1 DAY, INTERVAL 1 {group_by.upper()})) AS DATE) AS group_key"
+    )
+
+
+def compute_sql(
+    metric: Metric,
+    period: Period,
+    *,
+    scope: Sequence[str] | None = None,
+    group_by: str | None = None,
+    compare: bool = True,
+) -> tuple[str, dict[str, Any]]:
+    """The single SQL statement and its parameters behind `compute()` (also used by the benchmarks)."""
+    if not isinstance(period, Period):
+        raise TypeError(f"period must be a Period, got {period!r}")
+    if group_by is not None:
+        metric.column_for(group_by)  # raises ValueError for a dimension the KPI does not support
+    scoped = scope is not None
+    periods = _periods(period, compare)
+    slices = [_slice_sql(metric, index, group_by, scoped) for index in range(len(periods))]
+    union = "\n  UNION ALL\n".join(
+        f"  SELECT {index} AS slice, group_key, value FROM (\n    {sql}\n  )" for index, sql in enumerate(slices)
+    )
+    columns = _SLICES[: len(periods)]
+    pivot = ",\n    ".join(f"max(value) FILTER (WHERE slice = {index}) AS {name}" for index, name in enumerate(columns))
+
+    if group_by is None:
+        result = f"SELECT {', '.join(columns)} FROM pivoted"
+    else:
+        keys = _bucket_sql(group_by) if group_by in TIME_DIMENSIONS else "SELECT group_key FROM pivoted"
+        # A group missing from one slice had no rows there: its value is the aggregate over no rows.
+        if metric.denominator is None:
+            filled = [
+                f"coalesce(p.{name}, {_empty_value_sql(metric, index)}) AS {name}" for index, name in enumerate(columns)
+            ]
+        else:
+            filled = [f"p.{name}" for name in columns]
+        label_table = LABEL_TABLES.get(group_by)
+        if label_table is not None:
+            table, key_column, name_column = label_table
+            label_sql = f"(SELECT any_value(l.{name_column}) FROM {table} AS l WHERE l.{key_column} = k.group_key)"
+        else:
+            label_sql = "CAST(NULL AS VARCHAR)"
+        result = (
+            f'SELECT k.group_key AS "{group_by}", {label_sql} AS label, {", ".join(filled)}\n'
+            f"  FROM ({keys}) AS k\n"
+            f"  LEFT JOIN pivoted AS p ON k.group_key IS NOT DISTINCT FROM p.group_key"
+        )
+
+    if compare:
+        if metric.is_ratio:
+            change = "{v} - {b}"
+        else:
+            change = "CASE WHEN {b} IS NULL OR {b} = 0 THEN NULL ELSE ({v} - {b}) / abs({b}) END"
+        changes = (
+            f", {change.format(v='value', b='previous')} AS change_mom"
+            f", {change.format(v='value', b='year_ago')} AS change_yoy"
+        )
+    else:
+        changes = ""
+    order = ""
+    if group_by in TIME_DIMENSIONS:
+        order = f'\nORDER BY "{group_by}"'
+    elif group_by is not None:
+        order = f'\nORDER BY value DESC NULLS LAST, "{group_by}" NULLS LAST'
+    sql = (
+        f"WITH slices AS (\n{union}\n),\n"
+        f"pivoted AS (\n  SELECT group_key,\n    {pivot}\n  FROM slices GROUP BY group_key\n),\n"
+        f"result AS (\n  {result}\n)\n"
+        f"SELECT *{changes} FROM result{order}"
+    )
+
+    params: dict[str, Any] = {}
+    for index, each in enumerate(periods):
+        params[f"s{index}_start"] = each.start_at
+        params[f"s{index}_end"] = each.end_before
+    if compare:
+        params["previous_shift_days"] = (period.start - periods[1].start).days
+    if scoped:
+        if isinstance(scope, str | bytes):
+            raise TypeError("scope must be a sequence of community ids, not a single string")
+        ids = list(scope)
+        if not all(isinstance(each, str) for each in ids):
+            raise TypeError("scope must contain community ids (str)")
+        params["scope"] = ids
+    # DuckDB rejects parameters the statement does not use.
+    used = {name for name in params if re.search(rf"\${name}\b", sql)}
+    return sql, {name: value for name, value in params.items() if name in used}
+
+
+def _label(key: Any, dim_name: Any, names: Mapping[str, str]) -> str:
+    """The dim table's name, else the catalog's name for the code, else the code itself."""
+    if isinstance(dim_name, str):
+        return dim_name
+    if isinstance(key, str):
+        return names.get(key, key)
+    return UNSPECIFIED_LABEL
+
+
+def _time_label(dimension: str, key: Any) -> str:
+    if key is None or (isinstance(key, float) and math.isnan(key)) or key is pd.NaT:
+        return UNSPECIFIED_LABEL
+    day = key.date() if isinstance(key, datetime) else key
+    if not isinstance(day, date):
+        day = pd.Timestamp(day).date()
+    if dimension == "day":
+        return day.isoformat()
+    if dimension == "week":
+        iso_year, iso_week, _ = day.isocalendar()
+        return f"{iso_year}-W{iso_week:02d}"
+    return f"{day.year}-{day.month:02d}"
+
+
+def compute(
+    con: duckdb.DuckDBPyConnection,
+    metric_id: str,
+    period: Period,
+    *,
+    scope: Sequence[str] | None = None,
+    group_by: str | None = None,
+    compare: bool = True,
+    catalog: Mapping[str, Metric] | None = None,
+) -> pd.DataFrame:
+    """One KPI for a period: one row per group (or one row), with 环比/同比 and a status colour.
+
+    Columns: `<group_by>` (when grouped), `label`, `value`, and when `compare`:
+    `previous`, `year_ago`, `change_mom`, `change_yoy`, `change_kind`; always `status`.
+    `scope` limits rows to those communities (None = the whole street, [] = nothing).
+    Changes are relative ((value − base) / |base|, NULL on a 0/NULL base), or for
+    '%' KPIs differences of the fractions (change_kind 'points': 0.03 = 3 个百分点).
+    """
+    metric = get_metric(metric_id, catalog)
+    sql, params = compute_sql(metric, period, scope=scope, group_by=group_by, compare=compare)
+    frame = con.execute(sql, params).df()
+
+    if group_by is None:
+        frame.insert(0, "label", metric.name_zh)
+    elif group_by in TIME_DIMENSIONS:
+        frame["label"] = [_time_label(group_by, key) for key in frame[group_by]]
+    else:
+        names = _default_catalog().value_labels.get(group_by, {})
+        frame["label"] = [_label(key, label, names) for key, label in zip(frame[group_by], frame["label"], strict=True)]
+    if compare:
+        frame["change_kind"] = metric.change_kind
+    frame["status"] = [status_for(metric, value) for value in frame["value"]]
+    return frame
