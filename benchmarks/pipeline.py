@@ -68,14 +68,21 @@ def _best_of(fn, repeat: int = 7) -> float:
 RAW_SQL = {
     "tickets_received": "SELECT count(*) FROM fct_ticket "
     "WHERE received_at >= $s AND received_at < $e AND duplicate_of IS NULL",
-    "on_time_rate": "SELECT count(*) FILTER (WHERE is_on_time) / nullif(count(*) FILTER (WHERE is_resolved), 0) "
-    "FROM fct_ticket WHERE received_at >= $s AND received_at < $e AND duplicate_of IS NULL",
-    "video_online_rate": "SELECT avg(CASE WHEN is_online THEN 1.0 ELSE 0.0 END) FROM fct_video_status "
+    "on_time_rate": "SELECT count(*) FILTER (WHERE is_resolved AND is_on_time) "
+    "/ nullif(count(*) FILTER (WHERE is_resolved), 0) "
+    "FROM fct_ticket WHERE resolved_at >= $s AND resolved_at < $e AND duplicate_of IS NULL",
+    "video_online_rate": "SELECT count(*) FILTER (WHERE is_online) / nullif(count(*), 0) FROM fct_video_status "
     "WHERE status_date >= $s AND status_date < $e",
-    "approvals_on_time_rate": "SELECT count(*) FILTER (WHERE is_on_time) "
+    "approval_on_time_rate": "SELECT count(*) FILTER (WHERE is_completed AND is_on_time) "
     "/ nullif(count(*) FILTER (WHERE is_completed), 0) "
-    "FROM fct_approval WHERE received_at >= $s AND received_at < $e",
+    "FROM fct_approval WHERE completed_at >= $s AND completed_at < $e",
 }
+
+
+def _rate(rows, flag: str, base: str) -> float:
+    return rows[flag].fillna(False).astype(bool).sum() / max(rows[base].fillna(False).astype(bool).sum(), 1)
+
+
 NAIVE_PANDAS = {
     "tickets_received": (
         "fct_ticket",
@@ -83,19 +90,17 @@ NAIVE_PANDAS = {
     ),
     "on_time_rate": (
         "fct_ticket",
-        lambda df, s, e: (lambda d: d.is_on_time.sum() / max(d.is_resolved.sum(), 1))(
-            df[(df.received_at >= s) & (df.received_at < e) & df.duplicate_of.isna()]
+        lambda df, s, e: _rate(
+            df[(df.resolved_at >= s) & (df.resolved_at < e) & df.duplicate_of.isna()], "is_on_time", "is_resolved"
         ),
     ),
     "video_online_rate": (
         "fct_video_status",
-        lambda df, s, e: df[(df.status_date >= s.date()) & (df.status_date < e.date())].is_online.mean(),
+        lambda df, s, e: df[(df.status_date >= s) & (df.status_date < e)].is_online.mean(),
     ),
-    "approvals_on_time_rate": (
+    "approval_on_time_rate": (
         "fct_approval",
-        lambda df, s, e: (lambda d: d.is_on_time.sum() / max(d.is_completed.sum(), 1))(
-            df[(df.received_at >= s) & (df.received_at < e)]
-        ),
+        lambda df, s, e: _rate(df[(df.completed_at >= s) & (df.completed_at < e)], "is_on_time", "is_completed"),
     ),
 }
 

@@ -277,3 +277,7 @@ def up(days: int, scale: float) -> None:
     from warehouse.releases import current_release
 
     click.echo(f"warehouse ready: {current_release(home)}; the app comes next (see README)")
+
+
+if __name__ == "__main__":
+    main()

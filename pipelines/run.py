@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 import duckdb
 import psutil
 import pyarrow as pa
-from warehouse.checks import run_checks
 
 from pipelines.contracts import load_contracts
 from pipelines.lake import known_keys, replace_day_partitions
@@ -34,6 +33,7 @@ from pipelines.mapping import FileSpec, Mapping, load_mappings
 from pipelines.readers import FileRejected, read_file
 from pipelines.validate import QUARANTINE_SCHEMA, mask_free_text, validate_batch
 from warehouse.build import ReleaseBuildError, build_release
+from warehouse.checks import run_checks
 from warehouse.ledger import LEDGER_SCHEMAS, loaded_fingerprints, read_ledger, write_ledger
 from warehouse.paths import Home
 from warehouse.releases import BUILDING_SUFFIX, RELEASE_SUFFIX, open_release, prune, publish
@@ -372,6 +372,8 @@ def run_pipeline(
 
         totals = summary.totals()
         current_exists = any(home.releases.glob(f"*{RELEASE_SUFFIX}"))
+        if not any(all_days.values()):
+            raise PipelineError(f"no landing data under {home.landing}: run `cockpit demo` or deliver exports there")
         if fingerprints and totals.rows_loaded == 0:
             summary.status, summary.exit_code = "no_usable_data", EXIT_NOTHING_LOADED
             summary.message = (
