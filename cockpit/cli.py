@@ -164,10 +164,9 @@ def _run_pipeline(*, day: date | None = None, rebuild_all: bool = False, quiet: 
 def _print_summary(summary) -> None:
     data = summary.to_dict()
     table = Table(title=f"run {data['run_id']} · {data['status']}")
-    for column in ("source", "days", "files", "rejected", "read", "loaded", "quarantined", "reasons"):
-        table.add_column(column, justify="left" if column in ("source", "reasons") else "right")
+    for column in ("source", "days", "files", "rejected", "read", "loaded", "quarantined"):
+        table.add_column(column, justify="left" if column == "source" else "right", no_wrap=True)
     for source, s in data["sources"].items():
-        reasons = ", ".join(f"{k} {v}" for k, v in sorted(s["quarantined_by_reason"].items()))
         table.add_row(
             source,
             str(s["days"]),
@@ -176,9 +175,13 @@ def _print_summary(summary) -> None:
             f"{s['rows_read']:,}",
             f"{s['rows_loaded']:,}",
             f"{s['rows_quarantined']:,}",
-            reasons,
         )
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for source, s in data["sources"].items():
+        if s["quarantined_by_reason"]:
+            reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(s["quarantined_by_reason"].items()))
+            console.print(f"quarantine · {source}: {reasons}", highlight=False)
     for warning in data["warnings"]:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"{data['message']} · data through {data['data_through']} · {data['duration_s']} s")

@@ -16,6 +16,8 @@ from pipelines.contracts import Contract, ContractError, load_contracts, seed_tr
 
 SOURCES_DIR = Path(__file__).with_name("sources")
 FORMATS = {"csv", "xlsx", "jsonl", "geojson"}
+# How often a source delivers: a monthly snapshot is not stale after two days.
+CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 31}
 
 
 class MappingError(ValueError):
@@ -46,6 +48,11 @@ class Mapping:
     order: int
     files: tuple[FileSpec, ...]
     path: Path
+    cadence: str = "daily"
+
+    @property
+    def cadence_days(self) -> int:
+        return CADENCE_DAYS[self.cadence]
 
 
 def _codes(path: Path, field_name: str, spec) -> dict[str, str]:
@@ -99,7 +106,11 @@ def load_mapping(path: Path, contracts: dict[str, Contract] | None = None) -> Ma
                 constants=constants,
             )
         )
-    return Mapping(raw["source"], raw.get("title", raw["source"]), int(raw.get("order", 50)), tuple(files), Path(path))
+    cadence = raw.get("cadence", "daily")
+    if cadence not in CADENCE_DAYS:
+        raise MappingError(f"{Path(path).name}: cadence must be one of {', '.join(CADENCE_DAYS)}")
+    title = raw.get("title", raw["source"])
+    return Mapping(raw["source"], title, int(raw.get("order", 50)), tuple(files), Path(path), cadence)
 
 
 def load_mappings(extra: list[Path] | tuple[Path, ...] = ()) -> list[Mapping]:

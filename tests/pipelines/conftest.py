@@ -1,0 +1,66 @@
+"""Shared fixtures: a small demo street generated and loaded once per test session."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipelines.demo import generate
+from pipelines.run import RunSummary, run_pipeline
+from warehouse.paths import Home
+from warehouse.releases import current_release
+
+DEMO_START = date(2026, 9, 26)  # spans the National Day holiday and its make-up workday
+DEMO_DAYS = 7
+DEMO_SCALE = 0.05
+SALT = "test-salt"
+
+
+@dataclass
+class LoadedDemo:
+    home: Home
+    manifest: dict
+    summary: RunSummary
+
+    @property
+    def release(self) -> Path:
+        return current_release(self.home)
+
+
+def load_demo(root: Path, **run_options) -> LoadedDemo:
+    home = Home(root).ensure()
+    manifest = generate(home.landing, days=DEMO_DAYS, start=DEMO_START, scale=DEMO_SCALE, seed=11)
+    summary = run_pipeline(home, salt=SALT, **run_options)
+    return LoadedDemo(home, manifest, summary)
+
+
+@pytest.fixture(scope="session")
+def demo_landing(tmp_path_factory) -> Path:
+    """Demo landing files generated once; copy them before changing anything."""
+    root = tmp_path_factory.mktemp("demo-landing")
+    generate(root / "landing", days=DEMO_DAYS, start=DEMO_START, scale=DEMO_SCALE, seed=11)
+    return root / "landing"
+
+
+@pytest.fixture(scope="session")
+def loaded_demo(tmp_path_factory, demo_landing) -> LoadedDemo:
+    """A home with the demo landing loaded and published once (read-only for tests)."""
+    root = tmp_path_factory.mktemp("loaded-demo")
+    shutil.copytree(demo_landing, root / "landing")
+    home = Home(root).ensure()
+    summary = run_pipeline(home, salt=SALT)
+    import json
+
+    manifest = json.loads((home.landing / "_demo_manifest.json").read_text(encoding="utf-8"))
+    return LoadedDemo(home, manifest, summary)
+
+
+@pytest.fixture
+def fresh_home(tmp_path, demo_landing) -> Home:
+    """A private home with a copy of the demo landing, nothing loaded yet."""
+    shutil.copytree(demo_landing, tmp_path / "landing")
+    return Home(tmp_path).ensure()
