@@ -30,8 +30,14 @@ def test_a_value_above_the_physical_maximum_is_a_spike(release):
 
 def test_a_value_above_three_times_the_median_is_a_spike(release):
     hours = hourly(release, "GAS1")
-    assert hours[2]["median_avg"] == 1.2
-    assert [(hour, row["is_spike"]) for hour, row in hours.items()] == [(0, False), (1, False), (2, True)]
+    assert hours[8]["median_avg"] == 1.2
+    assert [(hour, row["is_spike"]) for hour, row in hours.items()] == [(0, False), (4, False), (8, True)]
+
+
+def test_a_gas_detector_reporting_every_four_hours_has_no_gaps(release):
+    slots = hourly(release, "GAS1")
+    assert sorted(slots) == [0, 4, 8]
+    assert not any(row["is_gap"] for row in slots.values())
 
 
 def test_six_hours_of_the_same_value_are_stuck_and_five_are_not(release):

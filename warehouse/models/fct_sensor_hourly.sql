@@ -1,18 +1,21 @@
--- grain: one device, metric and clock hour, every hour from the device-metric's first to its last reading
--- quality, by precedence: gap (no reading that hour) > spike > stuck > ok.
+-- grain: one device, metric and reporting slot (a clock hour, or the metric's reporting interval:
+--        wireless gas detectors report every 4 h), every slot from the device-metric's first to its last reading
+-- quality, by precedence: gap (no reading in the slot) > spike > stuck > ok.
 -- spike: value_max above the metric's physical maximum, or above 3 × the
 --        device-metric's median hourly average (when that median is positive).
--- stuck: the same hourly average (to 6 decimals) for 6 or more consecutive hours.
+-- stuck: the same non-zero average (to 6 decimals) for 6 or more consecutive slots; zero is the
+--        resting reading of a gas detector, not a fault.
 WITH observed AS (
     SELECT
         device_id,
         metric,
-        date_trunc('hour', measured_at) AS hour,
+        time_bucket(to_hours(coalesce(m.interval_hours, 1)), measured_at) AS hour,
         count(*) AS readings,
         avg(value) AS value_avg,
         min(value) AS value_min,
         max(value) AS value_max
     FROM stg_sensor_reading
+    LEFT JOIN dim_sensor_metric AS m USING (metric)
     GROUP BY ALL
 ),
 series AS (
@@ -30,8 +33,12 @@ hours AS (
         device_id,
         metric,
         median_avg,
-        unnest(range(first_hour, last_hour + INTERVAL 1 HOUR, INTERVAL 1 HOUR)) AS hour
-    FROM series
+        unnest(range(first_hour, last_hour + to_hours(step), to_hours(step))) AS hour
+    FROM (
+        SELECT s.*, coalesce(m.interval_hours, 1) AS step
+        FROM series AS s
+        LEFT JOIN dim_sensor_metric AS m USING (metric)
+    )
 ),
 filled AS (
     SELECT
@@ -73,6 +80,7 @@ flagged AS (
             r.value_max > m.physical_max OR (r.median_avg > 0 AND r.value_max > 3 * r.median_avg), false
         ) AS is_spike,
         r.readings > 0
+            AND r.value_avg <> 0
             AND count(*) OVER (PARTITION BY r.device_id, r.metric, r.run_id) >= 6 AS is_stuck
     FROM runs AS r
     LEFT JOIN dim_sensor_metric AS m ON m.metric = r.metric
