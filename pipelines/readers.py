@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.json as pajson
 from charset_normalizer import from_bytes
 from python_calamine import CalamineError, CalamineWorkbook
 
@@ -130,6 +132,11 @@ def read_csv(path: Path, encoding: str | None = None) -> ReadResult:
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise FileRejected("unreadable_file", str(exc).splitlines()[0]) from exc
 
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if not invalid and kept_lines is None and table.num_rows == lines - 1:
+        # Every line after the header is a row (the common case): no per-line bookkeeping needed.
+        table = table.append_column("_line", pa.array(range(2, table.num_rows + 2), pa.int64()))
+        return ReadResult(table, encoding, bad)
     # Physical line of each data row: the kept lines after the header, less blank and malformed ones.
     # pyarrow does not always number invalid rows, so they are matched back to their line by text.
     physical = list(range(1, text.count("\n") + 2)) if kept_lines is None else kept_lines
@@ -214,9 +221,40 @@ def _flatten(obj: dict, prefix: str = "") -> dict[str, str | None]:
     return flat
 
 
+def _arrow_jsonl(raw: bytes) -> pa.Table | None:
+    """Clean UTF-8 JSON lines parsed by Arrow, nested objects flattened to dotted text columns.
+
+    None when the file needs the careful path: blank or broken lines, mixed types, a BOM.
+    """
+    if not raw.strip() or b"\n\n" in raw or raw.startswith(b"\xef\xbb\xbf"):
+        return None
+    try:
+        table = pajson.read_json(io.BytesIO(raw))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    while any(pa.types.is_struct(f.type) for f in table.schema):
+        table = table.flatten()
+    if any(pa.types.is_nested(f.type) for f in table.schema):
+        return None  # lists: leave them to the careful path, which writes them as JSON text
+    lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+    if table.num_rows != lines:
+        return None
+    columns = {}
+    for column_type, name, column in zip(table.schema.types, table.column_names, table.columns, strict=True):
+        if pa.types.is_boolean(column_type):
+            column = pc.if_else(column, "true", "false")
+        elif pa.types.is_timestamp(column_type):
+            column = pc.strftime(column, "%Y-%m-%d %H:%M:%S")
+        columns[name] = column.cast(pa.string())
+    columns["_line"] = pa.array(range(1, table.num_rows + 1), pa.int64())
+    return pa.table(columns)
+
+
 def read_jsonl(path: Path, encoding: str | None = None) -> ReadResult:
     raw = path.read_bytes()
     encoding = encoding or detect_encoding(raw)
+    if encoding in ("utf-8", "utf-8-sig") and (fast := _arrow_jsonl(raw)) is not None:
+        return ReadResult(fast, encoding)
     records, lines, bad = [], [], []
     keys: dict[str, None] = {}
     for number, chunk in enumerate(raw.split(b"\n"), start=1):

@@ -198,7 +198,8 @@ def build_release(
             progress(label, done, len(steps))
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(target))
+    # No progress bar of its own: the CLI draws one, and cron logs must stay readable.
+    con = duckdb.connect(str(target), config={"enable_progress_bar": False})
     try:
         con.execute(f"SET TimeZone = '{TIME_ZONE}'")
         # Models never rely on row order; dropping it lets big CTAS run in parallel with less memory.

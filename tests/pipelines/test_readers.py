@@ -90,3 +90,26 @@ def test_unreadable_xlsx_is_rejected_with_one_line(tmp_path):
     with pytest.raises(FileRejected) as exc:
         read_xlsx(path)
     assert exc.value.code == "unreadable_file" and "\n" not in str(exc.value)
+
+
+def test_fast_and_careful_jsonl_paths_read_the_same_rows(tmp_path):
+    records = [
+        {"id": "1", "at": "2026-09-26T14:52:47", "reporter": {"name": "张三", "phone": "13900001111"}, "ok": True},
+        {"id": "2", "at": "2026-09-26T15:00:00", "reporter": None, "ok": False, "score": 4.5},
+    ]
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    dirty = tmp_path / "dirty.jsonl"  # a broken line forces the line-by-line path
+    dirty.write_text(clean.read_text(encoding="utf-8") + "{broken\n", encoding="utf-8")
+    fast, careful = read_jsonl(clean), read_jsonl(dirty)
+    assert not fast.bad_lines and len(careful.bad_lines) == 1
+
+    def rows(result):
+        # Arrow reads ISO timestamps as timestamps and writes them back with a space; both parse the same.
+        return [
+            {k: v.replace("T", " ") if k == "at" else v for k, v in row.items() if v is not None}
+            for row in result.table.to_pylist()
+        ]
+
+    assert rows(fast) == rows(careful)
+    assert rows(fast)[1] == {"id": "2", "at": "2026-09-26 15:00:00", "ok": "false", "score": "4.5", "_line": 2}
