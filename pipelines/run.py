@@ -176,7 +176,8 @@ class _Run:
         self.salt = salt
         self.progress = progress or (lambda *_: None)
         self.contracts = load_contracts()
-        self.con = duckdb.connect(config={"enable_progress_bar": False})
+        self.con = duckdb.connect()
+        self.con.execute("SET enable_progress_bar = false")  # the CLI draws its own; cron logs stay clean
         self.loaded_at = datetime.now(TZ).replace(tzinfo=None)
         self.references: dict[tuple[str, str], pa.Table] = {}
         self.peak_rss = _peak_rss_mb()

@@ -199,8 +199,9 @@ def build_release(
 
     target.parent.mkdir(parents=True, exist_ok=True)
     # No progress bar of its own: the CLI draws one, and cron logs must stay readable.
-    con = duckdb.connect(str(target), config={"enable_progress_bar": False})
+    con = duckdb.connect(str(target))
     try:
+        con.execute("SET enable_progress_bar = false")
         con.execute(f"SET TimeZone = '{TIME_ZONE}'")
         # Models never rely on row order; dropping it lets big CTAS run in parallel with less memory.
         con.execute("SET preserve_insertion_order = false")
