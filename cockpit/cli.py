@@ -89,23 +89,21 @@ def demo(days: int, start, end, scale: float, seed: int, clean: bool) -> None:
     malformed rows, late events, sensor spikes, a changed header); a manifest
     of what was injected is written to landing/_demo_manifest.json.
     """
-    from pipelines.demo import generate
-
     settings = _settings()
     home = settings.paths.ensure()
     if clean and home.landing.exists():
         shutil.rmtree(home.landing)
         home.landing.mkdir(parents=True)
+    _generate_demo(
+        home, days=days, start=start.date() if start else None, end=end.date() if end else None, scale=scale, seed=seed
+    )
+
+
+def _generate_demo(home, *, days: int, scale: float, seed: int = 7, start=None, end=None) -> None:
+    from pipelines.demo import generate
+
     with _progress() as progress:
-        manifest = generate(
-            home.landing,
-            days=days,
-            start=start.date() if start else None,
-            end=end.date() if end else None,
-            scale=scale,
-            seed=seed,
-            progress=progress,
-        )
+        manifest = generate(home.landing, days=days, start=start, end=end, scale=scale, seed=seed, progress=progress)
     click.echo(
         f"demo landing written: {manifest['start']} … {manifest['end']}, scale {scale}, seed {seed} → {home.landing}"
     )
@@ -265,14 +263,10 @@ def warehouse_rollback(run_id: str | None) -> None:
 @click.option("--scale", type=click.FloatRange(0.01, 100), default=1.0, show_default=True)
 def up(days: int, scale: float) -> None:
     """Everything from nothing: demo data if there is none, the pipeline, then the warehouse is ready."""
-    from pipelines.demo import generate
-
     settings = _settings()
     home = settings.paths.ensure()
     if not any(p.is_dir() for p in home.landing.iterdir()):
-        with _progress() as progress:
-            manifest = generate(home.landing, days=days, scale=scale, progress=progress)
-        click.echo(f"demo landing written: {manifest['start']} … {manifest['end']}")
+        _generate_demo(home, days=days, scale=scale)
     summary = _run_pipeline()
     _print_summary(summary)
     if summary.exit_code:

@@ -9,22 +9,12 @@ from pathlib import Path
 
 import yaml
 
+from warehouse.build import LAKE_TYPES, SEEDS_DIR
+
 CONTRACTS_PATH = Path(__file__).with_name("contracts.yaml")
-SEEDS_DIR = Path(__file__).resolve().parents[1] / "warehouse" / "seeds"
-
-FIELD_TYPES = {
-    "string": "VARCHAR",
-    "int": "BIGINT",
-    "float": "DOUBLE",
-    "bool": "BOOLEAN",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",
-    "json": "VARCHAR",
-}
+# The lake's column types and lineage columns are the warehouse's to define: it reads the lake.
+FIELD_TYPES = LAKE_TYPES
 PII_KINDS = {"hash", "mask", "text"}
-
-# Columns the pipeline adds to every lake row, after the contract fields.
-LINEAGE_COLUMNS = {"_source": "VARCHAR", "_file": "VARCHAR", "_line": "BIGINT", "_loaded_at": "TIMESTAMP"}
 
 
 class ContractError(ValueError):

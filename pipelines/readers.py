@@ -55,6 +55,12 @@ class ReadResult:
         return self.table.num_rows + len(self.bad_lines)
 
 
+def _undecodable(number: int, chunk: bytes, encoding: str, exc: UnicodeDecodeError) -> BadLine:
+    return BadLine(
+        number, "undecodable", f"not valid {encoding} at byte {exc.start}", chunk.decode(encoding, errors="replace")
+    )
+
+
 def detect_encoding(raw: bytes) -> str:
     """BOM → utf-8-sig; valid UTF-8 → utf-8; otherwise the best guess, GB18030 for Chinese exports."""
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -96,14 +102,7 @@ def read_csv(path: Path, encoding: str | None = None) -> ReadResult:
                 good.append(chunk.decode(encoding))
                 kept_lines.append(number)
             except UnicodeDecodeError as exc:
-                bad.append(
-                    BadLine(
-                        number,
-                        "undecodable",
-                        f"not valid {encoding} at byte {exc.start}",
-                        chunk.decode(encoding, errors="replace"),
-                    )
-                )
+                bad.append(_undecodable(number, chunk, encoding, exc))
         text = "\n".join(good)
     text = text.lstrip("\ufeff")
     if not text.strip():
@@ -263,14 +262,7 @@ def read_jsonl(path: Path, encoding: str | None = None) -> ReadResult:
         try:
             text = chunk.decode(encoding).lstrip("\ufeff")
         except UnicodeDecodeError as exc:
-            bad.append(
-                BadLine(
-                    number,
-                    "undecodable",
-                    f"not valid {encoding} at byte {exc.start}",
-                    chunk.decode(encoding, errors="replace"),
-                )
-            )
+            bad.append(_undecodable(number, chunk, encoding, exc))
             continue
         try:
             obj = json.loads(text)
