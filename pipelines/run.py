@@ -70,6 +70,7 @@ class RunSummary:
     exit_code: int = EXIT_OK
     message: str = ""
     release: str | None = None
+    release_path: str | None = None
     data_through: date | None = None
     duration_s: float = 0.0
     peak_rss_mb: float = 0.0
@@ -112,6 +113,7 @@ class RunSummary:
             "exit_code": self.exit_code,
             "message": self.message,
             "release": self.release,
+            "release_path": self.release_path,
             "data_through": self.data_through.isoformat() if self.data_through else None,
             "duration_s": round(self.duration_s, 2),
             "peak_rss_mb": round(self.peak_rss_mb, 1),
@@ -446,6 +448,7 @@ def _build_and_publish(
         return
     building.rename(final)
     publish(home, final)
+    summary.release_path = str(final)
     prune(home, keep_releases)
     summary.message = f"published {final.name}"
 

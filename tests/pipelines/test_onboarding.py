@@ -62,6 +62,7 @@ def test_new_export_is_loaded_through_a_mapping_file_and_one_setting(fresh_home)
     result = subprocess.run(cli, env={**env, "COCKPIT_EXTRA_MAPPINGS": str(EXAMPLE)}, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
+    assert summary["release_path"] == str(current_release(fresh_home))
     district = summary["sources"]["hotline_12345_district_b"]
     assert (district["rows_loaded"], district["quarantined_by_reason"]) == (2, {"invalid_datetime": 1})
 
