@@ -328,6 +328,17 @@ class _Run:
         return quarantine
 
 
+def drop_orphan_partitions(home: Home, source: str, landing: set[date]) -> list[str]:
+    """Delete a source's lake and quarantine partitions whose landing day is gone; say what went."""
+    dropped = []
+    for path in [*home.lake.glob(f"*/day=*/{source}.parquet"), *home.quarantine.glob(f"day=*/{source}.parquet")]:
+        day = date.fromisoformat(path.parent.name.removeprefix("day="))
+        if day not in landing:
+            path.unlink()
+            dropped.append(f"{source}: dropped {path.relative_to(home.root)} (its landing day is gone)")
+    return dropped
+
+
 def _count_by(table: pa.Table, keys: list[str]) -> list[tuple]:
     """(key, rows) per distinct key, counted in Arrow: millions of rows never become Python objects."""
     if table.num_rows == 0:
@@ -369,6 +380,8 @@ def run_pipeline(
                 fingerprints[(mapping.source, d)] = fingerprint(files)
             if pending:
                 run.load_source(mapping, pending)
+            if rebuild_all:
+                summary.warnings.extend(drop_orphan_partitions(home, mapping.source, set(days)))
         if day is not None and not fingerprints:
             raise PipelineError(f"no landing files for {day.isoformat()} under {home.landing}")
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import pyarrow.parquet as pq
@@ -17,7 +18,7 @@ from pipelines import run as run_module
 from pipelines.run import EXIT_FAILED, EXIT_NOTHING_LOADED, run_pipeline
 from warehouse.releases import current_release, list_releases, open_release, verify_release
 
-from .conftest import DEMO_START, SALT
+from .conftest import DEMO_DAYS, DEMO_START, SALT
 
 PHONE_OR_ID = r"1[3-9][0-9]{9}|[0-9]{17}[0-9Xx]"
 
@@ -153,6 +154,18 @@ def test_rerunning_a_day_gives_identical_marts(fresh_home):
     everything = run_pipeline(fresh_home, salt=SALT, rebuild_all=True)
     assert everything.status == "published"
     assert _mart_fingerprints(current_release(fresh_home)) == before
+
+
+def test_rebuild_all_drops_partitions_of_landing_days_that_are_gone(fresh_home):
+    run_pipeline(fresh_home, salt=SALT)
+    gone = DEMO_START + timedelta(days=DEMO_DAYS - 1)
+    assert list(fresh_home.lake.glob(f"*/day={gone.isoformat()}/hotline_12345.parquet"))
+    shutil.rmtree(fresh_home.landing / "hotline_12345" / gone.isoformat())
+    summary = run_pipeline(fresh_home, salt=SALT, rebuild_all=True)
+    assert summary.status == "published"
+    assert not list(fresh_home.lake.glob(f"*/day={gone.isoformat()}/hotline_12345.parquet"))
+    assert list(fresh_home.lake.glob(f"*/day={gone.isoformat()}/city_mgmt.parquet")), "other sources keep the day"
+    assert any("hotline_12345: dropped" in w for w in summary.warnings)
 
 
 def test_second_run_with_nothing_new_keeps_the_release(fresh_home):
