@@ -19,6 +19,8 @@ from rich.table import Table
 from cockpit.settings import Settings, SettingsError
 
 err = Console(stderr=True)
+# Logs and pipes get full-width tables; a terminal gets its own width.
+out = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -174,7 +176,7 @@ def _print_summary(summary) -> None:
             f"{s['rows_loaded']:,}",
             f"{s['rows_quarantined']:,}",
         )
-    console = Console()
+    console = out
     console.print(table)
     for source, s in data["sources"].items():
         if s["quarantined_by_reason"]:
@@ -206,7 +208,7 @@ def pipeline_runs(limit: int) -> None:
             str(r["data_through"] or ""),
             f"{r['duration_s']:.1f}",
         )
-    Console().print(table)
+    out.print(table)
 
 
 @main.group()

@@ -36,7 +36,7 @@ from warehouse.build import ReleaseBuildError, build_release
 from warehouse.checks import run_checks
 from warehouse.ledger import LEDGER_SCHEMAS, loaded_fingerprints, read_ledger, write_ledger
 from warehouse.paths import Home
-from warehouse.releases import BUILDING_SUFFIX, RELEASE_SUFFIX, open_release, prune, publish
+from warehouse.releases import BUILDING_SUFFIX, RELEASE_SUFFIX, current_release, open_release, prune, publish
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -396,6 +396,7 @@ def run_pipeline(
             )
         elif not fingerprints and current_exists:
             summary.status, summary.message = "up_to_date", "no new landing files; the current release stays"
+            _describe_current(home, summary)
         else:
             loaded_days = [d for days in all_days.values() for d in days]
             summary.data_through = max(loaded_days) if loaded_days else None
@@ -405,6 +406,19 @@ def run_pipeline(
         summary.peak_rss_mb = max(run.peak_rss, _peak_rss_mb())
         write_ledger(home, summary.run_id, _ledger_rows(summary, started_at, fingerprints))
     return summary
+
+
+def _describe_current(home: Home, summary: RunSummary) -> None:
+    """Name the release that stays current, and how far its data goes."""
+    release = current_release(home)
+    if release is None:
+        return
+    con = open_release(release)
+    try:
+        summary.data_through = con.execute("SELECT data_through FROM meta_release").fetchone()[0]
+    finally:
+        con.close()
+    summary.release, summary.release_path = release.name, str(release)
 
 
 def _freshness_warnings(

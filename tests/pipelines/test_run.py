@@ -173,6 +173,7 @@ def test_second_run_with_nothing_new_keeps_the_release(fresh_home):
     current = current_release(fresh_home)
     again = run_pipeline(fresh_home, salt=SALT)
     assert again.status == "up_to_date" and current_release(fresh_home) == current
+    assert (again.release_path, again.data_through) == (str(current), date(2026, 10, 2))
 
 
 def test_failed_checks_leave_the_previous_release_current(fresh_home, monkeypatch):
