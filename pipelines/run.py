@@ -77,6 +77,7 @@ class RunSummary:
     stats: dict[tuple[str, date], SourceDayStats] = field(default_factory=lambda: defaultdict(SourceDayStats))
     reasons: dict[tuple[str, date, str, str], int] = field(default_factory=lambda: defaultdict(int))
     warnings: list[str] = field(default_factory=list)
+    cadence: dict[str, str] = field(default_factory=dict)  # source → daily | weekly | monthly
 
     def totals(self) -> SourceDayStats:
         total = SourceDayStats()
@@ -368,6 +369,7 @@ def run_pipeline(
         run = _Run(home, summary, salt, progress)
         fingerprints: dict[tuple[str, date], str] = {}
         all_days: dict[str, dict[date, list[Path]]] = {}
+        summary.cadence = {m.source: m.cadence for m in mappings}
         for mapping in mappings:
             days = landing_days(home, mapping.source)
             all_days[mapping.source] = days
@@ -513,6 +515,7 @@ def _ledger_rows(summary: RunSummary, started_at: datetime, fingerprints: dict) 
                 "source": source,
                 "day": day,
                 "fingerprint": fingerprints.get((source, day)),
+                "cadence": summary.cadence.get(source, "daily"),
                 "loaded_at": now,
                 **vars(stats),
             }

@@ -48,6 +48,7 @@ LEDGER_SCHEMAS = {
             ("rows_loaded", pa.int64()),
             ("rows_quarantined", pa.int64()),
             ("fingerprint", pa.string()),
+            ("cadence", pa.string()),
             ("loaded_at", pa.timestamp("us")),
         ]
     ),

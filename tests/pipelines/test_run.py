@@ -16,9 +16,8 @@ import pyarrow.parquet as pq
 
 from pipelines import run as run_module
 from pipelines.run import EXIT_FAILED, EXIT_NOTHING_LOADED, run_pipeline
+from tests.conftest import DEMO_DAYS, DEMO_START, SALT
 from warehouse.releases import current_release, list_releases, open_release, verify_release
-
-from .conftest import DEMO_DAYS, DEMO_START, SALT
 
 PHONE_OR_ID = r"1[3-9][0-9]{9}|[0-9]{17}[0-9Xx]"
 

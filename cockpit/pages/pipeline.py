@@ -1,0 +1,81 @@
+"""数据管道 · pipeline status: recent runs, freshness per source, quarantine by reason, the current release."""
+
+from __future__ import annotations
+
+import dash
+from dash import html
+
+from cockpit import status
+from cockpit.data import NoRelease, current_warehouse
+
+dash.register_page(__name__, path="/pipeline", name="数据管道", title="数据管道 · 街道数字驾驶舱")
+
+
+def _table(frame, columns: dict[str, str], row_class=None) -> html.Table:
+    head = html.Thead(html.Tr([html.Th(label) for label in columns.values()]))
+    rows = []
+    for record in frame.to_dict("records"):
+        cells = [html.Td("" if record[c] is None else str(record[c])) for c in columns]
+        rows.append(html.Tr(cells, className=row_class(record) if row_class else None))
+    return html.Table([head, html.Tbody(rows)], className="cockpit-table")
+
+
+def layout(**_query) -> html.Div:
+    warehouse = current_warehouse()
+    try:
+        info = warehouse.info
+        cur = warehouse.cursor()
+    except NoRelease as exc:
+        return html.Div([html.H2("数据管道"), html.P(str(exc), id="pipeline-no-release")], className="page")
+    with cur:
+        runs = status.recent_runs(cur)
+        freshness = status.source_freshness(cur, warehouse.stale_after_hours)
+        quarantine = status.quarantine_by_reason(cur)
+    banner = [html.Span("演示数据 demo data", className="demo-label")] if info.is_demo else []
+    return html.Div(
+        [
+            html.H2(["数据管道 · pipeline status ", *banner]),
+            html.P(
+                f"当前版本 {info.run_id} · 数据截至 {info.data_through:%Y-%m-%d} · "
+                f"生成于 {info.built_at:%Y-%m-%d %H:%M}",
+                id="pipeline-release",
+            ),
+            html.H3("各数据源更新情况 · freshness per source"),
+            _table(
+                freshness,
+                {
+                    "source": "数据源",
+                    "cadence": "频率",
+                    "last_day": "最新数据日",
+                    "days_behind": "滞后天数",
+                    "rows_last_day": "最新日入库行数",
+                    "status": "状态",
+                },
+                row_class=lambda r: "row-bad" if r["status"] == "stale" else None,
+            ),
+            html.H3("近30天隔离记录 · quarantine by reason (30 days)"),
+            _table(
+                quarantine,
+                {"source": "数据源", "table": "目标表", "reason": "原因", "rows": "行数", "last_day": "最近"},
+            ),
+            html.H3("最近运行 · recent runs"),
+            _table(
+                runs,
+                {
+                    "run_id": "运行",
+                    "status": "状态",
+                    "mode": "方式",
+                    "started_at": "开始",
+                    "duration_s": "耗时(秒)",
+                    "rows_loaded": "入库",
+                    "rows_quarantined": "隔离",
+                    "files_rejected": "拒收文件",
+                    "data_through": "数据截至",
+                    "message": "说明",
+                },
+                row_class=lambda r: "row-bad" if r["status"] in ("failed", "no_usable_data") else None,
+            ),
+        ],
+        className="page",
+        id="pipeline-page",
+    )

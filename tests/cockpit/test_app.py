@@ -1,0 +1,73 @@
+"""The app's read path and the pipeline-status page, on a real generated and loaded street."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cockpit.app import create_app
+from cockpit.data import NoRelease, Warehouse, current_warehouse
+from cockpit.settings import Settings
+from pipelines.run import run_pipeline
+from tests.conftest import SALT
+from warehouse.paths import Home
+from warehouse.releases import rollback
+
+
+def test_new_releases_and_rollbacks_are_picked_up_without_restart(fresh_home):
+    run_pipeline(fresh_home, salt=SALT)
+    warehouse = Warehouse(fresh_home)
+    first = warehouse.info.run_id
+    held = warehouse.cursor()  # a request still reading when the next release lands
+    tickets = held.execute("SELECT count(*) FROM fct_ticket").fetchone()[0]
+
+    run_pipeline(fresh_home, salt=SALT, rebuild_all=True)
+    assert warehouse.info.run_id != first
+    with warehouse.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM fct_ticket").fetchone()[0] == tickets
+    assert held.execute("SELECT count(*) FROM fct_ticket").fetchone()[0] == tickets
+
+    rollback(fresh_home)
+    assert warehouse.info.run_id == first
+
+
+def test_release_is_read_only(loaded_demo):
+    with Warehouse(loaded_demo.home).cursor() as cur, pytest.raises(Exception, match="read-only"):
+        cur.execute("DELETE FROM fct_ticket")
+
+
+def test_no_release_is_a_one_line_message(tmp_path):
+    with pytest.raises(NoRelease, match="run `cockpit pipeline run`"):
+        Warehouse(Home(tmp_path)).info  # noqa: B018
+
+
+@pytest.fixture(scope="session")
+def app(loaded_demo):
+    # One Dash app per process, as in production: Dash's page registry is process-wide.
+    return create_app(Settings(home=loaded_demo.home.root))
+
+
+def test_pipeline_page_shows_release_freshness_quarantine_and_runs(app, loaded_demo):
+    from cockpit.pages import pipeline
+
+    text = str(pipeline.layout())
+    assert loaded_demo.summary.run_id in text
+    assert "演示数据" in text
+    assert current_warehouse().info.data_through.isoformat() in text
+    for source in ("hotline_12345", "iot", "grid"):
+        assert f"'{source}'" in text
+    assert "unknown_header" in text and "undecodable" in text
+
+
+def test_app_serves_its_pages_and_loads_nothing_from_the_internet(app):
+    client = app.server.test_client()
+    page = client.get("/pipeline")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    external = [u for u in re.findall(r'(?:src|href)="(https?://[^"]+)"', html) if "127.0.0.1" not in u]
+    assert external == []
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    assert scripts and all(client.get(s).status_code == 200 for s in scripts)
+    home = client.get("/")
+    assert (home.status_code, home.headers["Location"]) == (302, "/pipeline")
