@@ -155,6 +155,7 @@ def _run_pipeline(*, day: date | None = None, rebuild_all: bool = False, quiet: 
                 day=day,
                 rebuild_all=rebuild_all,
                 stale_after_days=max(1, round(settings.stale_after_hours / 24)),
+                build_memory=settings.build_memory,
                 progress=progress,
             )
     except (PipelineError, MappingError) as exc:

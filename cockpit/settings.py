@@ -7,6 +7,7 @@ the environment. The file is $COCKPIT_CONFIG, else $COCKPIT_HOME/cockpit.toml.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ class Settings:
     extra_mappings: tuple[Path, ...] = ()
     stale_after_hours: int = 26
     pii_salt: str | None = None
+    build_memory: str = "6GB"  # the nightly build's DuckDB memory cap; the app shares the machine
 
     @property
     def paths(self) -> Home:
@@ -53,6 +55,9 @@ class Settings:
             mappings = tuple(Path(p).expanduser().resolve() for p in extra.split(os.pathsep) if p)
         else:
             mappings = tuple((config_path.parent / p).resolve() for p in config.get("extra_mappings", []))
+        build_memory = str(pick("build_memory", "6GB")).strip()
+        if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", build_memory, re.IGNORECASE):
+            raise SettingsError(f"COCKPIT_BUILD_MEMORY must be a size like 6GB, not {build_memory!r}")
         missing = [str(p) for p in mappings if not p.exists()]
         if missing:
             raise SettingsError(f"extra mapping file(s) not found: {', '.join(missing)}")
@@ -63,6 +68,7 @@ class Settings:
                 extra_mappings=mappings,
                 stale_after_hours=int(pick("stale_after_hours", 26)),
                 pii_salt=pick("pii_salt", None),
+                build_memory=build_memory,
             )
         except ValueError as exc:
             raise SettingsError(f"bad setting: {exc}") from exc

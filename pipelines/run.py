@@ -357,6 +357,7 @@ def run_pipeline(
     day: date | None = None,
     rebuild_all: bool = False,
     stale_after_days: int = 2,
+    build_memory: str | None = None,
     progress: Progress | None = None,
 ) -> RunSummary:
     """Load what is pending, build and check a new release, publish it. Never raises on bad data."""
@@ -403,7 +404,7 @@ def run_pipeline(
             loaded_days = [d for days in all_days.values() for d in days]
             summary.data_through = max(loaded_days) if loaded_days else None
             _freshness_warnings(summary, mappings, all_days, stale_after_days)
-            _build_and_publish(home, summary, run, started_at, fingerprints, keep_releases)
+            _build_and_publish(home, summary, run, started_at, fingerprints, keep_releases, build_memory)
         summary.duration_s = time.perf_counter() - started
         summary.peak_rss_mb = max(run.peak_rss, _peak_rss_mb())
         write_ledger(home, summary.run_id, _ledger_rows(summary, started_at, fingerprints))
@@ -443,7 +444,13 @@ def _freshness_warnings(
 
 
 def _build_and_publish(
-    home: Home, summary: RunSummary, run: _Run, started_at: datetime, fingerprints: dict, keep_releases: int
+    home: Home,
+    summary: RunSummary,
+    run: _Run,
+    started_at: datetime,
+    fingerprints: dict,
+    keep_releases: int,
+    build_memory: str | None,
 ) -> None:
     building = home.releases / f"{summary.run_id}{BUILDING_SUFFIX}"
     final = home.releases / f"{summary.run_id}{RELEASE_SUFFIX}"
@@ -459,6 +466,7 @@ def _build_and_publish(
             is_demo=home.demo_manifest.exists(),
             extra_tables=extra,
             progress=run.progress,
+            memory_limit=build_memory,
         )
         con = open_release(building)
         try:

@@ -169,8 +169,12 @@ def build_release(
     is_demo: bool,
     extra_tables: Mapping[str, pa.Table] | None = None,
     progress: Progress | None = None,
+    memory_limit: str | None = None,
 ) -> None:
     """Build a new release file at `target` from the lake under `lake`.
+
+    `memory_limit` (DuckDB syntax, e.g. "6GB") caps the build; beyond it DuckDB
+    spills to a temp folder beside the release instead of taking the machine.
 
     Lake partitions after `data_through` are ignored, so a release describes
     the street as of `data_through` (meta_release.as_of = the next midnight).
@@ -202,6 +206,8 @@ def build_release(
     con = duckdb.connect(str(target))
     try:
         con.execute("SET enable_progress_bar = false")
+        if memory_limit:
+            con.execute("SET memory_limit = ?", [memory_limit])
         con.execute(f"SET TimeZone = '{TIME_ZONE}'")
         # Models never rely on row order; dropping it lets big CTAS run in parallel with less memory.
         con.execute("SET preserve_insertion_order = false")
