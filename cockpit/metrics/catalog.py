@@ -29,6 +29,7 @@ import pandas as pd
 import yaml
 
 from cockpit.metrics.period import Period
+from pipelines.mapping import SOURCES_DIR
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 
@@ -49,18 +50,8 @@ DIMENSIONS = (
     "org_level",
     *TIME_DIMENSIONS,
 )
-SOURCES = (
-    "hotline_12345",
-    "city_mgmt",
-    "forum",
-    "grid_reports",
-    "iot",
-    "ticket_events",
-    "approvals",
-    "enforcement",
-    "party",
-    "grid",
-)
+# The landing sources a KPI may name: the built-in source mappings (pipelines/sources/*.yaml).
+SOURCES = tuple(sorted(path.stem for path in SOURCES_DIR.glob("*.yaml")))
 UNITS = ("件", "%", "小时", "分钟", "天", "个", "人", "元", "次", "户")
 GOOD_DIRECTIONS = ("up", "down", "neutral")
 STATUSES = ("green", "amber", "red", "none")
