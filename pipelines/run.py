@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 import re
+import resource
 import secrets
 import time
 from collections import defaultdict
@@ -24,7 +25,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
-import psutil
 import pyarrow as pa
 
 from pipelines.contracts import load_contracts
@@ -168,8 +168,8 @@ def fingerprint(files: list[Path]) -> str:
 
 
 def _peak_rss_mb() -> float:
-    info = psutil.Process().memory_info()
-    return max(info.rss, getattr(info, "peak_wset", 0)) / 2**20
+    """This process's peak resident memory so far (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class _Run:
@@ -183,7 +183,6 @@ class _Run:
         self.con.execute("SET enable_progress_bar = false")  # the CLI draws its own; cron logs stay clean
         self.loaded_at = datetime.now(TZ).replace(tzinfo=None)
         self.references: dict[tuple[str, str], pa.Table] = {}
-        self.peak_rss = _peak_rss_mb()
 
     def reference_tables(self) -> dict[tuple[str, str], pa.Table]:
         wanted = {f.references for c in self.contracts.values() for f in c.fields.values() if f.references}
@@ -209,6 +208,7 @@ class _Run:
                 if path not in matched:
                     stats.files += 1
                     stats.files_rejected += 1
+                    self.summary.reasons[(mapping.source, day, "", "unmapped_file")] += 1
                     quarantine.append(
                         self.file_rejection(
                             mapping.source,
@@ -276,7 +276,6 @@ class _Run:
             for (day, reason), n in _count_by(result.quarantine, ["day", "reason"]):
                 self.summary.stats[(mapping.source, day)].rows_quarantined += n
                 self.summary.reasons[(mapping.source, day, spec.table, reason)] += n
-            self.peak_rss = max(self.peak_rss, _peak_rss_mb())
             pending, pending_rows = [], 0
 
         for i, (day, path) in enumerate(files):
@@ -406,7 +405,7 @@ def run_pipeline(
             _freshness_warnings(summary, mappings, all_days, stale_after_days)
             _build_and_publish(home, summary, run, started_at, fingerprints, keep_releases, build_memory)
         summary.duration_s = time.perf_counter() - started
-        summary.peak_rss_mb = max(run.peak_rss, _peak_rss_mb())
+        summary.peak_rss_mb = _peak_rss_mb()
         write_ledger(home, summary.run_id, _ledger_rows(summary, started_at, fingerprints))
     return summary
 

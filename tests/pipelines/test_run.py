@@ -186,6 +186,18 @@ def test_failed_checks_leave_the_previous_release_current(fresh_home, monkeypatc
     assert not list(fresh_home.releases.glob("*.building"))
 
 
+def test_a_file_no_mapping_pattern_matches_is_quarantined_and_counted(fresh_home):
+    stray = fresh_home.landing / "forum" / DEMO_START.isoformat() / "说明.docx"
+    stray.write_bytes(b"not an export")
+    summary = run_pipeline(fresh_home, salt=SALT)
+    assert summary.status == "published"
+    assert summary.reasons[("forum", DEMO_START, "", "unmapped_file")] == 1
+    files = f"{fresh_home.quarantine.as_posix()}/day=*/forum.parquet"
+    rows = duckdb.sql(f"""SELECT file, reason FROM read_parquet('{files}')
+                          WHERE line IS NULL AND reason = 'unmapped_file'""").fetchall()
+    assert rows == [(f"forum/{DEMO_START.isoformat()}/说明.docx", "unmapped_file")]
+
+
 def test_nothing_usable_exits_with_its_own_code(tmp_path):
     from warehouse.paths import Home
 
