@@ -1,5 +1,5 @@
 # The two set-up commands of the README:
-#   make demo   — install, generate a demo street, run the pipeline (and, once it lands, serve the cockpit)
+#   make demo   — install, generate a demo street, run the pipeline, serve the cockpit
 #   make test   — install from scratch into .venv, lint, run the whole test suite
 PYTHON ?= python3
 VENV ?= .venv

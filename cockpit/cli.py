@@ -67,6 +67,45 @@ def main() -> None:
     """
 
 
+def _serve(host: str, port: int, workers: int) -> None:
+    """Replace this process with gunicorn serving the cockpit (each worker opens the release read-only)."""
+    import os
+
+    settings = _settings()
+    from warehouse.releases import current_release
+
+    if current_release(settings.paths) is None:
+        _fail("no warehouse release yet: run `cockpit pipeline run` (or `cockpit up`)")
+    click.echo(f"serving the cockpit on http://{host}:{port}/ with {workers} workers · Ctrl-C stops it")
+    os.environ["COCKPIT_HOME"] = str(settings.home)
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(workers),
+        "--bind",
+        f"{host}:{port}",
+        "--access-logfile",
+        "-",
+        "cockpit.wsgi:server",
+    ]
+    os.execv(sys.executable, args)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: the whole LAN).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="gunicorn worker processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the cockpit under gunicorn, reading the current warehouse release.
+
+    A newly published release (or a rollback) is picked up on the next request;
+    no restart is needed after the nightly run.
+    """
+    _serve(host, port, workers)
+
+
 @main.command()
 @click.option(
     "--days", type=click.IntRange(1, 3660), default=365, show_default=True, help="Number of days to generate."
@@ -264,8 +303,10 @@ def warehouse_rollback(run_id: str | None) -> None:
     help="Days of demo data to generate when there is no landing data.",
 )
 @click.option("--scale", type=click.FloatRange(0.01, 100), default=1.0, show_default=True)
-def up(days: int, scale: float) -> None:
-    """Everything from nothing: demo data if there is none, the pipeline, then the warehouse is ready."""
+@click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Stop when the warehouse is ready (scripts, CI).")
+def up(days: int, scale: float, port: int, no_serve: bool) -> None:
+    """Everything from nothing: demo data if there is none, the pipeline, then serve the cockpit."""
     settings = _settings()
     home = settings.paths.ensure()
     if not any(p.is_dir() for p in home.landing.iterdir()):
@@ -276,7 +317,9 @@ def up(days: int, scale: float) -> None:
         _fail(summary.message, summary.exit_code)
     from warehouse.releases import current_release
 
-    click.echo(f"warehouse ready: {current_release(home)}; the app comes next (see README)")
+    click.echo(f"warehouse ready: {current_release(home)}")
+    if not no_serve:
+        _serve("127.0.0.1", port, 2)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,55 @@
+"""`cockpit serve`: gunicorn with several workers serves the pages from the current release."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from tests.conftest import SALT
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_runs_workers_that_answer_on_localhost(loaded_demo):
+    port = _free_port()
+    env = {**os.environ, "COCKPIT_HOME": str(loaded_demo.home.root), "COCKPIT_PII_SALT": SALT}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cockpit.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline, body = time.monotonic() + 60, None
+        while time.monotonic() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/pipeline", timeout=5) as response:
+                    body = response.read().decode()
+            except OSError:
+                time.sleep(0.3)
+        assert body is not None, "the server did not answer within 60 s"
+        assert "<title>" in body and "_dash-config" in body
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=5) as response:
+            assert response.status == 200
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert "Booting worker" in output and output.count("Booting worker") >= 2
+
+
+def test_serve_without_a_release_fails_with_one_line(tmp_path):
+    env = {**os.environ, "COCKPIT_HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "cockpit.cli", "serve"], env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: no warehouse release yet: run `cockpit pipeline run` (or `cockpit up`)"
+    ]
