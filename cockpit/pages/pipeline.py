@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+
 import dash
+import pandas as pd
 from dash import html
 
 from cockpit import status
@@ -11,11 +15,26 @@ from cockpit.data import NoRelease, current_warehouse
 dash.register_page(__name__, path="/pipeline", name="数据管道", title="数据管道 · 街道数字驾驶舱")
 
 
+def _cell(value) -> str:
+    """Dates without a midnight time, counts without a trailing .0, thousands separated."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, datetime):
+        return (
+            f"{value:%Y-%m-%d}" if (value.hour, value.minute, value.second) == (0, 0, 0) else f"{value:%Y-%m-%d %H:%M}"
+        )
+    if isinstance(value, float):
+        return f"{int(value):,}" if value.is_integer() else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
 def _table(frame, columns: dict[str, str], row_class=None) -> html.Table:
     head = html.Thead(html.Tr([html.Th(label) for label in columns.values()]))
     rows = []
     for record in frame.to_dict("records"):
-        cells = [html.Td("" if record[c] is None else str(record[c])) for c in columns]
+        cells = [html.Td(_cell(record[c])) for c in columns]
         rows.append(html.Tr(cells, className=row_class(record) if row_class else None))
     return html.Table([head, html.Tbody(rows)], className="cockpit-table")
 

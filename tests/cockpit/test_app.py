@@ -60,6 +60,16 @@ def test_pipeline_page_shows_release_freshness_quarantine_and_runs(app, loaded_d
     assert "unknown_header" in text and "undecodable" in text
 
 
+def test_table_cells_read_like_a_report():
+    from datetime import datetime
+
+    from cockpit.pages.pipeline import _cell
+
+    assert _cell(datetime(2026, 11, 20)) == "2026-11-20"
+    assert _cell(datetime(2026, 11, 20, 2, 30)) == "2026-11-20 02:30"
+    assert (_cell(24.0), _cell(21297), _cell(3.25), _cell(None), _cell(float("nan"))) == ("24", "21,297", "3.2", "", "")
+
+
 def test_app_serves_its_pages_and_loads_nothing_from_the_internet(app):
     client = app.server.test_client()
     page = client.get("/pipeline")
