@@ -298,20 +298,12 @@ class ServiceDesk:
         ctx = self.ctx
         changed = sorted(self.pending.pop(day, {}).values(), key=lambda x: (x[0], x[1]["applyNo"]))
         rows = [row for _, row in changed]
-        free = list(range(len(rows)))
         faults = {
             "missing_required": ("receiveTime", None),
             "unknown_code": ("channel", "微信小程序"),
             "impossible_date": ("updateTime", impossible_time_text(day, TS)),
         }
-        for kind, (key, value) in faults.items():
-            for i in ctx.dirt.pick(kind, "approvals", "approval", index, free):
-                free.remove(i)
-                rows[i] = {**rows[i], key: value}
-                ctx.manifest.injected(kind, "approvals", "approval", rows[i]["applyNo"])
-        for i in reversed(ctx.dirt.pick("duplicate_row", "approvals", "approval", index, free)):
-            rows.insert(i + 1, rows[i])
-            ctx.manifest.injected("duplicate_row", "approvals", "approval", rows[i]["applyNo"])
+        rows = ctx.spoil_rows(rows, "approvals", "approval", index, faults, key="applyNo")
         if rows:
             ctx.write(
                 "approvals",

@@ -159,31 +159,27 @@ def month_days(day: date) -> int:
     return (nxt - date(day.year, day.month, 1)).days
 
 
-def impossible_date_text(day: date, fmt: str) -> str:
-    """A date that cannot exist in `day`'s month (the 30th of February, the 31st of November...)."""
-    bad_day = month_days(day) + 1
+def _fill_format(fmt: str, day: date, day_of_month: int, hour: int, minute: int) -> str:
+    """Write a strftime layout by hand, so that values strftime would refuse can be written."""
     return (
         fmt.replace("%Y", f"{day.year:04d}")
         .replace("%m", f"{day.month:02d}")
-        .replace("%d", f"{bad_day:02d}")
-        .replace("%-H", "9")
-        .replace("%H", "09")
-        .replace("%M", "15")
+        .replace("%d", f"{day_of_month:02d}")
+        .replace("%-H", str(hour))
+        .replace("%H", f"{hour:02d}")
+        .replace("%M", f"{minute:02d}")
         .replace("%S", "00")
     )
+
+
+def impossible_date_text(day: date, fmt: str) -> str:
+    """A date that cannot exist in `day`'s month (the 30th of February, the 31st of November...)."""
+    return _fill_format(fmt, day, month_days(day) + 1, 9, 15)
 
 
 def impossible_time_text(day: date, fmt: str) -> str:
     """A clock time that cannot exist (25:61)."""
-    return (
-        fmt.replace("%Y", f"{day.year:04d}")
-        .replace("%m", f"{day.month:02d}")
-        .replace("%d", f"{day.day:02d}")
-        .replace("%-H", "25")
-        .replace("%H", "25")
-        .replace("%M", "61")
-        .replace("%S", "00")
-    )
+    return _fill_format(fmt, day, day.day, 25, 61)
 
 
 def fmt_dt(moment: datetime, fmt: str) -> str:

@@ -248,15 +248,8 @@ class Enforcement:
 
     def _spoil(self, day: date, index: int, inspections: list, hazards: list) -> tuple[list, list]:
         ctx = self.ctx
-        free = list(range(len(inspections)))
-        for kind, col, value in (("missing_required", 3, ""), ("impossible_date", 1, impossible_date_text(day, DATE))):
-            for i in ctx.dirt.pick(kind, "enforcement", "inspection", index, free):
-                free.remove(i)
-                inspections[i] = [*inspections[i][:col], value, *inspections[i][col + 1 :]]
-                ctx.manifest.injected(kind, "enforcement", "inspection", inspections[i][0])
-        for i in reversed(ctx.dirt.pick("duplicate_row", "enforcement", "inspection", index, free)):
-            inspections.insert(i + 1, list(inspections[i]))
-            ctx.manifest.injected("duplicate_row", "enforcement", "inspection", inspections[i][0])
+        faults = {"missing_required": (3, ""), "impossible_date": (1, impossible_date_text(day, DATE))}
+        inspections = ctx.spoil_rows(inspections, "enforcement", "inspection", index, faults, key=0)
         for i in ctx.dirt.pick("unknown_code", "enforcement", "hazard", index, list(range(len(hazards)))):
             hazards[i] = [*hazards[i][:3], "较大隐患", *hazards[i][4:]]
             ctx.manifest.injected("unknown_code", "enforcement", "hazard", hazards[i][0])

@@ -101,22 +101,9 @@ class VisitRounds:
                     "needsCount": needs,
                 }
             )
-        records = self._spoil(day, index, records, fmt)
-        ctx.write("grid_reports", day, f"visits_{day:%Y%m%d}.jsonl", jsonl_bytes(records), {"visit": len(records)})
-
-    def _spoil(self, day: date, index: int, records: list[dict], fmt: str) -> list[dict]:
-        ctx = self.ctx
-        free = list(range(len(records)))
         faults = {
             "missing_required": ("microGridCode", ""),
             "impossible_date": ("visitTime", impossible_time_text(day, fmt)),
         }
-        for kind, (field, value) in faults.items():
-            for i in ctx.dirt.pick(kind, "grid_reports", "visit", index, free):
-                free.remove(i)
-                records[i] = {**records[i], field: value}
-                ctx.manifest.injected(kind, "grid_reports", "visit", records[i]["visitId"])
-        for i in reversed(ctx.dirt.pick("duplicate_row", "grid_reports", "visit", index, free)):
-            records.insert(i + 1, dict(records[i]))
-            ctx.manifest.injected("duplicate_row", "grid_reports", "visit", records[i]["visitId"])
-        return records
+        records = ctx.spoil_rows(records, "grid_reports", "visit", index, faults, key="visitId")
+        ctx.write("grid_reports", day, f"visits_{day:%Y%m%d}.jsonl", jsonl_bytes(records), {"visit": len(records)})
