@@ -183,10 +183,10 @@ class _Run:
         self.con.execute("SET enable_progress_bar = false")  # the CLI draws its own; cron logs stay clean
         self.loaded_at = datetime.now(TZ).replace(tzinfo=None)
         self.references: dict[tuple[str, str], pa.Table] = {}
+        self.referenced = {f.references for c in self.contracts.values() for f in c.fields.values() if f.references}
 
     def reference_tables(self) -> dict[tuple[str, str], pa.Table]:
-        wanted = {f.references for c in self.contracts.values() for f in c.fields.values() if f.references}
-        for ref in wanted:
+        for ref in self.referenced:
             if ref not in self.references:
                 self.references[ref] = known_keys(self.home.lake, *ref)
         return self.references
@@ -373,13 +373,13 @@ def run_pipeline(
         for mapping in mappings:
             days = landing_days(home, mapping.source)
             all_days[mapping.source] = days
-            pending = {
-                d: files
-                for d, files in days.items()
-                if (day is None or d == day) and done.get((mapping.source, d)) != fingerprint(files)
-            }
-            for d, files in pending.items():
-                fingerprints[(mapping.source, d)] = fingerprint(files)
+            pending = {}
+            for d, files in days.items():
+                if day is None or d == day:
+                    day_print = fingerprint(files)
+                    if done.get((mapping.source, d)) != day_print:
+                        pending[d] = files
+                        fingerprints[(mapping.source, d)] = day_print
             if pending:
                 run.load_source(mapping, pending)
             if rebuild_all:
