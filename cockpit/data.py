@@ -40,40 +40,45 @@ class Warehouse:
         self.home = home
         self.stale_after_hours = stale_after_hours
         self._lock = threading.Lock()
-        self._path: Path | None = None
-        self._con: duckdb.DuckDBPyConnection | None = None
+        # (release info, connection), replaced as one value so a reader never pairs one release's
+        # metadata with another release's tables.
+        self._current: tuple[ReleaseInfo, duckdb.DuckDBPyConnection] | None = None
         self._retired: duckdb.DuckDBPyConnection | None = None
-        self._info: ReleaseInfo | None = None
 
-    def _refresh(self) -> None:
+    def _refresh(self) -> tuple[ReleaseInfo, duckdb.DuckDBPyConnection]:
         path = current_release(self.home)
         if path is None:
             raise NoRelease(f"no warehouse release under {self.home.warehouse}: run `cockpit pipeline run`")
-        if path == self._path:
-            return
+        current = self._current
+        if current is not None and current[0].path == path:
+            return current
         with self._lock:
-            if path == self._path:
-                return
+            if self._current is not None and self._current[0].path == path:
+                return self._current
             con = open_release(path)
             row = con.execute("SELECT run_id, built_at, as_of, data_through, is_demo FROM meta_release").fetchone()
             # Requests still reading the previous release keep their cursors; that connection is
             # closed one switch later rather than under their feet.
             if self._retired is not None:
                 self._retired.close()
-            self._retired, self._con, self._path = self._con, con, path
-            self._info = ReleaseInfo(row[0], path, row[1], row[2], row[3], bool(row[4]))
+            self._retired = self._current[1] if self._current else None
+            self._current = (ReleaseInfo(row[0], path, row[1], row[2], row[3], bool(row[4])), con)
+            return self._current
+
+    def open(self) -> tuple[ReleaseInfo, duckdb.DuckDBPyConnection]:
+        """The current release's metadata and a cursor on it, for one request, from one look at CURRENT."""
+        info, con = self._refresh()
+        cursor = con.cursor()
+        cursor.execute("USE release")  # a cursor starts in the in-memory catalog, not its parent's
+        return info, cursor
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor on the current release for one request (close it, or use it as a context manager)."""
-        self._refresh()
-        cursor = self._con.cursor()
-        cursor.execute("USE release")  # a cursor starts in the in-memory catalog, not its parent's
-        return cursor
+        return self.open()[1]
 
     @property
     def info(self) -> ReleaseInfo:
-        self._refresh()
-        return self._info
+        return self._refresh()[0]
 
 
 _current: Warehouse | None = None

@@ -42,8 +42,7 @@ def _table(frame, columns: dict[str, str], row_class=None) -> html.Table:
 def layout(**_query) -> html.Div:
     warehouse = current_warehouse()
     try:
-        info = warehouse.info
-        cur = warehouse.cursor()
+        info, cur = warehouse.open()
     except NoRelease as exc:
         return html.Div([html.H2("数据管道"), html.P(str(exc), id="pipeline-no-release")], className="page")
     with cur:
