@@ -51,6 +51,19 @@ def _progress(enabled: bool = True):
         yield update
 
 
+# Demo-size options shared by `demo` and `up`.
+DEMO_DAYS = click.option(
+    "--days", type=click.IntRange(1, 3660), default=365, show_default=True, help="Days of demo data to generate."
+)
+DEMO_SCALE = click.option(
+    "--scale",
+    type=click.FloatRange(0.01, 100),
+    default=1.0,
+    show_default=True,
+    help="1 = one street (金鸡湖街道 profile); 10 = a district of ten streets.",
+)
+
+
 def _settings() -> Settings:
     try:
         return Settings.load()
@@ -107,20 +120,12 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @main.command()
-@click.option(
-    "--days", type=click.IntRange(1, 3660), default=365, show_default=True, help="Number of days to generate."
-)
+@DEMO_DAYS
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day (default: the range ends yesterday).")
 @click.option(
     "--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day when --start is not given (default: yesterday)."
 )
-@click.option(
-    "--scale",
-    type=click.FloatRange(0.01, 100),
-    default=1.0,
-    show_default=True,
-    help="1 = one street (金鸡湖街道 profile); 10 = a district of ten streets.",
-)
+@DEMO_SCALE
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same files, byte for byte.")
 @click.option("--clean", is_flag=True, help="Delete existing landing files first.")
 def demo(days: int, start, end, scale: float, seed: int, clean: bool) -> None:
@@ -295,14 +300,8 @@ def warehouse_rollback(run_id: str | None) -> None:
 
 
 @main.command()
-@click.option(
-    "--days",
-    type=click.IntRange(1, 3660),
-    default=365,
-    show_default=True,
-    help="Days of demo data to generate when there is no landing data.",
-)
-@click.option("--scale", type=click.FloatRange(0.01, 100), default=1.0, show_default=True)
+@DEMO_DAYS
+@DEMO_SCALE
 @click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True)
 @click.option("--no-serve", is_flag=True, help="Stop when the warehouse is ready (scripts, CI).")
 def up(days: int, scale: float, port: int, no_serve: bool) -> None:
