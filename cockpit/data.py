@@ -11,14 +11,49 @@ DuckDB already has open (see warehouse/releases.py).
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pandas as pd
 
+from cockpit.metrics import Period, compute, get_metric
+from cockpit.metrics.records import fact_columns, record_query
 from warehouse.paths import Home
 from warehouse.releases import current_release, open_release
+
+# Named lookups the screens need besides KPIs (filter options, boundaries, the grid tree).
+# They read dimensions only, never a fact table, and are cached per release like KPIs.
+DATASETS: Mapping[str, str] = {
+    "communities": "SELECT community_id, name FROM dim_community ORDER BY community_id",
+    "grids": (
+        "SELECT unit_id, name, level, parent_id, community_id FROM dim_grid "
+        "WHERE level IN ('comprehensive', 'dedicated', 'micro') ORDER BY unit_id"
+    ),
+    "community_shapes": "SELECT community_id AS id, name, geometry FROM dim_community WHERE geometry IS NOT NULL",
+    "grid_shapes": (
+        "SELECT unit_id AS id, name, level, parent_id, community_id, geometry FROM dim_grid "
+        "WHERE geometry IS NOT NULL AND level IN ('comprehensive', 'dedicated', 'micro')"
+    ),
+    "grid_tree": (
+        "SELECT g.unit_id, g.name, g.level, g.parent_id, g.community_id, c.name AS community, "
+        "g.households, g.residents FROM dim_grid AS g JOIN dim_community AS c USING (community_id) "
+        "WHERE g.level IN ('comprehensive', 'dedicated', 'micro')"
+    ),
+    "departments": "SELECT department_id AS value, name_zh, name_en FROM dim_department ORDER BY 1",
+    "channels": "SELECT channel AS value, name_zh, name_en FROM dim_channel ORDER BY 1",
+    "categories": "SELECT category AS value, name_zh, name_en FROM dim_category ORDER BY 1",
+    "domains": "SELECT domain AS value, name_zh, name_en FROM dim_domain ORDER BY 1",
+    "service_items": (
+        "SELECT service_item_id AS value, name AS name_zh, name AS name_en FROM dim_service_item ORDER BY 1"
+    ),
+    "device_kinds": "SELECT DISTINCT kind AS value FROM dim_device ORDER BY 1",
+}
+CACHE_ENTRIES = 4096
 
 
 class NoRelease(RuntimeError):
@@ -44,6 +79,10 @@ class Warehouse:
         # metadata with another release's tables.
         self._current: tuple[ReleaseInfo, duckdb.DuckDBPyConnection] | None = None
         self._retired: duckdb.DuckDBPyConnection | None = None
+        # Results keyed by (release, question): a release never changes, so an entry is only
+        # ever stale by belonging to an older release, and those are dropped on the switch.
+        self._cache: OrderedDict[Hashable, Any] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def _refresh(self) -> tuple[ReleaseInfo, duckdb.DuckDBPyConnection]:
         path = current_release(self.home)
@@ -63,6 +102,8 @@ class Warehouse:
                 self._retired.close()
             self._retired = self._current[1] if self._current else None
             self._current = (ReleaseInfo(row[0], path, row[1], row[2], row[3], bool(row[4])), con)
+            with self._cache_lock:
+                self._cache.clear()
             return self._current
 
     def open(self) -> tuple[ReleaseInfo, duckdb.DuckDBPyConnection]:
@@ -79,6 +120,83 @@ class Warehouse:
     @property
     def info(self) -> ReleaseInfo:
         return self._refresh()[0]
+
+    # ---- cached questions ------------------------------------------------------------
+
+    def _cached(self, key: tuple, answer: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+        info, cur = self.open()
+        full_key = (info.run_id, *key)
+        with self._cache_lock:
+            if full_key in self._cache:
+                self._cache.move_to_end(full_key)
+                cur.close()
+                return self._cache[full_key]
+        with cur:
+            value = answer(cur)
+        with self._cache_lock:
+            self._cache[full_key] = value
+            while len(self._cache) > CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        return value
+
+    def metric(
+        self,
+        metric_id: str,
+        period: Period,
+        *,
+        filters: Mapping[str, str] | None = None,
+        group_by: str | None = None,
+        compare: bool = True,
+    ) -> pd.DataFrame:
+        """`compute()` on the current release, cached by release, KPI, period, filters and grouping."""
+        get_metric(metric_id)  # unknown ids fail before they reach the cache
+        frozen = tuple(sorted((filters or {}).items()))
+        key = ("metric", metric_id, str(period), frozen, group_by, compare)
+        frame = self._cached(
+            key,
+            lambda cur: compute(cur, metric_id, period, filters=dict(frozen), group_by=group_by, compare=compare),
+        )
+        return frame.copy()
+
+    def dataset(self, name: str) -> pd.DataFrame:
+        """One of DATASETS from the current release, cached per release."""
+        if name not in DATASETS:
+            raise ValueError(f"unknown dataset {name!r}")
+        return self._cached(("dataset", name), lambda cur: cur.execute(DATASETS[name]).df()).copy()
+
+    def record_columns(self, metric_id: str) -> list[tuple[str, str]]:
+        fact = get_metric(metric_id).fact
+        return self._cached(("columns", fact), lambda cur: fact_columns(cur, fact))
+
+    def records(
+        self,
+        metric_id: str,
+        period: Period,
+        *,
+        filters: Mapping[str, str] | None = None,
+        sort: Sequence[Mapping[str, str]] = (),
+        column_filters: Mapping[str, Mapping[str, Any]] | None = None,
+        offset: int = 0,
+        limit: int = 100,
+        with_count: bool = True,
+    ) -> tuple[pd.DataFrame, int | None]:
+        """One page of the rows behind a KPI and (optionally) how many there are in all; not cached."""
+        metric = get_metric(metric_id)
+        columns = [name for name, _ in self.record_columns(metric_id)]
+        query = record_query(
+            metric,
+            period,
+            columns,
+            filters=filters,
+            sort=sort,
+            column_filters=column_filters,
+            offset=offset,
+            limit=limit,
+        )
+        with self.cursor() as cur:
+            rows = cur.execute(query.rows_sql, query.params).df()
+            total = cur.execute(query.count_sql, query.params).fetchone()[0] if with_count else None
+        return rows, total
 
 
 _current: Warehouse | None = None

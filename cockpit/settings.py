@@ -28,6 +28,7 @@ class Settings:
     stale_after_hours: int = 26
     pii_salt: str | None = None
     build_memory: str = "6GB"  # the nightly build's DuckDB memory cap; the app shares the machine
+    map_tiles: str | None = None  # an intranet XYZ tile URL under the map; none by default (no internet)
 
     @property
     def paths(self) -> Home:
@@ -69,6 +70,7 @@ class Settings:
                 stale_after_hours=int(pick("stale_after_hours", 26)),
                 pii_salt=pick("pii_salt", None),
                 build_memory=build_memory,
+                map_tiles=pick("map_tiles", None) or None,
             )
         except ValueError as exc:
             raise SettingsError(f"bad setting: {exc}") from exc

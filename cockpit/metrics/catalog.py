@@ -48,6 +48,9 @@ DIMENSIONS = (
     "alarm_kind",
     "partner_kind",
     "org_level",
+    "subject",
+    "round",
+    "batch",
     *TIME_DIMENSIONS,
 )
 # The landing sources a KPI may name: the built-in source mappings (pipelines/sources/*.yaml).
@@ -162,6 +165,10 @@ class Metric:
     @property
     def change_kind(self) -> str:
         return "points" if self.is_ratio else "relative"
+
+    def supports(self, dimension: str) -> bool:
+        """Whether the KPI can be grouped, and so filtered, by `dimension`."""
+        return dimension in self.dimensions
 
     def column_for(self, dimension: str) -> str:
         """The fact column that holds `dimension` (the period column, truncated, for day/week/month)."""
@@ -491,7 +498,13 @@ def _scope_condition(column: str, scoped: bool) -> list[str]:
     return [f"{column} IN (SELECT unnest(CAST($scope AS VARCHAR[])))"] if scoped else []
 
 
-def _slice_sql(metric: Metric, slice_index: int, group_by: str | None, scoped: bool) -> str:
+def _filter_conditions(columns: Mapping[str, str], filters: Sequence[str]) -> list[str]:
+    return [f"{columns[dimension]} = $filter_{dimension}" for dimension in filters]
+
+
+def _slice_sql(
+    metric: Metric, slice_index: int, group_by: str | None, scoped: bool, filters: Sequence[str] = ()
+) -> str:
     """One period's aggregate: (group_key, value) rows, one per group (one row when ungrouped)."""
     grouped = group_by is not None
     conditions: list[str] = []
@@ -502,6 +515,7 @@ def _slice_sql(metric: Metric, slice_index: int, group_by: str | None, scoped: b
     if metric.where:
         conditions.append(_bind(metric.where, slice_index))
     conditions += _scope_condition(metric.columns[SCOPE_DIMENSION], scoped)
+    conditions += _filter_conditions(metric.columns, filters)
     numerator = _aggregate_sql(
         metric.fact,
         _bind(metric.value, slice_index),
@@ -514,6 +528,7 @@ def _slice_sql(metric: Metric, slice_index: int, group_by: str | None, scoped: b
     den = metric.denominator
     den_conditions = [_bind(den.where, slice_index)] if den.where else []
     den_conditions += _scope_condition(den.columns[SCOPE_DIMENSION], scoped)
+    den_conditions += _filter_conditions(den.columns, filters)
     den_key = "CAST(NULL AS VARCHAR)" if group_by is None else den.columns[group_by]
     denominator = _aggregate_sql(den.fact, _bind(den.value, slice_index), den_conditions, den_key, grouped)
     # A group with a denominator but no numerator rows is 0 ÷ n, not unknown.
@@ -537,6 +552,24 @@ def _bucket_sql(group_by: str) -> str:
     )
 
 
+def applicable_filters(metric: Metric, filters: Mapping[str, str] | None) -> dict[str, str]:
+    """The filters (dimension → value) this KPI can honour; the others do not narrow it.
+
+    A filter on a dimension the KPI has no column for (a channel on an alarm count)
+    cannot narrow it; callers show such KPIs as "not filtered by …" rather than
+    pretending. Unknown dimensions and non-string values raise (they come from URLs).
+    """
+    applied: dict[str, str] = {}
+    for dimension, value in (filters or {}).items():
+        if dimension not in DIMENSIONS or dimension in TIME_DIMENSIONS:
+            raise ValueError(f"unknown filter dimension {dimension!r}")
+        if not isinstance(value, str):
+            raise TypeError(f"filter {dimension!r} must be a string value, got {value!r}")
+        if metric.supports(dimension):
+            applied[dimension] = value
+    return applied
+
+
 def compute_sql(
     metric: Metric,
     period: Period,
@@ -544,15 +577,17 @@ def compute_sql(
     scope: Sequence[str] | None = None,
     group_by: str | None = None,
     compare: bool = True,
+    filters: Mapping[str, str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The single SQL statement and its parameters behind `compute()` (also used by the benchmarks)."""
     if not isinstance(period, Period):
         raise TypeError(f"period must be a Period, got {period!r}")
     if group_by is not None:
         metric.column_for(group_by)  # raises ValueError for a dimension the KPI does not support
+    applied = applicable_filters(metric, filters)
     scoped = scope is not None
     periods = _periods(period, compare)
-    slices = [_slice_sql(metric, index, group_by, scoped) for index in range(len(periods))]
+    slices = [_slice_sql(metric, index, group_by, scoped, tuple(applied)) for index in range(len(periods))]
     union = "\n  UNION ALL\n".join(
         f"  SELECT {index} AS slice, group_key, value FROM (\n    {sql}\n  )" for index, sql in enumerate(slices)
     )
@@ -618,6 +653,8 @@ def compute_sql(
         if not all(isinstance(each, str) for each in ids):
             raise TypeError("scope must contain community ids (str)")
         params["scope"] = ids
+    for dimension, value in applied.items():
+        params[f"filter_{dimension}"] = value
     # DuckDB rejects parameters the statement does not use.
     used = {name for name in params if re.search(rf"\${name}\b", sql)}
     return sql, {name: value for name, value in params.items() if name in used}
@@ -654,18 +691,20 @@ def compute(
     scope: Sequence[str] | None = None,
     group_by: str | None = None,
     compare: bool = True,
+    filters: Mapping[str, str] | None = None,
     catalog: Mapping[str, Metric] | None = None,
 ) -> pd.DataFrame:
     """One KPI for a period: one row per group (or one row), with 环比/同比 and a status colour.
 
     Columns: `<group_by>` (when grouped), `label`, `value`, and when `compare`:
     `previous`, `year_ago`, `change_mom`, `change_yoy`, `change_kind`; always `status`.
-    `scope` limits rows to those communities (None = the whole street, [] = nothing).
+    `scope` limits rows to those communities (None = the whole street, [] = nothing);
+    `filters` ({dimension: value}) narrows it further where the KPI supports the dimension.
     Changes are relative ((value − base) / |base|, NULL on a 0/NULL base), or for
     '%' KPIs differences of the fractions (change_kind 'points': 0.03 = 3 个百分点).
     """
     metric = get_metric(metric_id, catalog)
-    sql, params = compute_sql(metric, period, scope=scope, group_by=group_by, compare=compare)
+    sql, params = compute_sql(metric, period, scope=scope, group_by=group_by, compare=compare, filters=filters)
     frame = con.execute(sql, params).df()
 
     if group_by is None:

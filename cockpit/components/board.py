@@ -1,0 +1,389 @@
+"""A module page from a declaration: which KPIs, which charts, which filters; layout and callbacks follow.
+
+Every page of the cockpit is the same machine: a filter bar, chips, KPI strips,
+charts and the record table, all driven by the View read from the URL. A page
+module declares a `Board`, registers it with Dash Pages and calls
+`register_callbacks(board)`; the
+callbacks registered here (one per KPI strip, one per chart) answer with
+aggregates from the metric catalog through the warehouse cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+
+from cockpit.components import charts
+from cockpit.components.filters import chips, filter_bar
+from cockpit.components.format import format_value, metric_name
+from cockpit.components.kpi import kpi_tile
+from cockpit.components.map import choropleth
+from cockpit.components.records import record_panel
+from cockpit.components.theme import GRAPH_CONFIG
+from cockpit.data import NoRelease, current_warehouse
+from cockpit.i18n import current_language, current_theme, t
+from cockpit.metrics import Metric, Period, get_metric
+from cockpit.view import View
+
+
+@dataclass(frozen=True)
+class KpiGroup:
+    """A strip of KPI tiles; `period` pins a preset (e.g. today) instead of the view's period."""
+
+    kpis: tuple[str, ...]
+    title: tuple[str, str] | None = None  # (zh, en)
+    link: str | None = None
+    period: str | None = None
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One panel. kind: trend | bar | share | funnel | map | tree | list."""
+
+    kind: str
+    kpis: tuple[str, ...]
+    by: str | None = None
+    title: tuple[str, str] | None = None
+    top: int | None = None
+    width: int = 6
+    sort: tuple[tuple[str, str], ...] = ()  # for lists: (column, asc|desc)
+    columns: tuple[str, ...] = ()  # for lists: which record columns to show
+
+
+@dataclass(frozen=True)
+class Board:
+    id: str
+    path: str
+    order: int
+    groups: tuple[KpiGroup, ...]
+    charts: tuple[Chart, ...]
+    dimensions: tuple[str, ...] = ()
+    record_kpi: str = ""
+    map_kpis: tuple[str, ...] = field(default=())
+
+    @property
+    def all_kpis(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for group in self.groups:
+            seen.update(dict.fromkeys(group.kpis))
+        for chart in self.charts:
+            seen.update(dict.fromkeys(chart.kpis))
+        return tuple(seen)
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers shared by the callbacks
+# ---------------------------------------------------------------------------------------
+
+
+def trend_bucket(period: Period) -> str:
+    """Day buckets up to two months, weeks up to half a year, then months."""
+    return "day" if period.days <= 62 else "week" if period.days <= 190 else "month"
+
+
+def map_level(view: View) -> tuple[str, str]:
+    """(dimension, shapes dataset) the map shows: communities, a community's grids, a grid's micro grids."""
+    if "grid" in view.filters:
+        return "micro_grid", "grid_shapes"
+    if "community" in view.filters:
+        return "grid", "grid_shapes"
+    return "community", "community_shapes"
+
+
+def chart_dimension(chart: Chart, view: View) -> str:
+    """The dimension a click on this chart drills into (fixed per rendered view)."""
+    if chart.kind == "trend":
+        return trend_bucket(view.period)
+    if chart.kind == "map":
+        return map_level(view)[0]
+    if chart.kind == "funnel":
+        return "kpi"
+    if chart.kind == "tree":
+        return "auto"
+    return chart.by or "kpi"
+
+
+def _title(chart: Chart, lang: str) -> str:
+    if chart.title:
+        return chart.title[1] if lang == "en" else chart.title[0]
+    metric = get_metric(chart.kpis[0])
+    name = metric_name(metric, lang)
+    if chart.by:
+        dim = "grid_unit" if chart.by == "grid" else chart.by
+        return f"{name} · {t('by', lang, dim=t(dim, lang))}"
+    return name
+
+
+def _group_filters(metric: Metric, view: View, by: str | None) -> dict[str, str]:
+    """The view's filters minus the one the chart groups by (a bar per channel stays a bar per channel)."""
+    return {key: value for key, value in view.filters.items() if key != by}
+
+
+def _ignored(metric: Metric, view: View) -> list[str]:
+    return [key for key in view.filters if not metric.supports(key)]
+
+
+def _view_from(data: dict) -> View:
+    return View.from_dict(data)
+
+
+def _map_metric(board: Board, view: View) -> str:
+    return view.map_kpi if view.map_kpi in board.map_kpis else board.map_kpis[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------------------
+
+
+def render_group(board: Board, group: KpiGroup, view: View, lang: str) -> list:
+    warehouse = current_warehouse()
+    info = warehouse.info
+    period = Period.preset(group.period, info.data_through) if group.period else view.period
+    loaded = f"{info.built_at:%Y-%m-%d %H:%M}"
+    tiles = []
+    for kpi in group.kpis:
+        metric = get_metric(kpi)
+        frame = warehouse.metric(kpi, period, filters=view.filters)
+        row = frame.iloc[0].to_dict() if not frame.empty else None
+        tiles.append(
+            kpi_tile(metric, row, lang=lang, loaded=loaded, ignored=_ignored(metric, view), active=(kpi == view.kpi))
+        )
+    return tiles
+
+
+def render_chart(board: Board, chart: Chart, view: View, lang: str, theme: str):
+    warehouse = current_warehouse()
+    title = _title(chart, lang)
+    if chart.kind == "trend":
+        bucket = trend_bucket(view.period)
+        frames = [
+            (get_metric(kpi), warehouse.metric(kpi, view.period, filters=view.filters, group_by=bucket))
+            for kpi in chart.kpis
+        ]
+        return charts.trend(frames, bucket, title=title, lang=lang, theme=theme)
+    if chart.kind in ("bar", "share"):
+        metric = get_metric(chart.kpis[0])
+        frame = warehouse.metric(
+            metric.id, view.period, filters=_group_filters(metric, view, chart.by), group_by=chart.by
+        )
+        if chart.kind == "share":
+            return charts.share(frame, metric, chart.by, title=title, lang=lang, theme=theme)
+        return charts.bar(frame, metric, chart.by, title=title, lang=lang, theme=theme, top=chart.top)
+    if chart.kind == "funnel":
+        stages = []
+        for kpi in chart.kpis:
+            frame = warehouse.metric(kpi, view.period, filters=view.filters, compare=False)
+            stages.append((get_metric(kpi), None if frame.empty else frame["value"].iloc[0]))
+        return charts.funnel(stages, title=title, lang=lang, theme=theme)
+    if chart.kind == "map":
+        metric = get_metric(_map_metric(board, view))
+        dimension, dataset = map_level(view)
+        shapes = warehouse.dataset(dataset)
+        if dimension == "grid":
+            shapes = shapes[(shapes["community_id"] == view.filters["community"]) & (shapes["level"] != "micro")]
+        elif dimension == "micro_grid":
+            shapes = shapes[(shapes["parent_id"] == view.filters["grid"]) & (shapes["level"] == "micro")]
+        if not metric.supports(dimension):
+            values = pd.DataFrame({dimension: [], "value": []})
+        else:
+            values = warehouse.metric(
+                metric.id,
+                view.period,
+                filters=_group_filters(metric, view, dimension),
+                group_by=dimension,
+                compare=False,
+            )
+        tiles = dash.get_app().server.config.get("COCKPIT_MAP_TILES")
+        map_title = f"{metric_name(metric, lang)} · {t('map', lang)}"
+        return choropleth(shapes, values, metric, dimension, title=map_title, lang=lang, theme=theme, tiles=tiles)
+    if chart.kind == "tree":
+        return charts.hierarchy(grid_tree(view, lang), value="residents", title=title, lang=lang, theme=theme)
+    raise ValueError(f"unknown chart kind {chart.kind!r}")
+
+
+def grid_tree(view: View, lang: str) -> pd.DataFrame:
+    """Rows for a treemap: street → community → grid → micro grid, sized by residents."""
+    tree = current_warehouse().dataset("grid_tree")
+    if "community" in view.filters:
+        tree = tree[tree["community_id"] == view.filters["community"]]
+    micro = tree[tree["level"] == "micro"]
+    grids = tree[tree["level"] != "micro"]
+    micro_totals = micro.groupby("parent_id")["residents"].sum()
+    rows = [
+        {
+            "id": f"micro_grid|{r.unit_id}",
+            "label": r.name,
+            "parent": f"grid|{r.parent_id}",
+            "residents": r.residents,
+            "dimension": f"micro_grid|{r.unit_id}",
+        }
+        for r in micro.itertuples()
+    ]
+    for r in grids.itertuples():
+        residents = max(float(r.residents or 0), float(micro_totals.get(r.unit_id, 0)))
+        rows.append(
+            {
+                "id": f"grid|{r.unit_id}",
+                "label": r.name,
+                "parent": f"community|{r.community_id}",
+                "residents": residents,
+                "dimension": f"grid|{r.unit_id}",
+            }
+        )
+    communities = pd.DataFrame(rows[len(micro) :]).groupby("parent")["residents"].sum() if len(grids) else pd.Series()
+    names = dict(zip(tree["community_id"], tree["community"], strict=False))
+    for parent, residents in communities.items():
+        community_id = parent.split("|", 1)[1]
+        rows.append(
+            {
+                "id": parent,
+                "label": names.get(community_id, community_id),
+                "parent": "",
+                "residents": residents,
+                "dimension": parent,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    return frame[frame["parent"].isin(set(frame["id"])) | (frame["parent"] == "")]
+
+
+def render_list(chart: Chart, view: View, lang: str) -> html.Table:
+    metric = get_metric(chart.kpis[0])
+    sort = [{"colId": column, "sort": direction} for column, direction in chart.sort]
+    rows, total = current_warehouse().records(
+        metric.id, view.period, filters=view.filters, sort=sort, limit=chart.top or 10
+    )
+    columns = list(chart.columns) or list(rows.columns[:6])
+    head = html.Thead(html.Tr([html.Th(column) for column in columns]))
+    body = html.Tbody(
+        [html.Tr([html.Td(_cell(record.get(column))) for column in columns]) for record in rows.to_dict("records")]
+    )
+    caption = html.Caption(f"{_title(chart, lang)} · {format_value(total, metric.unit, lang)}")
+    return html.Table([caption, head, body], className="cockpit-table record-list")
+
+
+def _cell(value) -> str:
+    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d %H:%M}"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------
+# Layout and callbacks
+# ---------------------------------------------------------------------------------------
+
+
+def _chart_panel(board: Board, index: int, chart: Chart, view: View, lang: str):
+    component_id = f"{board.id}-chart-{index}"
+    if chart.kind == "list":
+        body = html.Div(id=component_id, className="list-panel")
+    else:
+        graph_id = {"type": "drill", "dim": chart_dimension(chart, view), "chart": component_id}
+        body = dcc.Graph(id=graph_id, config=GRAPH_CONFIG, className="chart")
+    extra = []
+    if chart.kind == "map" and len(board.map_kpis) > 1:
+        extra.append(
+            dcc.Dropdown(
+                id={"type": "filter", "key": "map"},
+                options=[{"label": metric_name(get_metric(k), lang), "value": k} for k in board.map_kpis],
+                value=_map_metric(board, view),
+                clearable=False,
+                className="map-kpi",
+            )
+        )
+    return dbc.Col(html.Div([*extra, dcc.Loading(body, type="dot")], className="card-panel"), md=chart.width)
+
+
+def _group_block(board: Board, index: int, group: KpiGroup, lang: str):
+    header = []
+    if group.title:
+        text = group.title[1] if lang == "en" else group.title[0]
+        header.append(html.H5(dcc.Link(text, href=group.link) if group.link else text, className="group-title"))
+    return html.Div(
+        [*header, dcc.Loading(html.Div(id=f"{board.id}-kpis-{index}", className="kpi-strip"), type="dot")],
+        className="kpi-group",
+    )
+
+
+def board_layout(board: Board, query: dict) -> html.Div:
+    lang = current_language()
+    try:
+        info = current_warehouse().info
+    except NoRelease:
+        return html.Div(html.P(t("no_release", lang), className="alert alert-warning"), className="page")
+    view = View.from_query(query, info.data_through)
+    record_kpi = view.kpi if view.kpi else board.record_kpi
+    notes = [html.Div(note, className="alert alert-warning py-1") for note in view.notes]
+    return html.Div(
+        [
+            html.H2(t(board.id, lang), className="page-title"),
+            *notes,
+            filter_bar(view, board.dimensions, lang),
+            chips(view, lang),
+            dcc.Store(id={"type": "view", "page": board.id}, data={**view.to_dict(), "record_kpi": record_kpi}),
+            *[_group_block(board, i, group, lang) for i, group in enumerate(board.groups)],
+            dbc.Row(
+                [_chart_panel(board, i, chart, view, lang) for i, chart in enumerate(board.charts)], className="g-3"
+            ),
+            record_panel(board.id, view, record_kpi, lang),
+        ],
+        className="page",
+        id=f"{board.id}-page",
+    )
+
+
+def _register_callbacks(board: Board) -> None:
+    view_input = Input({"type": "view", "page": board.id}, "data")
+    for index, group in enumerate(board.groups):
+
+        @callback(Output(f"{board.id}-kpis-{index}", "children"), view_input)
+        def _strip(data, group=group):
+            return render_group(board, group, _view_from(data), current_language())
+
+    for index, chart in enumerate(board.charts):
+        component_id = f"{board.id}-chart-{index}"
+        if chart.kind == "list":
+
+            @callback(Output(component_id, "children"), view_input)
+            def _list(data, chart=chart):
+                return render_list(chart, _view_from(data), current_language())
+
+        else:
+            from dash import ALL
+
+            @callback(Output({"type": "drill", "dim": ALL, "chart": component_id}, "figure"), view_input)
+            def _figure(data, chart=chart):
+                figure = render_chart(board, chart, _view_from(data), current_language(), current_theme())
+                return [figure]
+
+
+def page_options(board: Board) -> dict:
+    """What a page module passes to `dash.register_page(__name__, **page_options(BOARD))`.
+
+    (Dash Pages only imports page modules whose text calls `register_page`, so each
+    page module makes that call itself.)
+    """
+    return {
+        "path": board.path,
+        "name": t(board.id, "zh"),
+        "title": f"{t(board.id, 'zh')} · {t('app_title', 'zh')}",
+        "order": board.order,
+        "layout": lambda **query: board_layout(board, query),
+    }
+
+
+def register_callbacks(board: Board) -> None:
+    """The board's callbacks: one per KPI strip, one per chart, all fed by the page's view store."""
+    _register_callbacks(board)

@@ -1,0 +1,216 @@
+"""The filter bar, the chips of what is narrowed, and the one callback that writes every change to the URL.
+
+The URL is the only state: a filter change, a drill click, a chip removed or a
+KPI tile clicked each produce a new query string; Dash Pages then renders the
+page again from it. Copying the URL reproduces the view; the back button undoes
+the last drill. Controls are matched by pattern ids, so every page's filter bar,
+charts and tiles are served by the callback below without registering their own.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import parse_qs
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+
+from cockpit.data import current_warehouse
+from cockpit.i18n import t
+from cockpit.view import FILTER_KEYS, PERIOD_CHOICES, View
+
+# Which dataset lists the options of a dimension filter: (dataset, value column).
+OPTION_DATASETS = {
+    "channel": "channels",
+    "category": "categories",
+    "department": "departments",
+    "service_item": "service_items",
+    "domain": "domains",
+    "device_kind": "device_kinds",
+}
+LOCATION = "_pages_location"  # Dash Pages' own dcc.Location: writing its search re-renders the page
+
+
+def _label_key(key: str) -> str:
+    return "grid_unit" if key == "grid" else key
+
+
+def _options(frame: pd.DataFrame, lang: str) -> list[dict]:
+    name = "name_en" if lang == "en" and "name_en" in frame else "name_zh" if "name_zh" in frame else "value"
+    return [{"label": str(row[name]), "value": str(row["value"])} for _, row in frame.iterrows()]
+
+
+def dimension_options(key: str, lang: str, filters: dict) -> list[dict]:
+    """Options of one filter dropdown (grids only within the chosen community)."""
+    warehouse = current_warehouse()
+    if key == "community":
+        frame = warehouse.dataset("communities")
+        return [{"label": row.name, "value": row.community_id} for row in frame.itertuples()]
+    if key in ("grid", "micro_grid"):
+        frame = warehouse.dataset("grids")
+        levels = ("micro",) if key == "micro_grid" else ("comprehensive", "dedicated")
+        frame = frame[frame["level"].isin(levels)]
+        if filters.get("community"):
+            frame = frame[frame["community_id"] == filters["community"]]
+        if key == "micro_grid" and filters.get("grid"):
+            frame = frame[frame["parent_id"] == filters["grid"]]
+        return [{"label": row.name, "value": row.unit_id} for row in frame.itertuples()]
+    if key in OPTION_DATASETS:
+        return _options(warehouse.dataset(OPTION_DATASETS[key]), lang)
+    return []
+
+
+def option_label(key: str, value: str, lang: str) -> str:
+    for option in dimension_options(key, lang, {}):
+        if option["value"] == value:
+            return option["label"]
+    return value
+
+
+def filter_bar(view: View, dimensions: tuple[str, ...], lang: str) -> html.Div:
+    """Period presets (and a custom range), community, grid and the page's own dimensions."""
+    period_options = [{"label": t(choice, lang), "value": choice} for choice in PERIOD_CHOICES]
+    controls = [
+        html.Div(
+            [
+                html.Label(t("period", lang), className="filter-label"),
+                dcc.Dropdown(
+                    id={"type": "filter", "key": "period"},
+                    options=period_options,
+                    value=view.preset,
+                    clearable=False,
+                    searchable=False,
+                    className="filter-period",
+                ),
+            ],
+            className="filter-item",
+        ),
+        html.Div(
+            dcc.DatePickerRange(
+                id={"type": "filter-range", "key": "period"},
+                start_date=view.period.start,
+                end_date=view.period.end,
+                display_format="YYYY-MM-DD",
+                first_day_of_week=1,
+                minimum_nights=0,
+            ),
+            className="filter-item",
+        ),
+    ]
+    for key in ("community", "grid", *dimensions):
+        controls.append(
+            html.Div(
+                [
+                    html.Label(t(_label_key(key), lang), className="filter-label"),
+                    dcc.Dropdown(
+                        id={"type": "filter", "key": key},
+                        options=dimension_options(key, lang, dict(view.filters)),
+                        value=view.filters.get(key),
+                        placeholder=t("all", lang),
+                        className=f"filter-{key}",
+                    ),
+                ],
+                className="filter-item",
+            )
+        )
+    return html.Div(controls, className="filter-bar")
+
+
+def chips(view: View, lang: str) -> html.Div:
+    """One removable chip per active filter (and the KPI in focus)."""
+    items = []
+    for key in FILTER_KEYS:
+        if key in view.filters:
+            items.append(
+                dbc.Badge(
+                    [f"{t(_label_key(key), lang)}：{option_label(key, view.filters[key], lang)}", html.Span(" ×")],
+                    id={"type": "chip", "key": key},
+                    n_clicks=0,
+                    color="primary",
+                    className="filter-chip",
+                    pill=True,
+                )
+            )
+    if items:
+        items.append(
+            dbc.Badge(
+                t("clear_all", lang),
+                id={"type": "chip", "key": "_all"},
+                n_clicks=0,
+                color="secondary",
+                className="filter-chip",
+                pill=True,
+            )
+        )
+    return html.Div(items, className="chips")
+
+
+def parse_search(search: str | None) -> dict[str, str]:
+    """A location's query string as Dash Pages passes it to a layout (last value wins)."""
+    return {key: values[-1] for key, values in parse_qs((search or "").lstrip("?"), keep_blank_values=False).items()}
+
+
+def _point_key(click: dict) -> str | None:
+    points = (click or {}).get("points") or []
+    if not points:
+        return None
+    point = points[0]
+    key = point.get("customdata", point.get("location"))
+    if isinstance(key, list):
+        key = key[0] if key else None
+    return None if key is None else str(key)
+
+
+@callback(
+    Output(LOCATION, "search", allow_duplicate=True),
+    Input({"type": "filter", "key": ALL}, "value"),
+    Input({"type": "filter-range", "key": ALL}, "start_date"),
+    Input({"type": "filter-range", "key": ALL}, "end_date"),
+    Input({"type": "drill", "dim": ALL, "chart": ALL}, "clickData"),
+    Input({"type": "chip", "key": ALL}, "n_clicks"),
+    Input({"type": "kpi-tile", "kpi": ALL}, "n_clicks"),
+    State(LOCATION, "search"),
+    prevent_initial_call=True,
+)
+def write_url(_values, _starts, _ends, _clicks, _chips, _tiles, search):
+    """Turn whatever the reader touched into the next URL; the page then re-renders from it."""
+    trigger = ctx.triggered_id
+    if trigger is None:
+        return no_update
+    value = ctx.triggered[0]["value"]
+    kind = trigger["type"]
+    if kind in ("drill", "chip", "kpi-tile") and not value:
+        return no_update  # a chart, chip or tile appearing is not a click
+    as_of = current_warehouse().info.data_through
+    view = View.from_query(parse_search(search), as_of)
+    if kind == "filter" and trigger["key"] == "period":
+        if value == "custom":
+            return no_update  # the date range picker then sets the days
+        view = view.with_period(value, as_of)
+    elif kind == "filter":
+        view = view.with_filter(trigger["key"], value)
+    elif kind == "filter-range":
+        starts, ends = ctx.inputs_list[1], ctx.inputs_list[2]
+        start = starts[0].get("value") if starts else None
+        end = ends[0].get("value") if ends else None
+        if not start or not end:
+            return no_update
+        view = view.with_period("custom", as_of, date.fromisoformat(start[:10]), date.fromisoformat(end[:10]))
+    elif kind == "drill":
+        key = _point_key(value)
+        if key is None:
+            return no_update
+        if trigger["dim"] == "kpi":
+            view = view.with_kpi(key)
+        else:
+            view = view.drilled(trigger["dim"], key)
+    elif kind == "chip":
+        if trigger["key"] == "_all":
+            view = View(view.preset, view.period, {}, None, view.map_kpi)
+        else:
+            view = view.with_filter(trigger["key"], None)
+    elif kind == "kpi-tile":
+        view = view.with_kpi(trigger["kpi"])
+    new_search = view.to_search()
+    return no_update if new_search == (search or "") else new_search

@@ -1,0 +1,111 @@
+"""The street map: community or grid polygons from the warehouse coloured by a KPI, with no tile server.
+
+`go.Choroplethmap` with the built-in "white-bg" style draws only our own
+polygons: no public tiles, no CDN topojson, no glyph fonts (no text layers).
+An intranet tile server can be layered underneath by configuration
+(COCKPIT_MAP_TILES = an XYZ URL template).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from cockpit.components.charts import empty_figure
+from cockpit.components.format import format_value, metric_name
+from cockpit.components.theme import colour_scale, template_name
+from cockpit.i18n import t
+from cockpit.metrics import Metric
+
+
+def feature_collection(shapes: pd.DataFrame) -> dict:
+    """GeoJSON FeatureCollection from rows of (id, geometry as GeoJSON text)."""
+    features = [
+        {"type": "Feature", "id": str(row.id), "properties": {}, "geometry": json.loads(row.geometry)}
+        for row in shapes.itertuples()
+        if isinstance(row.geometry, str)
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _bounds(collection: dict) -> tuple[float, float, float, float]:
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(coords) -> None:
+        if coords and isinstance(coords[0], int | float):
+            xs.append(coords[0])
+            ys.append(coords[1])
+        else:
+            for each in coords:
+                walk(each)
+
+    for feature in collection["features"]:
+        walk(feature["geometry"]["coordinates"])
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _zoom(width_degrees: float, height_degrees: float) -> float:
+    # Web-mercator zoom at which the larger side spans roughly a 600 px panel.
+    import math
+
+    span = max(width_degrees, height_degrees * 1.3, 1e-4)
+    return max(1.0, min(17.0, math.log2(360 / span) + 0.9))
+
+
+def choropleth(
+    shapes: pd.DataFrame,
+    values: pd.DataFrame,
+    metric: Metric,
+    key: str,
+    *,
+    title: str,
+    lang: str = "zh",
+    theme: str = "light",
+    tiles: str | None = None,
+    height: int = 480,
+) -> go.Figure:
+    """Polygons of `shapes` (id, name, geometry) coloured by `values` (KPI frame grouped by `key`)."""
+    collection = feature_collection(shapes)
+    if not collection["features"]:
+        return empty_figure(title, t("no_data", lang), theme)
+    merged = shapes[["id", "name"]].merge(values[[key, "value"]].rename(columns={key: "id"}), on="id", how="left")
+    z = merged["value"].astype(float) * (100 if metric.is_ratio else 1)
+    text = [
+        f"{name}<br>{metric_name(metric, lang)}: {format_value(v, metric.unit, lang)}"
+        for name, v in zip(merged["name"], merged["value"], strict=True)
+    ]
+    west, south, east, north = _bounds(collection)
+    figure = go.Figure(
+        go.Choroplethmap(
+            geojson=collection,
+            locations=list(merged["id"]),
+            z=list(z.fillna(0)),
+            featureidkey="id",
+            colorscale=colour_scale(metric),
+            marker={"opacity": 0.75, "line": {"width": 0.8, "color": "#ffffff"}},
+            text=text,
+            hovertemplate="%{text}<extra></extra>",
+            customdata=list(merged["id"]),
+            colorbar={"ticksuffix": "%" if metric.is_ratio else "", "thickness": 12},
+        )
+    )
+    layers = []
+    if tiles:
+        layers.append({"below": "traces", "sourcetype": "raster", "source": [tiles], "sourceattribution": ""})
+    figure.update_layout(
+        template=template_name(theme),
+        title={"text": title},
+        height=height,
+        margin={"l": 0, "r": 0, "t": 36, "b": 0},
+        map={
+            "style": "white-bg",
+            "center": {"lon": (west + east) / 2, "lat": (south + north) / 2},
+            "zoom": _zoom(east - west, north - south),
+            "layers": layers,
+        },
+        clickmode="event",
+    )
+    return figure

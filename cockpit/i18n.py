@@ -1,0 +1,134 @@
+"""Interface text in Simplified Chinese (default) and English, and the reader's language choice.
+
+KPI names and definitions come from the metric catalog (name_zh/name_en); this
+module holds everything else a screen says. The language is a per-browser
+preference kept in a cookie, so a shared link shows each reader their language.
+"""
+
+from __future__ import annotations
+
+import flask
+
+LANGUAGES = ("zh", "en")
+LANG_COOKIE = "cockpit_lang"
+THEME_COOKIE = "cockpit_theme"
+THEMES = ("light", "dark")
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "app_title": ("街道数字驾驶舱", "Street Command Cockpit"),
+    "street": ("金鸡湖街道", "Jinjihu Street"),
+    "demo": ("演示数据", "Demo data"),
+    "overview": ("驾驶舱首页", "Overview"),
+    "party": ("党建引领", "Party building"),
+    "approvals": ("审批服务", "Approvals"),
+    "enforcement": ("综合执法", "Enforcement"),
+    "grid": ("网格管理", "Grid management"),
+    "dispatch": ("指挥调度", "Dispatch"),
+    "metrics": ("指标口径", "Metric definitions"),
+    "pipeline": ("数据管道", "Data pipeline"),
+    "freshness": ("数据截至 {through} · 更新于 {built}", "Data through {through} · updated {built}"),
+    "stale": ("数据已滞后 {hours} 小时", "Data is {hours} h old"),
+    "no_release": ("尚无数据版本：请运行 cockpit pipeline run", "No data release yet: run cockpit pipeline run"),
+    "period": ("统计期", "Period"),
+    "today": ("今日", "Today"),
+    "this_week": ("本周", "This week"),
+    "this_month": ("本月", "This month"),
+    "last_30_days": ("近30天", "Last 30 days"),
+    "this_quarter": ("本季度", "This quarter"),
+    "this_year": ("本年", "This year"),
+    "last_week": ("上周", "Last week"),
+    "last_month": ("上月", "Last month"),
+    "custom": ("自定义", "Custom"),
+    "all": ("全部", "All"),
+    "community": ("社区", "Community"),
+    "micro_grid": ("微网格", "Micro grid"),
+    "grid_unit": ("网格", "Grid"),
+    "channel": ("渠道", "Channel"),
+    "category": ("类别", "Category"),
+    "department": ("部门", "Department"),
+    "service_item": ("事项", "Service item"),
+    "domain": ("领域", "Domain"),
+    "device_kind": ("设备类型", "Device kind"),
+    "alarm_kind": ("告警类型", "Alarm kind"),
+    "partner_kind": ("单位类型", "Partner kind"),
+    "org_level": ("组织层级", "Org level"),
+    "subject": ("对象", "Subject"),
+    "round": ("走访轮次", "Visit round"),
+    "batch": ("项目批次", "Project batch"),
+    "day": ("日", "Day"),
+    "week": ("周", "Week"),
+    "month": ("月", "Month"),
+    "mom": ("环比", "MoM"),
+    "yoy": ("同比", "YoY"),
+    "points": ("个百分点", " pts"),
+    "flat": ("持平", "flat"),
+    "no_data": ("无数据", "no data"),
+    "not_filtered": ("未按{dims}筛选", "not filtered by {dims}"),
+    "definition": ("统计口径", "Definition"),
+    "formula": ("计算公式", "Formula"),
+    "sources": ("数据来源", "Sources"),
+    "loaded": ("更新时间", "Loaded"),
+    "thresholds": ("阈值", "Thresholds"),
+    "target": ("目标", "Target"),
+    "records": ("明细记录", "Records"),
+    "records_of": ("明细：{kpi} · {period}", "Records: {kpi} · {period}"),
+    "export_csv": ("导出 CSV", "Export CSV"),
+    "export_xlsx": ("导出 Excel", "Export Excel"),
+    "clear_all": ("清除筛选", "Clear filters"),
+    "by": ("按{dim}", "by {dim}"),
+    "ranking": ("社区排名", "Community ranking"),
+    "map": ("地图", "Map"),
+    "map_kpi": ("地图指标", "Map KPI"),
+    "search": ("搜索指标、口径或来源", "Search KPIs, definitions or sources"),
+    "language": ("English", "简体中文"),
+    "theme_dark": ("深色", "Dark"),
+    "theme_light": ("浅色", "Light"),
+    "loop": ("闭环流程", "Closed loop"),
+    "overdue_list": ("超期未办结工单", "Overdue open tickets"),
+    "due_soon_list": ("即将到期工单", "Tickets due soon"),
+    "live_alarms_list": ("实时告警", "Live alarms"),
+    "grid_tree": ("网格体系", "Grid hierarchy"),
+    "pledge_funnel": ("揭榜领办", "Pledges"),
+    "module": ("模块", "Module"),
+    "unit": ("单位", "Unit"),
+    "good": ("方向", "Direction"),
+    "good_up": ("越高越好", "higher is better"),
+    "good_down": ("越低越好", "lower is better"),
+    "good_neutral": ("中性", "neutral"),
+    "dimensions": ("可下钻维度", "Drill dimensions"),
+    "kpi": ("指标", "KPI"),
+    "green": ("绿", "green"),
+    "amber": ("黄", "amber"),
+    "red": ("红", "red"),
+    "filters": ("筛选条件", "Filters"),
+    "exported_at": ("导出时间", "Exported at"),
+    "data_through": ("数据截至", "Data through"),
+    "residents": ("实有人口", "Residents"),
+    "households": ("户数", "Households"),
+    "street_total": ("全街道", "Whole street"),
+    "click_to_drill": ("点击图形可下钻", "Click a shape to drill down"),
+}
+
+
+def t(key: str, lang: str = "zh", **values: object) -> str:
+    """The interface text `key` in `lang`, with {placeholders} filled."""
+    zh, en = STRINGS[key]
+    text = en if lang == "en" else zh
+    return text.format(**values) if values else text
+
+
+def current_language() -> str:
+    """The reader's language from their cookie (outside a request: Chinese)."""
+    if flask.has_request_context():
+        value = flask.request.cookies.get(LANG_COOKIE)
+        if value in LANGUAGES:
+            return value
+    return "zh"
+
+
+def current_theme() -> str:
+    if flask.has_request_context():
+        value = flask.request.cookies.get(THEME_COOKIE)
+        if value in THEMES:
+            return value
+    return "light"

@@ -1,0 +1,152 @@
+"""The rows behind a KPI: the same period, row filter and scope as `compute()`, one row per record.
+
+A record table pages through these on the server (sorted and filtered by the
+user), and the CSV/Excel export writes them out. The conditions are composed
+from the catalog exactly as the KPI's own query composes them, so the rows
+always add up to the number the user clicked.
+
+What the user sends (sort column, column filters) arrives from the browser:
+column names are checked against the fact's real columns, values are bound as
+parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from cockpit.metrics.catalog import Metric, applicable_filters
+from cockpit.metrics.period import Period
+
+# Columns never shown in a record table: boundaries are drawn on the map, not listed.
+HIDDEN_COLUMNS = frozenset({"geometry"})
+EXPORT_ROW_LIMIT = 200_000
+
+_TEXT_OPERATORS = {
+    "contains": ("contains(lower(CAST({c} AS VARCHAR)), lower({p}))", True),
+    "notContains": ("NOT contains(lower(CAST({c} AS VARCHAR)), lower({p}))", True),
+    "equals": ("CAST({c} AS VARCHAR) = {p}", True),
+    "notEqual": ("CAST({c} AS VARCHAR) <> {p}", True),
+    "startsWith": ("starts_with(lower(CAST({c} AS VARCHAR)), lower({p}))", True),
+    "endsWith": ("ends_with(lower(CAST({c} AS VARCHAR)), lower({p}))", True),
+    "blank": ("{c} IS NULL", False),
+    "notBlank": ("{c} IS NOT NULL", False),
+}
+_NUMBER_OPERATORS = {
+    "equals": "=",
+    "notEqual": "<>",
+    "greaterThan": ">",
+    "greaterThanOrEqual": ">=",
+    "lessThan": "<",
+    "lessThanOrEqual": "<=",
+}
+
+
+@dataclass(frozen=True)
+class RecordQuery:
+    """One page of records: SQL for the rows and for their count, sharing the parameters."""
+
+    rows_sql: str
+    count_sql: str
+    params: dict[str, Any]
+
+
+def fact_columns(con: duckdb.DuckDBPyConnection, fact: str) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of the fact's columns that a record table shows, in table order."""
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_name = ? AND table_catalog = current_database() ORDER BY ordinal_position",
+        [fact],
+    ).fetchall()
+    return [(name, kind) for name, kind in rows if name not in HIDDEN_COLUMNS]
+
+
+def _column_filter(column: str, model: Mapping[str, Any], params: dict[str, Any], counter: list[int]) -> str:
+    """One ag-grid column filter model as SQL; raises ValueError on what it cannot read."""
+    if "conditions" in model:
+        operator = " OR " if str(model.get("operator", "AND")).upper() == "OR" else " AND "
+        parts = [_column_filter(column, each, params, counter) for each in model["conditions"]]
+        return "(" + operator.join(parts) + ")"
+    kind = model.get("type")
+    counter[0] += 1
+    name = f"col_{counter[0]}"
+    if model.get("filterType") == "number":
+        if kind == "blank":
+            return f'"{column}" IS NULL'
+        if kind == "notBlank":
+            return f'"{column}" IS NOT NULL'
+        if kind == "inRange":
+            params[name] = float(model["filter"])
+            params[name + "_to"] = float(model["filterTo"])
+            return f'"{column}" BETWEEN ${name} AND ${name}_to'
+        if kind not in _NUMBER_OPERATORS:
+            raise ValueError(f"unsupported number filter {kind!r}")
+        params[name] = float(model["filter"])
+        return f'"{column}" {_NUMBER_OPERATORS[kind]} ${name}'
+    if kind not in _TEXT_OPERATORS:
+        raise ValueError(f"unsupported text filter {kind!r}")
+    template, binds = _TEXT_OPERATORS[kind]
+    if binds:
+        params[name] = str(model.get("filter", ""))
+    return template.format(c=f'"{column}"', p=f"${name}")
+
+
+def record_query(
+    metric: Metric,
+    period: Period,
+    columns: Sequence[str],
+    *,
+    filters: Mapping[str, str] | None = None,
+    sort: Sequence[Mapping[str, str]] = (),
+    column_filters: Mapping[str, Mapping[str, Any]] | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> RecordQuery:
+    """SQL for the rows behind `metric` for `period` and `filters`, one page of them, and their count.
+
+    `columns` are the fact's visible columns (see `fact_columns`); `sort` and
+    `column_filters` are ag-grid's sortModel and filterModel.
+    """
+    known = set(columns)
+    params: dict[str, Any] = {}
+    conditions: list[str] = []
+    if metric.period_column:
+        conditions.append(f"{metric.period_column} >= $period_start AND {metric.period_column} < $period_end")
+    if metric.where:
+        conditions.append(
+            metric.where.replace("{period_start}", "$period_start").replace("{period_end}", "$period_end")
+        )
+    for dimension, value in applicable_filters(metric, filters).items():
+        conditions.append(f"{metric.column_for(dimension)} = $filter_{dimension}")
+        params[f"filter_{dimension}"] = value
+    counter = [0]
+    for column, model in (column_filters or {}).items():
+        if column not in known:
+            raise ValueError(f"unknown column {column!r} for {metric.fact}")
+        conditions.append(_column_filter(column, model, params, counter))
+    where = " AND ".join(f"({each})" for each in conditions) or "true"
+
+    order = []
+    for each in sort:
+        column = each.get("colId")
+        if column not in known:
+            raise ValueError(f"unknown sort column {column!r} for {metric.fact}")
+        order.append(f'"{column}" {"DESC" if each.get("sort") == "desc" else "ASC"} NULLS LAST')
+    if not order and metric.period_column:
+        order.append(f"{metric.period_column} DESC NULLS LAST")
+    order_sql = f" ORDER BY {', '.join(order)}" if order else ""
+
+    select = ", ".join(f'"{column}"' for column in columns)
+    # DuckDB rejects parameters a statement does not use: bind only the bounds that appear.
+    if "$period_start" in where:
+        params["period_start"] = period.start_at
+    if "$period_end" in where:
+        params["period_end"] = period.end_before
+    rows_sql = (
+        f"SELECT {select} FROM {metric.fact} WHERE {where}{order_sql} LIMIT {int(limit)} OFFSET {max(int(offset), 0)}"
+    )
+    count_sql = f"SELECT count(*) FROM {metric.fact} WHERE {where}"
+    return RecordQuery(rows_sql, count_sql, params)
