@@ -64,3 +64,16 @@ def fresh_home(tmp_path, demo_landing) -> Home:
     """A private home with a copy of the demo landing, nothing loaded yet."""
     shutil.copytree(demo_landing, tmp_path / "landing")
     return Home(tmp_path).ensure()
+
+
+@pytest.fixture(scope="session")
+def app(loaded_demo):
+    """The real Dash app on the loaded demo street.
+
+    One Dash app per process, as in production: Dash's page registry and the
+    app's warehouse are process-wide, so every test that needs the app shares this one.
+    """
+    from cockpit.app import create_app
+    from cockpit.settings import Settings
+
+    return create_app(Settings(home=loaded_demo.home.root))

@@ -498,8 +498,10 @@ def _scope_condition(column: str, scoped: bool) -> list[str]:
     return [f"{column} IN (SELECT unnest(CAST($scope AS VARCHAR[])))"] if scoped else []
 
 
-def _filter_conditions(columns: Mapping[str, str], filters: Sequence[str]) -> list[str]:
-    return [f"{columns[dimension]} = $filter_{dimension}" for dimension in filters]
+def filter_conditions(columns: Mapping[str, str], filters: Sequence[str]) -> list[str]:
+    """SQL conditions for filters on these dimensions, each bound as $filter_<dimension>."""
+    # Values arrive from URLs as text; a numeric code column (visit round, project batch) compares as text.
+    return [f"CAST({columns[dimension]} AS VARCHAR) = $filter_{dimension}" for dimension in filters]
 
 
 def _slice_sql(
@@ -515,7 +517,7 @@ def _slice_sql(
     if metric.where:
         conditions.append(_bind(metric.where, slice_index))
     conditions += _scope_condition(metric.columns[SCOPE_DIMENSION], scoped)
-    conditions += _filter_conditions(metric.columns, filters)
+    conditions += filter_conditions(metric.columns, filters)
     numerator = _aggregate_sql(
         metric.fact,
         _bind(metric.value, slice_index),
@@ -528,7 +530,7 @@ def _slice_sql(
     den = metric.denominator
     den_conditions = [_bind(den.where, slice_index)] if den.where else []
     den_conditions += _scope_condition(den.columns[SCOPE_DIMENSION], scoped)
-    den_conditions += _filter_conditions(den.columns, filters)
+    den_conditions += filter_conditions(den.columns, filters)
     den_key = "CAST(NULL AS VARCHAR)" if group_by is None else den.columns[group_by]
     denominator = _aggregate_sql(den.fact, _bind(den.value, slice_index), den_conditions, den_key, grouped)
     # A group with a denominator but no numerator rows is 0 ÷ n, not unknown.
@@ -666,7 +668,9 @@ def _label(key: Any, dim_name: Any, names: Mapping[str, str]) -> str:
         return dim_name
     if isinstance(key, str):
         return names.get(key, key)
-    return UNSPECIFIED_LABEL
+    if key is None or (isinstance(key, float) and math.isnan(key)):
+        return UNSPECIFIED_LABEL
+    return names.get(str(key), str(key))
 
 
 def _time_label(dimension: str, key: Any) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from cockpit.metrics.catalog import Metric, applicable_filters
+from cockpit.metrics.catalog import Metric, applicable_filters, filter_conditions
 from cockpit.metrics.period import Period
 
 # Columns never shown in a record table: boundaries are drawn on the map, not listed.
@@ -119,9 +119,9 @@ def record_query(
         conditions.append(
             metric.where.replace("{period_start}", "$period_start").replace("{period_end}", "$period_end")
         )
-    for dimension, value in applicable_filters(metric, filters).items():
-        conditions.append(f"{metric.column_for(dimension)} = $filter_{dimension}")
-        params[f"filter_{dimension}"] = value
+    applied = applicable_filters(metric, filters)
+    conditions += filter_conditions(metric.columns, tuple(applied))
+    params.update({f"filter_{dimension}": value for dimension, value in applied.items()})
     counter = [0]
     for column, model in (column_filters or {}).items():
         if column not in known:

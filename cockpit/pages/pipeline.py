@@ -11,8 +11,9 @@ from dash import html
 
 from cockpit import status
 from cockpit.data import NoRelease, current_warehouse
+from warehouse.releases import list_releases
 
-dash.register_page(__name__, path="/pipeline", name="数据管道", title="数据管道 · 街道数字驾驶舱")
+dash.register_page(__name__, path="/pipeline", name="数据管道", title="数据管道 · 街道数字驾驶舱", order=7)
 
 
 def _cell(value) -> str:
@@ -49,6 +50,18 @@ def layout(**_query) -> html.Div:
         runs = status.recent_runs(cur)
         freshness = status.source_freshness(cur, warehouse.stale_after_hours)
         quarantine = status.quarantine_by_reason(cur)
+    releases = pd.DataFrame(
+        [
+            {
+                "run_id": r.run_id,
+                "size_mib": r.size_bytes / 2**20,
+                "created": r.created,
+                "current": "✔" if r.is_current else "",
+            }
+            for r in reversed(list_releases(warehouse.home))
+        ],
+        columns=["run_id", "size_mib", "created", "current"],
+    )
     banner = [html.Span("演示数据 demo data", className="demo-label")] if info.is_demo else []
     return html.Div(
         [
@@ -92,6 +105,11 @@ def layout(**_query) -> html.Div:
                     "message": "说明",
                 },
                 row_class=lambda r: "row-bad" if r["status"] in ("failed", "no_usable_data") else None,
+            ),
+            html.H3("数据版本 · releases (cockpit warehouse rollback)"),
+            _table(
+                releases,
+                {"run_id": "版本", "size_mib": "大小(MiB)", "created": "生成时间", "current": "当前"},
             ),
         ],
         className="page",

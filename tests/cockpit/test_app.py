@@ -6,9 +6,7 @@ import re
 
 import pytest
 
-from cockpit.app import create_app
 from cockpit.data import NoRelease, Warehouse, current_warehouse
-from cockpit.settings import Settings
 from pipelines.run import run_pipeline
 from tests.conftest import SALT
 from warehouse.paths import Home
@@ -42,12 +40,6 @@ def test_no_release_is_a_one_line_message(tmp_path):
         Warehouse(Home(tmp_path)).info  # noqa: B018
 
 
-@pytest.fixture(scope="session")
-def app(loaded_demo):
-    # One Dash app per process, as in production: Dash's page registry is process-wide.
-    return create_app(Settings(home=loaded_demo.home.root))
-
-
 def test_pipeline_page_shows_release_freshness_quarantine_and_runs(app, loaded_demo):
     from cockpit.pages import pipeline
 
@@ -78,6 +70,10 @@ def test_app_serves_its_pages_and_loads_nothing_from_the_internet(app):
     external = [u for u in re.findall(r'(?:src|href)="(https?://[^"]+)"', html) if "127.0.0.1" not in u]
     assert external == []
     scripts = re.findall(r'<script src="([^"]+)"', html)
-    assert scripts and all(client.get(s).status_code == 200 for s in scripts)
-    home = client.get("/")
-    assert (home.status_code, home.headers["Location"]) == (302, "/pipeline")
+    stylesheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    assert any("/vendor/css/bootstrap.min.css" in s for s in stylesheets)
+    assert scripts and all(client.get(s).status_code == 200 for s in scripts + stylesheets)
+    icons = client.get("/vendor/css/font/bootstrap-icons.min.css").get_data(as_text=True)
+    fonts = re.findall(r"url\(\"?([^)\"]+)", icons)
+    assert fonts and not [u for u in fonts if "//" in u]  # icon fonts load from the app, not a CDN
+    assert client.get("/").status_code == 200

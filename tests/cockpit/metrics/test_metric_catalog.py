@@ -132,13 +132,13 @@ GROUP_COLUMNS = {
         "channel": "channel",
         "service_item": "service_item_id",
     },
-    "fct_inspection": {**PLACE, "domain": "domain"},
+    "fct_inspection": {**PLACE, "domain": "domain", "subject": "subject_name"},
     "fct_hazard": {**PLACE, "domain": "domain"},
-    "fct_enforcement_case": {**PLACE, "domain": "domain"},
-    "fct_visit": {**PLACE, "micro_grid": "micro_grid_id"},
+    "fct_enforcement_case": {**PLACE, "domain": "domain", "subject": "subject_name"},
+    "fct_visit": {**PLACE, "micro_grid": "micro_grid_id", "round": "round"},
     "fct_party_member": {"community": "community_id"},
     "fct_pledge": {"community": "community_id", "category": "category"},
-    "fct_project": {"community": "community_id"},
+    "fct_project": {"community": "community_id", "batch": "batch"},
     "fct_meeting": {"community": "community_id"},
     "fct_volunteer_activity": {"community": "community_id"},
     "dim_community": {"community": "community_id"},
@@ -210,6 +210,20 @@ def make_expectations(tables: dict[str, Rows]) -> dict[str, Expect]:
         "live_high_alarms": Expect("fct_alarm", None, both(live, lambda d, s, e: d["level"] == "high"), count),
         # dispatch
         "tickets_received": Expect("fct_ticket", "received_at", not_duplicate, count),
+        **{
+            f"tickets_{step}": Expect(
+                "fct_ticket", "received_at", both(not_duplicate, lambda d, s, e, c=column: d[c].notna()), count
+            )
+            for step, column in (
+                ("dispatched", "dispatched_at"),
+                ("accepted", "accepted_at"),
+                ("received_resolved", "resolved_at"),
+                ("closed", "closed_at"),
+            )
+        },
+        "tickets_followed_up": Expect(
+            "fct_ticket", "received_at", both(not_duplicate, lambda d, s, e: flag(d, "has_follow_up")), count
+        ),
         "tickets_resolved": Expect(
             "fct_ticket", "resolved_at", not_duplicate, lambda r, e: float(flag(r, "is_resolved").sum())
         ),

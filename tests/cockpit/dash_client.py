@@ -1,0 +1,82 @@
+"""Calls the real app's callbacks over HTTP, as the browser's Dash renderer does (POST /_dash-update-component)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import dash
+from dash.development.base_component import Component
+
+
+def id_string(component_id: str | dict) -> str:
+    """Dash's wire form of an id: dict ids as sorted compact JSON."""
+    if isinstance(component_id, dict):
+        return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
+    return component_id
+
+
+def walk(component: Any) -> Iterator[Component]:
+    """Every component in a layout tree, depth first."""
+    if isinstance(component, Component):
+        yield component
+        for name in ("children", "body"):
+            yield from walk(getattr(component, name, None))
+    elif isinstance(component, list | tuple):
+        for each in component:
+            yield from walk(each)
+
+
+def find(layout: Any, predicate) -> list[Component]:
+    return [c for c in walk(layout) if predicate(getattr(c, "id", None))]
+
+
+def by_type(kind: str, **keys: str):
+    def predicate(component_id) -> bool:
+        return (
+            isinstance(component_id, dict)
+            and component_id.get("type") == kind
+            and all(component_id.get(k) == v for k, v in keys.items())
+        )
+
+    return predicate
+
+
+class DashClient:
+    def __init__(self, app: dash.Dash, language: str | None = None):
+        self.client = app.server.test_client()
+        if language:
+            self.client.set_cookie("cockpit_lang", language)
+        assert self.client.get("/").status_code == 200  # the first request registers Dash Pages' router
+        self.dependencies = self.client.get("/_dash-dependencies").get_json()
+
+    def dependency(self, output_fragment: str) -> dict:
+        matches = [d for d in self.dependencies if output_fragment in d["output"]]
+        assert len(matches) == 1, f"{output_fragment!r} matches {len(matches)} callbacks"
+        return matches[0]
+
+    def post(self, payload: dict) -> dict:
+        response = self.client.post("/_dash-update-component", json=payload)
+        assert response.status_code in (200, 204), response.get_data(as_text=True)[-2000:]
+        return {} if response.status_code == 204 else response.get_json()["response"]
+
+    def update(
+        self,
+        output_fragment: str,
+        outputs: dict | list,
+        inputs: list,
+        state: list | None = None,
+        changed: list[str] | None = None,
+    ) -> dict:
+        """Run one callback: `inputs`/`state` as the renderer sends them ({id, property, value} or lists)."""
+        dependency = self.dependency(output_fragment)
+        flat = [i for each in inputs for i in (each if isinstance(each, list) else [each])]
+        payload = {
+            "output": dependency["output"],
+            "outputs": outputs,
+            "inputs": inputs,
+            "state": state or [],
+            "changedPropIds": changed or [f"{id_string(i['id'])}.{i['property']}" for i in flat],
+        }
+        return self.post(payload)

@@ -1,0 +1,374 @@
+"""Every page's callbacks, called over HTTP on the real app and a loaded demo street."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import date, timedelta
+
+import openpyxl
+import pytest
+
+from cockpit.components.board import board_layout
+from cockpit.components.format import format_value
+from cockpit.data import current_warehouse
+from cockpit.metrics import Period, compute, default_catalog
+from cockpit.view import View
+from tests.cockpit.dash_client import DashClient, by_type, find
+
+BOARDS = ("overview", "party", "approvals", "enforcement", "grid", "dispatch")
+
+
+def board(name: str):
+    import importlib
+
+    return importlib.import_module(f"cockpit.pages.{name}").BOARD
+
+
+@pytest.fixture(scope="module")
+def client(app) -> DashClient:
+    return DashClient(app)
+
+
+@pytest.fixture(scope="module")
+def as_of(app) -> date:
+    return current_warehouse().info.data_through
+
+
+def render(app, name: str, query: dict | None = None, cookies: str = ""):
+    with app.server.test_request_context(headers={"Cookie": cookies} if cookies else {}):
+        return board_layout(board(name), query or {})
+
+
+def view_store(layout) -> dict:
+    (store,) = find(layout, by_type("view"))
+    return store.data
+
+
+def run_page(client: DashClient, app, name: str, query: dict | None = None) -> dict[str, dict]:
+    """Every callback fed by the page's view store, as the browser runs them on load: {output id: props}."""
+    layout = render(app, name, query)
+    store = view_store(layout)
+    view_input = {"id": {"page": name, "type": "view"}, "property": "data", "value": store}
+    answers = {}
+    for dependency in client.dependencies:
+        if not any(
+            i["id"] == json.dumps({"page": name, "type": "view"}, separators=(",", ":")) for i in dependency["inputs"]
+        ):
+            continue
+        output = dependency["output"]
+        if output.startswith("{"):
+            chart = json.loads(output.rsplit(".", 1)[0])["chart"]
+            (graph,) = find(layout, by_type("drill", chart=chart))
+            outputs = [{"id": graph.id, "property": "figure"}]
+        else:
+            outputs = {"id": output.rsplit(".", 1)[0], "property": output.rsplit(".", 1)[1]}
+        response = client.update(output, outputs, [view_input])
+        answers.update(response)
+    return answers
+
+
+def texts(node, class_name: str) -> list[str]:
+    """Text of every serialized component with this className (KPI values, chips…)."""
+    found = []
+
+    def visit(each):
+        if isinstance(each, dict):
+            props = each.get("props", {})
+            if class_name in str(props.get("className", "")).split():
+                children = props.get("children")
+                found.append(children if isinstance(children, str) else json.dumps(children, ensure_ascii=False))
+            visit(props.get("children"))
+        elif isinstance(each, list):
+            for item in each:
+                visit(item)
+
+    visit(node)
+    return found
+
+
+def tile_values(answer: dict) -> dict[str, str]:
+    """{kpi id: displayed value} from a KPI strip's answer."""
+    values = {}
+    for tile in answer["children"]:
+        props = tile["props"]
+        values[props["id"]["kpi"]] = texts(tile, "kpi-value")[0]
+    return values
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_every_callback_of_every_page_answers_from_the_catalog(client, app, name):
+    answers = run_page(client, app, name)
+    spec = board(name)
+    strips = {k: v for k, v in answers.items() if "-kpis-" in k}
+    assert len(strips) == len(spec.groups)
+    for index, group in enumerate(spec.groups):
+        shown = tile_values(strips[f"{name}-kpis-{index}"])
+        assert list(shown) == list(group.kpis)
+    figures = [v["figure"] for k, v in answers.items() if k.startswith("{")]
+    assert len(figures) == sum(1 for c in spec.charts if c.kind != "list")
+    drawn = [f for f in figures if f["data"]]
+    assert len(drawn) > len(figures) / 2
+    for figure in figures:
+        if not figure["data"]:  # an empty chart says so, it is not a blank box
+            assert figure["layout"]["annotations"][0]["text"] == "无数据"
+    for figure in figures:
+        assert "http" not in json.dumps(figure.get("layout", {}).get("map", {}))
+
+
+def test_tiles_show_the_catalogs_value_for_the_filtered_view(client, app, as_of):
+    category = "sanitation"
+    query = {"period": "this_month", "category": category}
+    answers = run_page(client, app, "dispatch", query)
+    shown = tile_values(answers["dispatch-kpis-0"])
+    period = Period.preset("this_month", as_of)
+    with current_warehouse().cursor() as cur:
+        for kpi in ("tickets_received", "on_time_rate", "open_tickets"):
+            metric = default_catalog()[kpi]
+            expected = compute(cur, kpi, period, filters={"category": category})["value"].iloc[0]
+            assert shown[kpi] == format_value(expected, metric.unit)
+        unfiltered = compute(cur, "tickets_received", period)["value"].iloc[0]
+    assert shown["tickets_received"] != format_value(unfiltered, "件"), "the filter must narrow the KPI"
+
+
+def test_a_tile_names_the_filters_it_cannot_apply(client, app):
+    answers = run_page(client, app, "dispatch", {"channel": "hotline_12345"})
+    strip = answers["dispatch-kpis-2"]  # IoT alarms: no channel
+    assert any("未按渠道筛选" in note for note in texts(strip["children"], "kpi-note"))
+    assert not texts(answers["dispatch-kpis-0"]["children"], "kpi-note")
+
+
+def write_url(client: DashClient, trigger: dict, value, search: str = "", pattern_inputs: dict | None = None) -> str:
+    """Run the URL-writing callback as if `trigger` (a pattern id) changed to `value`; returns the new search."""
+    kinds = [
+        ("filter", "value"),
+        ("filter-range", "start_date"),
+        ("filter-range", "end_date"),
+        ("drill", "clickData"),
+        ("chip", "n_clicks"),
+        ("kpi-tile", "n_clicks"),
+    ]
+    inputs = []
+    for kind, prop in kinds:
+        items = list((pattern_inputs or {}).get((kind, prop), []))
+        if trigger["type"] == kind and (kind != "filter-range" or prop == "start_date"):
+            if kind != "filter-range":
+                items.append({"id": trigger, "property": prop, "value": value})
+        inputs.append(items)
+    state = [{"id": "_pages_location", "property": "search", "value": search}]
+    from tests.cockpit.dash_client import id_string
+
+    changed = [f"{id_string(trigger)}.{'clickData' if trigger['type'] == 'drill' else 'value'}"]
+    if trigger["type"] in ("chip", "kpi-tile"):
+        changed = [f"{id_string(trigger)}.n_clicks"]
+    if trigger["type"] == "filter-range":
+        changed = [f"{id_string(trigger)}.start_date"]
+    answer = client.update(
+        "_pages_location.search", {"id": "_pages_location", "property": "search"}, inputs, state, changed
+    )
+    return answer.get("_pages_location", {}).get("search", search)
+
+
+def test_clicks_and_filters_become_the_url(client, app, as_of):
+    drill = {"type": "drill", "dim": "category", "chart": "dispatch-chart-3"}
+    search = write_url(client, drill, {"points": [{"customdata": "sanitation"}]})
+    assert search == "?category=sanitation"
+
+    search = write_url(client, {"type": "filter", "key": "community"}, "S01C001", search)
+    assert search == "?community=S01C001&category=sanitation"
+
+    # Changing the community drops a grid chosen inside the old one.
+    search = write_url(client, {"type": "filter", "key": "grid"}, "S01C001G01", search)
+    search = write_url(client, {"type": "filter", "key": "community"}, "S01C002", search)
+    assert "grid=" not in search and "community=S01C002" in search
+
+    search = write_url(client, {"type": "chip", "key": "category"}, 1, search)
+    assert search == "?community=S01C002"
+    search = write_url(client, {"type": "kpi-tile", "kpi": "on_time_rate"}, 1, search)
+    assert search == "?community=S01C002&kpi=on_time_rate"
+    search = write_url(client, {"type": "chip", "key": "_all"}, 1, search)
+    assert search == ""
+
+    day = (as_of - timedelta(days=2)).isoformat()
+    search = write_url(
+        client, {"type": "drill", "dim": "day", "chart": "dispatch-chart-1"}, {"points": [{"customdata": day}]}
+    )
+    assert search == f"?period={day}%3A{day}"
+    search = write_url(client, {"type": "filter", "key": "period"}, "this_year", search)
+    assert search == "?period=this_year"
+
+    layout = render(app, "dispatch", {"period": "this_year", "category": "sanitation"})
+    store = view_store(layout)
+    assert store["filters"] == {"category": "sanitation"}
+    assert (store["start"], store["end"]) == (f"{as_of.year}-01-01", as_of.isoformat())
+    chips = [c.children[0] for c in find(layout, by_type("chip"))]
+    assert chips[0].startswith("类别：")
+
+
+def test_a_chart_click_that_is_no_click_changes_nothing(client):
+    assert write_url(client, {"type": "drill", "dim": "category", "chart": "x"}, None, "?kpi=open_tickets") == (
+        "?kpi=open_tickets"
+    )
+
+
+def records(client: DashClient, store: dict, request: dict, page: str = "dispatch") -> dict:
+    answer = client.update(
+        "getRowsResponse",
+        {"id": {"page": page, "type": "records"}, "property": "getRowsResponse"},
+        [{"id": {"page": page, "type": "records"}, "property": "getRowsRequest", "value": request}],
+        [{"id": {"page": page, "type": "view"}, "property": "data", "value": store}],
+    )
+    return next(iter(answer.values()))["getRowsResponse"]
+
+
+def test_record_table_pages_sorts_and_filters_the_rows_behind_the_number(client, app, as_of):
+    store = view_store(render(app, "dispatch", {"category": "sanitation"}))
+    with current_warehouse().cursor() as cur:
+        expected = compute(cur, "tickets_received", View.from_dict(store).period, filters=store["filters"])
+    total = int(expected["value"].iloc[0])
+    assert total > 0
+    first = records(client, store, {"startRow": 0, "endRow": 5, "sortModel": [{"colId": "received_at", "sort": "asc"}]})
+    assert first["rowCount"] == total
+    assert len(first["rowData"]) == min(5, total)
+    assert {row["category"] for row in first["rowData"]} == {"sanitation"}
+    stamps = [row["received_at"] for row in first["rowData"]]
+    assert stamps == sorted(stamps)
+    assert "geometry" not in first["rowData"][0]
+
+    everything = records(client, store, {"startRow": 0, "endRow": 1000})["rowData"]
+    word = everything[0]["ticket_id"].split(":")[0]
+    narrowed = records(
+        client,
+        store,
+        {
+            "startRow": 0,
+            "endRow": 1000,
+            "filterModel": {"ticket_id": {"filterType": "text", "type": "startsWith", "filter": word}},
+        },
+    )
+    assert narrowed["rowCount"] == sum(1 for row in everything if row["ticket_id"].startswith(word))
+
+    hostile = records(client, store, {"startRow": 0, "endRow": 5, "sortModel": [{"colId": "1; DROP TABLE x"}]})
+    assert hostile == {"rowData": [], "rowCount": 0}
+
+
+def test_exports_state_their_view_and_hold_only_masked_rows(app, as_of):
+    client = app.server.test_client()
+    query = "?kpi=tickets_received&category=sanitation"
+    csv_response = client.get(f"/export/records.csv{query}")
+    assert csv_response.status_code == 200
+    assert "attachment" in csv_response.headers["Content-Disposition"]
+    text = csv_response.get_data().decode("utf-8")
+    assert text.startswith("\ufeff# 指标,受理工单 (tickets_received)")
+    assert "# 筛选条件,类别=" in text and "# 数据截至," in text and "# 导出时间," in text and "# 演示数据" in text
+    lines = [line for line in text.splitlines()[1:] if not line.startswith("#")]
+    with current_warehouse().cursor() as cur:
+        view = View.from_query({"category": "sanitation"}, as_of)
+        total = int(compute(cur, "tickets_received", view.period, filters=view.filters)["value"].iloc[0])
+    assert lines[0].startswith("ticket_id,") and len(lines) - 1 == total
+    assert not re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", text), "a phone number reached an export"
+
+    xlsx = client.get(f"/export/records.xlsx{query}")
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.get_data())).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "指标" and "tickets_received" in rows[0][1]
+    header_at = next(i for i, row in enumerate(rows) if row[0] == "ticket_id")
+    assert len(rows) - header_at - 1 == total
+
+    missing = client.get("/export/records.csv?category=sanitation")
+    assert missing.status_code == 400 and "kpi" in missing.get_data(as_text=True)
+
+
+def test_language_and_theme_are_cookies_and_change_every_label(app):
+    from cockpit.app import shell
+
+    with app.server.test_request_context(headers={"Cookie": "cockpit_lang=en; cockpit_theme=dark"}):
+        english = str(shell()) + str(board_layout(board("dispatch"), {}))
+    with app.server.test_request_context():
+        chinese = str(shell()) + str(board_layout(board("dispatch"), {}))
+    assert "Dispatch" in english and "Period" in english and "data-bs-theme='dark'" in english
+    assert "指挥调度" in chinese and "统计期" in chinese and "data-bs-theme='light'" in chinese
+    assert "指挥调度" not in english
+
+    client = app.server.test_client()
+    response = client.get("/preference?lang=en", headers={"Referer": "http://localhost/dispatch?kpi=open_tickets"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/dispatch?kpi=open_tickets")
+    assert "cockpit_lang=en" in response.headers["Set-Cookie"]
+    outside = client.get("/preference?theme=dark", headers={"Referer": "http://elsewhere.example/"})
+    assert outside.headers["Location"] == "/"
+
+
+def test_english_kpi_strip(app):
+    english = DashClient(app, language="en")
+    answers = run_page(english, app, "approvals")
+    shown = json.dumps(answers["approvals-kpis-0"], ensure_ascii=False)
+    assert "Approvals on-time rate" in shown and "按时办结率" not in shown and "MoM" in shown
+
+
+def test_freshness_badge_turns_amber_then_red(app):
+    from cockpit.app import freshness
+
+    warehouse = current_warehouse()
+    as_of = warehouse.info.as_of
+    assert freshness(warehouse, "zh", now=as_of + timedelta(hours=8))[1] == "success"
+    text, colour = freshness(warehouse, "zh", now=as_of + timedelta(hours=30))
+    assert colour == "warning" and "滞后 30 小时" in text
+    assert freshness(warehouse, "zh", now=as_of + timedelta(hours=60))[1] == "danger"
+    assert text.startswith(f"数据截至 {warehouse.info.data_through:%Y-%m-%d}")
+
+
+def test_metric_definitions_page_lists_the_whole_catalog(app):
+    from cockpit.pages import metrics
+
+    with app.server.test_request_context():
+        layout = metrics.layout(q="按期")
+    (grid,) = find(layout, lambda i: i == "metrics-table")
+    ids = {row["id"] for row in grid.rowData}
+    assert ids == set(default_catalog())
+    row = next(r for r in grid.rowData if r["id"] == "on_time_rate")
+    assert "fct_ticket" in row["formula"] and "绿 95.0%" in row["thresholds"] and row["sources"]
+    assert grid.dashGridOptions["quickFilterText"] == "按期"
+
+
+def test_map_draws_the_warehouse_polygons_and_drills_to_grids(client, app):
+    def map_figure(query):
+        answers = run_page(client, app, "grid", query)
+        return answers[next(k for k in answers if "grid-chart-0" in k)]["figure"]
+
+    street = map_figure({})
+    trace = street["data"][0]
+    assert trace["type"] == "choroplethmap"
+    assert len(trace["locations"]) == len(current_warehouse().dataset("communities"))
+    assert street["layout"]["map"]["style"] == "white-bg" and not street["layout"]["map"].get("layers")
+    community = trace["locations"][0]
+    grids = map_figure({"community": community})["data"][0]["locations"]
+    assert grids and all(g.startswith(community) for g in grids)
+
+
+def test_map_tiles_are_optional_configuration(loaded_demo):
+    from cockpit.components.map import choropleth
+
+    warehouse = current_warehouse()
+    shapes = warehouse.dataset("community_shapes")
+    values = warehouse.metric("visits", Period(date(2026, 9, 26), date(2026, 10, 2)), group_by="community")
+    metric = default_catalog()["visits"]
+    tiled = choropleth(shapes, values, metric, "community", title="x", tiles="http://tiles.intranet/{z}/{x}/{y}.png")
+    assert tiled.layout.map.layers[0].source == ("http://tiles.intranet/{z}/{x}/{y}.png",)
+
+
+def test_responses_are_compressed(app):
+    client = app.server.test_client()
+    page = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert page.headers.get("Content-Encoding") == "gzip"
+
+
+def test_cache_is_keyed_by_release_and_question(app, as_of):
+    warehouse = current_warehouse()
+    period = Period.preset("last_30_days", as_of)
+    first = warehouse.metric("tickets_received", period, filters={"category": "sanitation"})
+    first.loc[0, "value"] = -1  # a caller changing its copy must not change the cache
+    again = warehouse.metric("tickets_received", period, filters={"category": "sanitation"})
+    assert again["value"].iloc[0] >= 0
+    key = (warehouse.info.run_id, "metric", "tickets_received", str(period), (("category", "sanitation"),), None, True)
+    assert key in warehouse._cache
