@@ -5,7 +5,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install browser demo test lint bench
 
 $(BIN)/cockpit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +17,13 @@ $(BIN)/cockpit: pyproject.toml
 
 install: $(BIN)/cockpit
 
+# The browser tests drive Debian's Chromium (no browser download); the CJK fonts make
+# Chinese render (and embed in PDFs). Installed once, when missing; needs root, as on CI.
+browser:
+	@if [ ! -x $(CHROMIUM) ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+		apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk fontconfig; \
+	fi
+
 demo: install
 	$(BIN)/cockpit up
 
@@ -22,8 +31,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest -q
 
 bench: install
 	$(BIN)/python -m benchmarks.pipeline
+	$(BIN)/python -m benchmarks.callbacks

@@ -1,0 +1,73 @@
+"""Headless Chromium against the real app served on localhost (Debian's chromium, driven by Playwright).
+
+No browser is downloaded: Playwright launches the system Chromium. `make test`
+installs it (and the CJK fonts) when missing, so these tests run, never skip.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from playwright.sync_api import ConsoleMessage, Page, Request, sync_playwright
+from werkzeug.serving import make_server
+
+CHROMIUM = os.environ.get("COCKPIT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def base_url(app) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Watched:
+    """A page with everything it logged and requested."""
+
+    page: Page
+    base_url: str
+    errors: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+
+    def settle(self) -> None:
+        self.page.wait_for_load_state("networkidle")
+        # Dash shows a loading attribute while callbacks run; wait until none is pending.
+        self.page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')")
+
+
+@pytest.fixture
+def watched(browser, base_url) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+    seen = Watched(page, base_url)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            seen.errors.append(message.text)
+
+    def on_request(request: Request) -> None:
+        if not request.url.startswith((base_url, "data:", "blob:")):
+            seen.outside.append(request.url)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: seen.errors.append(str(error)))
+    page.on("request", on_request)
+    yield seen
+    context.close()

@@ -1,0 +1,136 @@
+"""Every page in headless Chromium: renders without errors, loads nothing from outside, drills, keeps its URL."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from cockpit.components.format import format_value
+from cockpit.data import current_warehouse
+from cockpit.metrics import compute, default_catalog
+from cockpit.view import View
+
+PATHS = ("/", "/party", "/approvals", "/enforcement", "/grid", "/dispatch", "/metrics", "/pipeline")
+
+
+def tile(watched, kpi: str):
+    return watched.page.locator(f'[data-kpi="{kpi}"] .kpi-value').first
+
+
+def tile_value(watched, kpi: str) -> str:
+    expect(tile(watched, kpi)).to_have_text(re.compile(r"\S"))
+    return tile(watched, kpi).inner_text()
+
+
+def catalog_value(kpi: str, query: dict) -> str:
+    warehouse = current_warehouse()
+    view = View.from_query(query, warehouse.info.data_through)
+    with warehouse.cursor() as cur:
+        value = compute(cur, kpi, view.period, filters=view.filters)["value"].iloc[0]
+    return format_value(value, default_catalog()[kpi].unit)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_page_renders_with_no_errors_and_no_outside_requests(watched, path):
+    watched.page.goto(watched.base_url + path)
+    watched.settle()
+    assert watched.page.locator("#freshness-badge").inner_text().startswith("数据截至")
+    assert watched.page.locator("#demo-label").inner_text() == "演示数据"
+    if path not in ("/metrics", "/pipeline"):
+        assert watched.page.locator(".kpi-tile").count() >= 4
+        assert watched.page.locator(".js-plotly-plot").count() >= 2
+        assert watched.page.locator(".records .ag-root-wrapper").count() == 1
+    assert watched.errors == []
+    assert watched.outside == []
+
+
+def test_a_bar_click_narrows_the_kpis_and_the_records_and_back_undoes_it(watched):
+    page = watched.page
+    page.goto(watched.base_url + "/dispatch")
+    before = catalog_value("tickets_received", {})
+    expect(tile(watched, "tickets_received")).to_have_text(before)
+    chart = page.locator('[id*="dispatch-chart-3"]')
+    chart.locator(".bars .point path").first.click(force=True)
+    page.wait_for_url(re.compile(r"category="))
+    category = re.search(r"category=([a-z_]+)", page.url).group(1)
+    after = catalog_value("tickets_received", {"category": category})
+    assert after != before
+    expect(tile(watched, "tickets_received")).to_have_text(after)
+    expect(page.locator(".filter-chip").first).to_have_text(re.compile("^类别："))
+    cells = page.locator('.records .ag-row [col-id="category"]')
+    expect(cells.first).to_have_text(category)
+    assert set(cells.all_inner_texts()) == {category}
+
+    page.go_back()
+    page.wait_for_url(re.compile(r"/dispatch$"))
+    expect(page.locator('[data-kpi="tickets_received"] .kpi-value')).to_have_text(before)
+    expect(page.locator(".filter-chip")).to_have_count(0)
+    assert watched.errors == []
+
+
+def test_a_kpi_click_puts_its_records_in_focus(watched):
+    page = watched.page
+    page.goto(watched.base_url + "/dispatch")
+    watched.settle()
+    page.locator('[data-kpi="open_tickets"]').click()
+    page.wait_for_url(re.compile(r"kpi=open_tickets"))
+    expect(page.locator(".records-title")).to_contain_text("在办工单")
+    assert "kpi-active" in page.locator('[data-kpi="open_tickets"]').get_attribute("class")
+    export = page.locator("#dispatch-export-csv").get_attribute("href")
+    assert export.startswith("/export/records.csv?") and "kpi=open_tickets" in export
+
+
+def test_a_url_with_filters_reproduces_the_view(watched):
+    query = {"period": "this_month", "category": "sanitation"}
+    page = watched.page
+    page.goto(watched.base_url + "/dispatch?period=this_month&category=sanitation")
+    watched.settle()
+    expect(tile(watched, "tickets_received")).to_have_text(catalog_value("tickets_received", query))
+    expect(tile(watched, "on_time_rate")).to_have_text(catalog_value("on_time_rate", query))
+    assert page.locator(".filter-chip").first.inner_text().startswith("类别：")
+    assert page.locator(".filter-period").inner_text().strip().startswith("本月")
+
+
+def test_the_help_mark_explains_a_number(watched):
+    page = watched.page
+    page.goto(watched.base_url + "/approvals")
+    watched.settle()
+    page.locator('[data-kpi="approval_on_time_rate"] .kpi-help').click()
+    popover = page.locator(".popover")
+    popover.wait_for()
+    text = popover.inner_text()
+    assert "统计口径" in text and "数据来源" in text and "approvals" in text and "更新时间" in text
+
+
+def test_language_switch_changes_the_labels(watched):
+    page = watched.page
+    page.goto(watched.base_url + "/dispatch?category=sanitation")
+    watched.settle()
+    page.locator("#language-switch").click()
+    page.wait_for_url(re.compile(r"/dispatch\?category=sanitation"))
+    expect(page.locator("#nav-dispatch")).to_have_text("Dispatch")
+    expect(page.locator("#freshness-badge")).to_have_text(re.compile("^Data through"))
+    expect(page.locator('[data-kpi="tickets_received"] .kpi-name')).to_have_text("Tickets received")
+    page.locator("#language-switch").click()
+    expect(page.locator("#nav-dispatch")).to_have_text("指挥调度")
+
+
+def test_the_map_drills_from_community_to_grid(watched):
+    page = watched.page
+    page.goto(watched.base_url + "/grid")
+    watched.settle()
+    page.locator('[id*="grid-chart-0"] .js-plotly-plot').wait_for()
+    community = current_warehouse().dataset("communities")["community_id"].iloc[0]
+    # Click through Plotly's own event path: the map canvas has no per-polygon DOM node.
+    page.evaluate(
+        """(community) => {
+            const graph = document.querySelector('[id*="grid-chart-0"] .js-plotly-plot');
+            graph.emit('plotly_click', {points: [{location: community, customdata: community}]});
+        }""",
+        community,
+    )
+    page.wait_for_url(re.compile(f"community={community}"))
+    expect(page.locator(".filter-chip").first).to_have_text(re.compile("^社区："))
+    assert watched.errors == []
