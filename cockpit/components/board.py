@@ -303,7 +303,9 @@ def _chart_panel(board: Board, index: int, chart: Chart, view: View, lang: str):
                 className="map-kpi",
             )
         )
-    return dbc.Col(html.Div([*extra, dcc.Loading(body, type="dot")], className="card-panel"), md=chart.width)
+    return dbc.Col(
+        html.Div([*extra, dcc.Loading(body, type="dot", delay_show=400)], className="card-panel"), md=chart.width
+    )
 
 
 def _group_block(board: Board, index: int, group: KpiGroup, lang: str):
@@ -312,7 +314,10 @@ def _group_block(board: Board, index: int, group: KpiGroup, lang: str):
         text = group.title[1] if lang == "en" else group.title[0]
         header.append(html.H5(dcc.Link(text, href=group.link) if group.link else text, className="group-title"))
     return html.Div(
-        [*header, dcc.Loading(html.Div(id=f"{board.id}-kpis-{index}", className="kpi-strip"), type="dot")],
+        [
+            *header,
+            dcc.Loading(html.Div(id=f"{board.id}-kpis-{index}", className="kpi-strip"), type="dot", delay_show=400),
+        ],
         className="kpi-group",
     )
 

@@ -20,7 +20,7 @@ SERIES_COLOURS = ["#1f6feb", "#12a4a4", "#f08c2e", "#8e5cd9", "#d6456f", "#5d9c2
 SCALE_GOOD_UP = [[0, "#d64545"], [0.5, "#f2d16b"], [1, "#2e9d57"]]
 SCALE_GOOD_DOWN = [[0, "#2e9d57"], [0.5, "#f2d16b"], [1, "#d64545"]]
 SCALE_NEUTRAL = [[0, "#dbe9ff"], [1, "#0b3d91"]]
-GRAPH_CONFIG = {"displaylogo": False, "showSendToCloud": False, "showLink": False, "responsive": True}
+GRAPH_CONFIG = {"displaylogo": False, "showSendToCloud": False, "showLink": False}
 
 _PAPER = {"light": ("#ffffff", "#1f2933", "#e4e7eb"), "dark": ("#16202e", "#dce3ec", "#2c3a4d")}
 

@@ -1,0 +1,231 @@
+"""Cockpit benchmark: p50/p95 of every page's callbacks, their ratio to the raw DuckDB queries, first page load.
+
+Run: python -m benchmarks.callbacks [--home DIR] [--scale 1] [--days 365] [--no-browser]
+
+Without --home a demo street (scale × days, ending yesterday) is generated and
+loaded into a temporary home first. Every board page is rendered for a set of
+views (default, a community, a page dimension, a month, a year); each callback
+is then called through the real app over HTTP (Flask test client, JSON in and
+out, as the browser calls it), once with the cache cleared ("cold": what the
+first viewer after a release waits) and once warm. Every SQL statement a cold
+call runs is recorded and re-run on its own: the sum is the floor the callback
+is compared with. The first page load is timed in headless Chromium against a
+compressed, threaded server on localhost: navigation start until the last
+callback has answered.
+
+Targets (2 cores, scale 1 × 365 days): p95 ≤ 300 ms per callback; first page load ≤ 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+TARGET_P95_MS = 300.0
+TARGET_FIRST_LOAD_S = 2.0
+BOARDS = ("overview", "party", "approvals", "enforcement", "grid", "dispatch")
+
+
+class RecordingCursor:
+    """Wraps a DuckDB cursor and keeps every (sql, params) it runs."""
+
+    log: list[tuple[str, object]] = []
+
+    def __init__(self, cursor):
+        self._cursor = cursor
+
+    def execute(self, sql, params=None):
+        RecordingCursor.log.append((sql, params))
+        self._cursor.execute(sql, params) if params is not None else self._cursor.execute(sql)
+        return self
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._cursor.close()
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _prepare_home(args) -> Path:
+    if args.home:
+        return Path(args.home).resolve()
+    root = Path(tempfile.mkdtemp(prefix="cockpit-bench-"))
+    from pipelines.demo import generate
+    from pipelines.run import run_pipeline
+    from warehouse.paths import Home
+
+    home = Home(root).ensure()
+    end = date.today() - timedelta(days=1)
+    print(f"generating scale {args.scale} × {args.days} days into {root} …", flush=True)
+    generate(home.landing, days=args.days, start=end - timedelta(days=args.days - 1), scale=args.scale, seed=7)
+    summary = run_pipeline(home, salt="bench")
+    print(f"loaded: {summary.run_id}", flush=True)
+    return root
+
+
+def _views(as_of: date, board) -> list[dict]:
+    from cockpit.data import current_warehouse
+
+    community = current_warehouse().dataset("communities")["community_id"].iloc[0]
+    views = [{}, {"community": community}, {"period": "this_month"}, {"period": "this_year"}]
+    for dimension in board.dimensions[:1]:
+        from cockpit.components.filters import dimension_options
+
+        options = dimension_options(dimension, "zh", {})
+        if options:
+            views.append({dimension: options[0]["value"]})
+    return views
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", help="an already loaded COCKPIT_HOME (default: generate one)")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--no-browser", action="store_true", help="skip the first-page-load timing")
+    args = parser.parse_args(argv)
+
+    root = _prepare_home(args)
+    os.environ["COCKPIT_HOME"] = str(root)
+    from cockpit.app import create_app
+    from cockpit.components.board import board_layout
+    from cockpit.data import current_warehouse
+    from cockpit.settings import Settings
+    from tests.cockpit.dash_client import DashClient, by_type, find
+
+    app = create_app(Settings.load())
+    warehouse = current_warehouse()
+    info = warehouse.info
+    print(f"release {info.run_id}, data through {info.data_through}")
+    client = DashClient(app)
+
+    original_open = warehouse.open
+
+    def recording_open():
+        release, cursor = original_open()
+        return release, RecordingCursor(cursor)
+
+    import importlib
+
+    rows = []
+    for name in BOARDS:
+        board = importlib.import_module(f"cockpit.pages.{name}").BOARD
+        page = {"cold": [], "warm": [], "raw": []}
+        for query in _views(info.data_through, board):
+            with app.server.test_request_context():
+                layout = board_layout(board, query)
+            (store,) = find(layout, by_type("view"))
+            view_input = [{"id": {"page": name, "type": "view"}, "property": "data", "value": store.data}]
+            for dependency in client.dependencies:
+                if json.dumps({"page": name, "type": "view"}, separators=(",", ":")) not in [
+                    i["id"] for i in dependency["inputs"]
+                ]:
+                    continue
+                output = dependency["output"]
+                if output.startswith("{"):
+                    chart = json.loads(output.rsplit(".", 1)[0])["chart"]
+                    (graph,) = find(layout, by_type("drill", chart=chart))
+                    outputs = [{"id": graph.id, "property": "figure"}]
+                else:
+                    outputs = {"id": output.rsplit(".", 1)[0], "property": output.rsplit(".", 1)[1]}
+                warehouse._cache.clear()
+                RecordingCursor.log = []
+                warehouse.open = recording_open
+                started = time.perf_counter()
+                client.update(output, outputs, view_input)
+                page["cold"].append((time.perf_counter() - started) * 1000)
+                warehouse.open = original_open
+                statements = list(RecordingCursor.log)
+                started = time.perf_counter()
+                client.update(output, outputs, view_input)
+                page["warm"].append((time.perf_counter() - started) * 1000)
+                raw = 0.0
+                with warehouse.cursor() as cur:
+                    for sql, params in statements:
+                        started = time.perf_counter()
+                        cur.execute(sql, params).fetchall() if params is not None else cur.execute(sql).fetchall()
+                        raw += time.perf_counter() - started
+                page["raw"].append(raw * 1000)
+        ratio = [c / r for c, r in zip(page["cold"], page["raw"], strict=True) if r > 0]
+        rows.append(
+            (
+                name,
+                len(page["cold"]),
+                statistics.median(page["cold"]),
+                _percentile(page["cold"], 0.95),
+                statistics.median(page["warm"]),
+                _percentile(page["warm"], 0.95),
+                statistics.median(page["raw"]),
+                statistics.median(ratio) if ratio else float("nan"),
+            )
+        )
+
+    print("\ncallbacks per page (ms; cold = cache cleared before the call; raw = its SQL re-run alone)")
+    print(
+        f"{'page':<12}{'calls':>6}{'cold p50':>10}{'cold p95':>10}{'warm p50':>10}{'warm p95':>10}"
+        f"{'raw p50':>10}{'cold/raw':>10}{'p95/target':>12}"
+    )
+    for name, calls, p50, p95, w50, w95, raw, ratio in rows:
+        print(
+            f"{name:<12}{calls:>6}{p50:>10.1f}{p95:>10.1f}{w50:>10.1f}{w95:>10.1f}{raw:>10.1f}{ratio:>10.2f}"
+            f"{p95 / TARGET_P95_MS:>12.2f}"
+        )
+    worst = max(row[3] for row in rows)
+    print(f"\nworst page p95 {worst:.0f} ms: ratio to the {TARGET_P95_MS:.0f} ms target {worst / TARGET_P95_MS:.2f}")
+
+    if not args.no_browser:
+        _first_loads(app, warehouse)
+    return 0
+
+
+def _first_loads(app, warehouse) -> None:
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS
+
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    print("\nfirst page load in headless Chromium (cache cleared before each; gzip on)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        for path in ("/", "/party", "/approvals", "/enforcement", "/grid", "/dispatch"):
+            warehouse._cache.clear()
+            context = browser.new_context(viewport={"width": 1600, "height": 1000})
+            page = context.new_page()
+            transferred = []
+            page.on("response", lambda r, t=transferred: t.append(int(r.headers.get("content-length", 0) or 0)))
+            started = time.perf_counter()
+            page.goto(base + path)
+            page.wait_for_load_state("networkidle")
+            page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')")
+            seconds = time.perf_counter() - started - 0.5  # networkidle waits 500 ms of quiet
+            print(
+                f"  {path:<14}{seconds:6.2f} s  ratio to {TARGET_FIRST_LOAD_S:.0f} s target "
+                f"{seconds / TARGET_FIRST_LOAD_S:.2f}   {sum(transferred) / 2**20:.1f} MiB on the wire"
+            )
+            context.close()
+        browser.close()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
