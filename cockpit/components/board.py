@@ -53,6 +53,7 @@ class Chart:
     width: int = 6
     sort: tuple[tuple[str, str], ...] = ()  # for lists: (column, asc|desc)
     columns: tuple[str, ...] = ()  # for lists: which record columns to show
+    follows_map: bool = False  # a ranking of whatever KPI the map shows
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,9 @@ def render_chart(board: Board, chart: Chart, view: View, lang: str, theme: str):
         ]
         return charts.trend(frames, bucket, title=title, lang=lang, theme=theme)
     if chart.kind in ("bar", "share"):
-        metric = get_metric(chart.kpis[0])
+        metric = get_metric(_map_metric(board, view) if chart.follows_map else chart.kpis[0])
+        if chart.follows_map:
+            title = f"{title} · {metric_name(metric, lang)}"
         frame = warehouse.metric(
             metric.id, view.period, filters=_group_filters(metric, view, chart.by), group_by=chart.by
         )

@@ -18,7 +18,8 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from cockpit.data import current_warehouse
 from cockpit.i18n import t
-from cockpit.view import FILTER_KEYS, PERIOD_CHOICES, View
+from cockpit.metrics.catalog import value_labels
+from cockpit.view import FILTER_KEYS, PERIOD_CHOICES, TIME_BUCKETS, View
 
 # Which dataset lists the options of a dimension filter: (dataset, value column).
 OPTION_DATASETS = {
@@ -58,14 +59,16 @@ def dimension_options(key: str, lang: str, filters: dict) -> list[dict]:
         return [{"label": row.name, "value": row.unit_id} for row in frame.itertuples()]
     if key in OPTION_DATASETS:
         return _options(warehouse.dataset(OPTION_DATASETS[key]), lang)
-    return []
+    # Codes without a dim table (org levels, partner kinds…): the catalog's own names.
+    return [{"label": label, "value": code} for code, label in value_labels(key).items()]
 
 
 def option_label(key: str, value: str, lang: str) -> str:
+    """The name of a filter value for a chip or an export header (the code when it has none)."""
     for option in dimension_options(key, lang, {}):
         if option["value"] == value:
             return option["label"]
-    return value
+    return value_labels(key).get(value, value)
 
 
 def filter_bar(view: View, dimensions: tuple[str, ...], lang: str) -> html.Div:
@@ -188,6 +191,8 @@ def write_url(_values, _starts, _ends, _clicks, _chips, _tiles, search):
         if value == "custom":
             return no_update  # the date range picker then sets the days
         view = view.with_period(value, as_of)
+    elif kind == "filter" and trigger["key"] == "map":
+        view = view.with_map_kpi(value)
     elif kind == "filter":
         view = view.with_filter(trigger["key"], value)
     elif kind == "filter-range":
@@ -201,10 +206,15 @@ def write_url(_values, _starts, _ends, _clicks, _chips, _tiles, search):
         key = _point_key(value)
         if key is None:
             return no_update
-        if trigger["dim"] == "kpi":
+        dimension = trigger["dim"]
+        if dimension == "auto":  # a treemap node says which level it is: "grid|S01C001G01"
+            dimension, _, key = key.partition("|")
+        if dimension == "kpi":
             view = view.with_kpi(key)
+        elif dimension in FILTER_KEYS or dimension in TIME_BUCKETS:
+            view = view.drilled(dimension, key)
         else:
-            view = view.drilled(trigger["dim"], key)
+            return no_update
     elif kind == "chip":
         if trigger["key"] == "_all":
             view = View(view.preset, view.period, {}, None, view.map_kpi)

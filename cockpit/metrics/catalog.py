@@ -380,6 +380,11 @@ def default_catalog() -> Mapping[str, Metric]:
     return MappingProxyType(_default_catalog().metrics)
 
 
+def value_labels(dimension: str) -> Mapping[str, str]:
+    """The catalog's Chinese names for the codes of a dimension without a dim table (may be empty)."""
+    return _default_catalog().value_labels.get(dimension, MappingProxyType({}))
+
+
 def get_metric(metric_id: str, catalog: Mapping[str, Metric] | None = None) -> Metric:
     """One KPI by id; an unknown id raises ValueError (ids often arrive from URLs)."""
     metrics = default_catalog() if catalog is None else catalog

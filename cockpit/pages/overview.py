@@ -47,7 +47,15 @@ BOARD = Board(
     ),
     charts=(
         Chart("map", ("on_time_rate",), width=7),
-        Chart("bar", ("on_time_rate",), by="community", title=("社区排名", "Community ranking"), top=20, width=5),
+        Chart(
+            "bar",
+            ("on_time_rate",),
+            by="community",
+            title=("社区排名", "Community ranking"),
+            top=20,
+            width=5,
+            follows_map=True,
+        ),
         Chart(
             "trend", ("tickets_received", "tickets_resolved"), title=("工单受理与办结", "Tickets received and resolved")
         ),

@@ -31,6 +31,7 @@ BOARD = Board(
         Chart("bar", ("pledges_posted",), by="category"),
         Chart("bar", ("project_avg_progress",), by="batch"),
         Chart("bar", ("visit_coverage",), by="community", top=20),
+        Chart("bar", ("visits",), by="round"),
         Chart("trend", ("meetings_held",), title=("党建会议", "Meetings")),
         Chart("trend", ("volunteer_hours",), title=("志愿服务时长", "Volunteer hours")),
     ),

@@ -206,6 +206,21 @@ def test_clicks_and_filters_become_the_url(client, app, as_of):
     assert chips[0].startswith("类别：")
 
 
+def test_treemap_nodes_drill_to_their_own_level(client):
+    tree = {"type": "drill", "dim": "auto", "chart": "grid-chart-1"}
+    assert write_url(client, tree, {"points": [{"customdata": "grid|S01C001G01"}]}) == "?grid=S01C001G01"
+    assert write_url(client, tree, {"points": [{"customdata": "community|S01C002"}]}) == "?community=S01C002"
+    assert write_url(client, tree, {"points": [{"customdata": "nonsense|x"}]}, "?kpi=visits") == "?kpi=visits"
+
+
+def test_party_filters_offer_the_catalogs_names(app):
+    layout = render(app, "party", {"org_level": "compound_branch"})
+    (levels,) = find(layout, by_type("filter", key="org_level"))
+    assert {"label": "小区党支部", "value": "compound_branch"} in levels.options
+    chips = [c.children[0] for c in find(layout, by_type("chip"))]
+    assert chips[0] == "组织层级：小区党支部"
+
+
 def test_a_chart_click_that_is_no_click_changes_nothing(client):
     assert write_url(client, {"type": "drill", "dim": "category", "chart": "x"}, None, "?kpi=open_tickets") == (
         "?kpi=open_tickets"
@@ -372,3 +387,12 @@ def test_cache_is_keyed_by_release_and_question(app, as_of):
     assert again["value"].iloc[0] >= 0
     key = (warehouse.info.run_id, "metric", "tickets_received", str(period), (("category", "sanitation"),), None, True)
     assert key in warehouse._cache
+
+
+def test_the_overview_ranking_follows_the_map_kpi(client, app):
+    answers = run_page(client, app, "overview", {"map": "visit_coverage"})
+    figures = {json.loads(k)["chart"]: v["figure"] for k, v in answers.items() if k.startswith("{")}
+    assert "走访覆盖率" in figures["overview-chart-0"]["layout"]["title"]["text"]
+    assert figures["overview-chart-1"]["layout"]["title"]["text"] == "社区排名 · 走访覆盖率"
+    search = write_url(client, {"type": "filter", "key": "map"}, "open_hazards", "?map=visit_coverage")
+    assert search == "?map=open_hazards"
