@@ -19,7 +19,6 @@ Targets (2 cores, scale 1 × 365 days): p95 ≤ 300 ms per callback; first page 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -108,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     from cockpit.components.board import board_layout
     from cockpit.data import current_warehouse
     from cockpit.settings import Settings
-    from tests.cockpit.dash_client import DashClient, by_type, find
+    from tests.cockpit.dash_client import DashClient
 
     app = create_app(Settings.load())
     warehouse = current_warehouse()
@@ -131,20 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         for query in _views(info.data_through, board):
             with app.server.test_request_context():
                 layout = board_layout(board, query)
-            (store,) = find(layout, by_type("view"))
-            view_input = [{"id": {"page": name, "type": "view"}, "property": "data", "value": store.data}]
-            for dependency in client.dependencies:
-                if json.dumps({"page": name, "type": "view"}, separators=(",", ":")) not in [
-                    i["id"] for i in dependency["inputs"]
-                ]:
-                    continue
-                output = dependency["output"]
-                if output.startswith("{"):
-                    chart = json.loads(output.rsplit(".", 1)[0])["chart"]
-                    (graph,) = find(layout, by_type("drill", chart=chart))
-                    outputs = [{"id": graph.id, "property": "figure"}]
-                else:
-                    outputs = {"id": output.rsplit(".", 1)[0], "property": output.rsplit(".", 1)[1]}
+            for output, outputs, view_input in client.page_updates(layout, name):
                 warehouse._cache.clear()
                 RecordingCursor.log = []
                 warehouse.open = recording_open

@@ -84,20 +84,16 @@ def record_panel(page: str, view: View, kpi: str, lang: str) -> html.Div:
                         id=f"{page}-records-title",
                     ),
                     html.Span(describe_filters(view, lang), className="records-filters"),
-                    html.A(
-                        t("export_csv", lang),
-                        href=export_href(view, kpi, "csv"),
-                        className="btn btn-sm btn-outline-primary",
-                        id=f"{page}-export-csv",
-                        download="",
-                    ),
-                    html.A(
-                        t("export_xlsx", lang),
-                        href=export_href(view, kpi, "xlsx"),
-                        className="btn btn-sm btn-outline-primary",
-                        id=f"{page}-export-xlsx",
-                        download="",
-                    ),
+                    *[
+                        html.A(
+                            t(f"export_{fmt}", lang),
+                            href=export_href(view, kpi, fmt),
+                            className="btn btn-sm btn-outline-primary",
+                            id=f"{page}-export-{fmt}",
+                            download="",
+                        )
+                        for fmt in ("csv", "xlsx")
+                    ],
                 ],
                 className="records-head",
             ),

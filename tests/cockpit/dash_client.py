@@ -80,3 +80,25 @@ class DashClient:
             "changedPropIds": changed or [f"{id_string(i['id'])}.{i['property']}" for i in flat],
         }
         return self.post(payload)
+
+    def page_updates(self, layout, page: str) -> Iterator[tuple[str, dict | list, list]]:
+        """(output, outputs, inputs) of every callback fed by a rendered board page's view store.
+
+        What the browser runs when the page appears: KPI strips, charts and lists.
+        Chart outputs use a wildcard in the id (the drill dimension depends on the
+        view), so the concrete graph id is read from the layout.
+        """
+        view_id = {"page": page, "type": "view"}
+        (store,) = find(layout, by_type("view", page=page))
+        inputs = [{"id": view_id, "property": "data", "value": store.data}]
+        for dependency in self.dependencies:
+            if id_string(view_id) not in [each["id"] for each in dependency["inputs"]]:
+                continue
+            output = dependency["output"]
+            component, prop = output.rsplit(".", 1)
+            if output.startswith("{"):
+                (graph,) = find(layout, by_type("drill", chart=json.loads(component)["chart"]))
+                outputs: dict | list = [{"id": graph.id, "property": prop}]
+            else:
+                outputs = {"id": component, "property": prop}
+            yield output, outputs, inputs

@@ -48,24 +48,9 @@ def view_store(layout) -> dict:
 
 def run_page(client: DashClient, app, name: str, query: dict | None = None) -> dict[str, dict]:
     """Every callback fed by the page's view store, as the browser runs them on load: {output id: props}."""
-    layout = render(app, name, query)
-    store = view_store(layout)
-    view_input = {"id": {"page": name, "type": "view"}, "property": "data", "value": store}
     answers = {}
-    for dependency in client.dependencies:
-        if not any(
-            i["id"] == json.dumps({"page": name, "type": "view"}, separators=(",", ":")) for i in dependency["inputs"]
-        ):
-            continue
-        output = dependency["output"]
-        if output.startswith("{"):
-            chart = json.loads(output.rsplit(".", 1)[0])["chart"]
-            (graph,) = find(layout, by_type("drill", chart=chart))
-            outputs = [{"id": graph.id, "property": "figure"}]
-        else:
-            outputs = {"id": output.rsplit(".", 1)[0], "property": output.rsplit(".", 1)[1]}
-        response = client.update(output, outputs, [view_input])
-        answers.update(response)
+    for output, outputs, inputs in client.page_updates(render(app, name, query), name):
+        answers.update(client.update(output, outputs, inputs))
     return answers
 
 
