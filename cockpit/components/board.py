@@ -211,13 +211,19 @@ def render_chart(board: Board, chart: Chart, view: View, lang: str, theme: str):
 
 
 def grid_tree(view: View, lang: str) -> pd.DataFrame:
-    """Rows for a treemap: street → community → grid → micro grid, sized by residents."""
+    """Rows for a treemap: community → grid, and a chosen community's micro grids, sized by residents.
+
+    Micro grids (1,400 for a street) are only drawn inside one community: the
+    whole street's would cost the browser seconds and be too small to read.
+    """
     tree = current_warehouse().dataset("grid_tree")
+    micro_totals = tree[tree["level"] == "micro"].groupby("parent_id")["residents"].sum()
     if "community" in view.filters:
         tree = tree[tree["community_id"] == view.filters["community"]]
-    micro = tree[tree["level"] == "micro"]
+        micro = tree[tree["level"] == "micro"]
+    else:
+        micro = tree.iloc[0:0]
     grids = tree[tree["level"] != "micro"]
-    micro_totals = micro.groupby("parent_id")["residents"].sum()
     rows = [
         {
             "id": f"micro_grid|{r.unit_id}",

@@ -381,3 +381,21 @@ def test_the_overview_ranking_follows_the_map_kpi(client, app):
     assert figures["overview-chart-1"]["layout"]["title"]["text"] == "社区排名 · 走访覆盖率"
     search = write_url(client, {"type": "filter", "key": "map"}, "open_hazards", "?map=visit_coverage")
     assert search == "?map=open_hazards"
+
+
+def test_grid_tree_shows_micro_grids_inside_one_community(app):
+    from cockpit.components.board import grid_tree
+
+    street = grid_tree(View.from_query({}, date(2026, 10, 2)), "zh")
+    assert not street["id"].str.startswith("micro_grid|").any()
+    assert set(street.loc[street["parent"] == "", "id"]) == {
+        f"community|{c}" for c in current_warehouse().dataset("communities")["community_id"]
+    }
+    community = street.loc[street["parent"] == "", "id"].iloc[0].split("|")[1]
+    one = grid_tree(View.from_query({"community": community}, date(2026, 10, 2)), "zh")
+    micro = one[one["id"].str.startswith("micro_grid|")]
+    assert len(micro) > 0 and set(micro["parent"]) <= set(one["id"])
+    # A treemap with branchvalues="total" needs every parent at least the sum of its children.
+    sums = one.groupby("parent")["residents"].sum()
+    values = one.set_index("id")["residents"]
+    assert all(values[parent] >= total - 1e-6 for parent, total in sums.items() if parent)
