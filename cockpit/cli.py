@@ -97,6 +97,12 @@ def _serve(host: str, port: int, workers: int) -> None:
         "gunicorn",
         "--workers",
         str(workers),
+        # Threads within each worker: DuckDB releases the GIL while it queries, and a page
+        # asks for a dozen panels at once (the warehouse hands each request its own cursor).
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
         "--bind",
         f"{host}:{port}",
         "--access-logfile",

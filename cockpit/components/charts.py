@@ -49,8 +49,14 @@ def bar(
     top: int | None = None,
     horizontal: bool = True,
 ) -> go.Figure:
-    """Groups of one KPI as bars coloured by status; a ranking when horizontal (best on top)."""
+    """Groups of one KPI as bars coloured by status; a ranking when horizontal, worst on top.
+
+    "Worst" follows the KPI's good direction (lowest on-time rate, most overdue);
+    for a neutral count, the largest comes first.
+    """
     data = frame.dropna(subset=["value"])
+    # Rankings lead with what needs attention: the lowest of a "higher is better" KPI first.
+    data = data.sort_values("value", ascending=metric.good == "up", kind="stable")
     if top:
         data = data.head(top)
     if data.empty:

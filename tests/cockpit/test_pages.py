@@ -399,3 +399,18 @@ def test_grid_tree_shows_micro_grids_inside_one_community(app):
     sums = one.groupby("parent")["residents"].sum()
     values = one.set_index("id")["residents"]
     assert all(values[parent] >= total - 1e-6 for parent, total in sums.items() if parent)
+
+
+def test_rankings_lead_with_what_needs_attention():
+    import pandas as pd
+
+    from cockpit.components.charts import bar
+
+    frame = pd.DataFrame(
+        {"community": ["a", "b", "c"], "label": ["A", "B", "C"], "value": [0.99, 0.80, 0.95], "status": ["green"] * 3}
+    )
+    up = bar(frame, default_catalog()["on_time_rate"], "community", title="t", top=2)
+    assert list(up.data[0].customdata)[::-1] == ["b", "c"]  # drawn bottom-up: the worst bar is on top
+    counts = frame.assign(value=[5, 9, 7])
+    neutral = bar(counts, default_catalog()["tickets_received"], "community", title="t", top=2)
+    assert list(neutral.data[0].customdata)[::-1] == ["b", "c"]
