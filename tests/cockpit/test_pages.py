@@ -414,3 +414,15 @@ def test_rankings_lead_with_what_needs_attention():
     counts = frame.assign(value=[5, 9, 7])
     neutral = bar(counts, default_catalog()["tickets_received"], "community", title="t", top=2)
     assert list(neutral.data[0].customdata)[::-1] == ["b", "c"]
+
+
+def test_a_custom_date_range_becomes_the_period(client, app):
+    picker = {"type": "filter-range", "key": "period"}
+    dates = {
+        ("filter-range", "start_date"): [{"id": picker, "property": "start_date", "value": "2026-09-30"}],
+        ("filter-range", "end_date"): [{"id": picker, "property": "end_date", "value": "2026-09-28"}],
+    }
+    search = write_url(client, picker, None, "?category=sanitation", pattern_inputs=dates)
+    assert search == "?period=2026-09-28%3A2026-09-30&category=sanitation"  # swapped ends are put in order
+    store = view_store(render(app, "dispatch", {"period": "2026-09-28:2026-09-30"}))
+    assert (store["preset"], store["start"], store["end"]) == ("custom", "2026-09-28", "2026-09-30")
