@@ -15,7 +15,7 @@ BOARD = Board(
         ),
         KpiGroup(
             ("tickets_received", "tickets_dispatched", "tickets_resolved", "tickets_closed"),
-            title=("今日工单流转", "Ticket flow today"),
+            title=("最新数据日工单流转", "Ticket flow, latest day loaded"),
             period="today",
             link="/dispatch?period=today",
         ),
