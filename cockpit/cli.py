@@ -97,12 +97,8 @@ def _serve(host: str, port: int, workers: int) -> None:
         "gunicorn",
         "--workers",
         str(workers),
-        # Threads within each worker: DuckDB releases the GIL while it queries, and a page
-        # asks for a dozen panels at once (the warehouse hands each request its own cursor).
-        "--worker-class",
-        "gthread",
-        "--threads",
-        "4",
+        # Sync workers, not threads: Dash registers its JS bundles on a worker's first request,
+        # and concurrent first requests in one threaded worker race it (500s on the bundles).
         "--bind",
         f"{host}:{port}",
         "--access-logfile",
