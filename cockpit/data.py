@@ -139,6 +139,22 @@ class Warehouse:
                 self._cache.popitem(last=False)
         return value
 
+    def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """Something derived from this release's datasets (map features…), built once per release.
+
+        The caller must not change what it gets back.
+        """
+        run_id = self.info.run_id
+        full_key = (run_id, "memo", *key)
+        with self._cache_lock:
+            if full_key in self._cache:
+                self._cache.move_to_end(full_key)
+                return self._cache[full_key]
+        value = build()
+        with self._cache_lock:
+            self._cache[full_key] = value
+        return value
+
     def metric(
         self,
         metric_id: str,

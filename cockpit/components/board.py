@@ -22,7 +22,7 @@ from cockpit.components import charts
 from cockpit.components.filters import chips, filter_bar
 from cockpit.components.format import format_value, metric_name
 from cockpit.components.kpi import kpi_tile
-from cockpit.components.map import choropleth
+from cockpit.components.map import choropleth, feature_collection
 from cockpit.components.records import record_panel
 from cockpit.components.theme import GRAPH_CONFIG
 from cockpit.data import NoRelease, current_warehouse
@@ -186,12 +186,7 @@ def render_chart(board: Board, chart: Chart, view: View, lang: str, theme: str):
         return charts.funnel(stages, title=title, lang=lang, theme=theme)
     if chart.kind == "map":
         metric = get_metric(_map_metric(board, view))
-        dimension, dataset = map_level(view)
-        shapes = warehouse.dataset(dataset)
-        if dimension == "grid":
-            shapes = shapes[(shapes["community_id"] == view.filters["community"]) & (shapes["level"] != "micro")]
-        elif dimension == "micro_grid":
-            shapes = shapes[(shapes["parent_id"] == view.filters["grid"]) & (shapes["level"] == "micro")]
+        dimension, shapes, collection = map_shapes(view)
         if not metric.supports(dimension):
             values = pd.DataFrame({dimension: [], "value": []})
         else:
@@ -204,10 +199,36 @@ def render_chart(board: Board, chart: Chart, view: View, lang: str, theme: str):
             )
         tiles = dash.get_app().server.config.get("COCKPIT_MAP_TILES")
         map_title = f"{metric_name(metric, lang)} · {t('map', lang)}"
-        return choropleth(shapes, values, metric, dimension, title=map_title, lang=lang, theme=theme, tiles=tiles)
+        return choropleth(
+            shapes,
+            values,
+            metric,
+            dimension,
+            title=map_title,
+            lang=lang,
+            theme=theme,
+            tiles=tiles,
+            collection=collection,
+        )
     if chart.kind == "tree":
         return charts.hierarchy(grid_tree(view, lang), value="residents", title=title, lang=lang, theme=theme)
     raise ValueError(f"unknown chart kind {chart.kind!r}")
+
+
+def map_shapes(view: View) -> tuple[str, pd.DataFrame, dict]:
+    """(dimension, polygons, their GeoJSON) for the view's map level, built once per release and level."""
+    dimension, dataset = map_level(view)
+    warehouse = current_warehouse()
+
+    def build() -> tuple[str, pd.DataFrame, dict]:
+        shapes = warehouse.dataset(dataset)
+        if dimension == "grid":
+            shapes = shapes[(shapes["community_id"] == view.filters["community"]) & (shapes["level"] != "micro")]
+        elif dimension == "micro_grid":
+            shapes = shapes[(shapes["parent_id"] == view.filters["grid"]) & (shapes["level"] == "micro")]
+        return dimension, shapes, feature_collection(shapes)
+
+    return warehouse.memo(("map", dimension, view.filters.get("community"), view.filters.get("grid")), build)
 
 
 def grid_tree(view: View, lang: str) -> pd.DataFrame:
@@ -216,10 +237,15 @@ def grid_tree(view: View, lang: str) -> pd.DataFrame:
     Micro grids (1,400 for a street) are only drawn inside one community: the
     whole street's would cost the browser seconds and be too small to read.
     """
+    community = view.filters.get("community")
+    return current_warehouse().memo(("grid_tree", community), lambda: _grid_tree(community))
+
+
+def _grid_tree(community: str | None) -> pd.DataFrame:
     tree = current_warehouse().dataset("grid_tree")
     micro_totals = tree[tree["level"] == "micro"].groupby("parent_id")["residents"].sum()
-    if "community" in view.filters:
-        tree = tree[tree["community_id"] == view.filters["community"]]
+    if community:
+        tree = tree[tree["community_id"] == community]
         micro = tree[tree["level"] == "micro"]
     else:
         micro = tree.iloc[0:0]

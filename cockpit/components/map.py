@@ -19,15 +19,28 @@ from cockpit.components.theme import colour_scale, template_name
 from cockpit.i18n import t
 from cockpit.metrics import Metric
 
+COORDINATE_DECIMALS = 5  # about one metre: finer only makes the figure heavier
+
+
+def _rounded(coordinates):
+    if coordinates and isinstance(coordinates[0], int | float):
+        return [round(value, COORDINATE_DECIMALS) for value in coordinates]
+    return [_rounded(each) for each in coordinates]
+
 
 def feature_collection(shapes: pd.DataFrame) -> dict:
-    """GeoJSON FeatureCollection from rows of (id, geometry as GeoJSON text)."""
-    features = [
-        {"type": "Feature", "id": str(row.id), "properties": {}, "geometry": json.loads(row.geometry)}
-        for row in shapes.itertuples()
-        if isinstance(row.geometry, str)
-    ]
-    return {"type": "FeatureCollection", "features": features}
+    """GeoJSON FeatureCollection from rows of (id, geometry as GeoJSON text), coordinates rounded to ~1 m."""
+    features = []
+    for row in shapes.itertuples():
+        if not isinstance(row.geometry, str):
+            continue
+        geometry = json.loads(row.geometry)
+        geometry["coordinates"] = _rounded(geometry["coordinates"])
+        features.append({"type": "Feature", "id": str(row.id), "properties": {}, "geometry": geometry})
+    collection = {"type": "FeatureCollection", "features": features}
+    if features:
+        collection["bbox"] = list(_bounds(collection))  # GeoJSON's own member: the map centres on it
+    return collection
 
 
 def _bounds(collection: dict) -> tuple[float, float, float, float]:
@@ -66,9 +79,16 @@ def choropleth(
     theme: str = "light",
     tiles: str | None = None,
     height: int = 480,
-) -> go.Figure:
-    """Polygons of `shapes` (id, name, geometry) coloured by `values` (KPI frame grouped by `key`)."""
-    collection = feature_collection(shapes)
+    collection: dict | None = None,
+) -> go.Figure | dict:
+    """Polygons of `shapes` (id, name, geometry) coloured by `values` (KPI frame grouped by `key`).
+
+    `collection` is `feature_collection(shapes)` when the caller keeps one built already.
+    The figure comes back as a plain dict with the polygons put in last: Plotly's
+    validators would deep-copy and check every coordinate of every polygon on each
+    call (a third of a second for a district), for data that never changes.
+    """
+    collection = collection if collection is not None else feature_collection(shapes)
     if not collection["features"]:
         return empty_figure(title, t("no_data", lang), theme)
     merged = shapes[["id", "name"]].merge(values[[key, "value"]].rename(columns={key: "id"}), on="id", how="left")
@@ -77,10 +97,10 @@ def choropleth(
         f"{name}<br>{metric_name(metric, lang)}: {format_value(v, metric.unit, lang)}"
         for name, v in zip(merged["name"], merged["value"], strict=True)
     ]
-    west, south, east, north = _bounds(collection)
+    west, south, east, north = collection["bbox"]
     figure = go.Figure(
         go.Choroplethmap(
-            geojson=collection,
+            geojson={"type": "FeatureCollection", "features": []},
             locations=list(merged["id"]),
             z=list(z.fillna(0)),
             featureidkey="id",
@@ -108,4 +128,6 @@ def choropleth(
         },
         clickmode="event",
     )
-    return figure
+    plain = figure.to_plotly_json()
+    plain["data"][0]["geojson"] = collection
+    return plain

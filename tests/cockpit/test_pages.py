@@ -354,7 +354,8 @@ def test_map_tiles_are_optional_configuration(loaded_demo):
     values = warehouse.metric("visits", Period(date(2026, 9, 26), date(2026, 10, 2)), group_by="community")
     metric = default_catalog()["visits"]
     tiled = choropleth(shapes, values, metric, "community", title="x", tiles="http://tiles.intranet/{z}/{x}/{y}.png")
-    assert tiled.layout.map.layers[0].source == ("http://tiles.intranet/{z}/{x}/{y}.png",)
+    assert tiled["layout"]["map"]["layers"][0]["source"] == ["http://tiles.intranet/{z}/{x}/{y}.png"]
+    assert len(tiled["data"][0]["geojson"]["features"]) == len(shapes)
 
 
 def test_responses_are_compressed(app):
