@@ -10,6 +10,7 @@ aggregates from the metric catalog through the warehouse cache.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -29,6 +30,8 @@ from cockpit.data import NoRelease, current_warehouse
 from cockpit.i18n import current_language, current_theme, t
 from cockpit.metrics import Metric, Period, get_metric
 from cockpit.view import View
+
+STRIP_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -147,10 +150,13 @@ def render_group(board: Board, group: KpiGroup, view: View, lang: str) -> list:
     info = warehouse.info
     period = Period.preset(group.period, info.data_through) if group.period else view.period
     loaded = f"{info.built_at:%Y-%m-%d %H:%M}"
+    # The strip's KPIs are independent queries: DuckDB runs them side by side (it releases
+    # the GIL, and each call takes its own cursor), so a cold strip costs its slowest KPI.
+    with ThreadPoolExecutor(max_workers=STRIP_THREADS) as pool:
+        frames = list(pool.map(lambda kpi: warehouse.metric(kpi, period, filters=view.filters), group.kpis))
     tiles = []
-    for kpi in group.kpis:
+    for kpi, frame in zip(group.kpis, frames, strict=True):
         metric = get_metric(kpi)
-        frame = warehouse.metric(kpi, period, filters=view.filters)
         row = frame.iloc[0].to_dict() if not frame.empty else None
         tiles.append(
             kpi_tile(metric, row, lang=lang, loaded=loaded, ignored=_ignored(metric, view), active=(kpi == view.kpi))
