@@ -117,6 +117,11 @@ def t(key: str, lang: str = "zh", **values: object) -> str:
     return text.format(**values) if values else text
 
 
+def dimension_name(dimension: str, lang: str = "zh") -> str:
+    """A filter dimension's name ("grid" is 网格 here, while the key "grid" names the module 网格管理)."""
+    return t("grid_unit" if dimension == "grid" else dimension, lang)
+
+
 def current_language() -> str:
     """The reader's language from their cookie (outside a request: Chinese)."""
     if flask.has_request_context():

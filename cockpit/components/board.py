@@ -17,7 +17,7 @@ from datetime import date
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import ALL, Input, Output, callback, dcc, html
 
 from cockpit.components import charts
 from cockpit.components.filters import chips, filter_bar
@@ -27,7 +27,7 @@ from cockpit.components.map import choropleth, feature_collection
 from cockpit.components.records import record_panel
 from cockpit.components.theme import GRAPH_CONFIG
 from cockpit.data import NoRelease, current_warehouse
-from cockpit.i18n import current_language, current_theme, t
+from cockpit.i18n import current_language, current_theme, dimension_name, t
 from cockpit.metrics import Metric, Period, get_metric
 from cockpit.view import View
 
@@ -118,22 +118,17 @@ def _title(chart: Chart, lang: str) -> str:
     metric = get_metric(chart.kpis[0])
     name = metric_name(metric, lang)
     if chart.by:
-        dim = "grid_unit" if chart.by == "grid" else chart.by
-        return f"{name} · {t('by', lang, dim=t(dim, lang))}"
+        return f"{name} · {t('by', lang, dim=dimension_name(chart.by, lang))}"
     return name
 
 
-def _group_filters(metric: Metric, view: View, by: str | None) -> dict[str, str]:
+def _group_filters(view: View, by: str | None) -> dict[str, str]:
     """The view's filters minus the one the chart groups by (a bar per channel stays a bar per channel)."""
     return {key: value for key, value in view.filters.items() if key != by}
 
 
 def _ignored(metric: Metric, view: View) -> list[str]:
     return [key for key in view.filters if not metric.supports(key)]
-
-
-def _view_from(data: dict) -> View:
-    return View.from_dict(data)
 
 
 def _map_metric(board: Board, view: View) -> str:
@@ -178,9 +173,7 @@ def render_chart(board: Board, chart: Chart, view: View, lang: str, theme: str):
         metric = get_metric(_map_metric(board, view) if chart.follows_map else chart.kpis[0])
         if chart.follows_map:
             title = f"{title} · {metric_name(metric, lang)}"
-        frame = warehouse.metric(
-            metric.id, view.period, filters=_group_filters(metric, view, chart.by), group_by=chart.by
-        )
+        frame = warehouse.metric(metric.id, view.period, filters=_group_filters(view, chart.by), group_by=chart.by)
         if chart.kind == "share":
             return charts.share(frame, metric, chart.by, title=title, lang=lang, theme=theme)
         return charts.bar(frame, metric, chart.by, title=title, lang=lang, theme=theme, top=chart.top)
@@ -199,7 +192,7 @@ def render_chart(board: Board, chart: Chart, view: View, lang: str, theme: str):
             values = warehouse.metric(
                 metric.id,
                 view.period,
-                filters=_group_filters(metric, view, dimension),
+                filters=_group_filters(view, dimension),
                 group_by=dimension,
                 compare=False,
             )
@@ -396,7 +389,7 @@ def _register_callbacks(board: Board) -> None:
 
         @callback(Output(f"{board.id}-kpis-{index}", "children"), view_input)
         def _strip(data, group=group):
-            return render_group(board, group, _view_from(data), current_language())
+            return render_group(board, group, View.from_dict(data), current_language())
 
     for index, chart in enumerate(board.charts):
         component_id = f"{board.id}-chart-{index}"
@@ -404,14 +397,13 @@ def _register_callbacks(board: Board) -> None:
 
             @callback(Output(component_id, "children"), view_input)
             def _list(data, chart=chart):
-                return render_list(chart, _view_from(data), current_language())
+                return render_list(chart, View.from_dict(data), current_language())
 
         else:
-            from dash import ALL
 
             @callback(Output({"type": "drill", "dim": ALL, "chart": component_id}, "figure"), view_input)
             def _figure(data, chart=chart):
-                figure = render_chart(board, chart, _view_from(data), current_language(), current_theme())
+                figure = render_chart(board, chart, View.from_dict(data), current_language(), current_theme())
                 return [figure]
 
 

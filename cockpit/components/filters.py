@@ -17,7 +17,7 @@ import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from cockpit.data import current_warehouse
-from cockpit.i18n import t
+from cockpit.i18n import dimension_name, t
 from cockpit.metrics.catalog import value_labels
 from cockpit.view import FILTER_KEYS, PERIOD_CHOICES, TIME_BUCKETS, View
 
@@ -31,10 +31,6 @@ OPTION_DATASETS = {
     "device_kind": "device_kinds",
 }
 LOCATION = "_pages_location"  # Dash Pages' own dcc.Location: writing its search re-renders the page
-
-
-def _label_key(key: str) -> str:
-    return "grid_unit" if key == "grid" else key
 
 
 def _options(frame: pd.DataFrame, lang: str) -> list[dict]:
@@ -105,7 +101,7 @@ def filter_bar(view: View, dimensions: tuple[str, ...], lang: str) -> html.Div:
         controls.append(
             html.Div(
                 [
-                    html.Label(t(_label_key(key), lang), className="filter-label"),
+                    html.Label(dimension_name(key, lang), className="filter-label"),
                     dcc.Dropdown(
                         id={"type": "filter", "key": key},
                         options=dimension_options(key, lang, dict(view.filters)),
@@ -127,7 +123,7 @@ def chips(view: View, lang: str) -> html.Div:
         if key in view.filters:
             items.append(
                 dbc.Badge(
-                    [f"{t(_label_key(key), lang)}：{option_label(key, view.filters[key], lang)}", html.Span(" ×")],
+                    [f"{dimension_name(key, lang)}：{option_label(key, view.filters[key], lang)}", html.Span(" ×")],
                     id={"type": "chip", "key": key},
                     n_clicks=0,
                     color="primary",

@@ -17,7 +17,7 @@ from cockpit.components.format import (
     threshold_text,
 )
 from cockpit.components.theme import STATUS_COLOURS, TONE_COLOURS
-from cockpit.i18n import t
+from cockpit.i18n import dimension_name, t
 from cockpit.metrics import Metric, explain
 
 
@@ -62,7 +62,7 @@ def kpi_tile(
     note = (
         [
             html.Div(
-                t("not_filtered", lang, dims="、".join(t(d if d != "grid" else "grid_unit", lang) for d in ignored)),
+                t("not_filtered", lang, dims="、".join(dimension_name(d, lang) for d in ignored)),
                 className="kpi-note",
             )
         ]

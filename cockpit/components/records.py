@@ -23,7 +23,7 @@ from dash import MATCH, Input, Output, State, callback, html
 from cockpit.components.filters import option_label
 from cockpit.components.format import metric_name
 from cockpit.data import current_warehouse
-from cockpit.i18n import current_language, t
+from cockpit.i18n import current_language, dimension_name, t
 from cockpit.metrics import get_metric
 from cockpit.metrics.records import EXPORT_ROW_LIMIT
 from cockpit.view import FILTER_KEYS, View
@@ -60,7 +60,7 @@ def column_defs(metric_id: str) -> list[dict]:
 
 def describe_filters(view: View, lang: str) -> str:
     parts = [
-        f"{t('grid_unit' if key == 'grid' else key, lang)}={option_label(key, view.filters[key], lang)}"
+        f"{dimension_name(key, lang)}={option_label(key, view.filters[key], lang)}"
         for key in FILTER_KEYS
         if key in view.filters
     ]
