@@ -124,17 +124,20 @@ class Warehouse:
     # ---- cached questions ------------------------------------------------------------
 
     def _cached(self, key: tuple, answer: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
-        info, cur = self.open()
-        full_key = (info.run_id, *key)
+        """`answer(cursor)` for `key` on the current release, computed once per release.
+
+        A hit costs one look at CURRENT; a cursor is opened only to compute a miss.
+        """
+        full_key = (self.info.run_id, *key)  # outside the lock: a release switch clears the cache under it
         with self._cache_lock:
             if full_key in self._cache:
                 self._cache.move_to_end(full_key)
-                cur.close()
                 return self._cache[full_key]
+        info, cur = self.open()
         with cur:
             value = answer(cur)
         with self._cache_lock:
-            self._cache[full_key] = value
+            self._cache[(info.run_id, *key)] = value
             while len(self._cache) > CACHE_ENTRIES:
                 self._cache.popitem(last=False)
         return value
@@ -144,16 +147,7 @@ class Warehouse:
 
         The caller must not change what it gets back.
         """
-        run_id = self.info.run_id
-        full_key = (run_id, "memo", *key)
-        with self._cache_lock:
-            if full_key in self._cache:
-                self._cache.move_to_end(full_key)
-                return self._cache[full_key]
-        value = build()
-        with self._cache_lock:
-            self._cache[full_key] = value
-        return value
+        return self._cached(("memo", *key), lambda _cursor: build())
 
     def metric(
         self,

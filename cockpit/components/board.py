@@ -11,8 +11,7 @@ aggregates from the metric catalog through the warehouse cache.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 
 import dash
 import dash_bootstrap_components as dbc
@@ -25,6 +24,7 @@ from cockpit.components.format import format_value, metric_name
 from cockpit.components.kpi import kpi_tile
 from cockpit.components.map import choropleth, feature_collection
 from cockpit.components.records import record_panel
+from cockpit.components.table import report_table
 from cockpit.components.theme import GRAPH_CONFIG
 from cockpit.data import NoRelease, current_warehouse
 from cockpit.i18n import current_language, current_theme, dimension_name, t
@@ -68,16 +68,7 @@ class Board:
     charts: tuple[Chart, ...]
     dimensions: tuple[str, ...] = ()
     record_kpi: str = ""
-    map_kpis: tuple[str, ...] = field(default=())
-
-    @property
-    def all_kpis(self) -> tuple[str, ...]:
-        seen: dict[str, None] = {}
-        for group in self.groups:
-            seen.update(dict.fromkeys(group.kpis))
-        for chart in self.charts:
-            seen.update(dict.fromkeys(chart.kpis))
-        return tuple(seen)
+    map_kpis: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------
@@ -294,24 +285,10 @@ def render_list(chart: Chart, view: View, lang: str) -> html.Table:
         metric.id, view.period, filters=view.filters, sort=sort, limit=chart.top or 10
     )
     columns = list(chart.columns) or list(rows.columns[:6])
-    head = html.Thead(html.Tr([html.Th(column) for column in columns]))
-    body = html.Tbody(
-        [html.Tr([html.Td(_cell(record.get(column))) for column in columns]) for record in rows.to_dict("records")]
+    caption = f"{_title(chart, lang)} · {format_value(total, metric.unit, lang)}"
+    return report_table(
+        rows, {column: column for column in columns}, caption=caption, class_name="cockpit-table record-list"
     )
-    caption = html.Caption(f"{_title(chart, lang)} · {format_value(total, metric.unit, lang)}")
-    return html.Table([caption, head, body], className="cockpit-table record-list")
-
-
-def _cell(value) -> str:
-    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    if isinstance(value, pd.Timestamp):
-        return f"{value:%Y-%m-%d %H:%M}"
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    return str(value)
 
 
 # ---------------------------------------------------------------------------------------

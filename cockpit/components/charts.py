@@ -19,14 +19,15 @@ from cockpit.metrics import Metric
 EMPTY_HEIGHT = 300
 
 
-def _base(title: str, theme: str, height: int = 320) -> go.Figure:
+def base_figure(title: str, theme: str, height: int = 320) -> go.Figure:
+    """An empty figure in the cockpit's template for `theme`, titled, at `height` px."""
     figure = go.Figure()
     figure.update_layout(template=template_name(theme), title={"text": title}, height=height)
     return figure
 
 
 def empty_figure(title: str, message: str, theme: str = "light") -> go.Figure:
-    figure = _base(title, theme, EMPTY_HEIGHT)
+    figure = base_figure(title, theme, EMPTY_HEIGHT)
     figure.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False)
@@ -61,13 +62,13 @@ def bar(
         data = data.head(top)
     if data.empty:
         return empty_figure(title, t("no_data", lang), theme)
-    colours = [STATUS_COLOURS[s] if s != "none" else STATUS_COLOURS["none"] for s in data["status"]]
+    colours = [STATUS_COLOURS[status] for status in data["status"]]
     values = _axis_values(data, metric)
     text = [format_value(v, metric.unit, lang) for v in data["value"]]
     keys = [str(k) for k in data[dimension]]
     labels = list(data["label"])
     height = max(260, 28 * len(data) + 80) if horizontal else 340
-    figure = _base(title, theme, height)
+    figure = base_figure(title, theme, height)
     if horizontal:
         figure.add_bar(
             x=values[::-1],
@@ -105,7 +106,7 @@ def trend(
     with_year_ago: bool = True,
 ) -> go.Figure:
     """One or more KPIs over day/week/month buckets; the first KPI's 同比 line dotted beside it."""
-    figure = _base(title, theme)
+    figure = base_figure(title, theme)
     plotted = False
     for index, (metric, frame) in enumerate(frames):
         if frame.empty:
@@ -146,7 +147,7 @@ def share(
     data = frame[frame["value"].fillna(0) > 0]
     if data.empty:
         return empty_figure(title, t("no_data", lang), theme)
-    figure = _base(title, theme)
+    figure = base_figure(title, theme)
     figure.add_pie(
         labels=list(data["label"]),
         values=list(data["value"].astype(float)),
@@ -164,7 +165,7 @@ def funnel(stages: Sequence[tuple[Metric, float | None]], *, title: str, lang: s
     """Counts along a process (received → … → closed), each stage a KPI; the share of the first shown."""
     if not stages or all(value in (None, 0) for _, value in stages):
         return empty_figure(title, t("no_data", lang), theme)
-    figure = _base(title, theme, 340)
+    figure = base_figure(title, theme, 340)
     figure.add_funnel(
         y=[metric_name(metric, lang) for metric, _ in stages],
         x=[0 if value is None else float(value) for _, value in stages],
@@ -180,7 +181,7 @@ def hierarchy(tree: pd.DataFrame, *, value: str, title: str, lang: str = "zh", t
     """The grid system as a treemap: community → comprehensive/dedicated grid → micro grid, sized by `value`."""
     if tree.empty:
         return empty_figure(title, t("no_data", lang), theme)
-    figure = _base(title, theme, 460)
+    figure = base_figure(title, theme, 460)
     figure.add_treemap(
         ids=list(tree["id"]),
         labels=list(tree["label"]),

@@ -9,13 +9,14 @@ An intranet tile server can be layered underneath by configuration
 from __future__ import annotations
 
 import json
+import math
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from cockpit.components.charts import empty_figure
+from cockpit.components.charts import base_figure, empty_figure
 from cockpit.components.format import format_value, metric_name
-from cockpit.components.theme import colour_scale, template_name
+from cockpit.components.theme import colour_scale
 from cockpit.i18n import t
 from cockpit.metrics import Metric
 
@@ -62,8 +63,6 @@ def _bounds(collection: dict) -> tuple[float, float, float, float]:
 
 def _zoom(width_degrees: float, height_degrees: float) -> float:
     # Web-mercator zoom at which the larger side spans roughly a 600 px panel.
-    import math
-
     span = max(width_degrees, height_degrees * 1.3, 1e-4)
     return max(1.0, min(17.0, math.log2(360 / span) + 0.9))
 
@@ -98,7 +97,8 @@ def choropleth(
         for name, v in zip(merged["name"], merged["value"], strict=True)
     ]
     west, south, east, north = collection["bbox"]
-    figure = go.Figure(
+    figure = base_figure(title, theme, height)
+    figure.add_trace(
         go.Choroplethmap(
             geojson={"type": "FeatureCollection", "features": []},
             locations=list(merged["id"]),
@@ -116,9 +116,6 @@ def choropleth(
     if tiles:
         layers.append({"below": "traces", "sourcetype": "raster", "source": [tiles], "sourceattribution": ""})
     figure.update_layout(
-        template=template_name(theme),
-        title={"text": title},
-        height=height,
         margin={"l": 0, "r": 0, "t": 36, "b": 0},
         map={
             "style": "white-bg",

@@ -195,17 +195,9 @@ def export_records(fmt: str) -> flask.Response:
         with pd.ExcelWriter(buffer, engine="xlsxwriter") as excel:
             sheet = t("records", lang)
             pd.DataFrame(header, columns=["", ""]).to_excel(excel, sheet_name=sheet, index=False, header=False)
-            _naive(rows).to_excel(excel, sheet_name=sheet, index=False, startrow=len(header) + 1)
+            rows.to_excel(excel, sheet_name=sheet, index=False, startrow=len(header) + 1)
         body = buffer.getvalue()
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     response = flask.Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
-
-
-def _naive(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for column in out.columns:
-        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
-            out[column] = out[column].dt.tz_localize(None)
-    return out

@@ -2,42 +2,16 @@
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
-
 import dash
 import pandas as pd
 from dash import html
 
 from cockpit import status
+from cockpit.components.table import report_table
 from cockpit.data import NoRelease, current_warehouse
 from warehouse.releases import list_releases
 
 dash.register_page(__name__, path="/pipeline", name="数据管道", title="数据管道 · 街道数字驾驶舱", order=7)
-
-
-def _cell(value) -> str:
-    """Dates without a midnight time, counts without a trailing .0, thousands separated."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
-        return ""
-    if isinstance(value, datetime):
-        return (
-            f"{value:%Y-%m-%d}" if (value.hour, value.minute, value.second) == (0, 0, 0) else f"{value:%Y-%m-%d %H:%M}"
-        )
-    if isinstance(value, float):
-        return f"{int(value):,}" if value.is_integer() else f"{value:,.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def _table(frame, columns: dict[str, str], row_class=None) -> html.Table:
-    head = html.Thead(html.Tr([html.Th(label) for label in columns.values()]))
-    rows = []
-    for record in frame.to_dict("records"):
-        cells = [html.Td(_cell(record[c])) for c in columns]
-        rows.append(html.Tr(cells, className=row_class(record) if row_class else None))
-    return html.Table([head, html.Tbody(rows)], className="cockpit-table")
 
 
 def layout(**_query) -> html.Div:
@@ -72,7 +46,7 @@ def layout(**_query) -> html.Div:
                 id="pipeline-release",
             ),
             html.H3("各数据源更新情况 · freshness per source"),
-            _table(
+            report_table(
                 freshness,
                 {
                     "source": "数据源",
@@ -85,12 +59,12 @@ def layout(**_query) -> html.Div:
                 row_class=lambda r: "row-bad" if r["status"] == "stale" else None,
             ),
             html.H3("近30天隔离记录 · quarantine by reason (30 days)"),
-            _table(
+            report_table(
                 quarantine,
                 {"source": "数据源", "table": "目标表", "reason": "原因", "rows": "行数", "last_day": "最近"},
             ),
             html.H3("最近运行 · recent runs"),
-            _table(
+            report_table(
                 runs,
                 {
                     "run_id": "运行",
@@ -107,7 +81,7 @@ def layout(**_query) -> html.Div:
                 row_class=lambda r: "row-bad" if r["status"] in ("failed", "no_usable_data") else None,
             ),
             html.H3("数据版本 · releases (cockpit warehouse rollback)"),
-            _table(
+            report_table(
                 releases,
                 {"run_id": "版本", "size_mib": "大小(MiB)", "created": "生成时间", "current": "当前"},
             ),

@@ -55,7 +55,7 @@ def test_pipeline_page_shows_release_freshness_quarantine_and_runs(app, loaded_d
 def test_table_cells_read_like_a_report():
     from datetime import datetime
 
-    from cockpit.pages.pipeline import _cell
+    from cockpit.components.table import format_cell as _cell
 
     assert _cell(datetime(2026, 11, 20)) == "2026-11-20"
     assert _cell(datetime(2026, 11, 20, 2, 30)) == "2026-11-20 02:30"
