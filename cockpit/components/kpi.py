@@ -69,15 +69,11 @@ def kpi_tile(
         if ignored
         else []
     )
-    return html.Div(
+    # The ⓘ mark sits beside the clickable body, not inside it: a click on it must open the
+    # explanation, not also bubble up as a click on the KPI (which would re-render the page).
+    body = html.Div(
         [
-            html.Div(
-                [
-                    html.Span(metric_name(metric, lang), className="kpi-name"),
-                    html.Span("ⓘ", id=help_id, className="kpi-help", role="button", tabIndex="0"),
-                ],
-                className="kpi-head",
-            ),
+            html.Div(html.Span(metric_name(metric, lang), className="kpi-name"), className="kpi-head"),
             html.Div(
                 format_value(value, metric.unit, lang),
                 className=f"kpi-value status-{status}",
@@ -85,6 +81,15 @@ def kpi_tile(
             ),
             html.Div(changes, className="kpi-changes"),
             *note,
+        ],
+        id={"type": "kpi-tile", "kpi": metric.id},
+        n_clicks=0,
+        className="kpi-body",
+    )
+    return html.Div(
+        [
+            body,
+            html.Span("ⓘ", id=help_id, className="kpi-help", role="button", tabIndex="0"),
             dbc.Popover(
                 [dbc.PopoverHeader(metric_name(metric, lang)), dbc.PopoverBody(details)],
                 target=help_id,
@@ -92,8 +97,6 @@ def kpi_tile(
                 placement="bottom",
             ),
         ],
-        id={"type": "kpi-tile", "kpi": metric.id},
-        n_clicks=0,
         title="\n".join(explanation(metric, loaded, lang)),
         className="kpi-tile" + (" kpi-active" if active else ""),
         **{"data-kpi": metric.id, "data-status": status},

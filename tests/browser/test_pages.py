@@ -101,6 +101,7 @@ def test_the_help_mark_explains_a_number(watched):
     popover = page.locator(".popover")
     popover.wait_for()
     text = popover.inner_text()
+    assert "kpi=" not in page.url  # opening the explanation is not a click on the KPI
     assert "统计口径" in text and "数据来源" in text and "approvals" in text and "更新时间" in text
 
 

@@ -77,8 +77,7 @@ def tile_values(answer: dict) -> dict[str, str]:
     """{kpi id: displayed value} from a KPI strip's answer."""
     values = {}
     for tile in answer["children"]:
-        props = tile["props"]
-        values[props["id"]["kpi"]] = texts(tile, "kpi-value")[0]
+        values[tile["props"]["data-kpi"]] = texts(tile, "kpi-value")[0]
     return values
 
 
