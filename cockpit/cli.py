@@ -10,6 +10,7 @@ import shutil
 import sys
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -256,6 +257,52 @@ def pipeline_runs(limit: int) -> None:
             f"{r['duration_s']:.1f}",
         )
     out.print(table)
+
+
+@main.command()
+@click.option(
+    "--period",
+    default="week",
+    show_default=True,
+    help="week | month | quarter (the last complete one), or YYYY-MM-DD:YYYY-MM-DD.",
+)
+@click.option("--community", help="One community (its id or name); default: the whole street.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="PDF to write (default: briefs/…).")
+def brief(period: str, community: str | None, out: Path | None) -> None:
+    """Write a briefing PDF (简报) for a period from the current release.
+
+    Printed by headless Chromium (the `chromium` package, or COCKPIT_CHROMIUM).
+    Weekly, every Monday at 07:30 (cron):
+
+        30 7 * * 1  cd /srv/cockpit && .venv/bin/cockpit brief --period week
+    """
+    from cockpit.briefing import BriefSpec, NoData, RenderError
+    from cockpit.briefing.jobs import make_brief
+    from cockpit.data import NoRelease, Warehouse, use_warehouse
+    from cockpit.metrics import Period
+
+    settings = _settings()
+    store = Warehouse(settings.paths, settings.stale_after_hours)
+    use_warehouse(store)
+    try:
+        info = store.info
+        spec = BriefSpec(Period.parse(period, info.data_through), _community_id(store, community))
+        with _progress() as update:
+            path = make_brief(store, spec, settings.paths.briefs, out=out, chromium=settings.chromium, progress=update)
+    except (NoRelease, NoData, RenderError, ValueError) as exc:
+        _fail(str(exc))
+    click.echo(str(path))
+
+
+def _community_id(store, community: str | None) -> str | None:
+    """A community given by id or by name, as its id."""
+    if not community:
+        return None
+    frame = store.dataset("communities")
+    match = frame[(frame["community_id"] == community) | (frame["name"] == community)]
+    if match.empty:
+        raise ValueError(f"unknown community {community!r}: give its id (e.g. S01C005) or its name")
+    return str(match["community_id"].iloc[0])
 
 
 @main.group()

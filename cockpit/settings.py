@@ -29,6 +29,7 @@ class Settings:
     pii_salt: str | None = None
     build_memory: str = "6GB"  # the nightly build's DuckDB memory cap; the app shares the machine
     map_tiles: str | None = None  # an intranet XYZ tile URL under the map; none by default (no internet)
+    chromium: str | None = None  # the browser that prints briefs; default: `chromium` on PATH
 
     @property
     def paths(self) -> Home:
@@ -71,6 +72,7 @@ class Settings:
                 pii_salt=pick("pii_salt", None),
                 build_memory=build_memory,
                 map_tiles=pick("map_tiles", None) or None,
+                chromium=pick("chromium", None) or None,
             )
         except ValueError as exc:
             raise SettingsError(f"bad setting: {exc}") from exc

@@ -1,0 +1,89 @@
+"""A briefing as one print-styled HTML page (templates/brief.html), which Chromium prints to PDF.
+
+The same page is served by the app at /briefs/preview, so what is printed can be
+looked at in a browser first. Charts are drawn by the Plotly.js the app already
+ships; nothing is fetched from outside.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jinja2
+import plotly
+import plotly.io as pio
+
+from cockpit.briefing.content import Brief
+from cockpit.components.filters import dimension_options
+from cockpit.components.format import format_value, metric_definition, threshold_text
+from cockpit.components.table import format_cell
+from cockpit.i18n import t
+
+TEMPLATES = Path(__file__).with_name("templates")
+PLOTLY_JS = Path(plotly.__file__).with_name("package_data") / "plotly.min.js"
+NUMERALS = "一二三四五六七八九十"
+STATUS_WORDS = {"green": "正常", "amber": "关注", "red": "预警"}
+OVERDUE_COLUMNS = {
+    "ticket_id": "工单编号",
+    "category": "类别",
+    "title": "标题",
+    "community_id": "社区",
+    "department_id": "承办部门",
+    "deadline_at": "办理时限",
+    "overdue_days": "超期天数",
+}
+
+_environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True
+)
+
+
+def _figure_json(figure: dict) -> str:
+    # Inside <script type="application/json">: only "</" could end the element early.
+    return pio.to_json(figure, validate=False, engine="json").replace("</", "<\\/")
+
+
+def _labels(key: str) -> dict[str, str]:
+    return {option["value"]: option["label"] for option in dimension_options(key, "zh", {})}
+
+
+def _overdue_rows(brief: Brief) -> list[list[str]]:
+    frame = brief.overdue
+    if frame.empty:
+        return []
+    names = {key: _labels(key) for key in ("community", "department", "category")}
+    end = brief.spec.period.end_before
+    rows = []
+    for record in frame.to_dict("records"):
+        record["overdue_days"] = max(0, (end - record["deadline_at"]).days)
+        record["community_id"] = names["community"].get(record["community_id"], record["community_id"])
+        record["department_id"] = names["department"].get(record["department_id"], record["department_id"])
+        record["category"] = names["category"].get(record["category"], record["category"])
+        record["title"] = record.get("title") or _shorten(record.get("content"))
+        rows.append([format_cell(record.get(column)) for column in OVERDUE_COLUMNS])
+    return rows
+
+
+def _shorten(text, length: int = 24) -> str:
+    text = re.sub(r"\s+", " ", str(text or "")).strip()
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def render_html(brief: Brief, plotly_src: str | None = None) -> str:
+    """The briefing page; `plotly_src` is where the page loads Plotly.js from (default: the package's file)."""
+    template = _environment.get_template("brief.html")
+    return template.render(
+        brief=brief,
+        css=(TEMPLATES / "brief.css").read_text(encoding="utf-8"),
+        plotly_src=plotly_src or PLOTLY_JS.as_uri(),
+        numerals=NUMERALS,
+        status_words=STATUS_WORDS,
+        street=t("street", "zh"),
+        figure_json=_figure_json,
+        overdue_columns=list(OVERDUE_COLUMNS.values()),
+        overdue_rows=_overdue_rows(brief),
+        overdue_total=format_value(brief.overdue_total, "件"),
+        definition=lambda metric: metric_definition(metric, "zh"),
+        thresholds=lambda metric: threshold_text(metric, "zh"),
+    )

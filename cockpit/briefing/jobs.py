@@ -1,0 +1,144 @@
+"""Making briefs: one call for the CLI, background jobs with progress for the app, the list of briefs.
+
+A brief is written to $COCKPIT_HOME/briefs/<slug>_<time>.pdf with a small JSON
+file beside it (title, period, scope, release) for the list page. An app job
+runs in a thread of the worker that got the request and records its progress in
+briefs/.jobs/<id>.json, so whichever worker answers the progress poll can read it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cockpit.briefing.content import SECTIONS, BriefSpec, NoData, collect
+from cockpit.briefing.pdf import RenderError, find_chromium, render_pdf
+from cockpit.data import Warehouse
+
+BRIEF_NAME = re.compile(r"^brief_[0-9A-Za-z_-]+\.pdf$")
+JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+# Progress steps: one per module section, the overdue list, then printing.
+TOTAL_STEPS = len(SECTIONS) + 2
+
+
+@dataclass(frozen=True)
+class BriefFile:
+    path: Path
+    title: str
+    period: str
+    scope: str
+    generated_at: str
+    run_id: str
+    size: int
+
+
+def make_brief(
+    warehouse: Warehouse,
+    spec: BriefSpec,
+    directory: Path,
+    *,
+    out: Path | None = None,
+    chromium: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Path:
+    """Collect and print one brief; returns the PDF's path. Raises NoData or RenderError (one-line messages)."""
+    executable = find_chromium(chromium)  # fail before the queries when there is no browser
+    brief = collect(warehouse, spec, progress=progress)
+    if progress:
+        progress("生成PDF", TOTAL_STEPS - 1, TOTAL_STEPS)
+    out = out or directory / f"{spec.slug}_{brief.generated_at:%Y%m%dT%H%M%S}.pdf"
+    render_pdf(brief, out, chromium=executable)
+    if out.parent == directory:
+        meta = {
+            "title": brief.title,
+            "period": str(spec.period),
+            "scope": brief.scope_name,
+            "generated_at": f"{brief.generated_at:%Y-%m-%d %H:%M}",
+            "run_id": brief.release.run_id,
+        }
+        out.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    if progress:
+        progress("完成", TOTAL_STEPS, TOTAL_STEPS)
+    return out
+
+
+def list_briefs(directory: Path) -> list[BriefFile]:
+    """Briefs made so far, newest first."""
+    found = []
+    for path in directory.glob("brief_*.pdf") if directory.exists() else ():
+        meta_path = path.with_suffix(".json")
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+        found.append(
+            BriefFile(
+                path=path,
+                title=meta.get("title", path.stem),
+                period=meta.get("period", ""),
+                scope=meta.get("scope", ""),
+                generated_at=meta.get("generated_at", f"{datetime.fromtimestamp(path.stat().st_mtime):%Y-%m-%d %H:%M}"),
+                run_id=meta.get("run_id", ""),
+                size=path.stat().st_size,
+            )
+        )
+    return sorted(found, key=lambda brief: brief.path.stat().st_mtime, reverse=True)
+
+
+def brief_path(directory: Path, name: str) -> Path | None:
+    """The brief called `name` in `directory`, or None for anything else (no path tricks)."""
+    if not BRIEF_NAME.match(name):
+        return None
+    path = directory / name
+    return path if path.is_file() else None
+
+
+# ---- background jobs (the app) ---------------------------------------------------------
+
+
+def _job_file(directory: Path, job_id: str) -> Path:
+    return directory / ".jobs" / f"{job_id}.json"
+
+
+def _write_state(directory: Path, job_id: str, **state) -> None:
+    path = _job_file(directory, job_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    partial.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    partial.replace(path)
+
+
+def job_state(directory: Path, job_id: str) -> dict | None:
+    """{'status': running|done|failed, 'step', 'done', 'total', 'file', 'error'} or None for an unknown job."""
+    if not JOB_ID.match(job_id or ""):
+        return None
+    path = _job_file(directory, job_id)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def start_job(warehouse: Warehouse, spec: BriefSpec, directory: Path, chromium: str | None = None) -> str:
+    """Start making a brief in the background; returns the job id to poll with `job_state`."""
+    job_id = uuid.uuid4().hex
+    _write_state(directory, job_id, status="running", step="准备", done=0, total=TOTAL_STEPS)
+
+    def progress(step: str, done: int, total: int) -> None:
+        _write_state(directory, job_id, status="running", step=step, done=done, total=total)
+
+    def run() -> None:
+        try:
+            path = make_brief(warehouse, spec, directory, chromium=chromium, progress=progress)
+        except (NoData, RenderError) as exc:
+            _write_state(directory, job_id, status="failed", error=str(exc), done=0, total=TOTAL_STEPS)
+        except Exception as exc:  # noqa: BLE001 - a job must always end in a state the page can show
+            _write_state(directory, job_id, status="failed", error=f"{type(exc).__name__}: {exc}", total=TOTAL_STEPS)
+            raise
+        else:
+            _write_state(directory, job_id, status="done", file=path.name, done=TOTAL_STEPS, total=TOTAL_STEPS)
+
+    threading.Thread(target=run, name=f"brief-{job_id[:8]}", daemon=True).start()
+    return job_id
