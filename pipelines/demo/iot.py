@@ -3,11 +3,20 @@
 Water-quality monitors report pH, turbidity and dissolved oxygen hourly;
 smart-electricity monitors current and cable temperature hourly; wireless
 gas detectors every 4 hours. Clean values stay within 3x a device's median,
-change every hour (2 decimals with noise) and never skip an hour, so the
-only spikes, stuck runs and gaps the warehouse finds are the injected ones,
-listed in the manifest. Rows that should be quarantined (negative, missing
-value, unknown metric, impossible time) are extra rows at an odd minute, so
-quarantining them never leaves a hole in the hourly series.
+change every hour (2 decimals with noise) and never skip an hour on a day
+the device is up, so the only spikes and stuck runs the warehouse finds are
+the injected ones, listed in the manifest, and the only gaps are the injected
+ones and whole days of silence. Rows that should be quarantined (negative,
+missing value, unknown metric, impossible time) are extra rows at an odd
+minute, so quarantining them never leaves a hole in the hourly series.
+
+Sensors go offline as they do in the field: now and then one falls silent for
+1-5 whole days (power cut, SIM card, flat battery), and about 1% are
+chronically dead, working only for a few days after each repair. A silent
+sensor sends no reading that day (the warehouse counts it offline) and raises
+one `device_offline` alarm, cleared by its first reading back. Whether a
+sensor is silent on a day is a pure function of the seed and the date, so a
+day's files do not depend on the range generated.
 """
 
 from __future__ import annotations
@@ -90,9 +99,11 @@ LOAD = np.array(
     ]
 )
 
-ALARM_KINDS = {  # kind → (share, device kind, levels, level shares, ack median minutes, clear minutes range)
+# Alarms drawn each day: kind → (share of the day's alarms, device kind, levels, level shares,
+# ack median minutes, clear minutes range). `device_offline` (about 0.12 of them) is not drawn:
+# each silent spell raises one, so the shares here sum to 0.88.
+ALARM_KINDS = {
     "video_offline": (0.34, "video", ["low", "medium"], [0.8, 0.2], 20, (60, 48 * 60)),
-    "device_offline": (0.12, "sensor", ["low", "medium"], [0.6, 0.4], 30, (60, 24 * 60)),
     "overload": (0.2, "electricity", ["medium", "low"], [0.7, 0.3], 10, (20, 180)),
     "cable_overheat": (0.1, "electricity", ["high", "medium"], [0.6, 0.4], 8, (30, 300)),
     "water_quality": (0.2, "water_quality", ["medium", "low"], [0.5, 0.5], 25, (120, 24 * 60)),
@@ -106,6 +117,17 @@ ALARM_LABELS = {
     "video_offline": "视频离线",
     "device_offline": "设备离线",
 }
+DEVICE_OFFLINE_LEVELS = (["low", "medium"], [0.6, 0.4])
+DEVICE_OFFLINE_ACK_MEDIAN = 30  # minutes
+DEVICE_OFFLINE_TIMEOUT = (30, 90)  # minutes after the first missed report before the platform raises it
+
+# Sensor outages (expected ≈ 0.45% of sensor-days from spells plus ≈ 0.9% from chronic sensors).
+SPELL_START_RATE = 0.0015  # per sensor and day: a silent spell starts
+SPELL_DAYS = (1, 5)  # whole days, inclusive
+CHRONIC_SENSOR_SHARE = 0.01  # of sensors, at least one: even a small demo shows a dead sensor
+CHRONIC_CYCLE_DAYS = (35, 70)  # a chronic sensor's repair cycle, inclusive: dead for weeks ...
+CHRONIC_ALIVE_DAYS = (2, 6)  # ... then working for a few days after the repair
+
 LEVEL_LABELS = {"high": "一级", "medium": "二级", "low": "三级"}
 ALARM_STATE_LABELS = {"raised": "告警产生", "acknowledged": "已确认", "cleared": "已消除"}
 
@@ -177,6 +199,14 @@ class Iot:
         }
         video = self.by_kind["video"]
         self.chronic_offline = set(video[rng.random(len(video)) < 0.012].tolist())
+        self.sensors = np.concatenate([self.by_kind[k] for k in ("water_quality", "electricity", "gas")])
+        self.is_sensor = np.isin(np.arange(n), self.sensors)
+        chronic = min(len(self.sensors), max(1, round(CHRONIC_SENSOR_SHARE * len(self.sensors))))
+        self.chronic_sensors = np.sort(rng.choice(self.sensors, size=chronic, replace=False))
+        self.chronic_cycle = rng.integers(CHRONIC_CYCLE_DAYS[0], CHRONIC_CYCLE_DAYS[1] + 1, chronic)
+        self.chronic_alive = rng.integers(CHRONIC_ALIVE_DAYS[0], CHRONIC_ALIVE_DAYS[1] + 1, chronic)
+        self.chronic_phase = rng.integers(0, CHRONIC_CYCLE_DAYS[1], chronic)
+        self._silent: dict[int, np.ndarray] = {}  # date ordinal → silent_sensors(day), for the days around today
         self.pending_alarms: dict[date, list[tuple[datetime, str, list]]] = defaultdict(list)
         self.line_parts = self._line_parts()
 
@@ -204,8 +234,36 @@ class Iot:
             else f"{compound}{['东门', '西门', '南门', '北门', '地库入口'][i % 5]}监控"
         )
 
+    # ----- outages ---------------------------------------------------------------------------
+    def _spell_days(self, ordinal: int) -> np.ndarray:
+        """Per device, the length in days of the silent spell that starts on this day (0: none starts)."""
+        n = len(self.device_id)
+        rng = rng_for(self.ctx.seed, "iot-outages", ordinal)
+        starts = (rng.random(n) < SPELL_START_RATE) & self.is_sensor
+        return np.where(starts, rng.integers(SPELL_DAYS[0], SPELL_DAYS[1] + 1, n), 0)
+
+    def silent_sensors(self, day: date) -> np.ndarray:
+        """Per device, whether it is a sensor that sends no reading at all on `day`."""
+        ordinal = day.toordinal()
+        if ordinal not in self._silent:
+            silent = np.zeros(len(self.device_id), dtype=bool)
+            for back in range(SPELL_DAYS[1]):  # spells that started up to 4 days ago and still run
+                silent |= self._spell_days(ordinal - back) > back
+            cycle_day = (ordinal + self.chronic_phase) % self.chronic_cycle
+            silent[self.chronic_sensors] |= cycle_day >= self.chronic_alive
+            self._silent[ordinal] = silent
+        return self._silent[ordinal]
+
+    def _back_online(self, device: int, day: date) -> date:
+        """The first day from `day` on when a silent device reports again."""
+        while self.silent_sensors(day)[device]:
+            day += timedelta(days=1)
+        return day
+
     # ----- the day ---------------------------------------------------------------------------
     def write_day(self, day: date, index: int) -> None:
+        # keep yesterday (who fell silent today?) and the days ahead met while finding when a sensor is back
+        self._silent = {k: v for k, v in self._silent.items() if k >= day.toordinal() - 1}
         if is_snapshot_day(day, self.ctx.start):
             self._write_devices(day)
         self._write_readings(day, index)
@@ -287,11 +345,22 @@ class Iot:
         ctx = self.ctx
         rng = rng_for(ctx.seed, "iot-readings", day.toordinal())
         values = self._values(day, rng)
+        # Silent sensors send nothing today. Their values are still drawn above, so the other
+        # devices' values do not depend on who is silent.
+        reporting = ~self.silent_sensors(day)
+        parts = {}
+        for metric, (dev, v) in values.items():
+            heads, tails = self.line_parts[metric]
+            keep = reporting[dev]
+            if not keep.all():
+                values[metric] = (dev[keep], v[keep])
+                rows = np.flatnonzero(keep).tolist()
+                heads, tails = [heads[i] for i in rows], [tails[i] for i in rows]
+            parts[metric] = (heads, tails)
         present = {k: np.ones(v.shape, dtype=bool) for k, (_, v) in values.items()}
         flagged = self._flags(day, index, values, present)
 
         # Hour by hour, as the platform exports; within an hour by metric, then device.
-        parts = self.line_parts
         by_hour: list[list[str]] = [[] for _ in range(24)]
         for metric, (_, v) in values.items():
             heads, tails = parts[metric]
@@ -319,10 +388,11 @@ class Iot:
         )
 
     def _flags(self, day: date, index: int, values: dict, present: dict) -> set[str]:
-        """Inject spikes, stuck runs and gaps into the hourly devices (one fault per device per day);
-        returns the ids of the devices touched."""
+        """Inject spikes, stuck runs and gaps into the hourly devices reporting today (one fault per
+        device per day); returns the ids of the devices touched."""
         ctx = self.ctx
-        hourly = np.concatenate([self.by_kind["water_quality"], self.by_kind["electricity"]]).tolist()
+        hourly = np.concatenate([self.by_kind["water_quality"], self.by_kind["electricity"]])
+        hourly = hourly[~self.silent_sensors(day)[hourly]].tolist()
         free = list(hourly)
         position = {k: {int(d): i for i, d in enumerate(dev.tolist())} for k, (dev, _) in values.items()}
         rng = ctx.dirt.rng(("sensor_flags", "iot", "where"), day)
@@ -436,26 +506,32 @@ class Iot:
     def _write_alarms(self, day: date) -> None:
         ctx = self.ctx
         rng = rng_for(ctx.seed, "iot-alarms", day.toordinal())
-        n = int(rng.poisson(DAILY_VOLUMES["alarms"] * ctx.scale))
-        times = draw_times(rng, day, n, HOURS["alarm"])
         kinds = list(ALARM_KINDS)
         share = np.array([ALARM_KINDS[k][0] for k in kinds])
-        sensors = np.concatenate([self.by_kind["water_quality"], self.by_kind["electricity"], self.by_kind["gas"]])
+        n = int(rng.poisson(DAILY_VOLUMES["alarms"] * ctx.scale * share.sum()))
+        times = draw_times(rng, day, n, HOURS["alarm"])
         chronic = sorted(self.chronic_offline)
+        silent = self.silent_sensors(day)
+        reporting = {kind: devices[~silent[devices]] for kind, devices in self.by_kind.items()}
         rng = Draws(rng)
         kind_cdf = cumulative(share)
-        for seq, raised in enumerate(times, start=1):
+        alarms = []  # (raised, device, kind, level, acknowledged, cleared)
+        for raised in times:
             kind = kinds[rng.weighted(kind_cdf)]
             _, device_kind, levels, level_p, ack_median, (clear_lo, clear_hi) = ALARM_KINDS[kind]
             if kind == "video_offline" and chronic and rng.random() < 0.5:
                 device = chronic[int(rng.integers(0, len(chronic)))]
             else:
-                pool = sensors if device_kind == "sensor" else self.by_kind[device_kind]
+                pool = reporting[device_kind]  # a silent sensor measures nothing to alarm on
                 device = int(pool[int(rng.integers(0, len(pool)))])
             level = levels[rng.weighted(cumulative(level_p))]
-            alarm_id = f"GJ{day:%Y%m%d}{seq:04d}"
             ack = raised + timedelta(minutes=rng.lognormal(ack_median, 0.6))
             cleared = ack + timedelta(minutes=float(rng.uniform(clear_lo, clear_hi)))
+            alarms.append((raised, device, kind, level, ack, cleared))
+        alarms += self._offline_alarms(day)
+        alarms.sort(key=lambda a: (a[0], a[1]))
+        for seq, (raised, device, kind, level, ack, cleared) in enumerate(alarms, start=1):
+            alarm_id = f"GJ{day:%Y%m%d}{seq:04d}"
             text = f"{self.name[device]}{ALARM_LABELS[kind]}"
             for state, at in (("raised", raised), ("acknowledged", ack), ("cleared", cleared)):
                 at = at.replace(microsecond=0)
@@ -477,6 +553,23 @@ class Iot:
         rows = [row for _, _, row in sorted(self.pending_alarms.pop(day, []), key=lambda x: (x[0], x[1]))]
         if rows:
             ctx.write("iot", day, f"alarms_{day:%Y%m%d}.csv", csv_bytes(ALARM_HEADER, rows), {"alarm_event": len(rows)})
+
+    def _offline_alarms(self, day: date) -> list[tuple]:
+        """A `device_offline` alarm for each sensor that falls silent today: raised when its first report
+        is overdue, cleared by its first reading back (after the range, if it is still silent then)."""
+        fell_silent = self.silent_sensors(day) & ~self.silent_sensors(day - timedelta(days=1))
+        rng = Draws(rng_for(self.ctx.seed, "iot-offline-alarms", day.toordinal()))
+        midnight = datetime.combine(day, datetime.min.time())
+        levels, level_cdf = DEVICE_OFFLINE_LEVELS[0], cumulative(DEVICE_OFFLINE_LEVELS[1])
+        alarms = []
+        for device in np.flatnonzero(fell_silent).tolist():
+            report = timedelta(minutes=int(self.minute[device]), seconds=int(self.second[device]))
+            raised = midnight + report + timedelta(minutes=rng.uniform(*DEVICE_OFFLINE_TIMEOUT))
+            ack = raised + timedelta(minutes=rng.lognormal(DEVICE_OFFLINE_ACK_MEDIAN, 0.6))
+            back = datetime.combine(self._back_online(device, day), datetime.min.time())
+            cleared = back + report + timedelta(minutes=rng.uniform(0.5, 5))
+            alarms.append((raised, device, "device_offline", levels[rng.weighted(level_cdf)], ack, cleared))
+        return alarms
 
     def _write_video(self, day: date) -> None:
         rng = rng_for(self.ctx.seed, "iot-video", day.toordinal())

@@ -310,6 +310,49 @@ def test_one_street_matches_the_published_figures(street_run):
     assert manifest["street"]["communities"] == 57
 
 
+# ----- sensor outages --------------------------------------------------------------------------------------------
+def silent_sensor_days(landing: Path) -> tuple[set[str], dict[str, set[str]]]:
+    """The sensors (non-video devices) and, per day, those with no reading at all in that day's export."""
+    sensors = set()
+    for path in files(landing, "iot", "devices_*"):
+        for line in path.read_text(encoding="utf-8-sig").splitlines()[1:]:
+            device_id, kind = line.split(",")[:2]
+            if kind != "视频监控":
+                sensors.add(device_id)
+    silent = {}
+    for path in files(landing, "iot", "readings_*"):
+        reporting = {line.split(",", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()[1:]}
+        silent[path.parent.name] = sensors - reporting
+    return sensors, silent
+
+
+def test_some_sensors_are_offline_for_whole_days_but_only_a_few_percent(small_run):
+    """Without outages the sensor online rate is always 100% and the wall never shows a device offline."""
+    landing, _ = small_run
+    sensors, silent = silent_sensor_days(landing)
+    assert len(silent) == SMALL["days"]
+    offline = sum(len(s) for s in silent.values())
+    # ~1.3% of sensor-days at full scale; a small run always keeps one chronically dead sensor of ~40
+    assert 0.002 <= offline / (len(sensors) * len(silent)) <= 0.05, offline
+
+
+def test_a_sensor_falling_silent_raises_a_device_offline_alarm_that_day(small_run):
+    landing, _ = small_run
+    _, silent = silent_sensor_days(landing)
+    raised = set()
+    for path in files(landing, "iot", "alarms_*"):
+        for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8"))):
+            if row[2] == "设备离线" and row[4] == "告警产生":
+                raised.add((row[5][:10], row[1]))
+    assert raised, "the small run has a sensor falling silent inside the range"
+    assert all(device in silent[day] for day, device in raised)
+    days = sorted(silent)
+    fell_silent = {
+        (day, device) for before, day in zip(days, days[1:], strict=False) for device in silent[day] - silent[before]
+    }
+    assert fell_silent <= raised
+
+
 # ----- geometry --------------------------------------------------------------------------------------------------
 def test_grid_polygons_nest_and_do_not_overlap(small_run):
     landing, _ = small_run
