@@ -96,6 +96,38 @@ STRINGS: dict[str, tuple[str, str]] = {
     "exported_at": ("导出时间", "Exported at"),
     "data_through": ("数据截至", "Data through"),
     "street_total": ("全街道", "Whole street"),
+    # wall display
+    "wall": ("大屏", "Wall"),
+    "wall_offline": ("离线设备 {count}", "{count} devices offline"),
+    "wall_live_count": ("实时告警 {count}", "Live alarms {count}"),
+    "wall_live": ("未解除", "live"),
+    "wall_cleared": ("已解除", "cleared"),
+    "wall_overdue": ("新超期", "Newly overdue"),
+    "wall_quiet": ("暂无新告警和新超期工单", "No new alarms or newly overdue tickets"),
+    "wall_stale": (
+        "数据已超过{hours}小时未更新：自 {since} 起无新数据（最近装载 {built}）",
+        "Data not updated for {hours} h: nothing new since {since} (last load {built})",
+    ),
+    "wall_alert": ("高级别告警", "High-level alarm"),
+    "wall_ack": ("确认", "Acknowledge"),
+    "wall_alert_live": ("告警未解除", "Still live"),
+    "wall_alert_cleared": ("已于 {time} 解除", "Cleared at {time}"),
+    "wall_period": ("统计期间 {period}", "Period {period}"),
+    # briefings
+    "brief": ("简报", "Briefs"),
+    "brief_make": ("生成简报", "Make a brief"),
+    "brief_scope": ("范围", "Scope"),
+    "brief_period": ("统计期间", "Period"),
+    "brief_start": ("开始生成", "Start"),
+    "brief_running": ("正在生成：{step}", "Working: {step}"),
+    "brief_done": ("简报已生成", "The brief is ready"),
+    "brief_failed": ("生成失败：{error}", "Failed: {error}"),
+    "brief_download": ("下载 PDF", "Download PDF"),
+    "brief_list": ("已生成的简报", "Briefs made so far"),
+    "brief_none": ("还没有生成过简报。", "No briefs yet."),
+    "brief_generated": ("生成时间", "Generated"),
+    "brief_size": ("大小", "Size"),
+    "brief_title": ("标题", "Title"),
 }
 
 

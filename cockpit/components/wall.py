@@ -1,0 +1,233 @@
+"""Pieces of the wall display (/wall): big KPI tiles, the alarm ticker, the freshness banner, the alarm map.
+
+Everything is read through the warehouse cache, keyed by release: a wall that
+refreshes every few seconds re-reads cached answers and never recomputes; its
+numbers change only when a new release is published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from dash import html
+
+from cockpit.components.charts import base_figure
+from cockpit.components.format import change_tone, format_change, format_value, metric_name
+from cockpit.components.board import map_shapes
+from cockpit.components.theme import STATUS_COLOURS, TONE_COLOURS
+from cockpit.data import Warehouse
+from cockpit.i18n import t
+from cockpit.metrics import Metric, Period, get_metric
+from cockpit.metrics.catalog import value_labels
+from cockpit.view import View
+
+# Counts that read as "nothing wrong" when zero: the wall puts the offline-device count beside them.
+ALARM_KPIS = ("live_alarms", "live_high_alarms", "alarms_raised")
+# A map style of the wall's own: a dark background, no tiles and no glyphs to fetch.
+DARK_MAP_STYLE = {
+    "version": 8,
+    "sources": {},
+    "layers": [{"id": "background", "type": "background", "paint": {"background-color": "#0b1626"}}],
+}
+TICKER_ALARMS = 12
+TICKER_OVERDUE = 8
+
+_ALARMS_SQL = """
+SELECT a.alarm_id, a.alarm_kind, a.level, a.raised_at, a.cleared_at, a.is_live, a.lon, a.lat,
+       d.name AS device, c.name AS community, g.name AS grid
+FROM fct_alarm AS a
+LEFT JOIN dim_device AS d USING (device_id)
+LEFT JOIN dim_community AS c ON c.community_id = a.community_id
+LEFT JOIN dim_grid AS g ON g.unit_id = a.grid_id
+WHERE a.is_live OR a.raised_at >= $since
+ORDER BY a.raised_at DESC
+LIMIT 200
+"""
+_OVERDUE_SQL = """
+SELECT t.ticket_id, coalesce(k.name_zh, t.category) AS category, coalesce(t.title, t.content) AS title,
+       c.name AS community, t.deadline_at
+FROM fct_ticket AS t
+LEFT JOIN dim_category AS k USING (category)
+LEFT JOIN dim_community AS c ON c.community_id = t.community_id
+WHERE t.is_open_overdue AND t.duplicate_of IS NULL AND t.deadline_at >= $since
+ORDER BY t.deadline_at DESC
+LIMIT $limit
+"""
+
+
+def wall_tile(metric: Metric, row: Mapping[str, Any] | None, lang: str, offline: float | None = None) -> html.Div:
+    """A KPI readable from across the room: name, big value in its status colour, 环比."""
+    value = None if row is None else row.get("value")
+    status = "none" if row is None else row.get("status", "none")
+    change = None if row is None else row.get("change_mom")
+    parts = [
+        html.Div(metric_name(metric, lang), className="wall-kpi-name"),
+        html.Div(
+            format_value(value, metric.unit, lang),
+            className=f"wall-kpi-value status-{status}",
+            style={"color": STATUS_COLOURS[status]} if status != "none" else None,
+        ),
+        html.Div(
+            f"{t('mom', lang)} {format_change(change, metric.change_kind, lang)}",
+            className="wall-kpi-change",
+            style={"color": TONE_COLOURS[change_tone(metric, change)]},
+        ),
+    ]
+    if offline is not None:
+        parts.append(
+            html.Div(t("wall_offline", lang, count=format_value(offline, "个", lang)), className="wall-offline")
+        )
+    return html.Div(parts, className=f"wall-kpi status-{status}", **{"data-kpi": metric.id, "data-status": status})
+
+
+def strip(warehouse: Warehouse, kpis: tuple[str, ...], period: Period, lang: str) -> list[html.Div]:
+    offline = offline_devices(warehouse, period)
+    tiles = []
+    for kpi in kpis:
+        frame = warehouse.metric(kpi, period)
+        row = frame.iloc[0].to_dict() if not frame.empty else None
+        tiles.append(wall_tile(get_metric(kpi), row, lang, offline if kpi in ALARM_KPIS else None))
+    return tiles
+
+
+def offline_devices(warehouse: Warehouse, period: Period) -> float | None:
+    frame = warehouse.metric("devices_offline", period, compare=False)
+    return None if frame.empty else frame["value"].iloc[0]
+
+
+def recent_alarms(warehouse: Warehouse, hours: int) -> pd.DataFrame:
+    """Live alarms and those raised in the last `hours` of data, newest first (cached per release)."""
+    since = warehouse.info.as_of - timedelta(hours=hours)
+
+    def build() -> pd.DataFrame:
+        with warehouse.cursor() as cur:
+            return cur.execute(_ALARMS_SQL, {"since": since}).df()
+
+    return warehouse.memo(("wall-alarms", hours), build)
+
+
+def newly_overdue(warehouse: Warehouse, hours: int = 24) -> pd.DataFrame:
+    """Open tickets that went past their deadline in the last `hours` of data, newest first."""
+    since = warehouse.info.as_of - timedelta(hours=hours)
+
+    def build() -> pd.DataFrame:
+        with warehouse.cursor() as cur:
+            return cur.execute(_OVERDUE_SQL, {"since": since, "limit": TICKER_OVERDUE}).df()
+
+    return warehouse.memo(("wall-overdue", hours), build)
+
+
+def _place(row) -> str:
+    return " ".join(str(part) for part in (row.community, row.grid) if isinstance(part, str))
+
+
+def ticker(warehouse: Warehouse, period: Period, hours: int, lang: str) -> list:
+    """The bottom line: live-alarm and offline counts, then alarms and newly overdue tickets, newest first."""
+    alarms = recent_alarms(warehouse, hours)
+    labels = value_labels("alarm_kind")
+    live = warehouse.metric("live_alarms", period, compare=False)["value"].iloc[0]
+    offline = offline_devices(warehouse, period)
+    items = []
+    for row in alarms.head(TICKER_ALARMS).itertuples():
+        state = t("wall_live", lang) if row.is_live else t("wall_cleared", lang)
+        items.append(
+            html.Span(
+                f"{row.raised_at:%m-%d %H:%M} {labels.get(row.alarm_kind, row.alarm_kind)} · {_place(row)} · {state}",
+                className=f"ticker-item level-{row.level}",
+            )
+        )
+    for row in newly_overdue(warehouse).itertuples():
+        items.append(
+            html.Span(
+                f"{t('wall_overdue', lang)} {row.deadline_at:%m-%d %H:%M} {row.category} · {row.community or ''} · "
+                f"{str(row.title)[:28]}",
+                className="ticker-item overdue",
+            )
+        )
+    if not items:
+        items.append(html.Span(t("wall_quiet", lang), className="ticker-item"))
+    counts = html.Div(
+        [
+            html.Span(
+                t("wall_live_count", lang, count=format_value(live, "件", lang)),
+                className="ticker-count",
+                id="wall-live-count",
+            ),
+            html.Span(
+                t("wall_offline", lang, count=format_value(offline, "个", lang)),
+                className="ticker-count offline",
+                id="wall-offline-count",
+            ),
+        ],
+        className="ticker-counts",
+    )
+    # The items twice, so the CSS marquee loops without a gap.
+    return [counts, html.Div(html.Div([*items, *items], className="ticker-track"), className="ticker-window")]
+
+
+def stale_banner(warehouse: Warehouse, lang: str, now: datetime | None = None) -> tuple[str, str]:
+    """(text, class): a red banner saying since when the data has not been updated, or nothing."""
+    info = warehouse.info
+    age = ((now or datetime.now()) - info.as_of).total_seconds() / 3600
+    if age <= warehouse.stale_after_hours:
+        return "", "wall-banner hidden"
+    text = t(
+        "wall_stale", lang, since=f"{info.as_of:%Y-%m-%d %H:%M}", hours=int(age), built=f"{info.built_at:%m-%d %H:%M}"
+    )
+    return text, "wall-banner stale"
+
+
+def pending_alarm(warehouse: Warehouse, hours: int, seen: list[str]) -> dict | None:
+    """The newest high-level alarm of the last `hours` that this wall has not shown yet."""
+    alarms = recent_alarms(warehouse, hours)
+    high = alarms[(alarms["level"] == "high") & ~alarms["alarm_id"].isin(seen or [])]
+    if high.empty:
+        return None
+    row = next(high.itertuples())
+    labels = value_labels("alarm_kind")
+    return {
+        "id": row.alarm_id,
+        "kind": labels.get(row.alarm_kind, row.alarm_kind),
+        "device": row.device if isinstance(row.device, str) else "",
+        "place": _place(row),
+        "raised_at": f"{row.raised_at:%Y-%m-%d %H:%M}",
+        "cleared_at": None if pd.isna(row.cleared_at) else f"{row.cleared_at:%H:%M}",
+        "lon": None if pd.isna(row.lon) else float(row.lon),
+        "lat": None if pd.isna(row.lat) else float(row.lat),
+    }
+
+
+def alarm_map(warehouse: Warehouse, alarm: dict, lang: str) -> dict:
+    """The street's communities in outline with the alarm's location marked (no text layers: no glyph fetches)."""
+    _, _, collection = map_shapes(View.from_query({}, warehouse.info.data_through))
+    figure = base_figure("", "dark", height=600).to_plotly_json()
+    layout = figure["layout"]
+    layout.pop("height", None)
+    layout.update(
+        autosize=True,
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        map={
+            "style": DARK_MAP_STYLE,
+            "center": {"lon": alarm["lon"], "lat": alarm["lat"]},
+            "zoom": 14,
+            "layers": [
+                {"source": collection, "type": "fill", "color": "#1b2a3f", "opacity": 0.9, "below": "traces"},
+                {"source": collection, "type": "line", "color": "#6b8bb5", "line": {"width": 2}, "below": "traces"},
+            ],
+        },
+        showlegend=False,
+    )
+    figure["data"] = [
+        {
+            "type": "scattermap",
+            "lon": [alarm["lon"]] * 2,
+            "lat": [alarm["lat"]] * 2,
+            "mode": "markers",
+            "marker": {"size": [90, 34], "color": ["rgba(255,59,48,0.35)", "#ff3b30"]},
+            "hoverinfo": "skip",
+        }
+    ]
+    return figure
