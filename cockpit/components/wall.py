@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 from dash import html
 
+from cockpit.components.board import map_shapes
 from cockpit.components.charts import base_figure
 from cockpit.components.format import change_tone, format_change, format_value, metric_name
-from cockpit.components.board import map_shapes
 from cockpit.components.theme import STATUS_COLOURS, TONE_COLOURS
 from cockpit.data import Warehouse
 from cockpit.i18n import t
