@@ -18,6 +18,7 @@ import flask
 import flask_bootstrap
 from dash import Input, Output, callback, html
 
+from cockpit.components.briefs import brief_modal, register_routes
 from cockpit.components.filters import LOCATION
 from cockpit.components.records import export_records
 from cockpit.data import NoRelease, Warehouse, current_warehouse, use_warehouse
@@ -28,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 VENDOR = Path(flask_bootstrap.__file__).with_name("static") / "bootstrap5"
 # Vendor CSS goes in external_stylesheets so that it loads before assets/ (ours must win).
 VENDOR_STYLESHEETS = ["/vendor/css/bootstrap.min.css", "/vendor/css/font/bootstrap-icons.min.css"]
-NAV = ("overview", "party", "approvals", "enforcement", "grid", "dispatch", "metrics", "pipeline")
-NAV_PATHS = {"overview": "/", "metrics": "/metrics", "pipeline": "/pipeline"}
+NAV = ("overview", "party", "approvals", "enforcement", "grid", "dispatch", "metrics", "pipeline", "briefs", "wall")
+NAV_PATHS = {"overview": "/", "metrics": "/metrics", "pipeline": "/pipeline", "briefs": "/briefs", "wall": "/wall"}
 
 
 def freshness(warehouse: Warehouse, lang: str, now: datetime | None = None) -> tuple[str, str]:
@@ -77,6 +78,7 @@ def _topbar(lang: str, theme: str) -> html.Header:
             html.Div(
                 [
                     dbc.Badge(badge_text, color=badge_colour, id="freshness-badge", className="freshness"),
+                    brief_modal(lang),
                     html.A(
                         t("language", lang),
                         href=f"/preference?lang={other_lang}",
@@ -149,6 +151,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     app.server.add_url_rule("/vendor/<path:filename>", "vendor", _vendor)
     app.server.add_url_rule("/preference", "preference", _preference)
     app.server.add_url_rule("/export/records.<fmt>", "export_records", export_records)
+    register_routes(app.server, settings.paths.briefs, settings.chromium)
     return app
 
 

@@ -128,6 +128,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "brief_generated": ("生成时间", "Generated"),
     "brief_size": ("大小", "Size"),
     "brief_title": ("标题", "Title"),
+    "brief_help": (
+        "在任一页面点击“生成简报”，按该页面的统计期间和社区生成 PDF；定时简报用 `cockpit brief`。",
+        "Use “Make a brief” on any page for its period and community; scheduled briefs use `cockpit brief`.",
+    ),
+    "briefs": ("简报", "Briefs"),
 }
 
 

@@ -260,6 +260,12 @@ def make_expectations(tables: dict[str, Rows]) -> dict[str, Expect]:
         "sensor_online_rate": Expect(
             "fct_device_status", "status_date", lambda d, s, e: d["kind"] != "video", share("is_online")
         ),
+        "devices_offline": Expect(
+            "fct_device_status",
+            None,
+            lambda d, s, e: d["status_date"] == (pd.Timestamp(e) - pd.Timedelta(days=1)).normalize(),
+            lambda r, e: float((~r["is_online"].astype(bool)).sum()),
+        ),
         "sensor_data_quality_rate": Expect(
             "fct_sensor_hourly", "hour", every_row, lambda r, e: ratio(int((r["quality"] == "ok").sum()), len(r))
         ),
@@ -541,6 +547,7 @@ def test_catalog_covers_the_kpis_the_screens_need():
         "avg_minutes_to_clear",
         "video_online_rate",
         "sensor_online_rate",
+        "devices_offline",
         "sensor_data_quality_rate",
         "approvals_received",
         "approvals_completed",

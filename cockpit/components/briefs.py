@@ -1,0 +1,177 @@
+"""The "生成简报" action on every page, and the routes that serve briefs.
+
+The action takes the period and community of the page's URL, starts a
+background job (cockpit/briefing/jobs.py), shows its progress and then offers
+the PDF. Briefs made so far are listed on /briefs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash_bootstrap_components as dbc
+import flask
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from cockpit.briefing import BriefSpec, NoData, collect
+from cockpit.briefing.document import PLOTLY_JS, render_html
+from cockpit.briefing.jobs import TOTAL_STEPS, brief_path, job_state, start_job
+from cockpit.components.filters import LOCATION, option_label, parse_search
+from cockpit.data import NoRelease, current_warehouse
+from cockpit.i18n import current_language, t
+from cockpit.metrics import Period
+from cockpit.view import View
+
+POLL_MS = 700
+
+
+def briefs_dir() -> Path:
+    return flask.current_app.config["COCKPIT_BRIEFS"]
+
+
+def spec_from_search(search: str | None) -> BriefSpec:
+    """The brief a page's URL asks for: its period and community (other filters do not scope a brief)."""
+    view = View.from_query(parse_search(search), current_warehouse().info.data_through)
+    return BriefSpec(view.period, view.filters.get("community"))
+
+
+def brief_modal(lang: str) -> html.Div:
+    return html.Div(
+        [
+            html.Button(
+                [html.I(className="bi bi-file-earmark-pdf me-1"), t("brief_make", lang)],
+                id="brief-open",
+                className="btn btn-sm btn-light",
+                n_clicks=0,
+            ),
+            dbc.Modal(
+                [
+                    dbc.ModalHeader(dbc.ModalTitle(t("brief_make", lang))),
+                    dbc.ModalBody(
+                        [
+                            html.Div(id="brief-scope", className="mb-3"),
+                            dbc.Progress(id="brief-progress", value=0, max=TOTAL_STEPS, className="mb-2"),
+                            html.Div(id="brief-status", className="brief-status"),
+                        ]
+                    ),
+                    dbc.ModalFooter(
+                        [
+                            html.A(
+                                t("brief_download", lang),
+                                id="brief-download",
+                                className="btn btn-success d-none",
+                                href="",
+                            ),
+                            html.A(t("brief_list", lang), href="/briefs", className="btn btn-outline-secondary"),
+                            html.Button(t("brief_start", lang), id="brief-start", className="btn btn-primary"),
+                        ]
+                    ),
+                ],
+                id="brief-modal",
+                is_open=False,
+            ),
+            dcc.Store(id="brief-spec"),
+            dcc.Store(id="brief-job"),
+            dcc.Interval(id="brief-poll", interval=POLL_MS, disabled=True),
+        ],
+        className="brief-action",
+    )
+
+
+@callback(
+    Output("brief-modal", "is_open"),
+    Output("brief-scope", "children"),
+    Output("brief-spec", "data"),
+    Output("brief-progress", "value"),
+    Output("brief-status", "children"),
+    Output("brief-download", "className"),
+    Output("brief-start", "disabled"),
+    Input("brief-open", "n_clicks"),
+    State(LOCATION, "search"),
+    prevent_initial_call=True,
+)
+def _open(_clicks, search):
+    lang = current_language()
+    try:
+        spec = spec_from_search(search)
+    except NoRelease as exc:
+        return True, str(exc), None, 0, "", "btn btn-success d-none", True
+    scope = option_label("community", spec.community, lang) if spec.community else t("street_total", lang)
+    summary = [
+        html.Div([html.Strong(f"{t('brief_period', lang)}："), f"{spec.period.label_zh()}（{spec.period}）"]),
+        html.Div([html.Strong(f"{t('brief_scope', lang)}："), scope]),
+    ]
+    data = {"period": str(spec.period), "community": spec.community}
+    return True, summary, data, 0, "", "btn btn-success d-none", False
+
+
+@callback(
+    Output("brief-job", "data"),
+    Output("brief-poll", "disabled"),
+    Output("brief-start", "disabled", allow_duplicate=True),
+    Input("brief-start", "n_clicks"),
+    State("brief-spec", "data"),
+    prevent_initial_call=True,
+)
+def _start(_clicks, data):
+    if not data:
+        return no_update, True, True
+    spec = BriefSpec(Period.parse(data["period"]), data.get("community"))
+    config = flask.current_app.config
+    job = start_job(current_warehouse(), spec, briefs_dir(), chromium=config.get("COCKPIT_CHROMIUM"))
+    return job, False, True
+
+
+@callback(
+    Output("brief-progress", "value", allow_duplicate=True),
+    Output("brief-status", "children", allow_duplicate=True),
+    Output("brief-download", "href"),
+    Output("brief-download", "className", allow_duplicate=True),
+    Output("brief-poll", "disabled", allow_duplicate=True),
+    Output("brief-start", "disabled", allow_duplicate=True),
+    Input("brief-poll", "n_intervals"),
+    State("brief-job", "data"),
+    prevent_initial_call=True,
+)
+def _poll(_n, job):
+    lang = current_language()
+    state = job_state(briefs_dir(), job or "")
+    if state is None:
+        return 0, "", "", "btn btn-success d-none", True, False
+    if state["status"] == "running":
+        text = t("brief_running", lang, step=state.get("step", ""))
+        return state.get("done", 0), text, "", "btn btn-success d-none", False, True
+    if state["status"] == "failed":
+        return 0, t("brief_failed", lang, error=state.get("error", "")), "", "btn btn-success d-none", True, False
+    href = f"/briefs/file/{state['file']}"
+    return TOTAL_STEPS, t("brief_done", lang), href, "btn btn-success", True, False
+
+
+def serve_brief(name: str) -> flask.Response:
+    """GET /briefs/file/<name>: a brief made earlier, as a download."""
+    path = brief_path(briefs_dir(), name)
+    if path is None:
+        flask.abort(404)
+    return flask.send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name)
+
+
+def preview_brief() -> flask.Response:
+    """GET /briefs/preview?<page query>: the print page of a brief, in the browser (what the PDF prints)."""
+    try:
+        spec = spec_from_search(flask.request.query_string.decode())
+        brief = collect(current_warehouse(), spec)
+    except (NoRelease, NoData) as exc:
+        return flask.Response(str(exc), status=404, mimetype="text/plain")
+    return flask.Response(render_html(brief, plotly_src="/briefs/plotly.min.js"), mimetype="text/html")
+
+
+def plotly_js() -> flask.Response:
+    return flask.send_file(PLOTLY_JS, mimetype="text/javascript", max_age=7 * 24 * 3600)
+
+
+def register_routes(server: flask.Flask, directory: Path, chromium: str | None) -> None:
+    server.config["COCKPIT_BRIEFS"] = directory
+    server.config["COCKPIT_CHROMIUM"] = chromium
+    server.add_url_rule("/briefs/file/<name>", "brief_file", serve_brief)
+    server.add_url_rule("/briefs/preview", "brief_preview", preview_brief)
+    server.add_url_rule("/briefs/plotly.min.js", "brief_plotly", plotly_js)
