@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 from dash import html
 
-from cockpit.components.board import map_shapes
+from cockpit.components.board import Board, Chart, KpiGroup, map_shapes
 from cockpit.components.charts import base_figure
 from cockpit.components.format import change_tone, format_change, format_value, metric_name
 from cockpit.components.theme import STATUS_COLOURS, TONE_COLOURS
@@ -56,6 +56,151 @@ WHERE t.is_open_overdue AND t.duplicate_of IS NULL AND t.deadline_at >= $since
 ORDER BY t.deadline_at DESC
 LIMIT $limit
 """
+
+
+# One board per module: six big KPIs and two charts each (the map where it belongs).
+BOARDS = (
+    Board(
+        "overview",
+        "/wall",
+        0,
+        groups=(
+            KpiGroup(
+                (
+                    "open_overdue_tickets",
+                    "live_alarms",
+                    "tickets_received",
+                    "on_time_rate",
+                    "satisfaction_rate",
+                    "open_hazards",
+                )
+            ),
+        ),
+        charts=(
+            Chart("map", ("on_time_rate",), title=("各社区按期办结率", "On-time rate by community")),
+            Chart("trend", ("tickets_received", "tickets_resolved"), title=("工单受理与办结", "Tickets")),
+        ),
+        map_kpis=("on_time_rate",),
+    ),
+    Board(
+        "party",
+        "/wall",
+        1,
+        groups=(
+            KpiGroup(
+                (
+                    "party_members",
+                    "party_orgs",
+                    "pledges_delivered",
+                    "pledge_claim_rate",
+                    "volunteer_hours",
+                    "projects_delayed",
+                )
+            ),
+        ),
+        charts=(
+            Chart("bar", ("pledges_delivered",), by="community", top=10),
+            Chart("trend", ("volunteer_hours",)),
+        ),
+    ),
+    Board(
+        "approvals",
+        "/wall",
+        2,
+        groups=(
+            KpiGroup(
+                (
+                    "approvals_received",
+                    "approvals_completed",
+                    "approval_on_time_rate",
+                    "avg_approval_working_days",
+                    "good_rating_rate",
+                    "open_approvals_past_limit",
+                )
+            ),
+        ),
+        charts=(
+            Chart("trend", ("approvals_received", "approvals_completed"), title=("受理与办结", "Received, completed")),
+            Chart("bar", ("approval_on_time_rate",), by="department", top=10),
+        ),
+    ),
+    Board(
+        "enforcement",
+        "/wall",
+        3,
+        groups=(
+            KpiGroup(
+                (
+                    "hazards_found",
+                    "hazard_rectification_rate",
+                    "open_hazards",
+                    "open_major_hazards",
+                    "cases_opened",
+                    "penalties_yuan",
+                )
+            ),
+        ),
+        charts=(
+            Chart("map", ("open_hazards",), title=("各社区未整改隐患", "Open hazards by community")),
+            Chart("bar", ("hazards_found",), by="domain"),
+        ),
+        map_kpis=("open_hazards",),
+    ),
+    Board(
+        "grid",
+        "/wall",
+        4,
+        groups=(
+            KpiGroup(
+                (
+                    "visit_coverage",
+                    "visits",
+                    "grid_events_reported",
+                    "grid_self_resolution_rate",
+                    "grids",
+                    "grid_workers",
+                )
+            ),
+        ),
+        charts=(
+            Chart("map", ("visit_coverage",), title=("各社区走访覆盖率", "Visit coverage by community")),
+            Chart("bar", ("grid_events_reported",), by="community", top=10),
+        ),
+        map_kpis=("visit_coverage",),
+    ),
+    Board(
+        "dispatch",
+        "/wall",
+        5,
+        groups=(
+            KpiGroup(
+                (
+                    "tickets_received",
+                    "on_time_rate",
+                    "open_overdue_tickets",
+                    "due_soon_tickets",
+                    "alarms_raised",
+                    "video_online_rate",
+                )
+            ),
+        ),
+        charts=(
+            Chart(
+                "funnel",
+                (
+                    "tickets_received",
+                    "tickets_dispatched",
+                    "tickets_accepted",
+                    "tickets_received_resolved",
+                    "tickets_closed",
+                ),
+                title=("闭环流程", "Closed loop"),
+            ),
+            Chart("bar", ("tickets_received",), by="category", title=("热点诉求", "Hot topics"), top=10),
+        ),
+    ),
+)
+BOARD_IDS = tuple(board.id for board in BOARDS)
 
 
 def wall_tile(metric: Metric, row: Mapping[str, Any] | None, lang: str, offline: float | None = None) -> html.Div:
@@ -180,10 +325,14 @@ def stale_banner(warehouse: Warehouse, lang: str, now: datetime | None = None) -
     return text, "wall-banner stale"
 
 
-def pending_alarm(warehouse: Warehouse, hours: int, seen: list[str]) -> dict | None:
-    """The newest high-level alarm of the last `hours` that this wall has not shown yet."""
+LEVELS = ("low", "medium", "high")
+
+
+def pending_alarm(warehouse: Warehouse, hours: int, seen: list[str], level: str = "high") -> dict | None:
+    """The newest alarm at `level` or above in the last `hours` that this wall has not shown yet."""
     alarms = recent_alarms(warehouse, hours)
-    high = alarms[(alarms["level"] == "high") & ~alarms["alarm_id"].isin(seen or [])]
+    levels = LEVELS[LEVELS.index(level) :] if level in LEVELS else ("high",)
+    high = alarms[alarms["level"].isin(levels) & ~alarms["alarm_id"].isin(seen or [])]
     if high.empty:
         return None
     row = next(high.itertuples())

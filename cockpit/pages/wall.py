@@ -10,6 +10,7 @@ URL parameters (all optional):
                         Default: the window itself.
   alert_timeout=120     seconds a high-level alarm holds the screen unless acknowledged
   alarm_hours=24        how recent (in hours of data) a high-level alarm must be to interrupt
+  alarm_level=high      the lowest alarm level that interrupts (high, medium or low)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 
 from cockpit.components import wall
-from cockpit.components.board import Board, Chart, KpiGroup, render_chart
+from cockpit.components.board import Board, Chart, render_chart
 from cockpit.data import NoRelease, current_warehouse
 from cockpit.i18n import current_language, t
 from cockpit.view import View
@@ -30,148 +31,8 @@ DEFAULTS = {"rotate": 20, "refresh": 30, "alert_timeout": 120, "alarm_hours": 24
 LIMITS = {"rotate": (1, 3600), "refresh": (1, 3600), "alert_timeout": (1, 86_400), "alarm_hours": (1, 24 * 31)}
 WALL_CONFIG = {"staticPlot": True, "displayModeBar": False, "responsive": True}
 
-BOARDS = (
-    Board(
-        "overview",
-        "/wall",
-        0,
-        groups=(
-            KpiGroup(
-                (
-                    "open_overdue_tickets",
-                    "live_alarms",
-                    "tickets_received",
-                    "on_time_rate",
-                    "satisfaction_rate",
-                    "open_hazards",
-                )
-            ),
-        ),
-        charts=(
-            Chart("map", ("on_time_rate",), title=("各社区按期办结率", "On-time rate by community")),
-            Chart("trend", ("tickets_received", "tickets_resolved"), title=("工单受理与办结", "Tickets")),
-        ),
-        map_kpis=("on_time_rate",),
-    ),
-    Board(
-        "party",
-        "/wall",
-        1,
-        groups=(
-            KpiGroup(
-                (
-                    "party_members",
-                    "party_orgs",
-                    "pledges_delivered",
-                    "pledge_claim_rate",
-                    "volunteer_hours",
-                    "projects_delayed",
-                )
-            ),
-        ),
-        charts=(
-            Chart("bar", ("pledges_delivered",), by="community", top=10),
-            Chart("trend", ("volunteer_hours",)),
-        ),
-    ),
-    Board(
-        "approvals",
-        "/wall",
-        2,
-        groups=(
-            KpiGroup(
-                (
-                    "approvals_received",
-                    "approvals_completed",
-                    "approval_on_time_rate",
-                    "avg_approval_working_days",
-                    "good_rating_rate",
-                    "open_approvals_past_limit",
-                )
-            ),
-        ),
-        charts=(
-            Chart("trend", ("approvals_received", "approvals_completed"), title=("受理与办结", "Received, completed")),
-            Chart("bar", ("approval_on_time_rate",), by="department", top=10),
-        ),
-    ),
-    Board(
-        "enforcement",
-        "/wall",
-        3,
-        groups=(
-            KpiGroup(
-                (
-                    "hazards_found",
-                    "hazard_rectification_rate",
-                    "open_hazards",
-                    "open_major_hazards",
-                    "cases_opened",
-                    "penalties_yuan",
-                )
-            ),
-        ),
-        charts=(
-            Chart("map", ("open_hazards",), title=("各社区未整改隐患", "Open hazards by community")),
-            Chart("bar", ("hazards_found",), by="domain"),
-        ),
-        map_kpis=("open_hazards",),
-    ),
-    Board(
-        "grid",
-        "/wall",
-        4,
-        groups=(
-            KpiGroup(
-                (
-                    "visit_coverage",
-                    "visits",
-                    "grid_events_reported",
-                    "grid_self_resolution_rate",
-                    "grids",
-                    "grid_workers",
-                )
-            ),
-        ),
-        charts=(
-            Chart("map", ("visit_coverage",), title=("各社区走访覆盖率", "Visit coverage by community")),
-            Chart("bar", ("grid_events_reported",), by="community", top=10),
-        ),
-        map_kpis=("visit_coverage",),
-    ),
-    Board(
-        "dispatch",
-        "/wall",
-        5,
-        groups=(
-            KpiGroup(
-                (
-                    "tickets_received",
-                    "on_time_rate",
-                    "open_overdue_tickets",
-                    "due_soon_tickets",
-                    "alarms_raised",
-                    "video_online_rate",
-                )
-            ),
-        ),
-        charts=(
-            Chart(
-                "funnel",
-                (
-                    "tickets_received",
-                    "tickets_dispatched",
-                    "tickets_accepted",
-                    "tickets_received_resolved",
-                    "tickets_closed",
-                ),
-                title=("闭环流程", "Closed loop"),
-            ),
-            Chart("bar", ("tickets_received",), by="category", title=("热点诉求", "Hot topics"), top=10),
-        ),
-    ),
-)
-BOARD_IDS = tuple(board.id for board in BOARDS)
+BOARDS = wall.BOARDS
+BOARD_IDS = wall.BOARD_IDS
 
 
 def _number(query: dict, key: str) -> int:
@@ -201,6 +62,7 @@ def config(query: dict, lang: str) -> dict:
         "boards": list(BOARD_IDS),
         "titles": [t(board_id, lang) for board_id in BOARD_IDS],
         "pinned": pinned,
+        "alarm_level": query.get("alarm_level") if query.get("alarm_level") in wall.LEVELS else "high",
         "lang": lang,
     }
 
@@ -260,7 +122,7 @@ def layout(**query) -> html.Div:
                         [
                             html.Span(t("wall_period", lang, period=period.label_zh()), className="wall-period"),
                             *(
-                                [html.Span(t("demo", lang), className="wall-demo", id="demo-label")]
+                                [html.Span(t("demo", lang), className="wall-demo", id="wall-demo")]
                                 if info.is_demo
                                 else []
                             ),
@@ -332,7 +194,7 @@ def _refresh(_n, settings, seen, release, shown_alarm):
     strips = [wall.strip(warehouse, groups[output["id"]["board"]], period, lang) for output in ctx.outputs_list[0]]
     banner, banner_class = wall.stale_banner(warehouse, lang)
     run_id = warehouse.info.run_id
-    alarm = wall.pending_alarm(warehouse, settings["alarm_hours"], seen or [])
+    alarm = wall.pending_alarm(warehouse, settings["alarm_hours"], seen or [], settings["alarm_level"])
     same_alarm = (alarm or {}).get("id") == (shown_alarm or {}).get("id")
     return (
         strips,

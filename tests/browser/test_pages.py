@@ -12,7 +12,7 @@ from cockpit.data import current_warehouse
 from cockpit.metrics import compute, default_catalog
 from cockpit.view import View
 
-PATHS = ("/", "/party", "/approvals", "/enforcement", "/grid", "/dispatch", "/metrics", "/pipeline")
+PATHS = ("/", "/party", "/approvals", "/enforcement", "/grid", "/dispatch", "/metrics", "/pipeline", "/briefs")
 
 
 def tile(watched, kpi: str):
