@@ -24,7 +24,7 @@ browser:
 		apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk fontconfig; \
 	fi
 
-demo: install
+demo: install browser
 	$(BIN)/cockpit up
 
 lint: install
@@ -34,6 +34,10 @@ lint: install
 test: lint browser
 	$(BIN)/python -m pytest -q
 
-bench: install
+# BENCH_ARGS="--home var" reuses the demo street instead of generating one per benchmark.
+BENCH_ARGS ?=
+bench: install browser
 	$(BIN)/python -m benchmarks.pipeline
-	$(BIN)/python -m benchmarks.callbacks
+	$(BIN)/python -m benchmarks.callbacks $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.briefing $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.wall $(BENCH_ARGS)

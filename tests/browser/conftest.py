@@ -6,7 +6,6 @@ installs it (and the CJK fonts) when missing, so these tests run, never skip.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,15 +14,10 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, Request, sync_playwright
 from werkzeug.serving import make_server
 
-CHROMIUM = os.environ.get("COCKPIT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from cockpit.briefing.pdf import CHROMIUM_FLAGS, find_chromium
+
+# One Chromium and one set of flags for the tests and the briefing PDFs.
+CHROMIUM = find_chromium()
 
 
 @pytest.fixture(scope="session")
