@@ -38,7 +38,7 @@ def test_page_renders_with_no_errors_and_no_outside_requests(watched, path):
     watched.settle()
     assert watched.page.locator("#freshness-badge").inner_text().startswith("数据截至")
     assert watched.page.locator("#demo-label").inner_text() == "演示数据"
-    if path not in ("/metrics", "/pipeline"):
+    if path not in ("/metrics", "/pipeline", "/briefs"):
         assert watched.page.locator(".kpi-tile").count() >= 4
         assert watched.page.locator(".js-plotly-plot").count() >= 2
         assert watched.page.locator(".records .ag-root-wrapper").count() == 1

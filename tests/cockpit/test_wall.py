@@ -1,0 +1,107 @@
+"""The wall's callbacks over HTTP: a refresh answers from the release cache, and its pieces follow the data."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from cockpit.components import wall
+from cockpit.components.wall import BOARDS
+from cockpit.data import current_warehouse
+from tests.cockpit.dash_client import DashClient, id_string
+
+
+@pytest.fixture(scope="module")
+def client(app) -> DashClient:
+    return DashClient(app)
+
+
+def refresh(client: DashClient, release=None, seen=(), level="high", hours=24) -> dict:
+    from cockpit.pages.wall import config
+
+    settings = {**config({}, "zh"), "alarm_level": level, "alarm_hours": hours}
+    kpis = [{"id": {"board": b.id, "type": "wall-kpis"}, "property": "children"} for b in BOARDS]
+    rest = [
+        {"id": "wall-ticker", "property": "children"},
+        {"id": "wall-banner", "property": "children"},
+        {"id": "wall-banner", "property": "className"},
+        {"id": "wall-release", "property": "data"},
+        {"id": "wall-alarm", "property": "data"},
+    ]
+    return client.update(
+        "wall-ticker.children",
+        [kpis, *rest],
+        [{"id": "wall-refresh", "property": "n_intervals", "value": 3}],
+        state=[
+            {"id": "wall-config", "property": "data", "value": settings},
+            {"id": "wall-seen", "property": "data", "value": list(seen)},
+            {"id": "wall-release", "property": "data", "value": release},
+            {"id": "wall-alarm", "property": "data", "value": None},
+        ],
+    )
+
+
+def test_a_refresh_after_the_first_answers_entirely_from_the_cache(client, monkeypatch):
+    warehouse = current_warehouse()
+    first = refresh(client)
+    assert first["wall-release"]["data"] == warehouse.info.run_id
+    opened = []
+    original = warehouse.open
+    monkeypatch.setattr(warehouse, "open", lambda: opened.append(1) or original())
+    again = refresh(client, release=warehouse.info.run_id)
+    assert opened == []  # no query ran: numbers change only with a new release
+    assert "wall-release" not in again  # same release: the charts are not redrawn
+    for board in BOARDS:  # the same six tiles, with the same numbers
+        key = id_string({"board": board.id, "type": "wall-kpis"})
+        assert len(first[key]["children"]) == len(board.groups[0].kpis)
+        assert first[key] == again[key]
+
+
+def test_stale_banner_only_past_the_threshold_and_says_since_when():
+    warehouse = current_warehouse()
+    as_of = warehouse.info.as_of
+    assert wall.stale_banner(warehouse, "zh", now=as_of + timedelta(hours=20)) == ("", "wall-banner hidden")
+    text, css = wall.stale_banner(warehouse, "zh", now=as_of + timedelta(hours=30))
+    assert css == "wall-banner stale"
+    built = f"{warehouse.info.built_at:%m-%d %H:%M}"
+    assert text == f"数据已超过30小时未更新：自 {as_of:%Y-%m-%d %H:%M} 起无新数据（最近装载 {built}）"
+
+
+def test_an_alarm_shown_once_is_not_shown_again_and_levels_filter():
+    warehouse = current_warehouse()
+    alarms = wall.recent_alarms(warehouse, 744)
+    assert not alarms.empty
+    newest = alarms.iloc[0]
+    pending = wall.pending_alarm(warehouse, 744, [], level="low")
+    assert pending["id"] == newest["alarm_id"]
+    assert wall.pending_alarm(warehouse, 744, [newest["alarm_id"]], level="low") != pending
+    high = alarms[alarms["level"] == "high"]
+    assert (wall.pending_alarm(warehouse, 744, []) or {}).get("id") == (high["alarm_id"].iloc[0] if len(high) else None)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"layout": "4k"}, (3840, 2160)),
+        ({"layout": "triple"}, (5760, 1080)),
+        ({"canvas": "6656x1792"}, (6656, 1792)),
+        ({"canvas": "6656×1792"}, (6656, 1792)),
+        ({"canvas": "99999x1"}, None),
+        ({"canvas": "big"}, None),
+        ({}, None),
+    ],
+)
+def test_canvas_from_the_url(app, query, expected):
+    from cockpit.pages.wall import canvas
+
+    assert canvas(query) == expected
+
+
+def test_wall_settings_fall_back_or_clamp(app):
+    from cockpit.pages.wall import config
+
+    settings = config({"rotate": "0", "refresh": "soon", "board": "grid", "alarm_level": "urgent"}, "zh")
+    picked = (settings["rotate"], settings["refresh"], settings["pinned"], settings["alarm_level"])
+    assert picked == (1, 30, "grid", "high")
+    assert config({"board": "nowhere"}, "zh")["pinned"] is None
