@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,10 @@ BRIEF_NAME = re.compile(r"^brief_[0-9A-Za-z_-]+\.pdf$")
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 # Progress steps: one per module section, the overdue list, then printing.
 TOTAL_STEPS = len(SECTIONS) + 2
+# One Chromium print at a time per worker process (each takes a few hundred MB); others queue.
+_PRINTING = threading.Semaphore(1)
+# A job that has not reported for this long died with its worker (a restart): say so.
+STALLED_AFTER_S = 600
 
 
 @dataclass(frozen=True)
@@ -118,20 +123,24 @@ def job_state(directory: Path, job_id: str) -> dict | None:
     path = _job_file(directory, job_id)
     if not path.exists():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    state = json.loads(path.read_text(encoding="utf-8"))
+    if state["status"] == "running" and time.time() - path.stat().st_mtime > STALLED_AFTER_S:
+        return {**state, "status": "failed", "error": "the job stopped (the server restarted?): start it again"}
+    return state
 
 
 def start_job(warehouse: Warehouse, spec: BriefSpec, directory: Path, chromium: str | None = None) -> str:
     """Start making a brief in the background; returns the job id to poll with `job_state`."""
     job_id = uuid.uuid4().hex
-    _write_state(directory, job_id, status="running", step="准备", done=0, total=TOTAL_STEPS)
+    _write_state(directory, job_id, status="running", step="排队", done=0, total=TOTAL_STEPS)
 
     def progress(step: str, done: int, total: int) -> None:
         _write_state(directory, job_id, status="running", step=step, done=done, total=total)
 
     def run() -> None:
         try:
-            path = make_brief(warehouse, spec, directory, chromium=chromium, progress=progress)
+            with _PRINTING:
+                path = make_brief(warehouse, spec, directory, chromium=chromium, progress=progress)
         except (NoData, RenderError) as exc:
             _write_state(directory, job_id, status="failed", error=str(exc), done=0, total=TOTAL_STEPS)
         except Exception as exc:  # noqa: BLE001 - a job must always end in a state the page can show

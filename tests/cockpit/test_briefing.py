@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -150,8 +151,6 @@ def test_a_background_job_reports_progress_then_lists_the_brief(app, tmp_path):
     directory = tmp_path / "briefs"
     job = start_job(current_warehouse(), BriefSpec(PERIOD), directory)
     states = []
-    import time
-
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         state = job_state(directory, job)
@@ -167,3 +166,15 @@ def test_a_background_job_reports_progress_then_lists_the_brief(app, tmp_path):
     assert brief_path(directory, state["file"]) == listed[0].path
     assert brief_path(directory, "../secret.pdf") is None and brief_path(directory, "brief_x.json") is None
     assert job_state(directory, "not-a-job") is None
+
+
+def test_a_job_whose_worker_died_reads_as_failed_not_running_forever(tmp_path):
+    from cockpit.briefing import jobs
+
+    job = "0" * 32
+    jobs._write_state(tmp_path, job, status="running", step="排队", done=0, total=jobs.TOTAL_STEPS)
+    assert job_state(tmp_path, job)["status"] == "running"
+    old = time.time() - jobs.STALLED_AFTER_S - 5
+    os.utime(jobs._job_file(tmp_path, job), (old, old))
+    state = job_state(tmp_path, job)
+    assert state["status"] == "failed" and "start it again" in state["error"]
