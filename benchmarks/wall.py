@@ -204,18 +204,20 @@ def _soak(base: str, seconds: int) -> None:
         cdp = page.context.new_cdp_session(page)
         cdp.send("Performance.enable")
         started = time.perf_counter()
-        first = None
+        first = None  # the sample after the first 30 s, when every board has been drawn
         while True:
             cdp.send("HeapProfiler.collectGarbage")
             metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
             row = (metrics["JSHeapUsedSize"] / 2**20, metrics["Nodes"], metrics["JSEventListeners"])
-            first = first or row
             elapsed = time.perf_counter() - started
             print(f"{elapsed:>10.0f}{row[0]:>13.1f}{row[1]:>11.0f}{row[2]:>11.0f}", flush=True)
+            if first is None and elapsed >= 25:
+                first = row
             if elapsed >= seconds:
                 break
             time.sleep(30)
-        print(f"last ÷ first: heap {row[0] / first[0]:.2f}, DOM nodes {row[1] / first[1]:.2f}")
+        if first:
+            print(f"last ÷ the 30 s sample: heap {row[0] / first[0]:.2f}, DOM nodes {row[1] / first[1]:.2f}")
         browser.close()
 
 
