@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from cockpit.components.format import format_value
@@ -126,15 +127,28 @@ def test_the_map_drills_from_community_to_grid(watched):
     page.goto(watched.base_url + "/grid")
     watched.settle()
     page.locator('[id*="grid-chart-0"] .js-plotly-plot').wait_for()
+    # The figure is drawn (Dash binds its click handler once the plot exists).
+    page.wait_for_function(
+        """() => {
+            const graph = document.querySelector('[id*="grid-chart-0"] .js-plotly-plot');
+            return graph && graph.data && graph.data.length > 0 && graph._fullLayout;
+        }"""
+    )
     community = current_warehouse().dataset("communities")["community_id"].iloc[0]
     # Click through Plotly's own event path: the map canvas has no per-polygon DOM node.
-    page.evaluate(
-        """(community) => {
-            const graph = document.querySelector('[id*="grid-chart-0"] .js-plotly-plot');
-            graph.emit('plotly_click', {points: [{location: community, customdata: community}]});
-        }""",
-        community,
-    )
-    page.wait_for_url(re.compile(f"community={community}"))
+    # Dash binds the click handler just after the plot resolves: click again if the first came too soon.
+    for attempt in range(5):
+        page.evaluate(
+            """(community) => {
+                const graph = document.querySelector('[id*="grid-chart-0"] .js-plotly-plot');
+                graph.emit('plotly_click', {points: [{location: community, customdata: community}]});
+            }""",
+            community,
+        )
+        try:
+            page.wait_for_url(re.compile(f"community={community}"), timeout=4_000)
+            break
+        except PlaywrightTimeout:
+            assert attempt < 4, "the map click never changed the URL"
     expect(page.locator(".filter-chip").first).to_have_text(re.compile("^社区："))
     assert watched.errors == []
