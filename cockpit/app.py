@@ -39,9 +39,8 @@ def freshness(warehouse: Warehouse, lang: str, now: datetime | None = None) -> t
         info = warehouse.info
     except NoRelease:
         return t("no_release", lang), "danger"
-    now = now or datetime.now()
     text = t("freshness", lang, through=f"{info.data_through:%Y-%m-%d}", built=f"{info.built_at:%m-%d %H:%M}")
-    age_hours = (now - info.as_of).total_seconds() / 3600
+    age_hours = warehouse.age_hours(now)
     if age_hours > warehouse.stale_after_hours:
         text += " · " + t("stale", lang, hours=int(age_hours))
         return text, "danger" if age_hours > 2 * warehouse.stale_after_hours else "warning"

@@ -121,6 +121,10 @@ class Warehouse:
     def info(self) -> ReleaseInfo:
         return self._refresh()[0]
 
+    def age_hours(self, now: datetime | None = None) -> float:
+        """Hours since the end of the current release's data (its as_of)."""
+        return ((now or datetime.now()) - self.info.as_of).total_seconds() / 3600
+
     # ---- cached questions ------------------------------------------------------------
 
     def _cached(self, key: tuple, answer: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:

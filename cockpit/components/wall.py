@@ -228,8 +228,10 @@ def wall_tile(metric: Metric, row: Mapping[str, Any] | None, lang: str, offline:
     return html.Div(parts, className=f"wall-kpi status-{status}", **{"data-kpi": metric.id, "data-status": status})
 
 
-def strip(warehouse: Warehouse, kpis: tuple[str, ...], period: Period, lang: str) -> list[html.Div]:
-    offline = offline_devices(warehouse, period)
+def strip(
+    warehouse: Warehouse, kpis: tuple[str, ...], period: Period, lang: str, offline: float | None
+) -> list[html.Div]:
+    """A board's tiles; `offline` (devices offline) goes beside every alarm count."""
     tiles = []
     for kpi in kpis:
         frame = warehouse.metric(kpi, period)
@@ -269,12 +271,11 @@ def _place(row) -> str:
     return " ".join(str(part) for part in (row.community, row.grid) if isinstance(part, str))
 
 
-def ticker(warehouse: Warehouse, period: Period, hours: int, lang: str) -> list:
+def ticker(warehouse: Warehouse, period: Period, hours: int, lang: str, offline: float | None) -> list:
     """The bottom line: live-alarm and offline counts, then alarms and newly overdue tickets, newest first."""
     alarms = recent_alarms(warehouse, hours)
     labels = value_labels("alarm_kind")
     live = warehouse.metric("live_alarms", period, compare=False)["value"].iloc[0]
-    offline = offline_devices(warehouse, period)
     items = []
     for row in alarms.head(TICKER_ALARMS).itertuples():
         state = t("wall_live", lang) if row.is_live else t("wall_cleared", lang)
@@ -316,7 +317,7 @@ def ticker(warehouse: Warehouse, period: Period, hours: int, lang: str) -> list:
 def stale_banner(warehouse: Warehouse, lang: str, now: datetime | None = None) -> tuple[str, str]:
     """(text, class): a red banner saying since when the data has not been updated, or nothing."""
     info = warehouse.info
-    age = ((now or datetime.now()) - info.as_of).total_seconds() / 3600
+    age = warehouse.age_hours(now)
     if age <= warehouse.stale_after_hours:
         return "", "wall-banner hidden"
     text = t(

@@ -191,14 +191,17 @@ def _refresh(_n, settings, seen, release, shown_alarm):
     lang = settings["lang"]
     period = _period()
     groups = {board.id: board.groups[0].kpis for board in BOARDS}
-    strips = [wall.strip(warehouse, groups[output["id"]["board"]], period, lang) for output in ctx.outputs_list[0]]
+    offline = wall.offline_devices(warehouse, period)  # beside every alarm count, on the boards and the ticker
+    strips = [
+        wall.strip(warehouse, groups[output["id"]["board"]], period, lang, offline) for output in ctx.outputs_list[0]
+    ]
     banner, banner_class = wall.stale_banner(warehouse, lang)
     run_id = warehouse.info.run_id
     alarm = wall.pending_alarm(warehouse, settings["alarm_hours"], seen or [], settings["alarm_level"])
     same_alarm = (alarm or {}).get("id") == (shown_alarm or {}).get("id")
     return (
         strips,
-        wall.ticker(warehouse, period, settings["alarm_hours"], lang),
+        wall.ticker(warehouse, period, settings["alarm_hours"], lang, offline),
         banner,
         banner_class,
         dash.no_update if run_id == release else run_id,
