@@ -14,6 +14,7 @@ from datetime import datetime
 import pandas as pd
 
 from cockpit.components.board import Chart, render_chart
+from cockpit.components.charts import as_dict, worst_first
 from cockpit.components.format import format_change, format_value, is_missing
 from cockpit.data import ReleaseInfo, Warehouse
 from cockpit.i18n import t
@@ -241,8 +242,8 @@ def _ranking(warehouse: Warehouse, kpi: str, spec: BriefSpec) -> tuple[str, list
     """Communities (or a community's grids) by a KPI, the ones needing attention first."""
     metric = get_metric(kpi)
     by = "grid" if spec.community else "community"
-    frame = warehouse.metric(kpi, spec.period, filters=spec.filters, group_by=by).dropna(subset=["value"])
-    frame = frame.sort_values("value", ascending=metric.good == "up", kind="stable").head(RANKING_ROWS)
+    frame = worst_first(warehouse.metric(kpi, spec.period, filters=spec.filters, group_by=by), metric)
+    frame = frame.head(RANKING_ROWS)
     rows = [
         (rank, str(row["label"]), format_value(row["value"], metric.unit), _chg(row, metric), str(row["status"]))
         for rank, (_, row) in enumerate(frame.iterrows(), start=1)
@@ -256,8 +257,7 @@ def _chg(row, metric: Metric) -> str:
 
 
 def _figure(chart: Chart, view: View) -> dict:
-    figure = render_chart(None, chart, view, "zh", "light")
-    figure = figure if isinstance(figure, dict) else figure.to_plotly_json()
+    figure = as_dict(render_chart(None, chart, view, "zh", "light"))
     layout = figure.setdefault("layout", {})
     layout.update(width=CHART_WIDTH, height=CHART_HEIGHT, autosize=False)
     if chart.kind == "trend":  # dates as a Chinese report writes them, not Plotly's "Oct 4"

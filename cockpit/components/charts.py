@@ -34,6 +34,16 @@ def empty_figure(title: str, message: str, theme: str = "light") -> go.Figure:
     return figure
 
 
+def worst_first(frame: pd.DataFrame, metric: Metric) -> pd.DataFrame:
+    """Groups with a value, what needs attention first: the lowest of a "higher is better" KPI first."""
+    return frame.dropna(subset=["value"]).sort_values("value", ascending=metric.good == "up", kind="stable")
+
+
+def as_dict(figure: go.Figure | dict) -> dict:
+    """A figure as the plain dict Dash sends (maps are built as dicts already), to adjust before sending."""
+    return figure if isinstance(figure, dict) else figure.to_plotly_json()
+
+
 def _axis_values(frame: pd.DataFrame, metric: Metric) -> pd.Series:
     values = frame["value"].astype(float)
     return values * 100 if metric.is_ratio else values
@@ -55,9 +65,7 @@ def bar(
     "Worst" follows the KPI's good direction (lowest on-time rate, most overdue);
     for a neutral count, the largest comes first.
     """
-    data = frame.dropna(subset=["value"])
-    # Rankings lead with what needs attention: the lowest of a "higher is better" KPI first.
-    data = data.sort_values("value", ascending=metric.good == "up", kind="stable")
+    data = worst_first(frame, metric)
     if top:
         data = data.head(top)
     if data.empty:

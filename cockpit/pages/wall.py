@@ -22,6 +22,7 @@ from dash import ALL, ClientsideFunction, Input, Output, State, callback, client
 
 from cockpit.components import wall
 from cockpit.components.board import Board, Chart, render_chart
+from cockpit.components.charts import as_dict
 from cockpit.data import NoRelease, current_warehouse
 from cockpit.i18n import current_language, t
 from cockpit.view import View
@@ -228,7 +229,7 @@ def _charts(_release, settings):
 
 def wall_figure(figure, chart: Chart) -> dict:
     """A page's figure made for the wall: sized by its slot, large type, transparent behind."""
-    figure = figure if isinstance(figure, dict) else figure.to_plotly_json()
+    figure = as_dict(figure)
     layout = figure.setdefault("layout", {})
     layout.pop("height", None)
     layout["autosize"] = True
