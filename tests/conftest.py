@@ -14,6 +14,8 @@ from pipelines.run import RunSummary, run_pipeline
 from warehouse.paths import Home
 from warehouse.releases import current_release
 
+# Real exports no one on the project wrote, kept beside the checkout (never copied into it).
+REALDATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "realdata"
 DEMO_START = date(2026, 9, 26)  # spans the National Day holiday and its make-up workday
 DEMO_DAYS = 7
 DEMO_SCALE = 0.05
@@ -36,6 +38,14 @@ def load_demo(root: Path, **run_options) -> LoadedDemo:
     manifest = generate(home.landing, days=DEMO_DAYS, start=DEMO_START, scale=DEMO_SCALE, seed=11)
     summary = run_pipeline(home, salt=SALT, **run_options)
     return LoadedDemo(home, manifest, summary)
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    """The shared folder of real exports; its absence fails the test (CI has it), it never skips."""
+    if not REALDATA.is_dir():
+        pytest.fail(f"real exports not found at {REALDATA}: check out the shared folder beside the repository")
+    return REALDATA
 
 
 @pytest.fixture(scope="session")
