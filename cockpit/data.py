@@ -39,9 +39,12 @@ DATASETS: Mapping[str, str] = {
         "SELECT unit_id AS id, name, level, parent_id, community_id, geometry FROM dim_grid "
         "WHERE geometry IS NOT NULL AND level IN ('comprehensive', 'dedicated', 'micro')"
     ),
+    # Every community, with or without grids under it, then the grids of known communities.
     "grid_tree": (
-        "SELECT g.unit_id, g.name, g.level, g.parent_id, g.community_id, c.name AS community, "
-        "g.households, g.residents FROM dim_grid AS g JOIN dim_community AS c USING (community_id) "
+        "SELECT community_id AS unit_id, name, 'community' AS level, NULL AS parent_id, community_id, "
+        "households, residents FROM dim_community UNION ALL "
+        "SELECT g.unit_id, g.name, g.level, g.parent_id, g.community_id, g.households, g.residents "
+        "FROM dim_grid AS g SEMI JOIN dim_community AS c USING (community_id) "
         "WHERE g.level IN ('comprehensive', 'dedicated', 'micro')"
     ),
     "departments": "SELECT department_id AS value, name_zh, name_en FROM dim_department ORDER BY 1",

@@ -82,12 +82,30 @@ def trend_bucket(period: Period) -> str:
 
 
 def map_level(view: View) -> tuple[str, str]:
-    """(dimension, shapes dataset) the map shows: communities, a community's grids, a grid's micro grids."""
-    if "grid" in view.filters:
+    """(dimension, shapes dataset) the map shows: communities, a community's grids, a grid's micro grids.
+
+    It goes no deeper than the outlines loaded: in a register of communities
+    only, or grids without micro grids, the map stays on the level above
+    rather than going blank.
+    """
+    outlined_communities, outlined_grids = _outlined_parents()
+    if view.filters.get("grid") in outlined_grids:
         return "micro_grid", "grid_shapes"
-    if "community" in view.filters:
+    if view.filters.get("community") in outlined_communities:
         return "grid", "grid_shapes"
     return "community", "community_shapes"
+
+
+def _outlined_parents() -> tuple[frozenset[str], frozenset[str]]:
+    """(communities with outlined grids, grids with outlined micro grids) in the current release."""
+    warehouse = current_warehouse()
+
+    def build() -> tuple[frozenset[str], frozenset[str]]:
+        shapes = warehouse.dataset("grid_shapes")
+        micro = shapes["level"] == "micro"
+        return frozenset(shapes.loc[~micro, "community_id"]), frozenset(shapes.loc[micro, "parent_id"])
+
+    return warehouse.memo(("outlined_parents",), build)
 
 
 def chart_dimension(chart: Chart, view: View) -> str:
@@ -226,56 +244,55 @@ def grid_tree(view: View, lang: str) -> pd.DataFrame:
 
     Micro grids (1,400 for a street) are only drawn inside one community: the
     whole street's would cost the browser seconds and be too small to read.
+    Any depth the register has is drawn: communities alone, communities and
+    grids, or micro grids filed directly under their community.
     """
     community = view.filters.get("community")
     return current_warehouse().memo(("grid_tree", community), lambda: _grid_tree(community))
 
 
+TREE_DIMENSION = {"community": "community", "comprehensive": "grid", "dedicated": "grid", "micro": "micro_grid"}
+TREE_DEPTH = {"micro": 0, "comprehensive": 1, "dedicated": 1, "community": 2}  # children before their parents
+
+
 def _grid_tree(community: str | None) -> pd.DataFrame:
-    tree = current_warehouse().dataset("grid_tree")
-    micro_totals = tree[tree["level"] == "micro"].groupby("parent_id")["residents"].sum()
+    units = current_warehouse().dataset("grid_tree")
     if community:
-        tree = tree[tree["community_id"] == community]
-        micro = tree[tree["level"] == "micro"]
-    else:
-        micro = tree.iloc[0:0]
-    grids = tree[tree["level"] != "micro"]
-    rows = [
-        {
-            "id": f"micro_grid|{r.unit_id}",
-            "label": r.name,
-            "parent": f"grid|{r.parent_id}",
-            "residents": r.residents,
-            "dimension": f"micro_grid|{r.unit_id}",
-        }
-        for r in micro.itertuples()
-    ]
-    for r in grids.itertuples():
-        residents = max(float(r.residents or 0), float(micro_totals.get(r.unit_id, 0)))
+        units = units[units["community_id"] == community]
+    units = units.assign(depth=units["level"].map(TREE_DEPTH)).dropna(subset=["depth"]).sort_values("depth")
+    node = {r.unit_id: f"{TREE_DIMENSION[r.level]}|{r.unit_id}" for r in units.itertuples()}
+    communities = set(units.loc[units["level"] == "community", "unit_id"])
+    # A treemap with branchvalues="total" needs every parent at least the sum of its children,
+    # so sizes add up from the micro grids (hidden or not) before any row is dropped.
+    below: dict[str, float] = {}
+    rows = []
+    for r in units.itertuples():
+        if r.level == "community":
+            parent = ""
+        elif r.parent_id in node and r.parent_id != r.unit_id:
+            parent = node[r.parent_id]
+        elif r.community_id in communities:  # a parent missing from the register: hang it from its community
+            parent = node[r.community_id]
+        else:
+            continue
+        own = float(r.residents) if pd.notna(r.residents) else 0.0
+        residents = max(own, below.get(node[r.unit_id], 0.0))
+        if parent:
+            below[parent] = below.get(parent, 0.0) + residents
         rows.append(
             {
-                "id": f"grid|{r.unit_id}",
+                "id": node[r.unit_id],
                 "label": r.name,
-                "parent": f"community|{r.community_id}",
+                "parent": parent,
                 "residents": residents,
-                "dimension": f"grid|{r.unit_id}",
+                "dimension": node[r.unit_id],
+                "level": r.level,
             }
         )
-    communities = pd.DataFrame(rows[len(micro) :]).groupby("parent")["residents"].sum() if len(grids) else pd.Series()
-    names = dict(zip(tree["community_id"], tree["community"], strict=False))
-    for parent, residents in communities.items():
-        community_id = parent.split("|", 1)[1]
-        rows.append(
-            {
-                "id": parent,
-                "label": names.get(community_id, community_id),
-                "parent": "",
-                "residents": residents,
-                "dimension": parent,
-            }
-        )
-    frame = pd.DataFrame(rows)
-    return frame[frame["parent"].isin(set(frame["id"])) | (frame["parent"] == "")]
+    frame = pd.DataFrame(rows, columns=["id", "label", "parent", "residents", "dimension", "level"])
+    if not community:
+        frame = frame[frame["level"] != "micro"]
+    return frame.drop(columns="level").reset_index(drop=True)
 
 
 def render_list(chart: Chart, view: View, lang: str) -> html.Table:
