@@ -1,6 +1,8 @@
 """Pipeline-status queries over the ledger tables of the current release (ops_run, ops_source_load, ops_quarantine).
 
 Small aggregates for the 数据管道 page; every one is a bounded query, never a table dump.
+Besides the ledger, the page shows data faults the marts flag per source (tickets dated
+after the landing day that delivered them).
 """
 
 from __future__ import annotations
@@ -52,4 +54,19 @@ def quarantine_by_reason(cur: duckdb.DuckDBPyConnection, days: int = 30) -> pd.D
            SELECT source, "table", reason, sum(rows) AS rows, max(day) AS last_day
            FROM latest WHERE n = 1 GROUP BY ALL ORDER BY rows DESC""",
         [days],
+    ).df()
+
+
+def tickets_received_after_delivery(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per ticket source: tickets, and those received on a later day than the landing day that delivered them.
+
+    Such a ticket points at a clock error or a future-dated export in the source system;
+    duplicates count too, since the fault is in the delivered row, not in the complaint.
+    """
+    return cur.execute(
+        """SELECT source,
+                  count(*) AS tickets,
+                  count(*) FILTER (WHERE is_received_after_delivery) AS received_after_delivery,
+                  max(received_at) FILTER (WHERE is_received_after_delivery) AS latest_received_at
+           FROM fct_ticket GROUP BY source ORDER BY received_after_delivery DESC, source"""
     ).df()

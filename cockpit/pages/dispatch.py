@@ -30,6 +30,8 @@ BOARD = Board(
                 "supervised_tickets",
                 "avg_accept_hours",
                 "avg_resolve_hours",
+                "median_resolve_hours",
+                "p90_resolve_hours",
             )
         ),
         KpiGroup(

@@ -1,4 +1,4 @@
-"""数据管道 · pipeline status: recent runs, freshness per source, quarantine by reason, the current release."""
+"""数据管道 · pipeline status: runs, freshness and quarantine per source, tickets dated after delivery, releases."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def layout(**_query) -> html.Div:
         runs = status.recent_runs(cur)
         freshness = status.source_freshness(cur, warehouse.stale_after_hours)
         quarantine = status.quarantine_by_reason(cur)
+        received_after_delivery = status.tickets_received_after_delivery(cur)
     releases = pd.DataFrame(
         [
             {
@@ -62,6 +63,18 @@ def layout(**_query) -> html.Div:
             report_table(
                 quarantine,
                 {"source": "数据源", "table": "目标表", "reason": "原因", "rows": "行数", "last_day": "最近"},
+            ),
+            html.H3("受理日期晚于交付日的工单 · tickets received after their delivery day"),
+            report_table(
+                received_after_delivery,
+                {
+                    "source": "数据源",
+                    "tickets": "工单数",
+                    "received_after_delivery": "晚于交付日",
+                    "latest_received_at": "最晚受理时间",
+                },
+                row_class=lambda r: "row-bad" if r["received_after_delivery"] else None,
+                caption="受理日期晚于其所在交付（落地）日的工单，疑为源系统时钟错误或未来日期的导出",
             ),
             html.H3("最近运行 · recent runs"),
             report_table(

@@ -50,6 +50,7 @@ def test_pipeline_page_shows_release_freshness_quarantine_and_runs(app, loaded_d
     for source in ("hotline_12345", "iot", "grid"):
         assert f"'{source}'" in text
     assert "unknown_header" in text and "undecodable" in text
+    assert "受理日期晚于交付日的工单" in text
 
 
 def test_table_cells_read_like_a_report():

@@ -24,6 +24,8 @@ def test_every_channel_ticket_is_one_row(release):
         "hotline_12345:H002",
         "hotline_12345:H003",
         "hotline_12345:H004",
+        "hotline_12345:H005",
+        "hotline_12345:H006",
     ]
 
 
@@ -121,3 +123,28 @@ def test_events_of_unknown_tickets_are_orphans_and_others_carry_the_ticket_place
     ]
     event = one(release, "SELECT * FROM fct_ticket_event WHERE event_id = 'E501'")
     assert (event["community_id"], event["grid_id"], event["lifecycle_step"]) == ("C1", "G2", 2)
+
+
+def test_first_reply_is_the_first_acceptance_or_else_the_first_resolution(release):
+    replies = {
+        r["ticket_id"]: (r["first_reply_at"], r["first_reply_hours"])
+        for r in rows(release, "SELECT * FROM fct_ticket WHERE first_reply_at IS NOT NULL")
+    }
+    assert replies == {
+        # accepted 5 h after receipt
+        "hotline_12345:H001": (datetime(2026, 9, 30, 15), 5.0),
+        # accepted 10-09 12:00 after a receipt on 10-03 14:00: six days less two hours
+        "hotline_12345:H003": (datetime(2026, 10, 9, 12), 142.0),
+        # accepted 09-28 11:00, a day before its first (late-arriving) resolution
+        "hotline_12345:H004": (datetime(2026, 9, 28, 11), 2.0),
+        # resolved 10-09 16:00 with no acceptance at all
+        "hotline_12345:H006": (datetime(2026, 10, 9, 16), 7.0),
+    }
+
+
+def test_a_ticket_dated_after_the_landing_day_that_delivered_it_is_flagged(release):
+    # H005 is dated Sunday 10-11 but arrived in the 10-09 landing; F001 (received 10-01, landed
+    # 10-08) is late, not future-dated; H001's resend on 10-08 does not replace its 09-30 load.
+    assert rows(release, "SELECT ticket_id, received_date FROM fct_ticket WHERE is_received_after_delivery") == [
+        {"ticket_id": "hotline_12345:H005", "received_date": date(2026, 10, 11)}
+    ]

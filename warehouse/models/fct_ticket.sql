@@ -117,6 +117,9 @@ states AS (
             WHEN t.is_fixed_on_the_spot THEN t.received_at
         END AS resolved_at,
         CASE WHEN t.is_closed_now THEN t.last_closed_at END AS closed_at,
+        -- The platforms record no reply of their own: the first reply to the citizen is the
+        -- department's first acceptance or, if it resolved without accepting, its first resolution.
+        least(t.accepted_at, t.first_resolved_at) AS first_reply_at,
         deadline_day.day AS deadline_date,
         CAST(deadline_day.day AS TIMESTAMP) + INTERVAL 86399 SECOND AS deadline_at
     FROM tickets AS t
@@ -139,6 +142,7 @@ SELECT
     s.received_date,
     s.dispatched_at,
     s.accepted_at,
+    s.first_reply_at,
     s.resolved_at,
     s.closed_at,
     s.department_id,
@@ -160,6 +164,7 @@ SELECT
     ) AS is_due_soon,
     epoch(s.accepted_at - s.dispatched_at) / 3600.0 AS accept_hours,
     epoch(s.resolved_at - s.received_at) / 3600.0 AS resolve_hours,
+    epoch(s.first_reply_at - s.received_at) / 3600.0 AS first_reply_hours,
     CASE
         WHEN s.dispatched_at IS NULL THEN NULL
         WHEN s.accepted_at IS NOT NULL THEN s.accepted_at <= s.dispatched_at + INTERVAL 24 HOUR
@@ -183,6 +188,8 @@ SELECT
     coalesce(o.received_at - o.previous_received_at <= INTERVAL 30 DAY, false) AS is_repeat_complaint,
     coalesce(s.late_event_count, 0) AS late_event_count,
     coalesce(s.out_of_order_event_count, 0) AS out_of_order_event_count,
+    -- received on a later day than the landing day that delivered it: a clock error or a future-dated export
+    s.received_date > s.loaded_day AS is_received_after_delivery,
     s.source_ticket_id,
     s.deadline_date,
     s.sla_working_days,

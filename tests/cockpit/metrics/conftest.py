@@ -75,13 +75,14 @@ CREATE TABLE meta_release (run_id VARCHAR, built_at TIMESTAMP, as_of TIMESTAMP, 
 CREATE TABLE fct_ticket (ticket_id VARCHAR, channel VARCHAR, category VARCHAR, title VARCHAR, content VARCHAR,
     grid_id VARCHAR, micro_grid_id VARCHAR, community_id VARCHAR, lon DOUBLE, lat DOUBLE, reporter_kind VARCHAR,
     received_at TIMESTAMP, received_date DATE, dispatched_at TIMESTAMP, accepted_at TIMESTAMP,
-    resolved_at TIMESTAMP, closed_at TIMESTAMP, department_id VARCHAR, deadline_at TIMESTAMP, status VARCHAR,
+    first_reply_at TIMESTAMP, resolved_at TIMESTAMP, closed_at TIMESTAMP, department_id VARCHAR,
+    deadline_at TIMESTAMP, status VARCHAR,
     is_resolved BOOLEAN, is_on_time BOOLEAN, is_overdue BOOLEAN, is_open_overdue BOOLEAN, is_due_soon BOOLEAN,
-    accept_hours DOUBLE, resolve_hours DOUBLE, is_accepted_timely BOOLEAN, returned_count INTEGER,
-    extension_count INTEGER, is_extended BOOLEAN, is_supervised BOOLEAN, is_reworked BOOLEAN,
+    accept_hours DOUBLE, resolve_hours DOUBLE, first_reply_hours DOUBLE, is_accepted_timely BOOLEAN,
+    returned_count INTEGER, extension_count INTEGER, is_extended BOOLEAN, is_supervised BOOLEAN, is_reworked BOOLEAN,
     has_follow_up BOOLEAN, satisfaction VARCHAR, is_satisfied BOOLEAN, self_resolved BOOLEAN,
     duplicate_of VARCHAR, is_duplicate BOOLEAN, is_repeat_complaint BOOLEAN, late_event_count INTEGER,
-    out_of_order_event_count INTEGER);
+    out_of_order_event_count INTEGER, is_received_after_delivery BOOLEAN);
 CREATE TABLE fct_ticket_event (event_id VARCHAR, ticket_id VARCHAR, event_type VARCHAR, event_at TIMESTAMP,
     department_id VARCHAR, satisfaction VARCHAR, extension_days INTEGER, loaded_day DATE, is_late BOOLEAN,
     is_out_of_order BOOLEAN, is_orphan BOOLEAN);
@@ -191,6 +192,8 @@ def _ticket(
     on_time = None if not resolved else resolved_at <= deadline_at
     open_overdue = not resolved and deadline_at < AS_OF
     accept_hours = _hours(accepted_at, dispatched_at)
+    # the first reply is the earliest acceptance or resolution (a grid report fixed on the spot replies at once)
+    first_reply_at = min((at for at in (accepted_at, resolved_at) if at is not None), default=None)
     return {
         **place,
         "ticket_id": ticket_id,
@@ -205,6 +208,7 @@ def _ticket(
         "received_date": received_at.date(),
         "dispatched_at": dispatched_at,
         "accepted_at": accepted_at,
+        "first_reply_at": first_reply_at,
         "resolved_at": resolved_at,
         "closed_at": resolved_at,
         "department_id": department_id,
@@ -217,6 +221,7 @@ def _ticket(
         "is_due_soon": False,
         "accept_hours": accept_hours,
         "resolve_hours": _hours(resolved_at, received_at),
+        "first_reply_hours": _hours(first_reply_at, received_at),
         "is_accepted_timely": None if dispatched_at is None else accept_hours is not None and accept_hours <= 24,
         "returned_count": returned_count,
         "extension_count": extension_count,
@@ -232,6 +237,7 @@ def _ticket(
         "is_repeat_complaint": is_repeat_complaint,
         "late_event_count": 0,
         "out_of_order_event_count": 0,
+        "is_received_after_delivery": False,
     }
 
 

@@ -72,6 +72,16 @@ def mean(column: str, scale: float = 1.0) -> Aggregate:
     return lambda rows, end: float(rows[column].mean()) / scale if rows[column].notna().any() else NAN
 
 
+def hours_quantile(start: str, end_column: str, q: float) -> Aggregate:
+    """The q-quantile of the hours from `start` to `end_column`, linearly interpolated (pandas' default)."""
+
+    def aggregate(rows, end):
+        hours = ((rows[end_column] - rows[start]).dt.total_seconds() / 3600).dropna()
+        return float(hours.quantile(q)) if len(hours) else NAN
+
+    return aggregate
+
+
 def total(column: str) -> Aggregate:
     return lambda rows, end: float(rows[column].sum())
 
@@ -90,6 +100,10 @@ def every_row(d, s, e):
 
 def not_duplicate(d, s, e):
     return d["duplicate_of"].isna()
+
+
+def not_fixed_on_the_spot(d, s, e):
+    return ~flag(d, "self_resolved")
 
 
 def both(*masks: Mask) -> Mask:
@@ -190,6 +204,14 @@ def resolved_share(rows, end):
     return ratio(int((resolved & flag(rows, "is_on_time")).sum()), int(resolved.sum()))
 
 
+def received_resolved_by_deadline(rows, end):
+    return ratio(int((rows["resolved_at"] <= rows["deadline_at"]).sum()), len(rows))
+
+
+def of_resolved(aggregate: Aggregate) -> Aggregate:
+    return lambda rows, end: aggregate(rows[flag(rows, "is_resolved")], end)
+
+
 def make_expectations(tables: dict[str, Rows]) -> dict[str, Expect]:
     due_window_end = next_workday_end(tables["dim_calendar"])
 
@@ -229,6 +251,7 @@ def make_expectations(tables: dict[str, Rows]) -> dict[str, Expect]:
         ),
         "open_tickets": Expect("fct_ticket", None, both(not_duplicate, open_at("received_at", "resolved_at")), count),
         "on_time_rate": Expect("fct_ticket", "resolved_at", not_duplicate, resolved_share),
+        "received_on_time_rate": Expect("fct_ticket", "received_at", not_duplicate, received_resolved_by_deadline),
         "timely_accept_rate": Expect("fct_ticket", "dispatched_at", not_duplicate, share("is_accepted_timely")),
         "return_rate": Expect(
             "fct_ticket",
@@ -248,6 +271,24 @@ def make_expectations(tables: dict[str, Rows]) -> dict[str, Expect]:
         "avg_accept_hours": Expect("fct_ticket", "accepted_at", not_duplicate, mean("accept_hours")),
         "avg_resolve_hours": Expect(
             "fct_ticket", "resolved_at", not_duplicate, lambda r, e: mean("resolve_hours")(r[flag(r, "is_resolved")], e)
+        ),
+        "median_resolve_hours": Expect(
+            "fct_ticket", "resolved_at", not_duplicate, of_resolved(hours_quantile("received_at", "resolved_at", 0.5))
+        ),
+        "p90_resolve_hours": Expect(
+            "fct_ticket", "resolved_at", not_duplicate, of_resolved(hours_quantile("received_at", "resolved_at", 0.9))
+        ),
+        "median_first_reply_hours": Expect(
+            "fct_ticket",
+            "first_reply_at",
+            both(not_duplicate, not_fixed_on_the_spot),
+            hours_quantile("received_at", "first_reply_at", 0.5),
+        ),
+        "p90_first_reply_hours": Expect(
+            "fct_ticket",
+            "first_reply_at",
+            both(not_duplicate, not_fixed_on_the_spot),
+            hours_quantile("received_at", "first_reply_at", 0.9),
         ),
         "repeat_complaint_rate": Expect("fct_ticket", "received_at", not_duplicate, share("is_repeat_complaint")),
         "duplicates_merged": Expect("fct_ticket", "received_at", lambda d, s, e: d["duplicate_of"].notna(), count),
@@ -538,6 +579,8 @@ def test_catalog_covers_the_kpis_the_screens_need():
         "due_soon_tickets",
         "avg_accept_hours",
         "avg_resolve_hours",
+        "median_resolve_hours",
+        "p90_resolve_hours",
         "repeat_complaint_rate",
         "duplicates_merged",
         "grid_self_resolution_rate",
@@ -734,6 +777,19 @@ def test_due_soon_counts_to_the_end_of_the_next_working_day(con):
     # The end of 30 September is followed by the National Day holiday: Thursday 8 October is next.
     september_end = Period(date(2026, 9, 30), date(2026, 9, 30))
     assert compute(con, "due_soon_tickets", september_end, scope=["c09"], compare=False)["value"][0] == 1
+
+
+def test_resolve_hour_percentiles_interpolate_between_tickets(con):
+    # c09 resolved two tickets in November 2026 (conftest._edge_tickets): edge-october, received
+    # 09-28 09:00 and resolved 11-05 10:00, and edge-just-in-time, received 11-10 09:00 and resolved
+    # 11-30 23:59:59; edge-boundary, resolved at 12-01 00:00, falls in December.
+    october = 38 * 24 + 1
+    just_in_time = 20 * 24 + 14 + 3599 / 3600
+    median = compute(con, "median_resolve_hours", NOVEMBER, scope=["c09"], compare=False).iloc[0]
+    p90 = compute(con, "p90_resolve_hours", NOVEMBER, scope=["c09"], compare=False).iloc[0]
+    assert median.value == pytest.approx((october + just_in_time) / 2)  # 704.0 h
+    assert p90.value == pytest.approx(just_in_time + 0.9 * (october - just_in_time))  # 871.2 h, not nearest rank
+    assert (median.status, p90.status) == ("red", "red")  # down: red above 72 h and 360 h
 
 
 def test_scope_limits_rows_to_the_communities(con, tables):
