@@ -204,6 +204,7 @@ def _run_pipeline(*, day: date | None = None, rebuild_all: bool = False, quiet: 
                 stale_after_days=max(1, round(settings.stale_after_hours / 24)),
                 build_memory=settings.build_memory,
                 progress=progress,
+                area=settings.area,
             )
     except (PipelineError, MappingError) as exc:
         _fail(str(exc))

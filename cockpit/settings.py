@@ -15,6 +15,21 @@ from pathlib import Path
 
 from warehouse.paths import Home
 
+# The demo street's surroundings (Suzhou and its neighbours); another street configures its own.
+DEFAULT_AREA = (119.0, 30.0, 122.0, 33.0)
+
+
+def parse_area(value) -> tuple[float, float, float, float]:
+    """'minlon,minlat,maxlon,maxlat' (or a list of four numbers) → a checked lon/lat box."""
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        box = tuple(float(p) for p in parts)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"COCKPIT_AREA must be four numbers min_lon,min_lat,max_lon,max_lat: {value!r}") from exc
+    if len(box) != 4 or not (-180 <= box[0] < box[2] <= 180 and -90 <= box[1] < box[3] <= 90):
+        raise SettingsError(f"COCKPIT_AREA must be min_lon,min_lat,max_lon,max_lat in degrees, not {value!r}")
+    return box
+
 
 class SettingsError(ValueError):
     """A setting that cannot be used; the message is one line."""
@@ -30,6 +45,8 @@ class Settings:
     build_memory: str = "6GB"  # the nightly build's DuckDB memory cap; the app shares the machine
     map_tiles: str | None = None  # an intranet XYZ tile URL under the map; none by default (no internet)
     chromium: str | None = None  # the browser that prints briefs; default: `chromium` on PATH
+    # The street's area (min lon, min lat, max lon, max lat): coordinates outside it are not kept.
+    area: tuple[float, float, float, float] = DEFAULT_AREA
 
     @property
     def paths(self) -> Home:
@@ -73,6 +90,7 @@ class Settings:
                 build_memory=build_memory,
                 map_tiles=pick("map_tiles", None) or None,
                 chromium=pick("chromium", None) or None,
+                area=parse_area(pick("area", DEFAULT_AREA)),
             )
         except ValueError as exc:
             raise SettingsError(f"bad setting: {exc}") from exc

@@ -32,6 +32,8 @@ class Field:
     max: float | None = None
     references: tuple[str, str] | None = None  # (table, field)
     pii: str | None = None
+    area: str | None = None  # lon | lat: bounded by the street's configured area
+    range_by: str | None = None  # a field whose code row (valid_min, valid_max) bounds this one
 
     @property
     def sql_type(self) -> str:
@@ -67,6 +69,8 @@ def _parse_field(table: str, name: str, spec: dict) -> Field:
         ref_table, _, ref_field = spec["references"].partition(".")
         references = (ref_table, ref_field)
     allowed = spec.get("allowed")
+    if spec.get("area") not in (None, "lon", "lat"):
+        raise ContractError(f"{table}.{name}: area must be lon or lat")
     return Field(
         name=name,
         type=kind,
@@ -77,6 +81,8 @@ def _parse_field(table: str, name: str, spec: dict) -> Field:
         max=spec.get("max"),
         references=references,
         pii=spec.get("pii"),
+        area=spec.get("area"),
+        range_by=spec.get("range_by"),
     )
 
 
@@ -93,6 +99,8 @@ def load_contracts(path: Path = CONTRACTS_PATH) -> dict[str, Contract]:
         contracts[table] = Contract(table, spec.get("grain", ""), key, bool(spec.get("snapshot")), fields)
     for contract in contracts.values():
         for f in contract.fields.values():
+            if f.range_by and not (f.range_by in contract.fields and contract.fields[f.range_by].seed):
+                raise ContractError(f"{contract.table}.{f.name}: range_by names no coded field {f.range_by!r}")
             if f.references and (
                 f.references[0] not in contracts or f.references[1] not in contracts[f.references[0]].fields
             ):

@@ -1,27 +1,193 @@
 """Source mappings: declarative files that turn one system's export into contract rows.
 
-The format is documented in pipelines/sources/README.md. A mapping is checked
-against the contracts when it is loaded, so a typo in a mapping fails the run
-at start with one line naming the file, not half-way through the night.
+The format is documented in pipelines/sources/README.md. A mapping is read with
+a YAML loader that refuses repeated keys (YAML itself keeps the last one
+silently), validated by a schema (pydantic: unknown keys are typos, not
+options), and checked against the contracts, so a mistake in a mapping fails
+the run at start with one line naming the file, not half-way through the night.
+
+Two ways to say where a field comes from, both kept:
+- `columns:` export column → field (or a list of fields: one column, two fields);
+- `fields:` field → a column, `{template: "{年}-{月:02}"}` built from several
+  columns, or `{constant: …}`.
 """
 
 from __future__ import annotations
 
+import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from python_calamine import CalamineError, CalamineWorkbook
 
-from pipelines.contracts import Contract, ContractError, load_contracts, seed_translation
+from pipelines.contracts import Contract, ContractError, load_contracts, seed_rows, seed_translation
 
 SOURCES_DIR = Path(__file__).with_name("sources")
 FORMATS = {"csv", "xlsx", "jsonl", "geojson"}
 # How often a source delivers: a monthly snapshot is not stale after two days.
 CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 31}
+# Placeholders of a template: {column} or {column:02} (zero-padded to 2).
+TEMPLATE_PART = re.compile(r"\{([^{}:]+)(?::0(\d+))?\}")
 
 
 class MappingError(ValueError):
     """A mapping file that cannot be used; the message is one line naming the file."""
+
+
+# ---------------------------------------------------------------- reading YAML
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a key written twice in one mapping."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} on line {line} repeats the key on line {seen[key]}", key_node.start_mark
+            )
+        seen[key] = line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 (a SafeLoader)
+    except yaml.constructor.ConstructorError as exc:
+        raise MappingError(f"{Path(path).name}: {exc.problem}") from exc
+    except (OSError, yaml.YAMLError) as exc:
+        raise MappingError(f"{Path(path).name}: cannot read mapping: {str(exc).splitlines()[0]}") from exc
+
+
+# ---------------------------------------------------------------- the schema
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Scalar = str | int | float | bool
+
+
+class FieldFrom(_Strict):
+    """Where one field's text comes from: exactly one of column, template, constant."""
+
+    column: str | None = None
+    template: str | None = None
+    constant: Scalar | None = None
+
+
+class CodeSpec(_Strict):
+    """Export value → code for one field."""
+
+    values: dict[str, str] = {}
+    seed: str | None = None  # '<code table>.<column>': translate through a code table's column
+    default: str | None = None  # code for any value that is neither translated nor a code already
+
+
+class When(_Strict):
+    """Emit a row only where `column` is filled (and, if given, equals one of the values)."""
+
+    column: str
+    equals: Scalar | None = None
+    in_: list[Scalar] | None = Field(default=None, alias="in")
+
+
+class CodeListFile(_Strict):
+    file: str  # .csv or .xlsx, relative to the mapping file
+    sheet: str | None = None
+    columns: dict[str, str] = {}  # file column → code-table column
+    code: str | None = None  # the file column that is the code (default: the column mapped to `code`)
+
+
+class FileEntry(_Strict):
+    table: str
+    pattern: str = "*"
+    format: Literal["csv", "xlsx", "jsonl", "geojson"]
+    encoding: str | None = None
+    sheet: str | None = None
+    columns: dict[str, str | list[str]] = {}
+    fields: dict[str, str | FieldFrom] = {}
+    constants: dict[str, Scalar] = {}
+    datetime_formats: dict[str, str | list[str]] = {}
+    codes: dict[str, str | CodeSpec | dict[str, str]] = {}
+    null_values: list[Scalar] = []
+    trim: bool = True
+    when: When | None = None
+    crs: str | int | None = None  # geojson: the coordinate system the file is in (EPSG code or PROJ string)
+
+
+class MappingFile(_Strict):
+    source: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    title: str | None = None
+    order: int = 50
+    cadence: Literal["daily", "weekly", "monthly"] = "daily"
+    code_lists: dict[str, list[dict[str, Scalar | None]] | CodeListFile] = {}
+    files: Annotated[list[FileEntry], Field(min_length=1)]
+
+    @field_validator("files", mode="before")
+    @classmethod
+    def _files_is_a_list(cls, value):
+        if not isinstance(value, list):
+            raise ValueError("'files' must be a list of entries")
+        return value
+
+
+def _schema_error(path: Path, exc: ValidationError) -> MappingError:
+    first = exc.errors()[0]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
+    problem = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        problem = "unknown key (a typo?)"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return MappingError(f"{path.name}: {where or 'mapping'}: {problem}{more}")
+
+
+# ---------------------------------------------------------------- what the pipeline uses
+
+
+@dataclass(frozen=True)
+class Source:
+    """One field's source: a column, a template over columns, or a constant."""
+
+    kind: str  # column | template | constant
+    value: str
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        if self.kind == "column":
+            return (self.value,)
+        if self.kind == "template":
+            return tuple(dict.fromkeys(m.group(1) for m in TEMPLATE_PART.finditer(self.value)))
+        return ()
+
+
+@dataclass(frozen=True)
+class Codes:
+    translate: dict[str, str]
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    column: str
+    values: tuple[str, ...] | None = None  # None: any non-empty value
+
+    def describe(self) -> str:
+        if self.values is None:
+            return f"{self.column} is filled"
+        return f"{self.column} in ({', '.join(self.values)})"
 
 
 @dataclass(frozen=True)
@@ -29,16 +195,35 @@ class FileSpec:
     table: str
     pattern: str
     format: str
-    columns: dict[str, str]  # export column → contract field
+    sources: dict[str, Source]  # contract field → where its text comes from
     encoding: str | None = None
     sheet: str | None = None
     datetime_formats: dict[str, list[str]] = field(default_factory=dict)
-    codes: dict[str, dict[str, str]] = field(default_factory=dict)
-    constants: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, Codes] = field(default_factory=dict)
+    null_values: tuple[str, ...] = ()
+    trim: bool = True
+    when: Condition | None = None
+    crs: str | None = None
+    part: str = ""  # suffix of this entry's lake files when several entries of a source feed one table
+
+    @property
+    def constants(self) -> dict[str, str]:
+        return {name: s.value for name, s in self.sources.items() if s.kind == "constant"}
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every export column the entry reads, in mapping order."""
+        used = [c for s in self.sources.values() for c in s.columns]
+        if self.when:
+            used.append(self.when.column)
+        return tuple(dict.fromkeys(used))
 
     def required_columns(self, contract: Contract) -> list[str]:
-        """Export columns that must be in a file's header: those feeding a required field."""
-        return [col for col, name in self.columns.items() if contract.fields[name].required]
+        """Export columns that must be in a file's header: those feeding a required field, and `when`'s."""
+        needed = [c for name, s in self.sources.items() if contract.fields[name].required for c in s.columns]
+        if self.when:
+            needed.append(self.when.column)
+        return list(dict.fromkeys(needed))
 
 
 @dataclass(frozen=True)
@@ -49,68 +234,179 @@ class Mapping:
     files: tuple[FileSpec, ...]
     path: Path
     cadence: str = "daily"
+    code_rows: dict[str, tuple[dict[str, str], ...]] = field(default_factory=dict)  # code table → rows it adds
 
     @property
     def cadence_days(self) -> int:
         return CADENCE_DAYS[self.cadence]
 
 
-def _codes(path: Path, field_name: str, spec) -> dict[str, str]:
-    if isinstance(spec, dict):
-        return {str(k): str(v) for k, v in spec.items()}
-    if isinstance(spec, str) and spec.startswith("seed:"):
-        seed, _, column = spec.removeprefix("seed:").partition(".")
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _sources(where: str, entry: FileEntry) -> dict[str, Source]:
+    sources: dict[str, Source] = {}
+
+    def put(name: str, source: Source) -> None:
+        if name in sources:
+            raise MappingError(f"{where}: field {name!r} is given twice ({sources[name].kind} and {source.kind})")
+        sources[name] = source
+
+    for column, targets in entry.columns.items():
+        for name in [targets] if isinstance(targets, str) else targets:
+            put(name, Source("column", str(column)))
+    for name, spec in entry.fields.items():
+        if isinstance(spec, str):
+            put(name, Source("column", spec))
+            continue
+        given = [k for k in ("column", "template", "constant") if getattr(spec, k) is not None]
+        if len(given) != 1:
+            raise MappingError(f"{where}: field {name!r} needs exactly one of column, template, constant")
+        kind = given[0]
+        if kind == "template" and not TEMPLATE_PART.search(spec.template):
+            raise MappingError(f"{where}: template of {name!r} names no column (write columns as {{列名}})")
+        put(name, Source(kind, _text(getattr(spec, kind))))
+    for name, value in entry.constants.items():
+        put(name, Source("constant", _text(value)))
+    return sources
+
+
+def _codes(where: str, name: str, spec) -> Codes:
+    if isinstance(spec, str):
+        spec = CodeSpec(seed=spec.removeprefix("seed:")) if spec.startswith("seed:") else None
+        if spec is None:
+            raise MappingError(f"{where}: codes for {name} must be a mapping, 'seed:<table>.<column>' or {{values:…}}")
+    elif isinstance(spec, dict):
+        spec = CodeSpec(values=spec)
+    translate: dict[str, str] = {}
+    if spec.seed:
+        seed, _, column = spec.seed.partition(".")
         try:
-            return seed_translation(seed, column or "code")
+            translate.update(seed_translation(seed, column or "code"))
         except ContractError as exc:
-            raise MappingError(f"{path.name}: codes for {field_name}: {exc}") from exc
-    raise MappingError(f"{path.name}: codes for {field_name} must be a mapping or 'seed:<table>.<column>'")
+            raise MappingError(f"{where}: codes for {name}: {exc}") from exc
+    translate.update({str(k): str(v) for k, v in spec.values.items()})
+    return Codes(translate, spec.default)
+
+
+def _read_code_file(mapping_path: Path, spec: CodeListFile) -> list[dict[str, str]]:
+    path = (mapping_path.parent / spec.file).resolve()
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+            book = CalamineWorkbook.from_path(str(path))
+            rows = book.get_sheet_by_name(spec.sheet or book.sheet_names[0]).to_python()
+            header = [str(h).strip() for h in rows[0]]
+            cells = (["" if v is None else str(v).strip() for v in r] for r in rows[1:])
+            records = [dict(zip(header, r, strict=False)) for r in cells]
+        else:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                records = list(csv.DictReader(handle))
+    except (OSError, CalamineError, IndexError, ValueError) as exc:
+        raise MappingError(f"{mapping_path.name}: code list file {spec.file}: {str(exc).splitlines()[0]}") from exc
+    if spec.columns:
+        missing = [c for c in spec.columns if records and c not in records[0]]
+        if missing:
+            raise MappingError(f"{mapping_path.name}: code list file {spec.file} has no column(s) {', '.join(missing)}")
+        records = [{target: r.get(col, "") for col, target in spec.columns.items()} for r in records]
+    return records
+
+
+def _code_rows(path: Path, raw: dict) -> dict[str, tuple[dict[str, str], ...]]:
+    """Codes a mapping adds to the code tables (warehouse/seeds): rows with the seed's columns."""
+    added = {}
+    for seed, spec in raw.items():
+        try:
+            columns = list(seed_rows(seed)[0])
+        except ContractError as exc:
+            raise MappingError(f"{path.name}: code_lists: {exc}") from exc
+        rows = _read_code_file(path, spec) if isinstance(spec, CodeListFile) else spec
+        out, seen = [], set()
+        for i, row in enumerate(rows):
+            row = {str(k): "" if v is None else _text(v).strip() for k, v in row.items()}
+            unknown = [k for k in row if k not in columns]
+            if unknown:
+                raise MappingError(
+                    f"{path.name}: code_lists.{seed}[{i}]: unknown column(s) {', '.join(unknown)}; "
+                    f"the code table has {', '.join(columns)}"
+                )
+            if not row.get("code"):
+                raise MappingError(f"{path.name}: code_lists.{seed}[{i}]: a code row needs 'code'")
+            if row["code"] in seen:
+                continue  # a taxonomy repeats its parents on every leaf row; one row per code
+            seen.add(row["code"])
+            out.append({c: row.get(c, "") for c in columns})
+        added[seed] = tuple(out)
+    return added
 
 
 def load_mapping(path: Path, contracts: dict[str, Contract] | None = None) -> Mapping:
     contracts = contracts or load_contracts()
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise MappingError(f"{Path(path).name}: cannot read mapping: {str(exc).splitlines()[0]}") from exc
+    path = Path(path)
+    raw = read_yaml(path)
     if not isinstance(raw, dict) or "source" not in raw or not raw.get("files"):
-        raise MappingError(f"{Path(path).name}: a mapping needs 'source' and 'files'")
+        raise MappingError(f"{path.name}: a mapping needs 'source' and 'files'")
+    try:
+        doc = MappingFile.model_validate(raw)
+    except ValidationError as exc:
+        raise _schema_error(path, exc) from exc
     files = []
-    for i, spec in enumerate(raw["files"]):
-        where = f"{Path(path).name} files[{i}]"
-        table = spec.get("table")
-        if table not in contracts:
-            raise MappingError(f"{where}: unknown table {table!r}")
-        contract = contracts[table]
-        if spec.get("format") not in FORMATS:
-            raise MappingError(f"{where}: format must be one of {sorted(FORMATS)}")
-        columns = {str(k): str(v) for k, v in (spec.get("columns") or {}).items()}
-        constants = {str(k): str(v) for k, v in (spec.get("constants") or {}).items()}
-        for name in [*columns.values(), *constants]:
+    per_table: dict[str, int] = {}
+    for entry in doc.files:
+        per_table[entry.table] = per_table.get(entry.table, 0) + 1
+    seen_tables: dict[str, int] = {}
+    for i, entry in enumerate(doc.files):
+        where = f"{path.name} files[{i}]"
+        if entry.table not in contracts:
+            raise MappingError(f"{where}: unknown table {entry.table!r}")
+        contract = contracts[entry.table]
+        sources = _sources(where, entry)
+        named = [*sources, *entry.datetime_formats, *entry.codes]
+        for name in named:
             if name not in contract.fields:
-                raise MappingError(f"{where}: {name!r} is not a field of {table}")
-        missing = [f for f in contract.required if f not in columns.values() and f not in constants]
+                raise MappingError(f"{where}: {name!r} is not a field of {entry.table}")
+        missing = [f for f in contract.required if f not in sources]
         if missing:
-            raise MappingError(f"{where}: required field(s) {', '.join(missing)} of {table} are not mapped")
-        formats = {k: [v] if isinstance(v, str) else list(v) for k, v in (spec.get("datetime_formats") or {}).items()}
+            raise MappingError(f"{where}: required field(s) {', '.join(missing)} of {entry.table} are not mapped")
+        when = None
+        if entry.when is not None:
+            values = (
+                entry.when.in_
+                if entry.when.in_ is not None
+                else ([entry.when.equals] if entry.when.equals is not None else None)
+            )
+            when = Condition(entry.when.column, tuple(_text(v) for v in values) if values is not None else None)
+        n = seen_tables.get(entry.table, 0)
+        seen_tables[entry.table] = n + 1
         files.append(
             FileSpec(
-                table=table,
-                pattern=spec.get("pattern", "*"),
-                format=spec["format"],
-                columns=columns,
-                encoding=spec.get("encoding"),
-                sheet=spec.get("sheet"),
-                datetime_formats=formats,
-                codes={k: _codes(Path(path), k, v) for k, v in (spec.get("codes") or {}).items()},
-                constants=constants,
+                table=entry.table,
+                pattern=entry.pattern,
+                format=entry.format,
+                sources=sources,
+                encoding=entry.encoding,
+                sheet=entry.sheet,
+                datetime_formats={k: [v] if isinstance(v, str) else list(v) for k, v in entry.datetime_formats.items()},
+                codes={k: _codes(where, k, v) for k, v in entry.codes.items()},
+                null_values=tuple(_text(v) for v in entry.null_values),
+                trim=entry.trim,
+                when=when,
+                crs=None if entry.crs is None else str(entry.crs),
+                # The first entry of a table keeps the plain file name, so one-entry sources keep their layout.
+                part="" if n == 0 else f".{n}",
             )
         )
-    cadence = raw.get("cadence", "daily")
-    if cadence not in CADENCE_DAYS:
-        raise MappingError(f"{Path(path).name}: cadence must be one of {', '.join(CADENCE_DAYS)}")
-    title = raw.get("title", raw["source"])
-    return Mapping(raw["source"], title, int(raw.get("order", 50)), tuple(files), Path(path), cadence)
+    return Mapping(
+        doc.source,
+        doc.title or doc.source,
+        doc.order,
+        tuple(files),
+        path,
+        doc.cadence,
+        _code_rows(path, doc.code_lists),
+    )
 
 
 def load_mappings(extra: list[Path] | tuple[Path, ...] = ()) -> list[Mapping]:
@@ -124,3 +420,14 @@ def load_mappings(extra: list[Path] | tuple[Path, ...] = ()) -> list[Mapping]:
             raise MappingError(f"{m.path.name}: source {m.source!r} is already defined by {seen[m.source].name}")
         seen[m.source] = m.path
     return sorted(mappings, key=lambda m: (m.order, m.source))
+
+
+def added_codes(mappings: list[Mapping]) -> dict[str, tuple[dict[str, str], ...]]:
+    """Every code table's added rows over all mappings (first definition of a code wins, in load order)."""
+    merged: dict[str, dict[str, dict[str, str]]] = {}
+    for m in mappings:
+        for seed, rows in m.code_rows.items():
+            table = merged.setdefault(seed, {})
+            for row in rows:
+                table.setdefault(row["code"], row)
+    return {seed: tuple(rows.values()) for seed, rows in merged.items()}

@@ -313,11 +313,53 @@ def read_file(path: Path, spec: FileSpec) -> ReadResult:
         result = read_geojson(path)
     present = set(result.table.column_names)
     # JSON lines have no header: a key counts as present when any row carries it.
-    missing = [col for col in spec.columns if col not in present and spec.columns[col] not in spec.constants]
+    missing = [col for col in spec.columns if col not in present]
     required_missing = [c for c in missing if c in spec.required_columns(load_contracts()[spec.table])]
     if required_missing:
         found = ", ".join(c for c in result.table.column_names if c != "_line")
         raise FileRejected("unknown_header", f"missing column(s) {', '.join(required_missing)}; found {found}")
     for col in missing:  # optional columns the export left out are simply empty
         result.table = result.table.append_column(col, pa.nulls(result.table.num_rows, pa.string()))
+    result.table = _settle_day_month_order(result.table, spec)
     return result
+
+
+# d/m/yyyy or m/d/yyyy (any of / . - between), at the start of a value.
+_SHORT_DATE = r"^\s*(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>\d{4})"
+
+
+def _settle_day_month_order(table: pa.Table, spec: FileSpec) -> pa.Table:
+    """Rewrite dd/mm/yyyy or mm/dd/yyyy dates of a column to yyyy-mm-dd, deciding the order per file.
+
+    A file decides by its rows: a first number above 12 means day-first, a second
+    one above 12 means month-first. When every row reads both ways the file is
+    refused rather than guessed (3/4/2024 is 3 April in London and 4 March in
+    New York). Fields with their own datetime_formats are left as the mapping says.
+    """
+    contract = load_contracts()[spec.table]
+    for name, source in spec.sources.items():
+        if source.kind != "column" or name in spec.datetime_formats:
+            continue
+        if contract.fields[name].type not in ("date", "timestamp"):
+            continue
+        column = table.column(source.value)
+        parts = pc.extract_regex(column, _SHORT_DATE)
+        valid = pc.is_valid(parts)
+        if not pc.any(valid).as_py():
+            continue
+        first = pc.cast(pc.struct_field(parts, "a"), pa.int32())
+        second = pc.cast(pc.struct_field(parts, "b"), pa.int32())
+        day_first_possible = not pc.any(pc.greater(second, 12)).as_py()
+        month_first_possible = not pc.any(pc.greater(first, 12)).as_py()
+        differs = pc.any(pc.not_equal(first, second)).as_py()
+        if day_first_possible and month_first_possible and differs:
+            example = pc.filter(column, pc.and_(valid, pc.not_equal(first, second)))[0].as_py()
+            raise FileRejected(
+                "ambiguous_date",
+                f"{source.value}: every date reads both day-first and month-first (e.g. {example!r}); "
+                f"declare datetime_formats for {name}",
+            )
+        order = r"\3-\1-\2" if month_first_possible else r"\3-\2-\1"
+        rewritten = pc.replace_substring_regex(column, _SHORT_DATE, order)
+        table = table.set_column(table.column_names.index(source.value), source.value, rewritten)
+    return table

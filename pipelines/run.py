@@ -26,10 +26,12 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from pipelines.contracts import load_contracts
 from pipelines.lake import known_keys, replace_day_partitions
-from pipelines.mapping import FileSpec, Mapping, load_mappings
+from pipelines.mapping import FileSpec, Mapping, added_codes, load_mappings
 from pipelines.readers import FileRejected, read_file
 from pipelines.validate import QUARANTINE_SCHEMA, mask_free_text, validate_batch
 from warehouse.build import ReleaseBuildError, build_release
@@ -60,6 +62,8 @@ class SourceDayStats:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    rows_filtered: int = 0  # left out by an entry's `when:` (not an error, but every row is accounted for)
+    rows_flagged: int = 0  # loaded, with an optional value set to NULL
 
 
 @dataclass
@@ -77,6 +81,8 @@ class RunSummary:
     stats: dict[tuple[str, date], SourceDayStats] = field(default_factory=lambda: defaultdict(SourceDayStats))
     reasons: dict[tuple[str, date, str, str], int] = field(default_factory=lambda: defaultdict(int))
     warnings: list[str] = field(default_factory=list)
+    unmapped: dict[tuple[str, str, str, str], int] = field(default_factory=lambda: defaultdict(int))
+    flagged: dict[tuple[str, str, str, str], int] = field(default_factory=lambda: defaultdict(int))
     cadence: dict[str, str] = field(default_factory=dict)  # source → daily | weekly | monthly
 
     def totals(self) -> SourceDayStats:
@@ -98,7 +104,11 @@ class RunSummary:
                     "rows_read": 0,
                     "rows_loaded": 0,
                     "rows_quarantined": 0,
+                    "rows_filtered": 0,
+                    "rows_flagged": 0,
                     "quarantined_by_reason": {},
+                    "flagged_by_field": {},
+                    "unmapped": {},
                 },
             )
             entry["days"] += 1
@@ -107,6 +117,10 @@ class RunSummary:
         for (source, _day, _table, reason), rows in self.reasons.items():
             by_reason = per_source[source]["quarantined_by_reason"]
             by_reason[reason] = by_reason.get(reason, 0) + rows
+        for (source, _table, name, reason), rows in sorted(self.flagged.items()):
+            per_source[source]["flagged_by_field"][f"{name}:{reason}"] = rows
+        for (source, _table, name, value), rows in sorted(self.unmapped.items()):
+            per_source[source]["unmapped"].setdefault(name, {})[value] = rows
         return {
             "run_id": self.run_id,
             "mode": self.mode,
@@ -173,7 +187,15 @@ def _peak_rss_mb() -> float:
 
 
 class _Run:
-    def __init__(self, home: Home, summary: RunSummary, salt: str, progress: Progress | None):
+    def __init__(
+        self,
+        home: Home,
+        summary: RunSummary,
+        salt: str,
+        progress: Progress | None,
+        code_rows: dict[str, tuple[dict[str, str], ...]],
+        area: tuple[float, float, float, float] | None,
+    ):
         self.home = home
         self.summary = summary
         self.salt = salt
@@ -183,6 +205,8 @@ class _Run:
         self.con.execute("SET enable_progress_bar = false")  # the CLI draws its own; cron logs stay clean
         self.loaded_at = datetime.now(TZ).replace(tzinfo=None)
         self.references: dict[tuple[str, str], pa.Table] = {}
+        self.code_rows = code_rows
+        self.area = area
         self.referenced = {f.references for c in self.contracts.values() for f in c.fields.values() if f.references}
 
     def reference_tables(self) -> dict[tuple[str, str], pa.Table]:
@@ -247,10 +271,12 @@ class _Run:
         self, mapping: Mapping, spec: FileSpec, files: list[tuple[date, Path]], days: list[date]
     ) -> list[pa.Table]:
         contract = self.contracts[spec.table]
+        lake_name = f"{mapping.source}{spec.part}"
         quarantine: list[pa.Table] = []
         pending: list[pa.Table] = []
         pending_rows = 0
         written_days: set[date] = set()
+        read_per_file: dict[str, int] = {}
 
         def flush() -> None:
             nonlocal pending, pending_rows
@@ -266,12 +292,22 @@ class _Run:
                 salt=self.salt,
                 references=self.reference_tables(),
                 loaded_at=self.loaded_at,
+                code_rows=self.code_rows,
+                area=self.area,
             )
+            self.account(mapping.source, spec, batch, result, read_per_file)
             batch_days = sorted({d for d in batch.column("_day").to_pylist()})
-            replace_day_partitions(self.home.lake / spec.table, mapping.source, batch_days, result.clean)
+            replace_day_partitions(self.home.lake / spec.table, lake_name, batch_days, result.clean)
             written_days.update(batch_days)
             for day, n in _count_by(result.clean, ["_day"]):
                 self.summary.stats[(mapping.source, day)].rows_loaded += n
+            flagged = result.clean.filter(pc.is_valid(result.clean.column("_flags")))
+            for day, n in _count_by(flagged, ["_day"]):
+                self.summary.stats[(mapping.source, day)].rows_flagged += n
+            for name, reason, n in result.flags:
+                self.summary.flagged[(mapping.source, spec.table, name, reason)] += n
+            for name, value, n in result.unmapped:
+                self.summary.unmapped[(mapping.source, spec.table, name, mask_free_text(value))] += n
             quarantine.append(result.quarantine)
             for (day, reason), n in _count_by(result.quarantine, ["day", "reason"]):
                 self.summary.stats[(mapping.source, day)].rows_quarantined += n
@@ -280,6 +316,9 @@ class _Run:
 
         for i, (day, path) in enumerate(files):
             self.progress(f"{mapping.source} · {spec.table}", i, len(files))
+            # A batch ends only between days: a day's partition is written once, from all its files.
+            if pending_rows >= BATCH_ROWS and pending[-1].column("_day")[0].as_py() != day:
+                flush()
             stats = self.summary.stats[(mapping.source, day)]
             stats.files += 1
             try:
@@ -290,6 +329,7 @@ class _Run:
                 self.summary.reasons[(mapping.source, day, spec.table, exc.code)] += 1
                 continue
             stats.rows_read += result.rows_read
+            read_per_file[self.relative(path)] = result.table.num_rows
             if result.bad_lines:
                 quarantine.append(
                     pa.table(
@@ -315,28 +355,67 @@ class _Run:
             table = table.append_column("_day", pa.array([day] * n, pa.date32()))
             pending.append(table)
             pending_rows += n
-            if pending_rows >= BATCH_ROWS:
-                flush()
         flush()
         self.progress(f"{mapping.source} · {spec.table}", len(files), len(files))
         # Pending days without a usable file of this kind still replace what an earlier run loaded.
         stale = [d for d in days if d not in written_days]
         if stale:
             replace_day_partitions(
-                self.home.lake / spec.table, mapping.source, stale, pa.table({"_day": pa.array([], pa.date32())})
+                self.home.lake / spec.table, lake_name, stale, pa.table({"_day": pa.array([], pa.date32())})
             )
         return quarantine
+
+    def account(self, source: str, spec: FileSpec, batch: pa.Table, result, read_per_file: dict[str, int]) -> None:
+        """Every row read is loaded, quarantined or left out by `when:`; stop the run before writing if not."""
+        loaded = dict(_count_by(result.clean, ["_file"]))
+        quarantined = dict(_count_by(result.quarantine, ["file"]))
+        for name in sorted(set(batch.column("_file").to_pylist())):
+            read = read_per_file[name]
+            got = loaded.get(name, 0) + quarantined.get(name, 0) + result.filtered.get(name, 0)
+            if got != read:
+                raise PipelineError(
+                    f"{source} {spec.table}: {name}: {read} rows read but {loaded.get(name, 0)} loaded, "
+                    f"{quarantined.get(name, 0)} quarantined and {result.filtered.get(name, 0)} left out by when:"
+                    " — nothing of this entry was written"
+                )
+        for name, n in result.filtered.items():
+            day = date.fromisoformat(name.split("/")[1])  # landing/<source>/<day>/<file>
+            self.summary.stats[(source, day)].rows_filtered += n
 
 
 def drop_orphan_partitions(home: Home, source: str, landing: set[date]) -> list[str]:
     """Delete a source's lake and quarantine partitions whose landing day is gone; say what went."""
     dropped = []
-    for path in [*home.lake.glob(f"*/day=*/{source}.parquet"), *home.quarantine.glob(f"day=*/{source}.parquet")]:
+    lake_files = [*home.lake.glob(f"*/day=*/{source}.parquet"), *home.lake.glob(f"*/day=*/{source}.*.parquet")]
+    for path in [*lake_files, *home.quarantine.glob(f"day=*/{source}.parquet")]:
         day = date.fromisoformat(path.parent.name.removeprefix("day="))
         if day not in landing:
             path.unlink()
             dropped.append(f"{source}: dropped {path.relative_to(home.root)} (its landing day is gone)")
     return dropped
+
+
+def _check_lake_rows(home: Home, mapping: Mapping, summary: RunSummary, days: list[date]) -> None:
+    """The lake holds, per landing day, exactly the rows the run counted as loaded for this source.
+
+    Read from the Parquet footers (no data is scanned). Two entries writing one file, a batch
+    overwriting an earlier one: any such loss stops the run here, before a release is built.
+    """
+    names = {f"{mapping.source}{spec.part}.parquet" for spec in mapping.files}
+    tables = {spec.table for spec in mapping.files}
+    for day in days:
+        kept = sum(
+            pq.ParquetFile(path).metadata.num_rows
+            for table in tables
+            for name in names
+            if (path := home.lake / table / f"day={day.isoformat()}" / name).exists()
+        )
+        counted = summary.stats[(mapping.source, day)].rows_loaded
+        if kept != counted:
+            raise PipelineError(
+                f"{mapping.source} {day.isoformat()}: {counted} rows loaded but the lake keeps {kept}; "
+                "the run stops before publishing"
+            )
 
 
 def _count_by(table: pa.Table, keys: list[str]) -> list[tuple]:
@@ -358,6 +437,7 @@ def run_pipeline(
     stale_after_days: int = 2,
     build_memory: str | None = None,
     progress: Progress | None = None,
+    area: tuple[float, float, float, float] | None = None,
 ) -> RunSummary:
     """Load what is pending, build and check a new release, publish it. Never raises on bad data."""
     started = time.perf_counter()
@@ -366,7 +446,8 @@ def run_pipeline(
     with run_lock(home):
         mappings = load_mappings(tuple(extra_mappings))
         done = {} if (rebuild_all or day) else loaded_fingerprints(home)
-        run = _Run(home, summary, salt, progress)
+        code_rows = added_codes(mappings)
+        run = _Run(home, summary, salt, progress, code_rows, area)
         fingerprints: dict[tuple[str, date], str] = {}
         all_days: dict[str, dict[date, list[Path]]] = {}
         summary.cadence = {m.source: m.cadence for m in mappings}
@@ -382,6 +463,7 @@ def run_pipeline(
                         fingerprints[(mapping.source, d)] = day_print
             if pending:
                 run.load_source(mapping, pending)
+                _check_lake_rows(home, mapping, summary, sorted(pending))
             if rebuild_all:
                 summary.warnings.extend(drop_orphan_partitions(home, mapping.source, set(days)))
         if day is not None and not fingerprints:

@@ -1,25 +1,52 @@
-"""Validation: raw export rows → typed, masked contract rows, and quarantine rows with a reason.
+"""Validation: raw export rows → typed, masked contract rows, and quarantine rows with their reasons.
 
 One SQL statement per batch (all files of one kind, often many days at once)
-does the renaming, code translation, typing, checks and masking in DuckDB:
-row-by-row Python would not load a year of sensor readings in minutes.
-Each row gets the first failing check, in contract field order, as its
-reason; the checks are listed in pipelines/sources/README.md.
+does the field building, code translation, typing, checks and masking in
+DuckDB: row-by-row Python would not load a year of sensor readings in minutes.
+
+A failed check on a *required* field quarantines the row; every failed check
+of the row is listed in `detail`, the first names `reason`. A failed check on
+an *optional* field does not cost the row: the value becomes NULL and the row
+carries a flag (`_flags`: `field:reason;…`) that the run counts. The checks are
+listed in pipelines/sources/README.md.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
 
-from pipelines.contracts import Contract, Field
-from pipelines.mapping import FileSpec
+from pipelines.contracts import Contract, Field, seed_rows
+from pipelines.mapping import TEMPLATE_PART, Condition, FileSpec, Source
 
-# Formats every datetime field accepts after the mapping's own.
-ISO_TIMESTAMP_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
+TIME_ZONE = "Asia/Shanghai"
+# Formats every datetime field tries after the mapping's own; then ISO 8601 and Excel serials.
+DATETIME_FORMATS = [
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%Y-%m-%d %I:%M:%S %p",
+    "%Y-%m-%d %I:%M %p",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
+    "%Y年%m月%d日",
+    "%Y.%m.%d %H:%M:%S",
+    "%Y.%m.%d",
+    "%Y%m%d%H%M%S",
+    "%Y%m%d",
+]
+ISO_TIMESTAMP_FORMATS = DATETIME_FORMATS  # the name earlier code imports
+# Text that means "no value" in a number, date or flag column of real exports.
+NUMBER_NULL_TOKENS = ["NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "-", "--", "—", "/"]
+# ASCII whitespace, the ideographic (full-width) space, no-break space and a stray BOM around a value.
+TRIM_PATTERN = r"^[\s\x{3000}\x{00a0}\x{feff}]+|[\s\x{3000}\x{00a0}\x{feff}]+$"
 TRUE_WORDS = ["true", "1", "t", "y", "yes", "是", "已"]
 FALSE_WORDS = ["false", "0", "f", "n", "no", "否", "未"]
 
@@ -71,6 +98,22 @@ def _pii_sql(f: Field, value: str) -> str:
     return value
 
 
+def _datetime_sql(value: str, formats: list[str]) -> str:
+    """A timestamp from text: the mapping's formats and the common ones, then ISO 8601 (fractional
+    seconds, and a time zone turned into Shanghai time), then an Excel serial day number."""
+    offset = r"T?[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+    serial = f"TRY_CAST({value} AS DOUBLE)"
+    return (
+        f"coalesce(try_strptime({value}, {_list_literal(formats)}), "
+        f"CASE WHEN regexp_matches({value}, {_literal(offset)}) "
+        f"THEN timezone({_literal(TIME_ZONE)}, TRY_CAST({value} AS TIMESTAMPTZ)) END, "
+        f"TRY_CAST({value} AS TIMESTAMP), "
+        # Excel counts days from 1899-12-30; five digits (1954–2119) cannot be a compact yyyymmdd.
+        f"CASE WHEN regexp_full_match({value}, '[0-9]{{5}}(\\.[0-9]+)?') "
+        f"THEN TIMESTAMP '1899-12-30' + to_seconds(CAST(round({serial} * 86400) AS BIGINT)) END)"
+    )
+
+
 def _typed_sql(f: Field, value: str, spec: FileSpec) -> str:
     if f.type == "int":
         as_double = f"TRY_CAST({value} AS DOUBLE)"
@@ -84,8 +127,7 @@ def _typed_sql(f: Field, value: str, spec: FileSpec) -> str:
             f"WHEN lower({value}) IN ({', '.join(map(_literal, FALSE_WORDS))}) THEN false END"
         )
     if f.type in ("timestamp", "date"):
-        formats = [*spec.datetime_formats.get(f.name, []), *ISO_TIMESTAMP_FORMATS]
-        parsed = f"try_strptime({value}, {_list_literal(formats)})"
+        parsed = _datetime_sql(value, [*spec.datetime_formats.get(f.name, []), *DATETIME_FORMATS])
         return f"CAST({parsed} AS DATE)" if f.type == "date" else parsed
     return value
 
@@ -100,10 +142,61 @@ def _invalid_reason(f: Field) -> str:
     }.get(f.type, "invalid_value")
 
 
+def _cleaned(column: str, spec: FileSpec, typed: bool) -> str:
+    """One export column as text: trimmed (ASCII and full-width space), '' and null tokens → NULL."""
+    value = f"CAST(raw_batch.{_ident(column)} AS VARCHAR)"
+    if spec.trim:
+        value = f"regexp_replace({value}, {_literal(TRIM_PATTERN)}, '', 'g')"
+    tokens = [*spec.null_values, *(NUMBER_NULL_TOKENS if typed else ())]
+    value = f"nullif({value}, '')"
+    if tokens:
+        value = f"CASE WHEN {value} IN ({', '.join(map(_literal, tokens))}) THEN NULL ELSE {value} END"
+    return value
+
+
+def _source_sql(source: Source, spec: FileSpec, typed: bool) -> str:
+    if source.kind == "constant":
+        return _literal(source.value)
+    if source.kind == "column":
+        return _cleaned(source.value, spec, typed)
+    # A template is NULL when any column it names is empty: half a timestamp is no timestamp.
+    parts, pos, needed = [], 0, []
+    for match in TEMPLATE_PART.finditer(source.value):
+        if match.start() > pos:
+            parts.append(_literal(source.value[pos : match.start()]))
+        column = _cleaned(match.group(1), spec, typed=False)
+        needed.append(f"{column} IS NULL")
+        width = match.group(2)
+        parts.append(f"lpad({column}, {int(width)}, '0')" if width else column)
+        pos = match.end()
+    if pos < len(source.value):
+        parts.append(_literal(source.value[pos:]))
+    return f"CASE WHEN {' OR '.join(needed)} THEN NULL ELSE concat({', '.join(parts)}) END"
+
+
+def when_sql(condition: Condition, spec: FileSpec) -> str:
+    value = _cleaned(condition.column, spec, typed=False)
+    if condition.values is None:
+        return f"{value} IS NOT NULL"
+    return f"{value} IN ({', '.join(map(_literal, condition.values))})"
+
+
 @dataclass
 class ValidationResult:
-    clean: pa.Table  # contract fields (typed, masked) + lineage columns + _day
+    clean: pa.Table  # contract fields (typed, masked) + lineage columns (_flags among them) + _day
     quarantine: pa.Table  # QUARANTINE_SCHEMA
+    filtered: dict[str, int] = field(default_factory=dict)  # file → rows the entry's `when:` left out
+    unmapped: list[tuple[str, str, int]] = field(default_factory=list)  # (field, export value, rows) → default
+    flags: list[tuple[str, str, int]] = field(default_factory=list)  # (field, reason, rows) of optional fields
+
+
+@dataclass(frozen=True)
+class _Check:
+    field: str
+    condition: str
+    reason: str
+    detail: str  # SQL text expression
+    required: bool  # quarantines the row (else: the value becomes NULL and the row is flagged)
 
 
 def validate_batch(
@@ -116,86 +209,135 @@ def validate_batch(
     salt: str,
     references: dict[tuple[str, str], pa.Table],
     loaded_at,
+    code_rows: dict[str, tuple[dict[str, str], ...]] | None = None,
+    area: tuple[float, float, float, float] | None = None,
 ) -> ValidationResult:
     """Validate a batch of raw rows (string columns + _file, _line, _day) against the contract.
 
     `references` maps (table, field) to a table of known keys (k, first_day): a
     value resolves when it was loaded on or before the row's landing day.
+    `code_rows` are the rows mappings add to the code tables (their codes are
+    accepted too, their valid_min/valid_max bound `range_by` fields); `area`
+    (min lon, min lat, max lon, max lat) bounds fields whose contract says
+    `area: lon` or `area: lat`.
     """
+    code_rows = code_rows or {}
+    extra_codes = {seed: tuple(row["code"] for row in rows) for seed, rows in code_rows.items()}
     con.register("raw_batch", batch)
     joins, registered = [], ["raw_batch"]
     raw_cols, value_cols = {}, {}
-    # 1. one raw text expression per contract field: an export column, a constant, or nothing
-    for name in contract.fields:
-        columns = [col for col, target in spec.columns.items() if target == name]
-        if name in spec.constants:
-            raw_cols[name] = _literal(spec.constants[name])
-        elif columns:
-            raw_cols[name] = f"nullif(trim(CAST(raw_batch.{_ident(columns[0])} AS VARCHAR)), '')"
-        else:
-            raw_cols[name] = "CAST(NULL AS VARCHAR)"
-    # 2. code translation through small lookup tables
+    # 1. one raw text expression per contract field: a column, a template over columns, a constant, or nothing
+    for name, f in contract.fields.items():
+        source_of = spec.sources.get(name)
+        typed = f.type not in ("string", "json")
+        raw_cols[name] = _source_sql(source_of, spec, typed) if source_of else "CAST(NULL AS VARCHAR)"
+    # 2. code translation through small lookup tables; a code list's default catches the rest
+    unmapped_sql = []
     for name, codes in spec.codes.items():
         view = f"codes_{name}"
-        con.register(view, pa.table({"k": list(codes), "v": list(codes.values())}))
+        raw = f"r.{_ident(name + '__raw')}"
+        con.register(view, pa.table({"k": list(codes.translate), "v": list(codes.translate.values())}, schema=_KV))
         registered.append(view)
-        joins.append(f"LEFT JOIN {view} ON {view}.k = r.{_ident(name + '__raw')}")
-        value_cols[name] = f"coalesce({view}.v, r.{_ident(name + '__raw')})"
+        joins.append(f"LEFT JOIN {view} ON {view}.k = {raw}")
+        value = f"coalesce({view}.v, {raw})"
+        accepted = _accepted(contract.fields[name], extra_codes)
+        if codes.default is not None:
+            misses = f"{raw} IS NOT NULL AND {view}.v IS NULL"
+            if accepted is not None:
+                misses += f" AND NOT list_contains({_list_literal(accepted)}, {raw})"
+            value = f"CASE WHEN {misses} THEN {_literal(codes.default)} ELSE {value} END"
+            unmapped_sql.append((name, misses, raw))
+        value_cols[name] = value
     select_raw = ",\n      ".join(f"{expr} AS {_ident(name + '__raw')}" for name, expr in raw_cols.items())
     coded = ",\n      ".join(
         f"{value_cols.get(name, 'r.' + _ident(name + '__raw'))} AS {_ident(name + '__val')}" for name in contract.fields
     )
-    # 3. typing, references and the ordered checks
-    typed, checks, ref_joins = [], [], []
+    unmapped_cols = "".join(
+        f",\n      CASE WHEN {cond} THEN {raw} END AS {_ident(name + '__unmapped')}" for name, cond, raw in unmapped_sql
+    )
+    # 3. typing, references and the checks
+    typed, checks, ref_joins = {}, [], []
     for name, f in contract.fields.items():
         raw, val = f"c.{_ident(name + '__raw')}", f"c.{_ident(name + '__val')}"
         # Personal data never goes into a reason: the detail names the field only.
         shown = _literal(name) if f.pii else f"{_literal(name + '=')} || {raw}"
         typed_expr = _typed_sql(f, val, spec)
-        typed.append(f"{typed_expr} AS {_ident(name)}")
+        typed[name] = typed_expr
         if f.required:
-            checks.append((f"{raw} IS NULL", "missing_required", _literal(name)))
+            checks.append(_Check(name, f"{raw} IS NULL", "missing_required", _literal(name), True))
         if f.type not in ("string", "json"):
-            checks.append((f"{raw} IS NOT NULL AND ({typed_expr}) IS NULL", _invalid_reason(f), shown))
-        accepted = f.accepted_values()
-        if accepted is not None:
             checks.append(
-                (f"{val} IS NOT NULL AND NOT list_contains({_list_literal(accepted)}, {val})", "unknown_code", shown)
+                _Check(name, f"{raw} IS NOT NULL AND ({typed_expr}) IS NULL", _invalid_reason(f), shown, f.required)
             )
-        if f.min is not None:
-            checks.append((f"({typed_expr}) < {f.min}", "out_of_range", shown))
-        if f.max is not None:
-            checks.append((f"({typed_expr}) > {f.max}", "out_of_range", shown))
+        accepted = _accepted(f, extra_codes)
+        if accepted is not None:
+            condition = f"{val} IS NOT NULL AND NOT list_contains({_list_literal(accepted)}, {val})"
+            checks.append(_Check(name, condition, "unknown_code", shown, f.required))
+        low, high = _bounds(f, area)
+        if low is not None:
+            checks.append(_Check(name, f"({typed_expr}) < {low}", "out_of_range", shown, f.required))
+        if high is not None:
+            checks.append(_Check(name, f"({typed_expr}) > {high}", "out_of_range", shown, f.required))
+        if f.range_by:
+            seed = contract.fields[f.range_by].seed
+            view = f"range_{name}"
+            con.register(view, _ranges(seed, code_rows.get(seed, ())))
+            registered.append(view)
+            ref_joins.append(f"LEFT JOIN {view} ON {view}.k = c.{_ident(f.range_by + '__val')}")
+            # Below the floor is a device fault; above the ceiling loads and is flagged a spike by the
+            # warehouse, because a real surge (a gas leak) must reach the screen, not the quarantine.
+            checks.append(_Check(name, f"({typed_expr}) < {view}.lo", "out_of_range", shown, f.required))
         if f.references and f.references in references:
             view = f"ref_{f.references[0]}_{f.references[1]}_{name}"
             con.register(view, references[f.references])
             registered.append(view)
             ref_joins.append(f"LEFT JOIN {view} ON {view}.k = ({typed_expr}) AND {view}.first_day <= c._day")
-            checks.append((f"({typed_expr}) IS NOT NULL AND {view}.k IS NULL", "unknown_reference", shown))
-    reason = "CASE " + " ".join(f"WHEN {cond} THEN {_literal(code)}" for cond, code, _ in checks) + " END"
-    detail = "CASE " + " ".join(f"WHEN {cond} THEN {det}" for cond, _, det in checks) + " END"
-    if not checks:
+            condition = f"({typed_expr}) IS NOT NULL AND {view}.k IS NULL"
+            checks.append(_Check(name, condition, "unknown_reference", shown, f.required))
+    hard = [c for c in checks if c.required]
+    soft = [c for c in checks if not c.required]
+    reason = "CASE " + " ".join(f"WHEN {c.condition} THEN {_literal(c.reason)}" for c in hard) + " END"
+    first_detail = "CASE " + " ".join(f"WHEN {c.condition} THEN {c.detail}" for c in hard) + " END"
+    listed = ", ".join(f"CASE WHEN {c.condition} THEN {_literal(c.reason + ': ')} || {c.detail} END" for c in hard)
+    all_failures = f"list_filter([{listed}], lambda x: x IS NOT NULL)"
+    detail = f"CASE WHEN len({all_failures}) > 1 THEN array_to_string({all_failures}, '; ') ELSE {first_detail} END"
+    if not hard:
         reason = detail = "CAST(NULL AS VARCHAR)"
+    soft_by_field: dict[str, list[_Check]] = {}
+    for c in soft:
+        soft_by_field.setdefault(c.field, []).append(c)
+    flag_items = ", ".join(f"CASE WHEN {c.condition} THEN {_literal(c.field + ':' + c.reason)} END" for c in soft)
+    flags = f"nullif(concat_ws(';', {flag_items}), '')" if soft else "CAST(NULL AS VARCHAR)"
+    typed_cols = []
+    for name, expr in typed.items():
+        failing = soft_by_field.get(name)
+        if failing:
+            expr = f"CASE WHEN {' OR '.join(c.condition for c in failing)} THEN NULL ELSE {expr} END"
+        typed_cols.append(f"{expr} AS {_ident(name)}")
     masked_raw = ", ".join(
         f"{_ident(name)} := {_pii_sql(f, 'c.' + _ident(name + '__raw'))}" for name, f in contract.fields.items()
     )
     key = ", ".join(_ident(k) for k in contract.key) or "c._line"
+    keep = when_sql(spec.when, spec) if spec.when else "true"
     sql = f"""
     CREATE OR REPLACE TEMP TABLE validated AS
     WITH r AS (
       SELECT raw_batch._file, raw_batch._line, raw_batch._day,
       {select_raw}
       FROM raw_batch
+      WHERE {keep}
     ), c AS (
       SELECT r._file, r._line, r._day, r.* EXCLUDE (_file, _line, _day),
-      {coded}
+      {coded}{unmapped_cols}
       FROM r {" ".join(joins)}
     ), t AS (
       SELECT c._file, c._line, c._day,
-        {", ".join(typed)},
+        {", ".join(typed_cols)},
         {reason} AS reason,
         {detail} AS detail,
+        {flags} AS _flags,
         CAST(to_json(struct_pack({masked_raw})) AS VARCHAR) AS raw
+        {"".join(f", c.{_ident(name + '__unmapped')}" for name, _, _ in unmapped_sql)}
       FROM c {" ".join(ref_joins)}
     )
     SELECT *,
@@ -205,12 +347,19 @@ def validate_batch(
     FROM t
     """
     try:
+        filtered = {}
+        if spec.when:
+            filtered = dict(
+                con.execute(
+                    f"SELECT _file, count(*) FROM raw_batch WHERE NOT coalesce({keep}, false) GROUP BY 1"
+                ).fetchall()
+            )
         con.execute(sql, {"salt": salt} if "$salt" in sql else None)
         pii = {name: _pii_sql(f, _ident(name)) for name, f in contract.fields.items()}
         fields_sql = ", ".join(f"{pii[name]} AS {_ident(name)}" for name in contract.fields)
         clean = con.sql(
             f"""SELECT {fields_sql}, {_literal(source)} AS _source, _file, _line,
-                       CAST($loaded_at AS TIMESTAMP) AS _loaded_at, _day
+                       CAST($loaded_at AS TIMESTAMP) AS _loaded_at, _flags, _day
                 FROM validated WHERE final_reason IS NULL ORDER BY _day, _file, _line""",
             params={"salt": salt, "loaded_at": loaded_at} if "$salt" in fields_sql else {"loaded_at": loaded_at},
         ).to_arrow_table()
@@ -221,8 +370,65 @@ def validate_batch(
                             ELSE detail END AS detail, raw
                 FROM validated WHERE final_reason IS NOT NULL ORDER BY _day, _file, _line""",
         ).to_arrow_table()
+        unmapped = []
+        for name, _, _ in unmapped_sql:
+            column = _ident(name + "__unmapped")
+            unmapped += [
+                (name, value, rows)
+                for value, rows in con.execute(
+                    f"SELECT {column}, count(*) FROM validated WHERE final_reason IS NULL AND {column} IS NOT NULL "
+                    "GROUP BY 1 ORDER BY 2 DESC, 1"
+                ).fetchall()
+            ]
+        flag_counts = []
+        if soft:
+            flag_counts = [
+                (name, code, rows)
+                for name, code, rows in con.execute(
+                    """SELECT split_part(flag, ':', 1), split_part(flag, ':', 2), count(*)
+                       FROM (SELECT unnest(string_split(_flags, ';')) AS flag
+                             FROM validated WHERE final_reason IS NULL AND _flags IS NOT NULL)
+                       GROUP BY ALL ORDER BY 1, 2"""
+                ).fetchall()
+            ]
     finally:
         for view in registered:
             con.unregister(view)
         con.execute("DROP TABLE IF EXISTS validated")
-    return ValidationResult(clean, quarantine.cast(QUARANTINE_SCHEMA))
+    return ValidationResult(clean, quarantine.cast(QUARANTINE_SCHEMA), filtered, unmapped, flag_counts)
+
+
+_KV = pa.schema([("k", pa.string()), ("v", pa.string())])
+
+
+def _accepted(f: Field, extra_codes: dict[str, tuple[str, ...]]) -> tuple[str, ...] | None:
+    accepted = f.accepted_values()
+    if accepted is not None and f.seed and extra_codes.get(f.seed):
+        accepted = (*accepted, *extra_codes[f.seed])
+    return accepted
+
+
+def _ranges(seed: str, added: tuple[dict[str, str], ...]) -> pa.Table:
+    """(code, valid_min, valid_max) of a code table and the rows mappings add; empty → unbounded."""
+
+    def number(row: dict, column: str) -> float | None:
+        text = (row.get(column) or "").strip()
+        return float(text) if text else None
+
+    rows = {row["code"]: row for row in seed_rows(seed)}
+    for row in added:
+        rows.setdefault(row["code"], row)
+    return pa.table(
+        {
+            "k": pa.array(list(rows), pa.string()),
+            "lo": pa.array([number(r, "valid_min") for r in rows.values()], pa.float64()),
+            "hi": pa.array([number(r, "valid_max") for r in rows.values()], pa.float64()),
+        }
+    )
+
+
+def _bounds(f: Field, area: tuple[float, float, float, float] | None) -> tuple[float | None, float | None]:
+    """A field's numeric range: the contract's, or the street's configured area for coordinates."""
+    if f.area and area:
+        return (area[0], area[2]) if f.area == "lon" else (area[1], area[3])
+    return f.min, f.max

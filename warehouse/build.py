@@ -52,6 +52,7 @@ LINEAGE_COLUMNS = {
     "_file": "VARCHAR",
     "_line": "BIGINT",
     "_loaded_at": "TIMESTAMP",
+    "_flags": "VARCHAR",  # optional fields whose bad value was set to NULL: "field:reason;…"
 }
 PARTITION_COLUMN = "day"
 
@@ -170,6 +171,7 @@ def build_release(
     extra_tables: Mapping[str, pa.Table] | None = None,
     progress: Progress | None = None,
     memory_limit: str | None = None,
+    code_rows: Mapping[str, tuple[dict[str, str], ...]] | None = None,
 ) -> None:
     """Build a new release file at `target` from the lake under `lake`.
 
@@ -179,7 +181,9 @@ def build_release(
     Lake partitions after `data_through` are ignored, so a release describes
     the street as of `data_through` (meta_release.as_of = the next midnight).
     `extra_tables` (the pipeline's ops_run, ops_source_load, ops_quarantine)
-    are copied in under their names. Raises ReleaseBuildError with a one-line
+    are copied in under their names. `code_rows` are rows that source mappings
+    add to the code tables (seed_<name>); a code already in the seed keeps the
+    seed's row. Raises ReleaseBuildError with a one-line
     reason; on failure the half-built file is left for the caller to delete.
     """
     target = Path(target)
@@ -217,7 +221,7 @@ def build_release(
                 lambda table=table, contract=contract: _create_lake_input(con, lake, table, contract, data_through),
             )
         step_done("lake")
-        _run_step("seeds", lambda: _create_seeds(con))
+        _run_step("seeds", lambda: _create_seeds(con, code_rows or {}))
         step_done("seeds")
         _run_step("dim_calendar", lambda: _create_calendar(con, lake, contracts, data_through))
         step_done("dim_calendar")
@@ -285,12 +289,27 @@ def _create_lake_input(
     )
 
 
-def _create_seeds(con: duckdb.DuckDBPyConnection) -> None:
+def _create_seeds(con: duckdb.DuckDBPyConnection, code_rows: Mapping[str, tuple[dict[str, str], ...]]) -> None:
+    unknown = sorted(set(code_rows) - {path.stem for path in SEEDS_DIR.glob("*.csv")})
+    if unknown:
+        raise ReleaseBuildError(f"code rows for unknown code table(s): {', '.join(unknown)}")
     for path in sorted(SEEDS_DIR.glob("*.csv")):
         con.execute(
             f"CREATE TABLE seed_{path.stem} AS SELECT * FROM read_csv({_sql_string(str(path))}, "
-            "header = true, types = {'code': 'VARCHAR'})"
+            "header = true, all_varchar = true)"
         )
+        rows = code_rows.get(path.stem)
+        if rows:
+            columns = sorted({name for row in rows for name in row})
+            added = pa.table({c: pa.array([row.get(c) or None for row in rows], pa.string()) for c in columns})
+            con.register("_added_codes", added)
+            try:
+                con.execute(
+                    f"INSERT INTO seed_{path.stem} BY NAME SELECT * FROM _added_codes "
+                    f"WHERE code NOT IN (SELECT code FROM seed_{path.stem})"
+                )
+            finally:
+                con.unregister("_added_codes")
 
 
 def _first_data_day(con: duckdb.DuckDBPyConnection, lake: Path, contracts: Mapping, data_through: date) -> date:

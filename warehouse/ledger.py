@@ -47,6 +47,8 @@ LEDGER_SCHEMAS = {
             ("rows_read", pa.int64()),
             ("rows_loaded", pa.int64()),
             ("rows_quarantined", pa.int64()),
+            ("rows_filtered", pa.int64()),  # left out by an entry's `when:` condition
+            ("rows_flagged", pa.int64()),  # loaded with an optional value set to NULL
             ("fingerprint", pa.string()),
             ("cadence", pa.string()),
             ("loaded_at", pa.timestamp("us")),
@@ -62,6 +64,28 @@ LEDGER_SCHEMAS = {
             ("rows", pa.int64()),
         ]
     ),
+    # Export values that no code list translated and that loaded as the list's default (未映射).
+    "ops_unmapped": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("source", pa.string()),
+            ("table", pa.string()),
+            ("field", pa.string()),
+            ("value", pa.string()),
+            ("rows", pa.int64()),
+        ]
+    ),
+    # Optional values that failed their check and loaded as NULL, per field and reason.
+    "ops_flagged": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("source", pa.string()),
+            ("table", pa.string()),
+            ("field", pa.string()),
+            ("reason", pa.string()),
+            ("rows", pa.int64()),
+        ]
+    ),
 }
 
 
@@ -73,7 +97,15 @@ def read_ledger(home: Home, table: str) -> pa.Table:
     files = sorted(_dir(home, table).glob("*.parquet"))
     if not files:
         return LEDGER_SCHEMAS[table].empty_table()
-    return pa.concat_tables(pq.read_table(f).cast(LEDGER_SCHEMAS[table]) for f in files)
+    return pa.concat_tables(_conform(pq.read_table(f), LEDGER_SCHEMAS[table]) for f in files)
+
+
+def _conform(rows: pa.Table, schema: pa.Schema) -> pa.Table:
+    """A ledger file written before a column was added reads with that column empty."""
+    for name in schema.names:
+        if name not in rows.column_names:
+            rows = rows.append_column(name, pa.nulls(rows.num_rows, schema.field(name).type))
+    return rows.select(schema.names).cast(schema)
 
 
 def write_ledger(home: Home, run_id: str, tables: dict[str, pa.Table]) -> None:

@@ -574,7 +574,7 @@ class TicketDesk:
             rows,
             {
                 "undecodable_row": undecodable,
-                "missing_required": set_col(6, ""),
+                "missing_required": set_col(2, ""),  # the category: a ticket with no grid loads as 未定位
                 "unknown_code": set_col(2, "其他"),
                 "impossible_date": set_col(1, impossible_time_text(day, fmt)),
                 "duplicate_row": None,
@@ -736,7 +736,8 @@ class TicketDesk:
             tickets,
             rows,
             {
-                "missing_required": lambda r: [*r[:5], "", *r[6:]],
+                # the category, not the grid: an event with no grid still loads, with its place unknown
+                "missing_required": lambda r: [*r[:2], "", *r[3:]],
                 "impossible_date": lambda r: [r[0], impossible_date_text(day, fmt), *r[2:]],
                 "duplicate_row": None,
             },

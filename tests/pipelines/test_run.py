@@ -237,6 +237,6 @@ def test_killed_build_leaves_current_release_intact(fresh_home):
     assert con.execute("SELECT count(*) FROM fct_ticket").fetchone()[0] > 0
     con.close()
     after = run_pipeline(fresh_home, salt=SALT, rebuild_all=True)
-    assert after.status == "published"
+    assert after.status == "published", after.message
     assert not list(fresh_home.releases.glob("*.building")), "leftovers of the killed build are cleaned up"
     assert len(list_releases(fresh_home)) == 2
