@@ -97,4 +97,5 @@ def test_seed_dimensions_rename_code_to_the_domain_name(release):
         "season": "summer",
     }
     assert one(release, "SELECT count(*) AS n FROM dim_channel")["n"] == 21
-    assert one(release, "SELECT physical_max FROM dim_sensor_metric WHERE metric = 'ph'")["physical_max"] == 14.0
+    ph = one(release, "SELECT valid_min, valid_max FROM dim_sensor_metric WHERE metric = 'ph'")
+    assert (ph["valid_min"], ph["valid_max"]) == (0.0, 14.0)

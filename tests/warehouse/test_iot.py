@@ -23,14 +23,16 @@ def test_a_reading_sent_twice_is_counted_once(release):
     assert one(release, "SELECT count(*) AS n FROM raw_sensor_reading WHERE device_id = 'WQ1'")["n"] == 23
 
 
-def test_a_value_above_the_physical_maximum_is_a_spike(release):
+def test_a_value_above_the_valid_maximum_is_a_spike(release):
     spike = hourly(release, "WQ1")[5]
     assert (spike["value_max"], spike["is_spike"], spike["quality"]) == (15.0, True, "spike")
 
 
-def test_a_value_above_three_times_the_median_is_a_spike(release):
+def test_a_value_above_three_times_its_neighbours_median_is_a_spike(release):
     hours = hourly(release, "GAS1")
-    assert hours[8]["median_avg"] == 1.2
+    # the neighbours of 08:00 within 3 slots (12 h) are 00:00 and 04:00: median(1.0, 1.2) = 1.1,
+    # and 5.0 is above 3 × 1.1 and more than gas_lel_pct's spike_min_delta (2 %LEL) above it
+    assert hours[8]["neighbour_median"] == 1.1
     assert [(hour, row["is_spike"]) for hour, row in hours.items()] == [(0, False), (4, False), (8, True)]
 
 
