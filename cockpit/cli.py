@@ -336,6 +336,60 @@ def warehouse_releases() -> None:
         )
 
 
+@main.group()
+def source() -> None:
+    """Onboard a new export: draft a mapping from a sample, then dry-run it (see pipelines/sources/README.md)."""
+
+
+@source.command("check")
+@click.argument("mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--sample",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="One export file to try (default: every file in landing/<source>/ of COCKPIT_HOME).",
+)
+def source_check(mapping: Path, sample: Path | None) -> None:
+    """Dry run: what MAPPING would load, quarantine (with examples) and leave unmapped. Writes nothing.
+
+    Exits 0 when every entry matches a file and would load rows, 1 otherwise.
+    """
+    from pipelines.mapping import MappingError
+    from pipelines.onboard import check_mapping, format_report
+
+    settings = _settings()
+    try:
+        loaded, reports = check_mapping(
+            mapping, settings.paths, sample=sample, extra_mappings=settings.extra_mappings, area=settings.area
+        )
+    except MappingError as exc:
+        _fail(str(exc))
+    click.echo(format_report(loaded, reports))
+    if not reports or not all(r.ok for r in reports):
+        sys.exit(1)
+
+
+@source.command("draft")
+@click.argument("export", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", "source_name", help="The source name (default: from the file name).")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the mapping here (default: stdout)."
+)
+def source_draft(export: Path, source_name: str | None, out: Path | None) -> None:
+    """Write a starting mapping for a sample EXPORT: the table and fields guessed from its header."""
+    from pipelines.onboard import draft_mapping
+    from pipelines.readers import FileRejected
+
+    try:
+        text = draft_mapping(export, source_name)
+    except FileRejected as exc:
+        _fail(f"{export.name}: {exc}")
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}")
+
+
 @warehouse.command("rollback")
 @click.argument("run_id", required=False)
 def warehouse_rollback(run_id: str | None) -> None:

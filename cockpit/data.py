@@ -42,7 +42,7 @@ DATASETS: Mapping[str, str] = {
     # Every community, with or without grids under it, then the grids of known communities.
     "grid_tree": (
         "SELECT community_id AS unit_id, name, 'community' AS level, NULL AS parent_id, community_id, "
-        "households, residents FROM dim_community UNION ALL "
+        "households, residents FROM dim_community WHERE community_id <> 'unknown' UNION ALL "
         "SELECT g.unit_id, g.name, g.level, g.parent_id, g.community_id, g.households, g.residents "
         "FROM dim_grid AS g SEMI JOIN dim_community AS c USING (community_id) "
         "WHERE g.level IN ('comprehensive', 'dedicated', 'micro')"

@@ -107,8 +107,9 @@ class When(_Strict):
 class CodeListFile(_Strict):
     file: str  # .csv or .xlsx, relative to the mapping file
     sheet: str | None = None
-    columns: dict[str, str] = {}  # file column → code-table column
-    code: str | None = None  # the file column that is the code (default: the column mapped to `code`)
+    columns: dict[str, str | list[str]] = {}  # file column → code-table column(s)
+    code: str | None = None  # a template over file columns ("{一级}/{二级}/{三级}"), when no one column is the code
+    constants: dict[str, Scalar] = {}  # code-table columns the file does not carry, the same for every row
 
 
 class FileEntry(_Strict):
@@ -121,11 +122,13 @@ class FileEntry(_Strict):
     fields: dict[str, str | FieldFrom] = {}
     constants: dict[str, Scalar] = {}
     datetime_formats: dict[str, str | list[str]] = {}
-    codes: dict[str, str | CodeSpec | dict[str, str]] = {}
+    # CodeSpec first: {seed: …, default: …} is a spec, {市民: citizen} (unknown keys) a plain translation.
+    codes: dict[str, Annotated[CodeSpec | dict[str, str] | str, Field(union_mode="left_to_right")]] = {}
     null_values: list[Scalar] = []
     trim: bool = True
     when: When | None = None
     crs: str | int | None = None  # geojson: the coordinate system the file is in (EPSG code or PROJ string)
+    repeat: list[dict[str, Scalar]] | None = None  # one entry per item, ${name} in the entry replaced by its value
 
 
 class MappingFile(_Strict):
@@ -134,7 +137,7 @@ class MappingFile(_Strict):
     order: int = 50
     cadence: Literal["daily", "weekly", "monthly"] = "daily"
     code_lists: dict[str, list[dict[str, Scalar | None]] | CodeListFile] = {}
-    files: Annotated[list[FileEntry], Field(min_length=1)]
+    files: list[FileEntry] = []  # empty for a mapping that only brings code lists
 
     @field_validator("files", mode="before")
     @classmethod
@@ -142,6 +145,40 @@ class MappingFile(_Strict):
         if not isinstance(value, list):
             raise ValueError("'files' must be a list of entries")
         return value
+
+
+_PARAMETER = re.compile(r"\$\{([^{}]+)\}")
+
+
+def _repeated(path: Path, entry):
+    """An entry with `repeat:` becomes one entry per item, each ${name} replaced by the item's value.
+
+    For the export that carries many metrics in one row: one entry names the
+    shape once, and `repeat` lists the columns (and the code each one is).
+    """
+    if not isinstance(entry, dict) or "repeat" not in entry:
+        return [entry]
+    items = entry["repeat"]
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise MappingError(f"{path.name}: repeat must be a list of mappings like {{column: PM2.5, code: pm25}}")
+    body = {k: v for k, v in entry.items() if k != "repeat"}
+
+    def fill(value, item):
+        if isinstance(value, str):
+
+            def put(match: re.Match) -> str:
+                if match.group(1) not in item:
+                    raise MappingError(f"{path.name}: ${{{match.group(1)}}} is not a key of every repeat item")
+                return str(item[match.group(1)])
+
+            return _PARAMETER.sub(put, value)
+        if isinstance(value, dict):
+            return {fill(k, item): fill(v, item) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v, item) for v in value]
+        return value
+
+    return [fill(body, item) for item in items]
 
 
 def _schema_error(path: Path, exc: ValidationError) -> MappingError:
@@ -306,12 +343,21 @@ def _read_code_file(mapping_path: Path, spec: CodeListFile) -> list[dict[str, st
                 records = list(csv.DictReader(handle))
     except (OSError, CalamineError, IndexError, ValueError) as exc:
         raise MappingError(f"{mapping_path.name}: code list file {spec.file}: {str(exc).splitlines()[0]}") from exc
-    if spec.columns:
-        missing = [c for c in spec.columns if records and c not in records[0]]
-        if missing:
-            raise MappingError(f"{mapping_path.name}: code list file {spec.file} has no column(s) {', '.join(missing)}")
-        records = [{target: r.get(col, "") for col, target in spec.columns.items()} for r in records]
-    return records
+    named = [*spec.columns, *(m.group(1) for m in TEMPLATE_PART.finditer(spec.code or ""))]
+    missing = [c for c in named if records and c not in records[0]]
+    if missing:
+        raise MappingError(f"{mapping_path.name}: code list file {spec.file} has no column(s) {', '.join(missing)}")
+    out = []
+    for r in records:
+        row = {}
+        for column, targets in spec.columns.items():
+            for target in [targets] if isinstance(targets, str) else targets:
+                row[target] = r.get(column, "")
+        if spec.code:
+            row["code"] = TEMPLATE_PART.sub(lambda m, r=r: r.get(m.group(1), ""), spec.code)
+        row.update({k: _text(v) for k, v in spec.constants.items()})
+        out.append(row)
+    return out
 
 
 def _code_rows(path: Path, raw: dict) -> dict[str, tuple[dict[str, str], ...]]:
@@ -346,8 +392,10 @@ def load_mapping(path: Path, contracts: dict[str, Contract] | None = None) -> Ma
     contracts = contracts or load_contracts()
     path = Path(path)
     raw = read_yaml(path)
-    if not isinstance(raw, dict) or "source" not in raw or not raw.get("files"):
-        raise MappingError(f"{path.name}: a mapping needs 'source' and 'files'")
+    if not isinstance(raw, dict) or "source" not in raw or not (raw.get("files") or raw.get("code_lists")):
+        raise MappingError(f"{path.name}: a mapping needs 'source' and 'files' (or only 'code_lists')")
+    if isinstance(raw.get("files"), list):
+        raw = {**raw, "files": [e for entry in raw["files"] for e in _repeated(path, entry)]}
     try:
         doc = MappingFile.model_validate(raw)
     except ValidationError as exc:

@@ -24,7 +24,17 @@ from charset_normalizer import from_bytes
 from python_calamine import CalamineError, CalamineWorkbook
 
 from pipelines.contracts import load_contracts
+from pipelines.geometry import (
+    GeometryError,
+    crs_from_document,
+    features_from_document,
+    out_of_area_reason,
+    polygon_shape,
+    reproject_geometry,
+)
 from pipelines.mapping import FileSpec
+
+Area = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
 
 
 class FileRejected(Exception):
@@ -283,25 +293,52 @@ def read_jsonl(path: Path, encoding: str | None = None) -> ReadResult:
     return ReadResult(_table_from_rows(header, rows, lines), encoding, bad)
 
 
-def read_geojson(path: Path) -> ReadResult:
+def read_geojson(path: Path, crs: str | None = None, area: Area | None = None) -> ReadResult:
+    """Boundary features (GeoJSON, a bare array of Features, Esri JSON), reprojected to lon/lat.
+
+    The file's coordinate system is the mapping's `crs:`, else the one the document
+    declares, else lon/lat. A feature that is not a polygon, cannot be reprojected or
+    lands outside the street's area is a bad line with its reason, not a lost row.
+    """
     try:
         doc = json.loads(path.read_bytes().decode("utf-8-sig"))
-        features = doc["features"]
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise FileRejected("unreadable_file", f"not a GeoJSON FeatureCollection: {exc}") from exc
-    records, keys = [], {"geometry": None}
-    for feature in features:
+        features = features_from_document(doc)
+        crs = crs or crs_from_document(doc)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FileRejected("unreadable_file", f"not JSON: {exc}") from exc
+    except GeometryError as exc:
+        raise FileRejected("unreadable_file", str(exc)) from exc
+    records, lines, bad = [], [], []
+    keys = {"geometry": None}
+    for number, feature in enumerate(features, start=1):
         flat = _flatten(feature.get("properties") or {})
         geometry = feature.get("geometry")
+        try:
+            if geometry:
+                polygon_shape(geometry)
+                geometry = reproject_geometry(geometry, crs)
+                reason = out_of_area_reason(geometry, area) if area else None
+                if reason:
+                    bad.append(BadLine(number, "out_of_area", reason.removeprefix("out_of_area: "), _brief(flat)))
+                    continue
+        except GeometryError as exc:
+            bad.append(BadLine(number, "invalid_geometry", str(exc), _brief(flat)))
+            continue
         flat["geometry"] = json.dumps(geometry, ensure_ascii=False, separators=(",", ":")) if geometry else None
         keys.update(dict.fromkeys(flat))
         records.append(flat)
+        lines.append(number)
     header = list(keys)
     rows = [[r.get(k) for k in header] for r in records]
-    return ReadResult(_table_from_rows(header, rows, list(range(1, len(rows) + 1))))
+    return ReadResult(_table_from_rows(header, rows, lines), None, bad)
 
 
-def read_file(path: Path, spec: FileSpec) -> ReadResult:
+def _brief(properties: dict) -> str:
+    """A feature's properties as the quarantine's raw text (the geometry is left out: it can be megabytes)."""
+    return json.dumps(properties, ensure_ascii=False)[:2000]
+
+
+def read_file(path: Path, spec: FileSpec, area: Area | None = None) -> ReadResult:
     """Read one export file as its mapping describes; raise FileRejected when it cannot be used at all."""
     if spec.format == "csv":
         result = read_csv(path, spec.encoding)
@@ -310,12 +347,13 @@ def read_file(path: Path, spec: FileSpec) -> ReadResult:
     elif spec.format == "jsonl":
         result = read_jsonl(path, spec.encoding)
     else:
-        result = read_geojson(path)
+        result = read_geojson(path, spec.crs, area)
     present = set(result.table.column_names)
     # JSON lines have no header: a key counts as present when any row carries it.
     missing = [col for col in spec.columns if col not in present]
     required_missing = [c for c in missing if c in spec.required_columns(load_contracts()[spec.table])]
-    if required_missing:
+    # A header-less file (JSON) whose every row was bad has no keys to judge: its bad lines say why.
+    if required_missing and not (result.table.num_rows == 0 and result.bad_lines):
         found = ", ".join(c for c in result.table.column_names if c != "_line")
         raise FileRejected("unknown_header", f"missing column(s) {', '.join(required_missing)}; found {found}")
     for col in missing:  # optional columns the export left out are simply empty

@@ -322,7 +322,7 @@ class _Run:
             stats = self.summary.stats[(mapping.source, day)]
             stats.files += 1
             try:
-                result = read_file(path, spec)
+                result = read_file(path, spec, self.area)
             except FileRejected as exc:
                 stats.files_rejected += 1
                 quarantine.append(self.file_rejection(mapping.source, spec.table, day, path, exc.code, exc.detail))
@@ -510,7 +510,7 @@ def _freshness_warnings(
 ) -> None:
     if summary.data_through is None:
         return
-    for mapping in mappings:
+    for mapping in [m for m in mappings if m.files]:  # a mapping of code lists only delivers no files
         days = all_days.get(mapping.source, {})
         last = max(days) if days else None
         allowed = max(stale_after_days, mapping.cadence_days)
@@ -548,6 +548,7 @@ def _build_and_publish(
             extra_tables=extra,
             progress=run.progress,
             memory_limit=build_memory,
+            code_rows=run.code_rows,
         )
         con = open_release(building)
         try:
@@ -619,7 +620,27 @@ def _ledger_rows(summary: RunSummary, started_at: datetime, fingerprints: dict) 
         ],
         schema=LEDGER_SCHEMAS["ops_quarantine"],
     )
-    return {"ops_run": run, "ops_source_load": loads, "ops_quarantine": reasons}
+    unmapped = pa.Table.from_pylist(
+        [
+            {"run_id": summary.run_id, "source": source, "table": table, "field": name, "value": value, "rows": rows}
+            for (source, table, name, value), rows in sorted(summary.unmapped.items())
+        ],
+        schema=LEDGER_SCHEMAS["ops_unmapped"],
+    )
+    flagged = pa.Table.from_pylist(
+        [
+            {"run_id": summary.run_id, "source": source, "table": table, "field": name, "reason": reason, "rows": rows}
+            for (source, table, name, reason), rows in sorted(summary.flagged.items())
+        ],
+        schema=LEDGER_SCHEMAS["ops_flagged"],
+    )
+    return {
+        "ops_run": run,
+        "ops_source_load": loads,
+        "ops_quarantine": reasons,
+        "ops_unmapped": unmapped,
+        "ops_flagged": flagged,
+    }
 
 
 def summary_json(summary: RunSummary) -> str:

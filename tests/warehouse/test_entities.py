@@ -7,7 +7,8 @@ from tests.warehouse.conftest import one, rows
 
 def test_snapshot_tables_take_only_the_latest_landing_day(release):
     communities = {r["community_id"]: r["name"] for r in rows(release, "SELECT * FROM dim_community")}
-    assert communities == {"C1": "金湖社区", "C2": "星湖社区"}  # C9 and C1's old name were in an older snapshot
+    # C9 and C1's old name were in an older snapshot; 'unknown' is the member for records with no place
+    assert communities == {"C1": "金湖社区", "C2": "星湖社区", "unknown": "未定位"}
     assert [r["device_id"] for r in rows(release, "SELECT device_id FROM dim_device ORDER BY 1")] == [
         "GAS1",
         "V1",
@@ -32,6 +33,7 @@ def test_grid_units_resolve_to_grid_and_micro_grid(release):
     assert places["M1"] == ("C1", "G1", "M1")
     assert places["G2"] == ("C1", "G2", None)
     assert places["C1"] == ("C1", None, None)
+    assert places["unknown"] == ("unknown", "unknown", None)
     assert one(release, "SELECT households FROM dim_grid WHERE unit_id = 'G1'")["households"] == 100
 
 
@@ -95,6 +97,8 @@ def test_seed_dimensions_rename_code_to_the_domain_name(release):
         "sla_working_days": 2,
         "default_department": "water",
         "season": "summer",
+        "group_1": "排水防汛",  # a flat category is its own group at both levels
+        "group_2": "排水防汛",
     }
     assert one(release, "SELECT count(*) AS n FROM dim_channel")["n"] == 21
     ph = one(release, "SELECT valid_min, valid_max FROM dim_sensor_metric WHERE metric = 'ph'")

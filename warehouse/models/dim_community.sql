@@ -1,5 +1,7 @@
 -- grain: one community (社区): a grid unit of level community
 -- Counts missing on the community row are summed from its micro grids.
+-- One more member, 'unknown' (未定位), holds the records that carry no place: rankings
+-- and filters show it; it has no boundary, no grids and no residents.
 WITH units AS (
     SELECT
         community_id,
@@ -27,3 +29,15 @@ FROM stg_grid_unit AS c
 LEFT JOIN units AS u ON u.community_id = c.unit_id
 LEFT JOIN stg_grid_boundary AS b ON b.unit_id = c.unit_id
 WHERE c.level = 'community'
+UNION ALL
+SELECT
+    'unknown' AS community_id,
+    '未定位' AS name,
+    NULL AS community_type,
+    NULL AS households,
+    NULL AS residents,
+    NULL AS registered_residents,
+    0 AS micro_grids,
+    0 AS comprehensive_grids,
+    0 AS dedicated_grids,
+    NULL AS geometry

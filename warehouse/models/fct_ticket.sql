@@ -132,7 +132,7 @@ SELECT
     s.category,
     s.title,
     s.content,
-    CASE WHEN p.unit_id IS NULL THEN s.grid_id ELSE p.grid_id END AS grid_id,
+    p.grid_id,
     p.micro_grid_id,
     p.community_id,
     s.lon,
@@ -197,6 +197,7 @@ SELECT
     s._source AS source
 FROM states AS s
 CROSS JOIN release AS r
-LEFT JOIN int_place AS p ON p.unit_id = s.grid_id
+-- no grid, or one the register does not know: the unknown place (未定位)
+LEFT JOIN int_place AS p ON p.unit_id = coalesce(s.grid_id, 'unknown')
 LEFT JOIN duplicates AS d ON d.ticket_id = s.ticket_id
 LEFT JOIN originals AS o ON o.ticket_id = s.ticket_id
