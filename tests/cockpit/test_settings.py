@@ -40,3 +40,20 @@ def test_salt_is_generated_once_and_kept(tmp_path):
     salt = settings.salt()
     assert len(salt) == 32 and settings.salt() == salt
     assert (Path(tmp_path) / "secret" / "pii_salt").stat().st_mode & 0o077 == 0
+
+
+def test_the_street_area_comes_from_the_environment_or_the_file(tmp_path):
+    assert Settings.load({"COCKPIT_HOME": str(tmp_path), "COCKPIT_AREA": "115.4, 39.4, 117.5, 41.1"}).area == (
+        115.4,
+        39.4,
+        117.5,
+        41.1,
+    )
+    (tmp_path / "cockpit.toml").write_text("area = [113.7, 22.1, 114.6, 22.9]\n", encoding="utf-8")
+    assert Settings.load({"COCKPIT_HOME": str(tmp_path)}).area == (113.7, 22.1, 114.6, 22.9)
+
+
+@pytest.mark.parametrize("area", ["120,31,119,32", "120,31,121", "east,31,121,32", "120,-95,121,32"])
+def test_an_area_that_is_not_a_lon_lat_box_is_refused(tmp_path, area):
+    with pytest.raises(SettingsError, match="COCKPIT_AREA"):
+        Settings.load({"COCKPIT_HOME": str(tmp_path), "COCKPIT_AREA": area})
