@@ -82,6 +82,7 @@ class RunSummary:
     reasons: dict[tuple[str, date, str, str], int] = field(default_factory=lambda: defaultdict(int))
     warnings: list[str] = field(default_factory=list)
     unmapped: dict[tuple[str, str, str, str], int] = field(default_factory=lambda: defaultdict(int))
+    future_dated: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))  # (source, table)
     flagged: dict[tuple[str, str, str, str], int] = field(default_factory=lambda: defaultdict(int))
     cadence: dict[str, str] = field(default_factory=dict)  # source → daily | weekly | monthly
 
@@ -306,6 +307,7 @@ class _Run:
                 self.summary.stats[(mapping.source, day)].rows_flagged += n
             for name, reason, n in result.flags:
                 self.summary.flagged[(mapping.source, spec.table, name, reason)] += n
+            _count_future_dated(self.summary, mapping.source, contract, result.clean)
             for name, value, n in result.unmapped:
                 self.summary.unmapped[(mapping.source, spec.table, name, mask_free_text(value))] += n
             quarantine.append(result.quarantine)
@@ -393,6 +395,17 @@ def drop_orphan_partitions(home: Home, source: str, landing: set[date]) -> list[
             path.unlink()
             dropped.append(f"{source}: dropped {path.relative_to(home.root)} (its landing day is gone)")
     return dropped
+
+
+def _count_future_dated(summary: RunSummary, source: str, contract, clean: pa.Table) -> None:
+    """Rows dated after the landing day that delivered them: a clock error or a future-dated export, loaded but said."""
+    when = next((f.name for f in contract.fields.values() if f.type == "timestamp" and f.required), None)
+    if when is None or clean.num_rows == 0:
+        return
+    later = pc.greater(pc.cast(clean.column(when), pa.date32()), clean.column("_day"))
+    n = pc.sum(later).as_py() or 0
+    if n:
+        summary.future_dated[(source, contract.table)] += n
 
 
 def _check_lake_rows(home: Home, mapping: Mapping, summary: RunSummary, days: list[date]) -> None:
@@ -485,6 +498,10 @@ def run_pipeline(
             loaded_days = [d for days in all_days.values() for d in days]
             summary.data_through = max(loaded_days) if loaded_days else None
             _freshness_warnings(summary, mappings, all_days, stale_after_days)
+            summary.warnings.extend(
+                f"{source}: {n} {table} row(s) dated after the landing day that delivered them (loaded all the same)"
+                for (source, table), n in sorted(summary.future_dated.items())
+            )
             _build_and_publish(home, summary, run, started_at, fingerprints, keep_releases, build_memory)
         summary.duration_s = time.perf_counter() - started
         summary.peak_rss_mb = _peak_rss_mb()

@@ -368,3 +368,20 @@ def test_two_entries_feeding_one_table_keep_every_row(tmp_path):
     assert [(q["file"].split("/")[-1], q["line"], q["reason"]) for q in quarantine] == [
         ("b_1.csv", 22, "duplicate_key")
     ]
+
+
+def test_rows_dated_after_their_delivery_day_load_and_the_run_says_so(tmp_path):
+    mapping = tmp_path / "late.yaml"
+    mapping.write_text(
+        TICKETS.replace("format: csv", 'pattern: "*.csv"\n        format: csv'),
+        encoding="utf-8",
+    )
+    home = Home(tmp_path / "home").ensure()
+    folder = home.landing / "board" / DAY.isoformat()
+    folder.mkdir(parents=True)
+    _csv(folder, "x.csv", ["编号,时间,主题", "1,2026-11-19 08:00,a", "2,2026-11-21 08:00,b", "3,2026-11-20 00:00,c"])
+    summary = run_pipeline(home, salt="s", extra_mappings=(mapping,))
+    assert summary.to_dict()["sources"]["board"]["rows_loaded"] == 3
+    assert "board: 2 ticket_intake row(s) dated after the landing day that delivered them (loaded all the same)" in (
+        summary.warnings
+    )
