@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.contracts import Contract, Field, seed_rows
 from pipelines.mapping import TEMPLATE_PART, Condition, FileSpec, Source
@@ -45,8 +46,6 @@ DATETIME_FORMATS = [
 ISO_TIMESTAMP_FORMATS = DATETIME_FORMATS  # the name earlier code imports
 # Text that means "no value" in a number, date or flag column of real exports.
 NUMBER_NULL_TOKENS = ["NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "-", "--", "—", "/"]
-# ASCII whitespace, the ideographic (full-width) space, no-break space and a stray BOM around a value.
-TRIM_PATTERN = r"^[\s\x{3000}\x{00a0}\x{feff}]+|[\s\x{3000}\x{00a0}\x{feff}]+$"
 TRUE_WORDS = ["true", "1", "t", "y", "yes", "是", "已"]
 FALSE_WORDS = ["false", "0", "f", "n", "no", "否", "未"]
 
@@ -142,11 +141,22 @@ def _invalid_reason(f: Field) -> str:
     }.get(f.type, "invalid_value")
 
 
+def _trimmed(batch: pa.Table, columns: tuple[str, ...]) -> pa.Table:
+    """The columns an entry reads, stripped of Unicode whitespace (ASCII, full-width U+3000, no-break) at both ends.
+
+    Done in Arrow, before SQL: a vectorised trim costs a fraction of a per-value regular expression
+    over a year of sensor readings.
+    """
+    for name in columns:
+        if name in batch.column_names and pa.types.is_string(batch.schema.field(name).type):
+            trimmed = pc.utf8_trim_whitespace(pc.utf8_trim(pc.utf8_trim_whitespace(batch.column(name)), "\ufeff"))
+            batch = batch.set_column(batch.column_names.index(name), name, trimmed)
+    return batch
+
+
 def _cleaned(column: str, spec: FileSpec, typed: bool) -> str:
-    """One export column as text: trimmed (ASCII and full-width space), '' and null tokens → NULL."""
+    """One export column as text (already trimmed, see _trimmed): '' and null tokens → NULL."""
     value = f"CAST(raw_batch.{_ident(column)} AS VARCHAR)"
-    if spec.trim:
-        value = f"regexp_replace({value}, {_literal(TRIM_PATTERN)}, '', 'g')"
     tokens = [*spec.null_values, *(NUMBER_NULL_TOKENS if typed else ())]
     value = f"nullif({value}, '')"
     if tokens:
@@ -223,6 +233,8 @@ def validate_batch(
     """
     code_rows = code_rows or {}
     extra_codes = {seed: tuple(row["code"] for row in rows) for seed, rows in code_rows.items()}
+    if spec.trim:
+        batch = _trimmed(batch, spec.columns)
     con.register("raw_batch", batch)
     joins, registered = [], ["raw_batch"]
     raw_cols, value_cols = {}, {}
