@@ -15,6 +15,7 @@ Two ways to say where a field comes from, both kept:
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,10 @@ def read_yaml(path: Path) -> Any:
         return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 (a SafeLoader)
     except yaml.constructor.ConstructorError as exc:
         raise MappingError(f"{Path(path).name}: {exc.problem}") from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise MappingError(f"{Path(path).name}: cannot read mapping: {exc.problem or exc.context}{where}") from exc
     except (OSError, yaml.YAMLError) as exc:
         raise MappingError(f"{Path(path).name}: cannot read mapping: {str(exc).splitlines()[0]}") from exc
 
@@ -182,13 +187,24 @@ def _repeated(path: Path, entry):
 
 
 def _schema_error(path: Path, exc: ValidationError) -> MappingError:
-    first = exc.errors()[0]
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
-    problem = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        problem = "unknown key (a typo?)"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return MappingError(f"{path.name}: {where or 'mapping'}: {problem}{more}")
+    """The schema's complaints as one line: where (as the YAML says it) and what, up to three."""
+    said = []
+    errors = exc.errors()
+    # A value that fits no form of a union is reported once per form: keep the form the key was written for.
+    typos = [e for e in errors if e["type"] == "extra_forbidden"]
+    for error in typos or errors:
+        # Union members show up in the location under their class names (CodeSpec, …): not the operator's words.
+        loc = [p for p in error["loc"] if not (isinstance(p, str) and p[:1].isupper())]
+        loc = [p for p in loc if not (isinstance(p, str) and ("[" in p or p in ("str", "int", "float", "bool")))]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+        problem = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            problem = "unknown key (a typo?)"
+        text = f"{where or 'mapping'}: {problem}"
+        if text not in said:
+            said.append(text)
+    more = f" (and {len(said) - 3} more)" if len(said) > 3 else ""
+    return MappingError(f"{path.name}: {'; '.join(said[:3])}{more}")
 
 
 # ---------------------------------------------------------------- what the pipeline uses
@@ -272,6 +288,7 @@ class Mapping:
     path: Path
     cadence: str = "daily"
     code_rows: dict[str, tuple[dict[str, str], ...]] = field(default_factory=dict)  # code table → rows it adds
+    digest: str = ""  # of the mapping's text and its code files: a changed mapping reloads what it loaded
 
     @property
     def cadence_days(self) -> int:
@@ -446,6 +463,11 @@ def load_mapping(path: Path, contracts: dict[str, Contract] | None = None) -> Ma
                 part="" if n == 0 else f".{n}",
             )
         )
+    _check_no_double_reading(path, files)
+    digest = hashlib.sha1(path.read_bytes())
+    for spec in doc.code_lists.values():
+        if isinstance(spec, CodeListFile) and (path.parent / spec.file).is_file():
+            digest.update((path.parent / spec.file).read_bytes())
     return Mapping(
         doc.source,
         doc.title or doc.source,
@@ -454,7 +476,23 @@ def load_mapping(path: Path, contracts: dict[str, Contract] | None = None) -> Ma
         path,
         doc.cadence,
         _code_rows(path, doc.code_lists),
+        digest.hexdigest(),
     )
+
+
+def _check_no_double_reading(path: Path, files: list[FileSpec]) -> None:
+    """Two entries that feed one table from the same files, with no `when:` to split the rows, load them twice."""
+    seen: dict[tuple[str, str], int] = {}
+    for i, spec in enumerate(files):
+        if spec.when is not None:
+            continue
+        key = (spec.table, spec.pattern)
+        if key in seen:
+            raise MappingError(
+                f"{path.name}: files[{seen[key]}] and files[{i}] both read {spec.pattern!r} into {spec.table} "
+                "with no when: to tell their rows apart: every row would load twice"
+            )
+        seen[key] = i
 
 
 def load_mappings(extra: list[Path] | tuple[Path, ...] = ()) -> list[Mapping]:
@@ -467,7 +505,28 @@ def load_mappings(extra: list[Path] | tuple[Path, ...] = ()) -> list[Mapping]:
         if m.source in seen:
             raise MappingError(f"{m.path.name}: source {m.source!r} is already defined by {seen[m.source].name}")
         seen[m.source] = m.path
+    check_code_targets(mappings, contracts)
     return sorted(mappings, key=lambda m: (m.order, m.source))
+
+
+def check_code_targets(mappings: list[Mapping], contracts: dict[str, Contract]) -> None:
+    """Every code a mapping translates to (or defaults to) must be a code: a typo there would quarantine good rows."""
+    added = added_codes(mappings)
+    for m in mappings:
+        for i, spec in enumerate(m.files):
+            for name, codes in spec.codes.items():
+                f = contracts[spec.table].fields[name]
+                accepted = f.accepted_values()
+                if accepted is None:
+                    continue
+                accepted = {*accepted, *(row["code"] for row in added.get(f.seed or "", ()))}
+                wrong = sorted({v for v in [*codes.translate.values(), codes.default] if v and v not in accepted})
+                if wrong:
+                    table = f"code table {f.seed}" if f.seed else f"the accepted values of {spec.table}.{name}"
+                    raise MappingError(
+                        f"{m.path.name} files[{i}]: codes for {name}: {', '.join(map(repr, wrong[:5]))} "
+                        f"not in {table} (add it under code_lists:, or fix the spelling)"
+                    )
 
 
 def added_codes(mappings: list[Mapping]) -> dict[str, tuple[dict[str, str], ...]]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from pipelines.contracts import Contract, load_contracts, seed_codes
@@ -52,10 +53,24 @@ class EntryReport:
     unmapped: dict[str, Counter] = field(default_factory=dict)  # field → value → rows
     flagged: Counter = field(default_factory=Counter)  # "field:reason" → rows
     first_rows: list[dict] = field(default_factory=list)
+    missing_columns: set[str] = field(default_factory=set)  # mapped columns a file lacks
+
+    def emptied(self) -> list[str]:
+        """Fields set to NULL on every row that would load: a wrong area, unit or column, not bad data."""
+        per_field = Counter()
+        for flag, rows in self.flagged.items():
+            per_field[flag.split(":")[0]] += rows
+        return sorted(name for name, rows in per_field.items() if self.rows_loaded and rows >= self.rows_loaded)
 
     @property
     def ok(self) -> bool:
-        return bool(self.files) and not self.rejected and self.rows_loaded > 0
+        return (
+            bool(self.files)
+            and not self.rejected
+            and self.rows_loaded > 0
+            and not self.missing_columns
+            and not self.emptied()
+        )
 
 
 def check_mapping(
@@ -73,14 +88,13 @@ def check_mapping(
     contracts = load_contracts()
     candidates = _candidates(mapping, home, sample)
     con = duckdb.connect()
-    references: dict[tuple[str, str], pa.Table] = {}
+    needed = {f.references for spec in mapping.files for f in contracts[spec.table].fields.values() if f.references}
+    references = {ref: known_keys(home.lake, *ref) for ref in needed}
     reports = []
     try:
         for i, spec in enumerate(mapping.files):
             report = EntryReport(i, spec.table, spec.pattern)
             contract = contracts[spec.table]
-            for ref in {f.references for f in contract.fields.values() if f.references}:
-                references.setdefault(ref, known_keys(home.lake, *ref))
             for day, path in candidates:
                 if sample is None and not path.match(spec.pattern):
                     continue
@@ -113,6 +127,7 @@ def _check_file(con, report, mapping, spec, contract, path, day, references, cod
         report.rejected.append((path.name, str(exc)))
         return
     report.rows_read += result.rows_read
+    report.missing_columns.update(result.missing_columns)
     for bad in result.bad_lines:
         report.quarantined[bad.reason] += 1
         _example(report, bad.reason, f"{path.name}:{bad.line} {bad.detail}")
@@ -133,6 +148,16 @@ def _check_file(con, report, mapping, spec, contract, path, day, references, cod
         area=area,
     )
     report.rows_loaded += checked.clean.num_rows
+    # What this entry loads is known to the entries after it (a register's units, then their boundaries).
+    for (table, key), known in list(references.items()):
+        if table == spec.table and checked.clean.num_rows:
+            new = pa.table(
+                {
+                    "k": pc.cast(checked.clean.column(key), pa.string()),
+                    "first_day": pa.array([day] * checked.clean.num_rows, pa.date32()),
+                }
+            )
+            references[(table, key)] = pa.concat_tables([known.cast(new.schema), new])
     report.rows_filtered += sum(checked.filtered.values())
     for row in checked.quarantine.select(["line", "reason", "detail"]).to_pylist():
         report.quarantined[row["reason"]] += 1
@@ -163,6 +188,10 @@ def format_report(mapping: Mapping, reports: list[EntryReport]) -> str:
             lines.append("  no file matches this entry's pattern")
         for name, reason in r.rejected:
             lines.append(f"  rejected whole: {name}: {reason}")
+        if r.missing_columns:
+            lines.append(f"  mapped column(s) not in the file: {', '.join(sorted(r.missing_columns))} (a typo?)")
+        for name in r.emptied():
+            lines.append(f"  {name} would be empty on every row: check the column, its unit, or COCKPIT_AREA")
         lines.append(
             f"  rows read {r.rows_read:,} · would load {r.rows_loaded:,} · quarantine "
             f"{sum(r.quarantined.values()):,} · left out by when {r.rows_filtered:,}"
@@ -248,7 +277,6 @@ SYNONYMS: dict[str, list[str]] = {
         "description",
         "details",
         "content",
-        "resolution description",
     ],
     "address": ["事发地址", "事发地点", "事发位置", "地址", "位置", "incident address", "address", "location"],
     "grid_id": ["网格编码", "所属网格", "网格", "微网格编码", "grid"],
@@ -257,7 +285,7 @@ SYNONYMS: dict[str, list[str]] = {
     "caller_name": ["来电人", "市民姓名", "留言用户", "上报人", "姓名", "联系人", "caller", "name"],
     "caller_phone": ["来电号码", "联系电话", "上报人电话", "电话", "手机", "phone", "telephone"],
     "device_id": ["设备编号", "设备", "站点", "监测点", "station", "device id", "device", "sensor id"],
-    "measured_at": ["监测时间", "采集时间", "时间", "measured at", "timestamp", "datetime", "time"],
+    "measured_at": ["监测时间", "采集时间", "时间", "measured at", "timestamp", "datetime", "time", "ts"],
     "value": ["监测值", "数值", "读数", "value", "reading"],
     "metric": ["指标", "监测项目", "metric", "parameter", "pollutant"],
     "unit_id": ["编码", "区划代码", "adcode", "code", "unit id"],
@@ -290,6 +318,12 @@ def _header_and_samples(path: Path) -> tuple[str, list[str], dict[str, list[str]
     return fmt, header, samples
 
 
+def _loose(synonym: str) -> bool:
+    """May a header merely contain this synonym? Chinese names and English phrases yes; a bare English word
+    no ("Agency Name" is not a caller's name, "Resolution Description" not the complaint)."""
+    return bool(re.search(r"[\u4e00-\u9fff]", synonym)) or " " in synonym.strip()
+
+
 def _guess_fields(header: list[str], contract: Contract) -> dict[str, str]:
     """Contract field → export column: exact names first, then a name containing a synonym."""
     taken: dict[str, str] = {}
@@ -300,6 +334,8 @@ def _guess_fields(header: list[str], contract: Contract) -> dict[str, str]:
                 continue
             for synonym in SYNONYMS.get(name, []) + [name]:
                 s = _norm(synonym)
+                if not exact and not _loose(synonym):
+                    continue
                 hits = [h for n, h in normalized.items() if (n == s if exact else s in n)]
                 hits = [h for h in hits if h not in taken.values()]
                 if hits:
@@ -335,6 +371,27 @@ def _datetime_format(values: list[str]) -> list[str] | None:
     finally:
         con.close()
     return None
+
+
+def _unread_times(contract: Contract, fields: dict, formats: dict, samples: dict) -> dict[str, str]:
+    """Time fields whose sample values neither a guessed format nor the defaults read: field → an example."""
+    from pipelines.validate import DATETIME_FORMATS, _datetime_sql
+
+    unread = {}
+    con = duckdb.connect()
+    try:
+        for name, column in fields.items():
+            if contract.fields[name].type not in ("timestamp", "date") or column not in samples:
+                continue
+            values = [str(v) for v in samples[column]]
+            parsed = _datetime_sql("v", [*formats.get(name, []), *DATETIME_FORMATS])
+            bad = con.execute(f"SELECT v FROM unnest($vs) AS t(v) WHERE ({parsed}) IS NULL LIMIT 1", {"vs": values})
+            row = bad.fetchone()
+            if row:
+                unread[name] = row[0]
+    finally:
+        con.close()
+    return unread
 
 
 def _number(value, tokens: set[str]) -> bool:
@@ -402,6 +459,7 @@ def draft_mapping(path: Path, source: str | None = None) -> str:
     missing = [f for f in contract.required if f not in best_fields]
     if missing:
         entry.setdefault("constants", {}).update({f: "TODO" for f in missing})
+    unread = _unread_times(contract, best_fields, formats, samples)
     doc = {"source": source, "title": f"TODO: a title for {Path(path).name}", "files": [entry]}
     unused = [h for h in header if h not in used]
     notes = [
@@ -410,6 +468,10 @@ def draft_mapping(path: Path, source: str | None = None) -> str:
     ]
     if unused:
         notes.append(f"# Columns not mapped: {', '.join(unused)}")
+    for name, example in unread.items():
+        notes.append(
+            f"# TODO {name}: values like {example!r} are not read by the default formats: add datetime_formats"
+        )
     notes.append("# Try it: cockpit source check THIS_FILE --sample " + Path(path).name)
     text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=120)
     return "\n".join(notes) + "\n" + text

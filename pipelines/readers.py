@@ -59,6 +59,7 @@ class ReadResult:
     table: pa.Table  # all columns pa.string(), plus _line int64
     encoding: str | None = None
     bad_lines: list[BadLine] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)  # mapped (optional) columns the file lacks
 
     @property
     def rows_read(self) -> int:
@@ -356,8 +357,10 @@ def read_file(path: Path, spec: FileSpec, area: Area | None = None) -> ReadResul
     if required_missing and not (result.table.num_rows == 0 and result.bad_lines):
         found = ", ".join(c for c in result.table.column_names if c != "_line")
         raise FileRejected("unknown_header", f"missing column(s) {', '.join(required_missing)}; found {found}")
-    for col in missing:  # optional columns the export left out are simply empty
+    for col in missing:  # optional columns the export left out are empty, and the run says so
         result.table = result.table.append_column(col, pa.nulls(result.table.num_rows, pa.string()))
+    if result.table.num_rows:
+        result.missing_columns = missing
     result.table = _settle_day_month_order(result.table, spec)
     return result
 

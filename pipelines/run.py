@@ -173,8 +173,12 @@ def landing_days(home: Home, source: str) -> dict[date, list[Path]]:
 _HEX_TO_LETTERS = str.maketrans("0123456789", "ghijklmnop")
 
 
-def fingerprint(files: list[Path]) -> str:
-    digest = hashlib.sha1()
+def fingerprint(files: list[Path], mapping_digest: str = "") -> str:
+    """What a loaded day depends on: its files (name, size, time) and the mapping that read them.
+
+    A corrected mapping therefore reloads the days it already loaded, on the next run.
+    """
+    digest = hashlib.sha1(mapping_digest.encode())
     for path in files:
         stat = path.stat()
         digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
@@ -278,6 +282,7 @@ class _Run:
         pending_rows = 0
         written_days: set[date] = set()
         read_per_file: dict[str, int] = {}
+        missing_said: set[tuple] = set()
 
         def flush() -> None:
             nonlocal pending, pending_rows
@@ -332,6 +337,12 @@ class _Run:
                 continue
             stats.rows_read += result.rows_read
             read_per_file[self.relative(path)] = result.table.num_rows
+            if result.missing_columns and (spec.table, *result.missing_columns) not in missing_said:
+                missing_said.add((spec.table, *result.missing_columns))
+                self.summary.warnings.append(
+                    f"{mapping.source}: {path.name}: mapped column(s) {', '.join(result.missing_columns)} "
+                    f"not in the file, so {spec.table} loads them empty (a typo in the mapping?)"
+                )
             if result.bad_lines:
                 quarantine.append(
                     pa.table(
@@ -395,6 +406,22 @@ def drop_orphan_partitions(home: Home, source: str, landing: set[date]) -> list[
             path.unlink()
             dropped.append(f"{source}: dropped {path.relative_to(home.root)} (its landing day is gone)")
     return dropped
+
+
+def _unread_landing(home: Home, mappings: list[Mapping]) -> list[str]:
+    """Landing folders no run will ever read: a source no mapping names, a day folder not named YYYY-MM-DD."""
+    if not home.landing.is_dir():
+        return []
+    sources = {m.source for m in mappings}
+    warnings = []
+    for folder in sorted(p for p in home.landing.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if folder.name not in sources:
+            warnings.append(f"landing/{folder.name}/ is not read: no mapping has source {folder.name!r}")
+            continue
+        for day_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if not DAY_FOLDER.match(day_dir.name):
+                warnings.append(f"landing/{folder.name}/{day_dir.name}/ is not read: a day folder is named YYYY-MM-DD")
+    return warnings
 
 
 def _count_future_dated(summary: RunSummary, source: str, contract, clean: pa.Table) -> None:
@@ -470,7 +497,7 @@ def run_pipeline(
             pending = {}
             for d, files in days.items():
                 if day is None or d == day:
-                    day_print = fingerprint(files)
+                    day_print = fingerprint(files, mapping.digest)
                     if done.get((mapping.source, d)) != day_print:
                         pending[d] = files
                         fingerprints[(mapping.source, d)] = day_print
@@ -479,6 +506,7 @@ def run_pipeline(
                 _check_lake_rows(home, mapping, summary, sorted(pending))
             if rebuild_all:
                 summary.warnings.extend(drop_orphan_partitions(home, mapping.source, set(days)))
+        summary.warnings.extend(_unread_landing(home, mappings))
         if day is not None and not fingerprints:
             raise PipelineError(f"no landing files for {day.isoformat()} under {home.landing}")
 

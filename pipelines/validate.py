@@ -49,10 +49,44 @@ NUMBER_NULL_TOKENS = ["NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "N
 TRUE_WORDS = ["true", "1", "t", "y", "yes", "是", "已"]
 FALSE_WORDS = ["false", "0", "f", "n", "no", "否", "未"]
 
-# Mainland mobile numbers and 18-digit resident ID numbers, wherever they appear in free text.
-PHONE_PATTERN = r"1[3-9][0-9]{9}"
-ID_NUMBER_PATTERN = r"[0-9]{17}[0-9Xx]"
-_PII_TEXT = re.compile(f"{ID_NUMBER_PATTERN}|{PHONE_PATTERN}")
+# Phone and resident ID numbers in free text, in every way people write them. One pattern serves
+# DuckDB (RE2) and Python `re`: no lookaround (RE2 has none), and \b is ASCII-only in RE2, so Python
+# compiles it with re.ASCII; a Chinese character beside a number is then a boundary in both. The \b at
+# each end is what spares dates, times, amounts, postcodes and ticket numbers: a phone-shaped run inside
+# a longer number, or glued to letters (QX13…), is not taken. \b does not see full-width digits as
+# digits, so they (and the ID check letter) are made half-width before matching.
+FULL_WIDTH = "０１２３４５６７８９Ｘｘ"
+HALF_WIDTH = "0123456789Xx"
+_SEP = "[-. \u3000\uff0d]?"  # at most one separator between digit groups: hyphen, dot, space (or full-width)
+_OPEN, _CLOSE, _PLUS = "[(\uff08]", "[)\uff09]", "[+\uff0b]"
+_CHINA_CODE = rf"(?:{_PLUS}86|\b0086|\b86|{_OPEN}{_PLUS}?86{_CLOSE}){_SEP}"
+# 138 1234 5678, 138-1234-5678, +86 13812345678, 0086-138…, (+86)138…
+_MOBILE = rf"(?:{_CHINA_CODE}|\b)1[3-9][0-9](?:{_SEP}[0-9]{{4}}){{2}}\b"
+# 0512-6789 1234, (0512)67891234, 021 6789 1234, +86 21 6789 1234: only with the area code (see below).
+_AREA_CODE = rf"(?:{_OPEN}0[1-9][0-9]{{1,2}}{_CLOSE}|\b0[1-9][0-9]{{1,2}}|(?:{_PLUS}|\b00)86{_SEP}[1-9][0-9]{{1,2}})"
+_LANDLINE = rf"{_AREA_CODE}{_SEP}[2-9][0-9]{{2,3}}{_SEP}[0-9]{{4}}\b"
+# 212-555-0199, 212.555.0199, (212) 555-0199, +1 212 555 0199, 1-212-555-0199. Unprefixed, the groups
+# must be joined by hyphens or dots: "300 500 1000" in a Chinese ticket is three amounts.
+_NANP = "[2-9][0-9]{2}"
+_US = (
+    rf"(?:(?:{_PLUS}1{_SEP}|\b1[-. ])?{_OPEN}{_NANP}{_CLOSE}{_SEP}{_NANP}{_SEP}[0-9]{{4}}\b"
+    rf"|{_PLUS}1{_SEP}{_NANP}{_SEP}{_NANP}{_SEP}[0-9]{{4}}\b"
+    rf"|\b(?:1[-.])?{_NANP}[-.]{_NANP}[-.][0-9]{{4}}\b)"
+)
+PHONE_PATTERN = rf"(?:[Tt][Ee][Ll]:)?(?:{_MOBILE}|{_LANDLINE}|{_US})"
+# 18 digits (320502 19900101 1234 grouped 6-8-4 or 6-4-4-4), the old 15 digits (6 + yymmdd + 3, the date
+# checked so a 15-digit serial rarely qualifies), and any longer unbroken run (bank cards), as before.
+ID_NUMBER_PATTERN = (
+    rf"(?:\b[0-9]{{6}}{_SEP}[0-9]{{4}}{_SEP}[0-9]{{4}}{_SEP}[0-9]{{3}}[0-9Xx]\b"
+    rf"|\b[0-9]{{6}}{_SEP}[0-9]{{2}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]){_SEP}[0-9]{{3}}\b"
+    rf"|\b[0-9]{{18,}}\b)"
+)
+PII_TEXT_PATTERN = f"{ID_NUMBER_PATTERN}|{PHONE_PATTERN}"
+_PII_TEXT = re.compile(PII_TEXT_PATTERN, re.ASCII)
+_TO_HALF_WIDTH = str.maketrans(FULL_WIDTH, HALF_WIDTH)
+# A hashed phone is keyed by its national number: +86 / 0086 / 86 and tel: are writing, not identity.
+# Applied after everything but digits and letters is gone; the one group that matched is kept.
+_PHONE_KEY = r"^(?:[Tt][Ee][Ll])?(?:(?:00)?86)?(1[3-9][0-9]{9})$|^[Tt][Ee][Ll]([0-9]+)$"
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -69,7 +103,8 @@ QUARANTINE_SCHEMA = pa.schema(
 
 
 def mask_free_text(text: str) -> str:
-    return _PII_TEXT.sub("***", text)
+    """The text with every phone and ID number replaced by ***; full-width digits (and Ｘ) come back half-width."""
+    return _PII_TEXT.sub("***", text.translate(_TO_HALF_WIDTH))
 
 
 def _literal(value: str) -> str:
@@ -86,14 +121,22 @@ def _list_literal(values) -> str:
 
 def _pii_sql(f: Field, value: str) -> str:
     """SQL that masks a text value according to the field's pii kind (salt bound as $salt)."""
+    # translate() costs a few microseconds a row; only the rare value with a full-width character pays it.
+    has_full_width = " OR ".join(f"contains({value}, {_literal(c)})" for c in FULL_WIDTH)
+    half_width = (
+        f"CASE WHEN {has_full_width} THEN translate({value}, {_literal(FULL_WIDTH)}, {_literal(HALF_WIDTH)}) "
+        f"ELSE {value} END"
+    )
     if f.pii == "hash":
+        # One caller, one hash: full-width digits, separators, +86 and tel: do not change the key.
+        digits = f"regexp_replace({half_width}, '[^0-9A-Za-z]', '', 'g')"
+        key = f"regexp_replace({digits}, {_literal(_PHONE_KEY)}, '\\1\\2')"
         # Letters only: a hash can then never look like a phone or ID number to a later scan.
-        digits = f"regexp_replace({value}, '[^0-9A-Za-z]', '', 'g')"
-        return f"translate(sha256($salt || {digits})[:16], '0123456789', 'ghijklmnop')"
+        return f"translate(sha256($salt || {key})[:16], '0123456789', 'ghijklmnop')"
     if f.pii == "mask":
         return f"left({value}, 1) || repeat('*', greatest(length({value}) - 1, 1))"
     if f.pii == "text":
-        return f"regexp_replace({value}, '{ID_NUMBER_PATTERN}|{PHONE_PATTERN}', '***', 'g')"
+        return f"regexp_replace({half_width}, {_literal(PII_TEXT_PATTERN)}, '***', 'g')"
     return value
 
 
@@ -113,13 +156,21 @@ def _datetime_sql(value: str, formats: list[str]) -> str:
     )
 
 
+def _grouped_number(value: str) -> str:
+    """1,200 or 12,345.6: thousands separators as exports write them (only where the groups are of three)."""
+    return (
+        f"CASE WHEN regexp_full_match({value}, '-?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?') "
+        f"THEN TRY_CAST(replace({value}, ',', '') AS DOUBLE) END"
+    )
+
+
 def _typed_sql(f: Field, value: str, spec: FileSpec) -> str:
     if f.type == "int":
         as_double = f"TRY_CAST({value} AS DOUBLE)"
         whole = f"CASE WHEN {as_double} = floor({as_double}) THEN CAST({as_double} AS BIGINT) END"
-        return f"coalesce(TRY_CAST({value} AS BIGINT), {whole})"
+        return f"coalesce(TRY_CAST({value} AS BIGINT), {whole}, CAST({_grouped_number(value)} AS BIGINT))"
     if f.type == "float":
-        return f"TRY_CAST({value} AS DOUBLE)"
+        return f"coalesce(TRY_CAST({value} AS DOUBLE), {_grouped_number(value)})"
     if f.type == "bool":
         return (
             f"CASE WHEN lower({value}) IN ({', '.join(map(_literal, TRUE_WORDS))}) THEN true "
@@ -185,7 +236,8 @@ def _source_sql(source: Source, spec: FileSpec, typed: bool) -> str:
 
 
 def when_sql(condition: Condition, spec: FileSpec) -> str:
-    value = _cleaned(condition.column, spec, typed=False)
+    # "Filled" means a value: NA, -, — and the like are not one.
+    value = _cleaned(condition.column, spec, typed=True)
     if condition.values is None:
         return f"{value} IS NOT NULL"
     return f"{value} IN ({', '.join(map(_literal, condition.values))})"

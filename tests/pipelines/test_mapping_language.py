@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.contracts import load_contracts
-from pipelines.mapping import MappingError, load_mapping
+from pipelines.mapping import MappingError, load_mapping, load_mappings
 from pipelines.readers import FileRejected, read_file
 from pipelines.run import run_pipeline
 from pipelines.validate import validate_batch
@@ -385,3 +385,106 @@ def test_rows_dated_after_their_delivery_day_load_and_the_run_says_so(tmp_path):
     assert "board: 2 ticket_intake row(s) dated after the landing day that delivered them (loaded all the same)" in (
         summary.warnings
     )
+
+
+def test_a_code_that_is_no_code_is_an_error_in_the_mapping_not_a_quarantine(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """
+            source: board
+            files:
+              - table: ticket_intake
+                format: csv
+                fields: {source_ticket_id: 编号, received_at: 时间, category: 类别}
+                codes: {category: {values: {噪音: nosie}, default: neighbourhod}}
+                constants: {channel: hotline_12345}
+            """
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(MappingError) as err:
+        load_mappings((path,))
+    assert str(err.value) == (
+        "m.yaml files[0]: codes for category: 'neighbourhod', 'nosie' not in code table category "
+        "(add it under code_lists:, or fix the spelling)"
+    )
+
+
+def test_two_entries_reading_the_same_files_into_one_table_without_when_is_an_error(tmp_path):
+    entry = """
+      - table: ticket_intake
+        format: csv
+        fields: {source_ticket_id: 编号, received_at: 时间}
+        constants: {channel: hotline_12345, category: noise}"""
+    with pytest.raises(MappingError, match=r"files\[0\] and files\[1\] both read '\*' into ticket_intake"):
+        _mapping(tmp_path, "    source: board\n    files:" + entry + entry + "\n")
+
+
+def test_schema_errors_name_the_key_as_written_and_yaml_errors_their_line(tmp_path):
+    with pytest.raises(MappingError) as err:
+        _mapping(tmp_path, TICKETS.replace("        fields:", "        when: {colum: 状态}\n        fields:"))
+    assert str(err.value) == "m.yaml: files[0].when.colum: unknown key (a typo?)"
+    with pytest.raises(MappingError) as err:
+        _mapping(tmp_path, "source: s\nfiles:\n  - table: ticket_intake\n\tformat: csv\n")
+    assert "(line 4, column 1)" in str(err.value)
+
+
+def test_numbers_with_thousands_separators_and_dash_placeholders(tmp_path):
+    spec = _mapping(
+        tmp_path,
+        """
+        source: station
+        files:
+          - table: sensor_reading
+            format: csv
+            fields: {device_id: 站, measured_at: 时间, value: 读数}
+            constants: {metric: turbidity_ntu}
+            when: {column: 读数}
+        """,
+    ).files[0]
+    rows = [
+        {"站": "A", "时间": "2026-11-19 01:00", "读数": "1,200"},
+        {"站": "A", "时间": "2026-11-19 02:00", "读数": "12,345.5"},
+        {"站": "A", "时间": "2026-11-19 03:00", "读数": "—"},  # a placeholder, not a reading: a gap
+        {"站": "A", "时间": "2026-11-19 04:00", "读数": "1,2"},  # not groups of three: not a number
+    ]
+    result = _validate(spec, rows)
+    assert result.clean.column("value").to_pylist() == [1200.0, 12345.5]
+    assert result.filtered == {"f.csv": 1}
+    assert result.quarantine.column("reason").to_pylist() == ["invalid_number"]
+
+
+def _landing(home: Home, source: str, day: str, name: str, lines: list[str]) -> Path:
+    folder = home.landing / source / day
+    folder.mkdir(parents=True, exist_ok=True)
+    return _csv(folder, name, lines)
+
+
+def test_a_corrected_mapping_reloads_the_days_it_loaded_and_a_missing_column_is_said(tmp_path):
+    mapping = tmp_path / "board.yaml"
+    wrong = TICKETS.replace("          title: 主题", "          title: 主题\n          address: 地点")
+    mapping.write_text(wrong.replace("format: csv", 'pattern: "*.csv"\n        format: csv'), encoding="utf-8")
+    home = Home(tmp_path / "home").ensure()
+    _landing(home, "board", DAY.isoformat(), "x.csv", ["编号,时间,主题,地址", "1,2026-11-19 08:00,a,星港街1号"])
+    first = run_pipeline(home, salt="s", extra_mappings=(mapping,))
+    assert "board: x.csv: mapped column(s) 地点 not in the file, so ticket_intake loads them empty" in (
+        " ".join(first.warnings)
+    )
+    mapping.write_text(mapping.read_text(encoding="utf-8").replace("address: 地点", "address: 地址"), encoding="utf-8")
+    second = run_pipeline(home, salt="s", extra_mappings=(mapping,))
+    assert second.status == "published" and second.to_dict()["sources"]["board"]["rows_loaded"] == 1
+    lake = pq.read_table(home.lake / "ticket_intake" / f"day={DAY.isoformat()}" / "board.parquet")
+    assert lake.column("address").to_pylist() == ["星港街1号"]
+
+
+def test_landing_folders_no_run_reads_are_named(tmp_path):
+    mapping = tmp_path / "board.yaml"
+    mapping.write_text(TICKETS.replace("format: csv", 'pattern: "*.csv"\n        format: csv'), encoding="utf-8")
+    home = Home(tmp_path / "home").ensure()
+    _landing(home, "board", DAY.isoformat(), "x.csv", ["编号,时间,主题", "1,2026-11-19 08:00,a"])
+    _landing(home, "board", "20261120", "x.csv", ["编号,时间,主题", "2,2026-11-20 08:00,b"])
+    _landing(home, "bord", DAY.isoformat(), "x.csv", ["编号,时间,主题", "3,2026-11-19 08:00,c"])
+    summary = run_pipeline(home, salt="s", extra_mappings=(mapping,))
+    assert "landing/bord/ is not read: no mapping has source 'bord'" in summary.warnings
+    assert "landing/board/20261120/ is not read: a day folder is named YYYY-MM-DD" in summary.warnings

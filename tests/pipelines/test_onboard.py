@@ -106,3 +106,33 @@ def test_a_draft_of_a_wide_station_file_builds_the_time_and_repeats_per_metric(t
     columns = {item["column"]: item["metric"] for item in entry["repeat"]}
     assert columns["PM2.5"] == "pm25" and columns["SO2"] == "so2"
     assert "wd" not in columns  # wind direction is text, not a reading
+
+
+def test_check_of_a_register_and_its_boundaries_knows_the_units_the_first_entry_brings(tmp_path, realdata):
+    outlines = realdata / "boundaries" / "suzhou_districts.json"
+    result = _cli(tmp_path, "source", "check", str(EXAMPLES / "district_boundaries.yaml"), "--sample", str(outlines))
+    assert result.exit_code == 0, result.output
+    assert result.output.count("rows read 9 · would load 9 · quarantine 0") == 2
+
+
+def test_check_fails_a_mapped_column_the_file_lacks_and_a_field_empty_on_every_row(tmp_path):
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        """
+source: city_311
+files:
+  - table: ticket_intake
+    pattern: "*.csv"
+    format: csv
+    fields: {source_ticket_id: Key, received_at: Created, lat: Lattitude, lon: Longitude}
+    constants: {channel: hotline_12345, category: noise}
+""",
+        encoding="utf-8",
+    )
+    sample = tmp_path / "x.csv"
+    sample.write_text("Key,Created,Latitude,Longitude\n1,2026-11-19 08:00,40.7,-73.9\n2,2026-11-19 09:00,40.8,-73.95\n")
+    result = _cli(tmp_path, "source", "check", str(mapping), "--sample", str(sample))
+    assert result.exit_code == 1
+    assert "mapped column(s) not in the file: Lattitude (a typo?)" in result.output
+    # New York is not in the default area (the demo street's): every longitude would be dropped
+    assert "lon would be empty on every row: check the column, its unit, or COCKPIT_AREA" in result.output
