@@ -28,7 +28,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 from pipelines.contracts import Contract, ContractError, load_contracts, seed_rows, seed_translation
 
 SOURCES_DIR = Path(__file__).with_name("sources")
-FORMATS = {"csv", "xlsx", "jsonl", "geojson"}
+FORMATS = {"csv", "xlsx", "jsonl", "json", "geojson"}
 # How often a source delivers: a monthly snapshot is not stale after two days.
 CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 31}
 # Placeholders of a template: {column} or {column:02} (zero-padded to 2).
@@ -120,7 +120,8 @@ class CodeListFile(_Strict):
 class FileEntry(_Strict):
     table: str
     pattern: str = "*"
-    format: Literal["csv", "xlsx", "jsonl", "geojson"]
+    format: Literal["csv", "xlsx", "jsonl", "json", "geojson"]
+    records: str | None = None  # json: the dotted path to the list of records ("data", "result.items")
     encoding: str | None = None
     sheet: str | None = None
     columns: dict[str, str | list[str]] = {}
@@ -257,6 +258,7 @@ class FileSpec:
     trim: bool = True
     when: Condition | None = None
     crs: str | None = None
+    records: str | None = None
     part: str = ""  # suffix of this entry's lake files when several entries of a source feed one table
 
     @property
@@ -459,6 +461,7 @@ def load_mapping(path: Path, contracts: dict[str, Contract] | None = None) -> Ma
                 trim=entry.trim,
                 when=when,
                 crs=None if entry.crs is None else str(entry.crs),
+                records=entry.records,
                 # The first entry of a table keeps the plain file name, so one-entry sources keep their layout.
                 part="" if n == 0 else f".{n}",
             )

@@ -236,6 +236,7 @@ SYNONYMS: dict[str, list[str]] = {
         "case id",
         "service request id",
         "request id",
+        "id",
     ],
     "received_at": [
         "受理时间",
@@ -251,6 +252,8 @@ SYNONYMS: dict[str, list[str]] = {
         "opened",
         "received at",
         "submitted",
+        "time",
+        "date",
     ],
     "category": [
         "问题分类",
@@ -307,9 +310,7 @@ def _header_and_samples(path: Path) -> tuple[str, list[str], dict[str, list[str]
     elif suffix in (".jsonl", ".ndjson"):
         fmt, result = "jsonl", read_jsonl(path)
     elif suffix in (".json", ".geojson"):
-        from pipelines.readers import read_geojson
-
-        fmt, result = "geojson", read_geojson(path)
+        fmt, result = _read_some_json(path)
     else:
         fmt, result = "csv", read_csv(path)
     header = [c for c in result.table.column_names if c != "_line"]
@@ -324,6 +325,29 @@ def _loose(synonym: str) -> bool:
     return bool(re.search(r"[\u4e00-\u9fff]", synonym)) or " " in synonym.strip()
 
 
+def _read_some_json(path: Path):
+    """Boundaries (GeoJSON, Esri JSON) or a list of records (at the top, or under one key)."""
+    import json
+
+    from pipelines.readers import read_geojson, read_json
+
+    doc = json.loads(path.read_bytes().decode("utf-8-sig"))
+    features = doc.get("features") if isinstance(doc, dict) else doc
+    first = features[0] if isinstance(features, list) and features else None
+    if isinstance(first, dict) and ("geometry" in first or first.get("type") == "Feature"):
+        return "geojson", read_geojson(path)
+    if isinstance(doc, dict):
+        lists = [k for k, v in doc.items() if isinstance(v, list)]
+        if len(lists) == 1:
+            _DRAFT_RECORDS[path] = lists[0]
+            return "json", read_json(path, lists[0])
+    return "json", read_json(path)
+
+
+# The records path a JSON sample was read with, for the draft to write down.
+_DRAFT_RECORDS: dict[Path, str] = {}
+
+
 def _guess_fields(header: list[str], contract: Contract) -> dict[str, str]:
     """Contract field → export column: exact names first, then a name containing a synonym."""
     taken: dict[str, str] = {}
@@ -336,7 +360,12 @@ def _guess_fields(header: list[str], contract: Contract) -> dict[str, str]:
                 s = _norm(synonym)
                 if not exact and not _loose(synonym):
                     continue
-                hits = [h for n, h in normalized.items() if (n == s if exact else s in n)]
+                # a JSON path matches by its last part too: loc.lon is a longitude
+                hits = [
+                    h
+                    for n, h in normalized.items()
+                    if (n == s or _norm(h.rsplit(".", 1)[-1]) == s if exact else s in n)
+                ]
                 hits = [h for h in hits if h not in taken.values()]
                 if hits:
                     taken[name] = hits[0]
@@ -424,6 +453,8 @@ def draft_mapping(path: Path, source: str | None = None) -> str:
     if not re.match(r"^[a-z]", source):
         source = f"source_{source}"
     entry: dict = {"table": best, "pattern": f"*{Path(path).suffix}", "format": fmt}
+    if Path(path) in _DRAFT_RECORDS:
+        entry["records"] = _DRAFT_RECORDS.pop(Path(path))
     fields_out: dict = {}
     for name, column in best_fields.items():
         fields_out[name] = {"template": split} if column == "(split)" else column

@@ -294,6 +294,36 @@ def read_jsonl(path: Path, encoding: str | None = None) -> ReadResult:
     return ReadResult(_table_from_rows(header, rows, lines), encoding, bad)
 
 
+def read_json(path: Path, records: str | None = None, encoding: str | None = None) -> ReadResult:
+    """A JSON document holding a list of records: the document itself, or the list at a dotted path.
+
+    Each record is one row, numbered from 1 in the list; nested objects become dotted columns as in JSON lines.
+    """
+    raw = path.read_bytes()
+    try:
+        doc = json.loads(raw.decode(encoding or detect_encoding(raw)).lstrip("\ufeff"))
+    except (UnicodeDecodeError, json.JSONDecodeError, LookupError) as exc:
+        raise FileRejected("unreadable_file", f"not JSON: {str(exc).splitlines()[0]}") from exc
+    for key in records.split(".") if records else []:
+        if not isinstance(doc, dict) or key not in doc:
+            raise FileRejected("unknown_header", f"no {key!r} in the document (records: {records})")
+        doc = doc[key]
+    if not isinstance(doc, list):
+        found = ", ".join(list(doc)[:10]) if isinstance(doc, dict) else type(doc).__name__
+        raise FileRejected("unknown_header", f"not a list of records; set records: to its path (found {found})")
+    rows, lines, bad, keys = [], [], [], {}
+    for number, record in enumerate(doc, start=1):
+        if not isinstance(record, dict):
+            bad.append(BadLine(number, "malformed", "a record is not a JSON object", json.dumps(record)[:2000]))
+            continue
+        flat = _flatten(record)
+        keys.update(dict.fromkeys(flat))
+        rows.append(flat)
+        lines.append(number)
+    header = list(keys)
+    return ReadResult(_table_from_rows(header, [[r.get(k) for k in header] for r in rows], lines), None, bad)
+
+
 def read_geojson(path: Path, crs: str | None = None, area: Area | None = None) -> ReadResult:
     """Boundary features (GeoJSON, a bare array of Features, Esri JSON), reprojected to lon/lat.
 
@@ -347,6 +377,8 @@ def read_file(path: Path, spec: FileSpec, area: Area | None = None) -> ReadResul
         result = read_xlsx(path, spec.sheet)
     elif spec.format == "jsonl":
         result = read_jsonl(path, spec.encoding)
+    elif spec.format == "json":
+        result = read_json(path, spec.records, spec.encoding)
     else:
         result = read_geojson(path, spec.crs, area)
     present = set(result.table.column_names)

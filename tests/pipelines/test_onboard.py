@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import openpyxl
@@ -136,3 +137,32 @@ files:
     assert "mapped column(s) not in the file: Lattitude (a typo?)" in result.output
     # New York is not in the default area (the demo street's): every longitude would be dropped
     assert "lon would be empty on every row: check the column, its unit, or COCKPIT_AREA" in result.output
+
+
+def test_a_json_api_export_is_drafted_and_loads_from_its_records_path(tmp_path):
+    export = tmp_path / "api.json"
+    records = [
+        {"id": "A1", "time": "2026-11-20T08:00:00+08:00", "type": "噪音扰民", "loc": {"lon": 120.7, "lat": 31.3}},
+        {"id": "A2", "time": "2026-11-20T01:00:00Z", "type": "停车管理"},
+        "not a record",
+    ]
+    export.write_text(json.dumps({"code": 0, "data": records}, ensure_ascii=False), encoding="utf-8")
+    draft = tmp_path / "api.yaml"
+    assert _cli(tmp_path, "source", "draft", str(export), "--out", str(draft)).exit_code == 0
+    doc = yaml.safe_load(draft.read_text(encoding="utf-8"))
+    (entry,) = doc["files"]
+    assert (entry["format"], entry["records"]) == ("json", "data")
+    assert entry["fields"] == {
+        "source_ticket_id": "id",
+        "received_at": "time",
+        "category": "type",
+        "lon": "loc.lon",
+        "lat": "loc.lat",
+    }
+    entry["constants"] = {"channel": "wechat"}
+    entry["codes"] = {"category": "seed:category.name_zh"}
+    draft.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    checked = _cli(tmp_path, "source", "check", str(draft), "--sample", str(export))
+    assert "rows read 3 · would load 2 · quarantine 1" in checked.output
+    assert "quarantined malformed: 1" in checked.output
+    assert "received_at=2026-11-20 09:00:00" in checked.output  # 01:00 UTC is 09:00 in Shanghai
