@@ -22,17 +22,22 @@ import duckdb
 import pandas as pd
 
 from cockpit.metrics import Period, compute, get_metric
+from cockpit.metrics.catalog import UNKNOWN_PLACE
 from cockpit.metrics.records import fact_columns, record_query
 from warehouse.paths import Home
 from warehouse.releases import current_release, open_release
 
 # Named lookups the screens need besides KPIs (filter options, boundaries, the grid tree).
 # They read dimensions only, never a fact table, and are cached per release like KPIs.
+# Filter options list the unknown place (未定位) too, last: an analyst may want the records with no place.
 DATASETS: Mapping[str, str] = {
-    "communities": "SELECT community_id, name FROM dim_community ORDER BY community_id",
+    "communities": (
+        f"SELECT community_id, name FROM dim_community ORDER BY community_id = '{UNKNOWN_PLACE}', community_id"
+    ),
     "grids": (
         "SELECT unit_id, name, level, parent_id, community_id FROM dim_grid "
-        "WHERE level IN ('comprehensive', 'dedicated', 'micro') ORDER BY unit_id"
+        f"WHERE level IN ('comprehensive', 'dedicated', 'micro') OR unit_id = '{UNKNOWN_PLACE}' "
+        f"ORDER BY unit_id = '{UNKNOWN_PLACE}', unit_id"
     ),
     "community_shapes": "SELECT community_id AS id, name, geometry FROM dim_community WHERE geometry IS NOT NULL",
     "grid_shapes": (
@@ -42,7 +47,7 @@ DATASETS: Mapping[str, str] = {
     # Every community, with or without grids under it, then the grids of known communities.
     "grid_tree": (
         "SELECT community_id AS unit_id, name, 'community' AS level, NULL AS parent_id, community_id, "
-        "households, residents FROM dim_community WHERE community_id <> 'unknown' UNION ALL "
+        f"households, residents FROM dim_community WHERE community_id <> '{UNKNOWN_PLACE}' UNION ALL "
         "SELECT g.unit_id, g.name, g.level, g.parent_id, g.community_id, g.households, g.residents "
         "FROM dim_grid AS g SEMI JOIN dim_community AS c USING (community_id) "
         "WHERE g.level IN ('comprehensive', 'dedicated', 'micro')"
@@ -50,6 +55,9 @@ DATASETS: Mapping[str, str] = {
     "departments": "SELECT department_id AS value, name_zh, name_en FROM dim_department ORDER BY 1",
     "channels": "SELECT channel AS value, name_zh, name_en FROM dim_channel ORDER BY 1",
     "categories": "SELECT category AS value, name_zh, name_en FROM dim_category ORDER BY 1",
+    # the taxonomy's groups are names already (a flat category is its own group)
+    "category_groups_1": "SELECT DISTINCT group_1 AS value, group_1 AS name_zh FROM dim_category ORDER BY 1",
+    "category_groups_2": "SELECT DISTINCT group_2 AS value, group_2 AS name_zh FROM dim_category ORDER BY 1",
     "domains": "SELECT domain AS value, name_zh, name_en FROM dim_domain ORDER BY 1",
     "service_items": (
         "SELECT service_item_id AS value, name AS name_zh, name AS name_en FROM dim_service_item ORDER BY 1"

@@ -1,8 +1,14 @@
-"""Pipeline-status queries over the ledger tables of the current release (ops_run, ops_source_load, ops_quarantine).
+"""Pipeline-status queries over the run ledger copied into the current release (its ops_* tables).
+
+The ledger: ops_run, ops_source_load, ops_quarantine, ops_unmapped (values loaded as 未映射), ops_flagged.
 
 Small aggregates for the 数据管道 page; every one is a bounded query, never a table dump.
 Besides the ledger, the page shows data faults the marts flag per source (tickets dated
 after the landing day that delivered them).
+
+A release keeps the ledger as it was when the release was built: one built before a
+ledger table or column existed (kept for rollback) lacks it, and the queries answer
+without it (an empty table, or NULL for the column) rather than failing the page.
 """
 
 from __future__ import annotations
@@ -11,6 +17,22 @@ import duckdb
 import pandas as pd
 
 CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 31}
+# Unmapped values and flagged fields are listed over this many of the latest published runs.
+RECENT_RUNS = 10
+
+
+def has_table(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the release has `table` (older releases lack the newer ledger tables)."""
+    return bool(_columns(cur, table))
+
+
+def _columns(cur: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    rows = cur.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND table_name = ?",
+        [table],
+    ).fetchall()
+    return {name for (name,) in rows}
 
 
 def recent_runs(cur: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
@@ -23,15 +45,27 @@ def recent_runs(cur: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame
 
 
 def source_freshness(cur: duckdb.DuckDBPyConnection, stale_after_hours: int = 26) -> pd.DataFrame:
-    """Per source: last landing day loaded, days behind the release, and ok / stale."""
+    """Per source: last landing day loaded, days behind the release, and ok / stale.
+
+    The counts are those of the last landing day as last loaded: rows loaded, rows a
+    mapping's `when:` left out (filtered) and rows loaded with an optional value set to
+    NULL (flagged); the last two are NULL in a release built before they were counted.
+    """
+    present = _columns(cur, "ops_source_load")
+    counts = {
+        column: f"arg_max({column}, (day, loaded_at))" if column in present else "CAST(NULL AS BIGINT)"
+        for column in ("rows_filtered", "rows_flagged")
+    }
     frame = cur.execute(
-        """WITH loads AS (
+        f"""WITH loads AS (
                SELECT l.* FROM ops_source_load AS l JOIN ops_run AS r USING (run_id) WHERE r.status = 'published'
            )
            SELECT source,
                   max(day) AS last_day,
                   arg_max(cadence, loaded_at) AS cadence,
                   arg_max(rows_loaded, (day, loaded_at)) AS rows_last_day,
+                  {counts["rows_filtered"]} AS filtered_last_day,
+                  {counts["rows_flagged"]} AS flagged_last_day,
                   max(loaded_at) AS loaded_at,
                   (SELECT data_through FROM meta_release) - max(day) AS days_behind
            FROM loads GROUP BY source ORDER BY source"""
@@ -55,6 +89,36 @@ def quarantine_by_reason(cur: duckdb.DuckDBPyConnection, days: int = 30) -> pd.D
            FROM latest WHERE n = 1 GROUP BY ALL ORDER BY rows DESC""",
         [days],
     ).df()
+
+
+def _recent_ledger(cur: duckdb.DuckDBPyConnection, table: str, detail: str, runs: int) -> pd.DataFrame:
+    """Rows of a per-run ledger table summed over the latest `runs` published runs, per source, table, field, `detail`.
+
+    `runs` says in how many of those runs the row appeared, `last_run` the latest of them.
+    """
+    columns = ["source", "table", "field", detail, "rows", "runs", "last_run"]
+    if not has_table(cur, table):
+        return pd.DataFrame(columns=columns)
+    return cur.execute(
+        f"""WITH recent AS (
+               SELECT run_id, started_at FROM ops_run WHERE status = 'published' ORDER BY started_at DESC LIMIT ?
+           )
+           SELECT x.source, x."table", x.field, x.{detail}, sum(x.rows) AS rows,
+                  count(DISTINCT x.run_id) AS runs, arg_max(x.run_id, r.started_at) AS last_run
+           FROM {table} AS x JOIN recent AS r USING (run_id)
+           GROUP BY ALL ORDER BY rows DESC, x.source, x."table", x.field, x.{detail}""",
+        [runs],
+    ).df()[columns]
+
+
+def unmapped_values(cur: duckdb.DuckDBPyConnection, runs: int = RECENT_RUNS) -> pd.DataFrame:
+    """Export values no code list translated (loaded as the list's default, 未映射), over the latest published runs."""
+    return _recent_ledger(cur, "ops_unmapped", "value", runs)
+
+
+def flagged_fields(cur: duckdb.DuckDBPyConnection, runs: int = RECENT_RUNS) -> pd.DataFrame:
+    """Optional fields whose values failed a check and loaded as NULL, per reason, over the latest published runs."""
+    return _recent_ledger(cur, "ops_flagged", "reason", runs)
 
 
 def tickets_received_after_delivery(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:

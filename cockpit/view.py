@@ -27,6 +27,8 @@ FILTER_KEYS = (
     "micro_grid",
     "channel",
     "category",
+    "category_group_1",
+    "category_group_2",
     "department",
     "service_item",
     "domain",

@@ -14,8 +14,8 @@ from datetime import datetime
 import pandas as pd
 
 from cockpit.components.board import Chart, render_chart
-from cockpit.components.charts import as_dict, worst_first
-from cockpit.components.format import format_change, format_value, is_missing
+from cockpit.components.charts import as_dict, unplaced_rows, worst_first
+from cockpit.components.format import format_change, format_value, group_label, is_missing
 from cockpit.data import ReleaseInfo, Warehouse
 from cockpit.i18n import t
 from cockpit.metrics import Metric, Period, get_metric
@@ -239,14 +239,23 @@ def sentence(lines: list[KpiLine], period: Period) -> str:
 
 
 def _ranking(warehouse: Warehouse, kpi: str, spec: BriefSpec) -> tuple[str, list]:
-    """Communities (or a community's grids) by a KPI, the ones needing attention first."""
+    """Communities (or a community's grids) by a KPI, the ones needing attention first.
+
+    Records with no place (未定位) follow the ranked rows, unnumbered: they are no community.
+    """
     metric = get_metric(kpi)
     by = "grid" if spec.community else "community"
-    frame = worst_first(warehouse.metric(kpi, spec.period, filters=spec.filters, group_by=by), metric)
-    frame = frame.head(RANKING_ROWS)
+    frame = worst_first(warehouse.metric(kpi, spec.period, filters=spec.filters, group_by=by), metric, by, RANKING_ROWS)
+    unplaced = unplaced_rows(frame, by)
     rows = [
-        (rank, str(row["label"]), format_value(row["value"], metric.unit), _chg(row, metric), str(row["status"]))
-        for rank, (_, row) in enumerate(frame.iterrows(), start=1)
+        (
+            "—" if away else rank,
+            group_label(by, row[by], row["label"], "zh"),
+            format_value(row["value"], metric.unit),
+            _chg(row, metric),
+            str(row["status"]),
+        )
+        for rank, ((_, row), away) in enumerate(zip(frame.iterrows(), unplaced, strict=True), start=1)
     ]
     unit = "网格" if by == "grid" else "社区"
     return f"{metric.name_zh} · {unit}排名（需关注在前，前{RANKING_ROWS}位）", rows

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from cockpit.components.format import format_value, metric_name, unit_suffix
-from cockpit.components.theme import STATUS_COLOURS, template_name
+from cockpit.components.format import format_value, group_label, is_unplaced, metric_name, unit_suffix
+from cockpit.components.theme import STATUS_COLOURS, UNPLACED_COLOUR, UNPLACED_PATTERN, template_name
 from cockpit.i18n import t
 from cockpit.metrics import Metric
 
@@ -34,9 +34,25 @@ def empty_figure(title: str, message: str, theme: str = "light") -> go.Figure:
     return figure
 
 
-def worst_first(frame: pd.DataFrame, metric: Metric) -> pd.DataFrame:
-    """Groups with a value, what needs attention first: the lowest of a "higher is better" KPI first."""
-    return frame.dropna(subset=["value"]).sort_values("value", ascending=metric.good == "up", kind="stable")
+def unplaced_rows(frame: pd.DataFrame, dimension: str) -> pd.Series:
+    """Which rows of a KPI frame grouped by `dimension` are the unknown place (未定位)."""
+    if dimension not in frame:
+        return pd.Series(False, index=frame.index)
+    return frame[dimension].map(lambda key: is_unplaced(dimension, key)).astype(bool)
+
+
+def worst_first(frame: pd.DataFrame, metric: Metric, dimension: str, top: int | None = None) -> pd.DataFrame:
+    """Groups with a value, what needs attention first: the lowest of a "higher is better" KPI first.
+
+    `top` keeps the first so many. The unknown place (未定位) is no community to rank:
+    it comes last, after the `top`, so records with no place are never cut off the list.
+    """
+    ranked = frame.dropna(subset=["value"]).sort_values("value", ascending=metric.good == "up", kind="stable")
+    unplaced = unplaced_rows(ranked, dimension)
+    placed = ranked.index[~unplaced]
+    if top:
+        placed = placed[:top]
+    return ranked.loc[placed.append(ranked.index[unplaced])]
 
 
 def as_dict(figure: go.Figure | dict) -> dict:
@@ -63,18 +79,19 @@ def bar(
     """Groups of one KPI as bars coloured by status; a ranking when horizontal, worst on top.
 
     "Worst" follows the KPI's good direction (lowest on-time rate, most overdue);
-    for a neutral count, the largest comes first.
+    for a neutral count, the largest comes first. Records with no place are a grey,
+    hatched 未定位 bar at the end, outside the ranking.
     """
-    data = worst_first(frame, metric)
-    if top:
-        data = data.head(top)
+    data = worst_first(frame, metric, dimension, top)
     if data.empty:
         return empty_figure(title, t("no_data", lang), theme)
-    colours = [STATUS_COLOURS[status] for status in data["status"]]
+    unplaced = list(unplaced_rows(data, dimension))
+    colours = [UNPLACED_COLOUR if away else STATUS_COLOURS[s] for s, away in zip(data["status"], unplaced, strict=True)]
+    patterns = [UNPLACED_PATTERN if away else "" for away in unplaced]
     values = _axis_values(data, metric)
     text = [format_value(v, metric.unit, lang) for v in data["value"]]
     keys = [str(k) for k in data[dimension]]
-    labels = list(data["label"])
+    labels = [group_label(dimension, k, label, lang) for k, label in zip(data[dimension], data["label"], strict=True)]
     height = max(260, 28 * len(data) + 80) if horizontal else 340
     figure = base_figure(title, theme, height)
     if horizontal:
@@ -82,7 +99,7 @@ def bar(
             x=values[::-1],
             y=labels[::-1],
             orientation="h",
-            marker_color=colours[::-1],
+            marker={"color": colours[::-1], "pattern": {"shape": patterns[::-1]}},
             text=text[::-1],
             customdata=keys[::-1],
             hovertemplate="%{y}: %{text}<extra></extra>",
@@ -93,7 +110,7 @@ def bar(
         figure.add_bar(
             x=labels,
             y=values,
-            marker_color=colours,
+            marker={"color": colours, "pattern": {"shape": patterns}},
             text=text,
             customdata=keys,
             hovertemplate="%{x}: %{text}<extra></extra>",

@@ -16,6 +16,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from cockpit.components.format import group_label
 from cockpit.data import current_warehouse
 from cockpit.i18n import dimension_name, t
 from cockpit.metrics.catalog import value_labels
@@ -25,6 +26,8 @@ from cockpit.view import FILTER_KEYS, PERIOD_CHOICES, TIME_BUCKETS, View
 OPTION_DATASETS = {
     "channel": "channels",
     "category": "categories",
+    "category_group_1": "category_groups_1",
+    "category_group_2": "category_groups_2",
     "department": "departments",
     "service_item": "service_items",
     "domain": "domains",
@@ -39,20 +42,25 @@ def _options(frame: pd.DataFrame, lang: str) -> list[dict]:
 
 
 def dimension_options(key: str, lang: str, filters: dict) -> list[dict]:
-    """Options of one filter dropdown (grids only within the chosen community)."""
+    """Options of one filter dropdown (grids only within the chosen community); the unknown place last."""
     warehouse = current_warehouse()
     if key == "community":
         frame = warehouse.dataset("communities")
-        return [{"label": row.name, "value": row.community_id} for row in frame.itertuples()]
+        return [
+            {"label": group_label(key, row.community_id, row.name, lang), "value": row.community_id}
+            for row in frame.itertuples()
+        ]
     if key in ("grid", "micro_grid"):
         frame = warehouse.dataset("grids")
-        levels = ("micro",) if key == "micro_grid" else ("comprehensive", "dedicated")
+        levels = ("micro",) if key == "micro_grid" else ("comprehensive", "dedicated", "unknown")
         frame = frame[frame["level"].isin(levels)]
         if filters.get("community"):
             frame = frame[frame["community_id"] == filters["community"]]
         if key == "micro_grid" and filters.get("grid"):
             frame = frame[frame["parent_id"] == filters["grid"]]
-        return [{"label": row.name, "value": row.unit_id} for row in frame.itertuples()]
+        return [
+            {"label": group_label(key, row.unit_id, row.name, lang), "value": row.unit_id} for row in frame.itertuples()
+        ]
     if key in OPTION_DATASETS:
         return _options(warehouse.dataset(OPTION_DATASETS[key]), lang)
     # Codes without a dim table (org levels, partner kinds…): the catalog's own names.

@@ -7,6 +7,7 @@ from typing import Any
 
 from cockpit.i18n import t
 from cockpit.metrics import Metric
+from cockpit.metrics.catalog import PLACE_DIMENSIONS, UNKNOWN_PLACE
 
 COUNT_UNITS = ("件", "个", "人", "户", "次", "元")
 UNIT_EN = {"件": "", "个": "", "人": "", "户": " hh", "次": "", "元": " CNY", "小时": " h", "分钟": " min", "天": " d"}
@@ -63,6 +64,18 @@ def change_tone(metric: Metric, change: Any) -> str:
         return "neutral"
     rising = float(change) > 0
     return "good" if rising == (metric.good == "up") else "bad"
+
+
+def is_unplaced(dimension: str, key: Any) -> bool:
+    """Whether `key` of `dimension` is the place member of records with no known place (未定位)."""
+    return dimension in PLACE_DIMENSIONS and key == UNKNOWN_PLACE
+
+
+def group_label(dimension: str, key: Any, label: Any, lang: str = "zh") -> str:
+    """A group's name on screen: the unknown place in the reader's language (未定位 / Unlocated), else `label`."""
+    if is_unplaced(dimension, key):
+        return t("unlocated", lang)
+    return str(label)
 
 
 def metric_name(metric: Metric, lang: str = "zh") -> str:

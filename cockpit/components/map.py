@@ -4,6 +4,9 @@
 polygons: no public tiles, no CDN topojson, no glyph fonts (no text layers).
 An intranet tile server can be layered underneath by configuration
 (COCKPIT_MAP_TILES = an XYZ URL template).
+
+Records with no known place (未定位) have no polygon: what the KPI counts there
+is written on the map and in every hover instead, so the map never hides them.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cockpit.components.charts import base_figure, empty_figure
-from cockpit.components.format import format_value, metric_name
-from cockpit.components.theme import colour_scale
+from cockpit.components.format import COUNT_UNITS, format_value, is_missing, is_unplaced, metric_name
+from cockpit.components.theme import NOTE_BACKGROUND, colour_scale
 from cockpit.i18n import t
 from cockpit.metrics import Metric
 
@@ -67,6 +70,22 @@ def _zoom(width_degrees: float, height_degrees: float) -> float:
     return max(1.0, min(17.0, math.log2(360 / span) + 0.9))
 
 
+def unplaced_note(values: pd.DataFrame, metric: Metric, key: str, lang: str = "zh") -> str | None:
+    """What the KPI shows for the unknown place (未定位), which no polygon draws: '另有1,234件未定位'.
+
+    None when the values have no such group, or it counts nothing.
+    """
+    if key not in values:
+        return None
+    found = values.loc[[is_unplaced(key, each) for each in values[key]], "value"]
+    if found.empty or is_missing(found.iloc[0]):
+        return None
+    value = float(found.iloc[0])
+    if metric.unit in COUNT_UNITS:
+        return None if value == 0 else t("map_unlocated_count", lang, value=format_value(value, metric.unit, lang))
+    return t("map_unlocated_value", lang, kpi=metric_name(metric, lang), value=format_value(value, metric.unit, lang))
+
+
 def choropleth(
     shapes: pd.DataFrame,
     values: pd.DataFrame,
@@ -82,6 +101,7 @@ def choropleth(
 ) -> go.Figure | dict:
     """Polygons of `shapes` (id, name, geometry) coloured by `values` (KPI frame grouped by `key`).
 
+    The unknown place's value, which has no polygon, is a note in the corner and in the hover.
     `collection` is `feature_collection(shapes)` when the caller keeps one built already.
     The figure comes back as a plain dict with the polygons put in last: Plotly's
     validators would deep-copy and check every coordinate of every polygon on each
@@ -92,8 +112,10 @@ def choropleth(
         return empty_figure(title, t("no_data", lang), theme)
     merged = shapes[["id", "name"]].merge(values[[key, "value"]].rename(columns={key: "id"}), on="id", how="left")
     z = merged["value"].astype(float) * (100 if metric.is_ratio else 1)
+    note = unplaced_note(values, metric, key, lang)
     text = [
         f"{name}<br>{metric_name(metric, lang)}: {format_value(v, metric.unit, lang)}"
+        + (f"<br><i>{note}</i>" if note else "")
         for name, v in zip(merged["name"], merged["value"], strict=True)
     ]
     west, south, east, north = collection["bbox"]
@@ -112,6 +134,20 @@ def choropleth(
             colorbar={"ticksuffix": "%" if metric.is_ratio else "", "thickness": 12},
         )
     )
+    if note:
+        figure.add_annotation(
+            name="unplaced",
+            text=note,
+            x=0.01,
+            y=0.01,
+            xref="paper",
+            yref="paper",
+            xanchor="left",
+            yanchor="bottom",
+            showarrow=False,
+            bgcolor=NOTE_BACKGROUND.get(theme, NOTE_BACKGROUND["light"]),
+            borderpad=4,
+        )
     layers = []
     if tiles:
         layers.append({"below": "traces", "sourcetype": "raster", "source": [tiles], "sourceattribution": ""})

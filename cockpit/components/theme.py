@@ -13,6 +13,11 @@ from cockpit.metrics import Metric
 
 FONT_STACK = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
 STATUS_COLOURS = {"green": "#2e9d57", "amber": "#e6a700", "red": "#d64545", "none": "#5b6b82"}
+# Records with no known place (未定位): a bar apart from the ranked ones, grey and hatched.
+UNPLACED_COLOUR = "#9aa5b1"
+UNPLACED_PATTERN = "/"
+# Behind a note laid over a map (e.g. how many records it cannot place).
+NOTE_BACKGROUND = {"light": "rgba(255,255,255,0.85)", "dark": "rgba(22,32,46,0.85)"}
 TONE_COLOURS = {"good": STATUS_COLOURS["green"], "bad": STATUS_COLOURS["red"], "neutral": "#7b8794"}
 # One series colour per position; the first is the cockpit blue.
 SERIES_COLOURS = ["#1f6feb", "#12a4a4", "#f08c2e", "#8e5cd9", "#d6456f", "#5d9c2f", "#b08900", "#6e7781"]

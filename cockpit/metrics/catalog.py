@@ -42,6 +42,8 @@ DIMENSIONS = (
     "department",
     "channel",
     "category",
+    "category_group_1",
+    "category_group_2",
     "service_item",
     "domain",
     "device_kind",
@@ -62,6 +64,12 @@ STATUSES = ("green", "amber", "red", "none")
 # The dimension whose column scopes a query (access control: community_id IN scope).
 SCOPE_DIMENSION = "community"
 
+# The place member that holds records with no known place (未定位): the warehouse resolves
+# them to community_id = grid_id = 'unknown' (warehouse/models/int_place.sql). Rankings
+# show it apart and last, the map notes it beside the polygons it cannot draw.
+UNKNOWN_PLACE = "unknown"
+PLACE_DIMENSIONS = ("community", "grid")
+
 # Where the Chinese name of a dimension value lives: (table, key column, name column).
 LABEL_TABLES: Mapping[str, tuple[str, str, str]] = MappingProxyType(
     {
@@ -76,6 +84,17 @@ LABEL_TABLES: Mapping[str, tuple[str, str, str]] = MappingProxyType(
     }
 )
 UNSPECIFIED_LABEL = "未指定"
+
+# Dimensions a fact holds through a key column rather than a column of their own: the value is
+# read from a dimension table, (table, key column, value column). A fact lists such a dimension
+# with its key column (`fct_ticket: {category_group_1: category}`): no mart needs a copy of it.
+LOOKUP_DIMENSIONS: Mapping[str, tuple[str, str, str]] = MappingProxyType(
+    {
+        # the first and second level of a hierarchical category taxonomy (a flat category is its own group)
+        "category_group_1": ("dim_category", "category", "group_1"),
+        "category_group_2": ("dim_category", "category", "group_2"),
+    }
+)
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -130,7 +149,10 @@ class Denominator:
 
 @dataclass(frozen=True)
 class Metric:
-    """One KPI of the catalog. `columns` maps each dimension it supports to a column of `fact`."""
+    """One KPI of the catalog. `columns` maps each dimension it supports to a column of `fact`.
+
+    For a lookup dimension (LOOKUP_DIMENSIONS) the column is the key its value is read through.
+    """
 
     id: str
     name_zh: str
@@ -171,14 +193,31 @@ class Metric:
         return dimension in self.dimensions
 
     def column_for(self, dimension: str) -> str:
-        """The fact column that holds `dimension` (the period column, truncated, for day/week/month)."""
+        """The SQL over `fact` that holds `dimension` (the period column, truncated, for day/week/month).
+
+        A plain column, or for a lookup dimension the value read through its key column.
+        """
         if dimension not in self.dimensions:
             raise ValueError(
                 f"KPI {self.id!r} cannot be grouped by {dimension!r}; it supports {', '.join(self.dimensions)}"
             )
         if dimension in TIME_DIMENSIONS:
             return self.period_column  # type: ignore[return-value]  # validated: time dims need one
-        return self.columns[dimension]
+        return dimension_sql(self.fact, self.columns, dimension)
+
+
+def dimension_sql(fact: str, columns: Mapping[str, str], dimension: str) -> str:
+    """The SQL expression for `dimension` on a row of `fact`, whose `columns` map dimensions to its columns.
+
+    A lookup dimension is a scalar subquery on the dimension table, which DuckDB turns
+    into a join; any_value() keeps it one value even if the table repeated a key.
+    """
+    column = columns[dimension]
+    lookup = LOOKUP_DIMENSIONS.get(dimension)
+    if lookup is None:
+        return column
+    table, key, value = lookup
+    return f"(SELECT any_value(l.{value}) FROM {table} AS l WHERE l.{key} = {fact}.{column})"
 
 
 # ---------------------------------------------------------------------------------------
@@ -503,10 +542,12 @@ def _scope_condition(column: str, scoped: bool) -> list[str]:
     return [f"{column} IN (SELECT unnest(CAST($scope AS VARCHAR[])))"] if scoped else []
 
 
-def filter_conditions(columns: Mapping[str, str], filters: Sequence[str]) -> list[str]:
-    """SQL conditions for filters on these dimensions, each bound as $filter_<dimension>."""
+def filter_conditions(fact: str, columns: Mapping[str, str], filters: Sequence[str]) -> list[str]:
+    """SQL conditions on rows of `fact` for filters on these dimensions, each bound as $filter_<dimension>."""
     # Values arrive from URLs as text; a numeric code column (visit round, project batch) compares as text.
-    return [f"CAST({columns[dimension]} AS VARCHAR) = $filter_{dimension}" for dimension in filters]
+    return [
+        f"CAST({dimension_sql(fact, columns, dimension)} AS VARCHAR) = $filter_{dimension}" for dimension in filters
+    ]
 
 
 def _slice_sql(
@@ -522,7 +563,7 @@ def _slice_sql(
     if metric.where:
         conditions.append(_bind(metric.where, slice_index))
     conditions += _scope_condition(metric.columns[SCOPE_DIMENSION], scoped)
-    conditions += filter_conditions(metric.columns, filters)
+    conditions += filter_conditions(metric.fact, metric.columns, filters)
     numerator = _aggregate_sql(
         metric.fact,
         _bind(metric.value, slice_index),
@@ -535,8 +576,8 @@ def _slice_sql(
     den = metric.denominator
     den_conditions = [_bind(den.where, slice_index)] if den.where else []
     den_conditions += _scope_condition(den.columns[SCOPE_DIMENSION], scoped)
-    den_conditions += filter_conditions(den.columns, filters)
-    den_key = "CAST(NULL AS VARCHAR)" if group_by is None else den.columns[group_by]
+    den_conditions += filter_conditions(den.fact, den.columns, filters)
+    den_key = "CAST(NULL AS VARCHAR)" if group_by is None else dimension_sql(den.fact, den.columns, group_by)
     denominator = _aggregate_sql(den.fact, _bind(den.value, slice_index), den_conditions, den_key, grouped)
     # A group with a denominator but no numerator rows is 0 ÷ n, not unknown.
     return (

@@ -120,7 +120,7 @@ def record_query(
             metric.where.replace("{period_start}", "$period_start").replace("{period_end}", "$period_end")
         )
     applied = applicable_filters(metric, filters)
-    conditions += filter_conditions(metric.columns, tuple(applied))
+    conditions += filter_conditions(metric.fact, metric.columns, tuple(applied))
     params.update({f"filter_{dimension}": value for dimension, value in applied.items()})
     counter = [0]
     for column, model in (column_filters or {}).items():

@@ -1,4 +1,5 @@
-"""数据管道 · pipeline status: runs, freshness and quarantine per source, tickets dated after delivery, releases."""
+"""数据管道 · pipeline status: runs, freshness and quarantine per source, unmapped values, flagged fields,
+tickets dated after delivery, releases."""
 
 from __future__ import annotations
 
@@ -14,6 +15,16 @@ from warehouse.releases import list_releases
 dash.register_page(__name__, path="/pipeline", name="数据管道", title="数据管道 · 街道数字驾驶舱", order=7)
 
 
+def ledger_table(frame: pd.DataFrame, recorded: bool, columns: dict[str, str], *, caption: str, table_id: str):
+    """A ledger table, or a line saying the release predates it (built before the ledger kept it)."""
+    if not recorded:
+        return html.P("生成此数据版本时尚未记录 · not recorded in this release", id=table_id, className="text-muted")
+    if frame.empty:
+        return html.P("最近的运行中没有 · none in the recent runs", id=table_id, className="text-muted")
+    table = report_table(frame, columns, caption=caption)
+    return html.Div(table, id=table_id)
+
+
 def layout(**_query) -> html.Div:
     warehouse = current_warehouse()
     try:
@@ -24,6 +35,9 @@ def layout(**_query) -> html.Div:
         runs = status.recent_runs(cur)
         freshness = status.source_freshness(cur, warehouse.stale_after_hours)
         quarantine = status.quarantine_by_reason(cur)
+        unmapped = status.unmapped_values(cur)
+        flagged = status.flagged_fields(cur)
+        has_unmapped, has_flagged = status.has_table(cur, "ops_unmapped"), status.has_table(cur, "ops_flagged")
         received_after_delivery = status.tickets_received_after_delivery(cur)
     releases = pd.DataFrame(
         [
@@ -55,14 +69,49 @@ def layout(**_query) -> html.Div:
                     "last_day": "最新数据日",
                     "days_behind": "滞后天数",
                     "rows_last_day": "最新日入库行数",
+                    "filtered_last_day": "最新日过滤行数",
+                    "flagged_last_day": "最新日标记行数",
                     "status": "状态",
                 },
                 row_class=lambda r: "row-bad" if r["status"] == "stale" else None,
+                caption="过滤：映射的 when 条件未选取的行；标记：可选字段未通过校验、以空值入库的行",
             ),
             html.H3("近30天隔离记录 · quarantine by reason (30 days)"),
             report_table(
                 quarantine,
                 {"source": "数据源", "table": "目标表", "reason": "原因", "rows": "行数", "last_day": "最近"},
+            ),
+            html.H3("未映射的值 · unmapped values"),
+            ledger_table(
+                unmapped,
+                has_unmapped,
+                {
+                    "source": "数据源",
+                    "table": "目标表",
+                    "field": "字段",
+                    "value": "源值",
+                    "rows": "行数",
+                    "runs": "涉及运行数",
+                    "last_run": "最近运行",
+                },
+                caption=f"代码表未能翻译、按默认值（未映射）入库的源值；最近{status.RECENT_RUNS}次发布的运行合计",
+                table_id="pipeline-unmapped",
+            ),
+            html.H3("未通过校验的可选字段 · flagged optional fields"),
+            ledger_table(
+                flagged,
+                has_flagged,
+                {
+                    "source": "数据源",
+                    "table": "目标表",
+                    "field": "字段",
+                    "reason": "原因",
+                    "rows": "行数",
+                    "runs": "涉及运行数",
+                    "last_run": "最近运行",
+                },
+                caption=f"可选字段的值未通过校验、该字段以空值入库（记录保留）；最近{status.RECENT_RUNS}次发布的运行合计",
+                table_id="pipeline-flagged",
             ),
             html.H3("受理日期晚于交付日的工单 · tickets received after their delivery day"),
             report_table(

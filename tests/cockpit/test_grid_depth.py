@@ -8,19 +8,15 @@ lake built into a real release, served by the session's app for one test.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
 import pytest
 
 from cockpit.components.board import board_layout
-from cockpit.data import Warehouse, current_warehouse, use_warehouse
 from tests.cockpit.dash_client import DashClient
+from tests.cockpit.serving import publish_lake, serving
 from tests.fixtures.lake import write_partition
-from warehouse.build import build_release
 from warehouse.paths import Home
-from warehouse.releases import publish
 
 DAY = date(2026, 10, 12)
 COMMUNITIES = [
@@ -64,22 +60,9 @@ def homes(tmp_path_factory) -> dict[str, Home]:
         write_partition(home.lake, "grid_unit", DAY, "grid", units)
         outlines = [{"unit_id": u["unit_id"], "level": u["level"], "geometry": square(i)} for i, u in enumerate(units)]
         write_partition(home.lake, "grid_boundary", DAY, "grid", outlines)
-        release = home.releases / f"depth-{depth}.duckdb"
-        build_release(home.lake, release, run_id=f"depth-{depth}", data_through=DAY, is_demo=True)
-        publish(home, release)
+        publish_lake(home, f"depth-{depth}", DAY)
         found[depth] = home
     return found
-
-
-@contextmanager
-def serving(home: Home) -> Iterator[None]:
-    """The app reads `home`'s release for the duration (there is one app, and so one warehouse, per process)."""
-    previous = current_warehouse()
-    use_warehouse(Warehouse(home))
-    try:
-        yield
-    finally:
-        use_warehouse(previous)
 
 
 def grid_page_figures(app, query: dict) -> dict[str, dict]:

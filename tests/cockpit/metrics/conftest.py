@@ -37,6 +37,19 @@ GRIDS = {
 }
 SEEDED_COMMUNITIES = ("c01", "c02", "c03")
 
+# A two-level taxonomy over some seed categories (level 1, level 2), as a source's code list
+# would give it; every other category is flat, its own group at both levels.
+TAXONOMY = {
+    "noise": ("城市管理", "噪声扰民"),
+    "ac_noise": ("城市管理", "噪声扰民"),
+    "sanitation": ("城市管理", "市容环卫"),
+    "garbage_sorting": ("城市管理", "市容环卫"),
+    "street_vendor": ("城市管理", "市容环卫"),
+    "road": ("公共设施", "道路设施"),
+    "drainage": ("公共设施", "排水供水"),
+    "water_supply": ("公共设施", "排水供水"),
+}
+
 # Seeded rows fall in these windows (weights favour the main period and its bases).
 WINDOWS = [
     (datetime(2025, 10, 20), datetime(2025, 12, 10), 3),
@@ -59,7 +72,7 @@ CREATE TABLE dim_grid (unit_id VARCHAR, level VARCHAR, parent_id VARCHAR, commun
 CREATE TABLE dim_department (department_id VARCHAR, name_zh VARCHAR, name_en VARCHAR);
 CREATE TABLE dim_channel (channel VARCHAR, name_zh VARCHAR, name_en VARCHAR);
 CREATE TABLE dim_category (category VARCHAR, name_zh VARCHAR, name_en VARCHAR, sla_working_days INTEGER,
-    default_department VARCHAR);
+    default_department VARCHAR, group_1 VARCHAR, group_2 VARCHAR);
 CREATE TABLE dim_service_item (service_item_id VARCHAR, name VARCHAR, department_id VARCHAR, legal_days INTEGER,
     promised_days INTEGER);
 CREATE TABLE dim_device (device_id VARCHAR, kind VARCHAR, owner VARCHAR, name VARCHAR, grid_id VARCHAR,
@@ -466,7 +479,13 @@ def build_warehouse(path: Path) -> None:
     insert(
         "dim_category",
         [
-            {**row, "sla_working_days": int(raw["sla_working_days"]), "default_department": raw["default_department"]}
+            {
+                **row,
+                "sla_working_days": int(raw["sla_working_days"]),
+                "default_department": raw["default_department"],
+                "group_1": TAXONOMY.get(row["category"], (row["name_zh"], row["name_zh"]))[0],
+                "group_2": TAXONOMY.get(row["category"], (row["name_zh"], row["name_zh"]))[1],
+            }
             for row, raw in zip(seed("category", "category"), _seed_rows("category"), strict=True)
         ],
     )
