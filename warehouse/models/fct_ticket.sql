@@ -132,9 +132,10 @@ SELECT
     s.category,
     s.title,
     s.content,
-    p.grid_id,
+    -- no grid, or one the register does not know (dropped from a later snapshot): the unknown place (未定位)
+    CASE WHEN p.unit_id IS NULL THEN 'unknown' ELSE p.grid_id END AS grid_id,
     p.micro_grid_id,
-    p.community_id,
+    coalesce(p.community_id, 'unknown') AS community_id,
     s.lon,
     s.lat,
     s.reporter_kind,
@@ -197,7 +198,6 @@ SELECT
     s._source AS source
 FROM states AS s
 CROSS JOIN release AS r
--- no grid, or one the register does not know: the unknown place (未定位)
-LEFT JOIN int_place AS p ON p.unit_id = coalesce(s.grid_id, 'unknown')
+LEFT JOIN int_place AS p ON p.unit_id = s.grid_id
 LEFT JOIN duplicates AS d ON d.ticket_id = s.ticket_id
 LEFT JOIN originals AS o ON o.ticket_id = s.ticket_id
