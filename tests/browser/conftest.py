@@ -11,10 +11,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, Request, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, Request, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from cockpit.briefing.pdf import CHROMIUM_FLAGS, find_chromium
+
+# These tests assert what the page shows, not how fast: speed is the benchmarks' job. Playwright's
+# default 5 s wait failed on a 2-core machine busy with other work while a page's strips were still
+# on their way; more patience only costs time when something is really missing.
+expect.set_options(timeout=30_000)
 
 # One Chromium and one set of flags for the tests and the briefing PDFs.
 CHROMIUM = find_chromium()
