@@ -218,6 +218,17 @@ def reproject_geometry(geometry: dict, crs: str | int | None) -> dict:
     return _as_geojson(moved)
 
 
+@lru_cache(maxsize=64)
+def is_lon_lat(crs: str | int) -> bool:
+    """Whether a declared system is plain longitude/latitude already (WGS84 or OGC CRS84): nothing to reproject."""
+    try:
+        declared = CRS.from_user_input(_crs_text(crs))
+    except CRSError:
+        return False
+    plain = ("EPSG:4326", "OGC:CRS84")
+    return any(declared.equals(CRS.from_user_input(name), ignore_axis_order=True) for name in plain)
+
+
 def out_of_area_reason(geometry: dict, bbox: BBox) -> str | None:
     """Why a lon/lat geometry cannot be this street's, or None when its centroid lies in `bbox`.
 

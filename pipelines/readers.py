@@ -16,10 +16,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
+import shapely
 from charset_normalizer import from_bytes
 from python_calamine import CalamineError, CalamineWorkbook
 
@@ -28,6 +30,7 @@ from pipelines.geometry import (
     GeometryError,
     crs_from_document,
     features_from_document,
+    is_lon_lat,
     out_of_area_reason,
     polygon_shape,
     reproject_geometry,
@@ -339,29 +342,48 @@ def read_geojson(path: Path, crs: str | None = None, area: Area | None = None) -
         raise FileRejected("unreadable_file", f"not JSON: {exc}") from exc
     except GeometryError as exc:
         raise FileRejected("unreadable_file", str(exc)) from exc
-    records, lines, bad = [], [], []
-    keys = {"geometry": None}
+    candidates, bad = [], []
     for number, feature in enumerate(features, start=1):
         flat = _flatten(feature.get("properties") or {})
         geometry = feature.get("geometry")
-        try:
-            if geometry:
-                polygon_shape(geometry)
+        if geometry and crs and not is_lon_lat(crs):
+            try:
                 geometry = reproject_geometry(geometry, crs)
-                reason = out_of_area_reason(geometry, area) if area else None
-                if reason:
-                    bad.append(BadLine(number, "out_of_area", reason.removeprefix("out_of_area: "), _brief(flat)))
-                    continue
-        except GeometryError as exc:
-            bad.append(BadLine(number, "invalid_geometry", str(exc), _brief(flat)))
-            continue
+            except GeometryError as exc:
+                bad.append(BadLine(number, "invalid_geometry", str(exc), _brief(flat)))
+                continue
         flat["geometry"] = json.dumps(geometry, ensure_ascii=False, separators=(",", ":")) if geometry else None
+        candidates.append((number, flat, geometry))
+    # Shapes and centroids of the whole file at once (a street's register holds thousands of outlines);
+    # only a feature that fails asks the one-feature functions for its reason.
+    texts = [flat["geometry"] for _, flat, _ in candidates]
+    shapes = shapely.from_geojson([t or "null" for t in texts], on_invalid="ignore")
+    polygons = np.isin(shapely.get_type_id(shapes), [3, 6])  # Polygon, MultiPolygon
+    centroids = shapely.centroid(shapes)
+    xs, ys = shapely.get_x(centroids), shapely.get_y(centroids)
+    records, lines = [], []
+    keys = {"geometry": None}
+    for i, (number, flat, geometry) in enumerate(candidates):
+        if geometry:
+            if not polygons[i]:
+                try:
+                    polygon_shape(geometry)
+                    reason = "not a polygon"
+                except GeometryError as exc:
+                    reason = str(exc)
+                bad.append(BadLine(number, "invalid_geometry", reason, _brief(flat)))
+                continue
+            inside = area is None or (area[0] <= xs[i] <= area[2] and area[1] <= ys[i] <= area[3])
+            reason = None if inside else out_of_area_reason(geometry, area)
+            if reason:
+                bad.append(BadLine(number, "out_of_area", reason.removeprefix("out_of_area: "), _brief(flat)))
+                continue
         keys.update(dict.fromkeys(flat))
         records.append(flat)
         lines.append(number)
     header = list(keys)
     rows = [[r.get(k) for k in header] for r in records]
-    return ReadResult(_table_from_rows(header, rows, lines), None, bad)
+    return ReadResult(_table_from_rows(header, rows, lines), None, sorted(bad, key=lambda b: b.line))
 
 
 def _brief(properties: dict) -> str:

@@ -301,15 +301,16 @@ class _Run:
                 code_rows=self.code_rows,
                 area=self.area,
             )
-            self.account(mapping.source, spec, batch, result, read_per_file)
-            batch_days = sorted({d for d in batch.column("_day").to_pylist()})
+            loaded = self.account(mapping.source, spec, batch, result, read_per_file)
+            batch_days = sorted(pc.unique(batch.column("_day")).to_pylist())
             replace_day_partitions(self.home.lake / spec.table, lake_name, batch_days, result.clean)
             written_days.update(batch_days)
-            for day, n in _count_by(result.clean, ["_day"]):
-                self.summary.stats[(mapping.source, day)].rows_loaded += n
-            flagged = result.clean.filter(pc.is_valid(result.clean.column("_flags")))
-            for day, n in _count_by(flagged, ["_day"]):
-                self.summary.stats[(mapping.source, day)].rows_flagged += n
+            for name, n in loaded.items():
+                self.summary.stats[(mapping.source, _landing_day(name))].rows_loaded += n
+            flags = result.clean.column("_flags")
+            if flags.null_count < len(flags):
+                for day, n in _count_by(result.clean.filter(pc.is_valid(flags)), ["_day"]):
+                    self.summary.stats[(mapping.source, day)].rows_flagged += n
             for name, reason, n in result.flags:
                 self.summary.flagged[(mapping.source, spec.table, name, reason)] += n
             _count_future_dated(self.summary, mapping.source, contract, result.clean)
@@ -378,11 +379,13 @@ class _Run:
             )
         return quarantine
 
-    def account(self, source: str, spec: FileSpec, batch: pa.Table, result, read_per_file: dict[str, int]) -> None:
+    def account(
+        self, source: str, spec: FileSpec, batch: pa.Table, result, read_per_file: dict[str, int]
+    ) -> dict[str, int]:
         """Every row read is loaded, quarantined or left out by `when:`; stop the run before writing if not."""
         loaded = dict(_count_by(result.clean, ["_file"]))
         quarantined = dict(_count_by(result.quarantine, ["file"]))
-        for name in sorted(set(batch.column("_file").to_pylist())):
+        for name in sorted(pc.unique(batch.column("_file")).to_pylist()):
             read = read_per_file[name]
             got = loaded.get(name, 0) + quarantined.get(name, 0) + result.filtered.get(name, 0)
             if got != read:
@@ -392,8 +395,8 @@ class _Run:
                     " — nothing of this entry was written"
                 )
         for name, n in result.filtered.items():
-            day = date.fromisoformat(name.split("/")[1])  # landing/<source>/<day>/<file>
-            self.summary.stats[(source, day)].rows_filtered += n
+            self.summary.stats[(source, _landing_day(name))].rows_filtered += n
+        return loaded
 
 
 def drop_orphan_partitions(home: Home, source: str, landing: set[date]) -> list[str]:
@@ -406,6 +409,11 @@ def drop_orphan_partitions(home: Home, source: str, landing: set[date]) -> list[
             path.unlink()
             dropped.append(f"{source}: dropped {path.relative_to(home.root)} (its landing day is gone)")
     return dropped
+
+
+def _landing_day(file: str) -> date:
+    """The landing day of a file named as the run names them: <source>/<YYYY-MM-DD>/<file>."""
+    return date.fromisoformat(file.split("/")[1])
 
 
 def _unread_landing(home: Home, mappings: list[Mapping]) -> list[str]:

@@ -192,40 +192,51 @@ def _invalid_reason(f: Field) -> str:
     }.get(f.type, "invalid_value")
 
 
-def _trimmed(batch: pa.Table, columns: tuple[str, ...]) -> pa.Table:
-    """The columns an entry reads, stripped of Unicode whitespace (ASCII, full-width U+3000, no-break) at both ends.
+def _prepared(batch: pa.Table, spec: FileSpec, contract: Contract) -> pa.Table:
+    """The columns an entry reads, trimmed and with every "no value" text made NULL, in Arrow.
 
-    Done in Arrow, before SQL: a vectorised trim costs a fraction of a per-value regular expression
-    over a year of sensor readings.
+    Trimming strips Unicode whitespace (ASCII, full-width U+3000, no-break) and a stray BOM at both
+    ends, unless the mapping says `trim: false`. Empty text, the mapping's `null_values` and, for
+    columns that feed a number, date or flag field (or `when:`), the usual placeholders (NA, -, …)
+    become NULL. Vectorised here, this costs a fraction of doing it per value in the SQL over a year
+    of sensor readings.
     """
-    for name in columns:
-        if name in batch.column_names and pa.types.is_string(batch.schema.field(name).type):
-            trimmed = pc.utf8_trim_whitespace(pc.utf8_trim(pc.utf8_trim_whitespace(batch.column(name)), "\ufeff"))
-            batch = batch.set_column(batch.column_names.index(name), name, trimmed)
+    typed = {
+        column
+        for name, source in spec.sources.items()
+        if contract.fields[name].type not in ("string", "json")
+        for column in source.columns
+    }
+    if spec.when:
+        typed.add(spec.when.column)
+    for name in spec.columns:
+        if name not in batch.column_names or not pa.types.is_string(batch.schema.field(name).type):
+            continue
+        column = batch.column(name)
+        if spec.trim:
+            column = pc.utf8_trim_whitespace(pc.utf8_trim(pc.utf8_trim_whitespace(column), "\ufeff"))
+        tokens = ["", *spec.null_values, *(NUMBER_NULL_TOKENS if name in typed else ())]
+        column = pc.if_else(pc.is_in(column, pa.array(tokens, pa.string())), pa.scalar(None, pa.string()), column)
+        batch = batch.set_column(batch.column_names.index(name), name, column)
     return batch
 
 
-def _cleaned(column: str, spec: FileSpec, typed: bool) -> str:
-    """One export column as text (already trimmed, see _trimmed): '' and null tokens → NULL."""
-    value = f"CAST(raw_batch.{_ident(column)} AS VARCHAR)"
-    tokens = [*spec.null_values, *(NUMBER_NULL_TOKENS if typed else ())]
-    value = f"nullif({value}, '')"
-    if tokens:
-        value = f"CASE WHEN {value} IN ({', '.join(map(_literal, tokens))}) THEN NULL ELSE {value} END"
-    return value
+def _cleaned(column: str) -> str:
+    """One export column as text, as _prepared left it."""
+    return f"CAST(raw_batch.{_ident(column)} AS VARCHAR)"
 
 
-def _source_sql(source: Source, spec: FileSpec, typed: bool) -> str:
+def _source_sql(source: Source) -> str:
     if source.kind == "constant":
         return _literal(source.value)
     if source.kind == "column":
-        return _cleaned(source.value, spec, typed)
+        return _cleaned(source.value)
     # A template is NULL when any column it names is empty: half a timestamp is no timestamp.
     parts, pos, needed = [], 0, []
     for match in TEMPLATE_PART.finditer(source.value):
         if match.start() > pos:
             parts.append(_literal(source.value[pos : match.start()]))
-        column = _cleaned(match.group(1), spec, typed=False)
+        column = _cleaned(match.group(1))
         needed.append(f"{column} IS NULL")
         width = match.group(2)
         parts.append(f"lpad({column}, {int(width)}, '0')" if width else column)
@@ -236,8 +247,8 @@ def _source_sql(source: Source, spec: FileSpec, typed: bool) -> str:
 
 
 def when_sql(condition: Condition, spec: FileSpec) -> str:
-    # "Filled" means a value: NA, -, — and the like are not one.
-    value = _cleaned(condition.column, spec, typed=True)
+    # "Filled" means a value: NA, -, — and the like are not one (see _prepared).
+    value = _cleaned(condition.column)
     if condition.values is None:
         return f"{value} IS NOT NULL"
     return f"{value} IN ({', '.join(map(_literal, condition.values))})"
@@ -285,16 +296,14 @@ def validate_batch(
     """
     code_rows = code_rows or {}
     extra_codes = {seed: tuple(row["code"] for row in rows) for seed, rows in code_rows.items()}
-    if spec.trim:
-        batch = _trimmed(batch, spec.columns)
+    batch = _prepared(batch, spec, contract)
     con.register("raw_batch", batch)
     joins, registered = [], ["raw_batch"]
     raw_cols, value_cols = {}, {}
     # 1. one raw text expression per contract field: a column, a template over columns, a constant, or nothing
-    for name, f in contract.fields.items():
+    for name in contract.fields:
         source_of = spec.sources.get(name)
-        typed = f.type not in ("string", "json")
-        raw_cols[name] = _source_sql(source_of, spec, typed) if source_of else "CAST(NULL AS VARCHAR)"
+        raw_cols[name] = _source_sql(source_of) if source_of else "CAST(NULL AS VARCHAR)"
     # 2. code translation through small lookup tables; a code list's default catches the rest
     unmapped_sql = []
     for name, codes in spec.codes.items():
@@ -364,7 +373,11 @@ def validate_batch(
     first_detail = "CASE " + " ".join(f"WHEN {c.condition} THEN {c.detail}" for c in hard) + " END"
     listed = ", ".join(f"CASE WHEN {c.condition} THEN {_literal(c.reason + ': ')} || {c.detail} END" for c in hard)
     all_failures = f"list_filter([{listed}], lambda x: x IS NOT NULL)"
-    detail = f"CASE WHEN len({all_failures}) > 1 THEN array_to_string({all_failures}, '; ') ELSE {first_detail} END"
+    # Only a failing row pays for listing its failures (CASE evaluates a branch for the rows that take it).
+    detail = (
+        f"CASE WHEN ({reason}) IS NULL THEN NULL "
+        f"WHEN len({all_failures}) > 1 THEN array_to_string({all_failures}, '; ') ELSE {first_detail} END"
+    )
     if not hard:
         reason = detail = "CAST(NULL AS VARCHAR)"
     soft_by_field: dict[str, list[_Check]] = {}
