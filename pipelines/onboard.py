@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import yaml
 
 from pipelines.contracts import Contract, load_contracts, seed_codes
+from pipelines.geometry import BBox
 from pipelines.lake import known_keys
 from pipelines.mapping import Mapping, added_codes, load_mapping, load_mappings
 from pipelines.readers import FileRejected, read_csv, read_file, read_jsonl, read_xlsx
@@ -79,7 +80,7 @@ def check_mapping(
     *,
     sample: Path | None = None,
     extra_mappings: tuple[Path, ...] = (),
-    area: tuple[float, float, float, float] | None = None,
+    area: BBox | None = None,
 ) -> tuple[Mapping, list[EntryReport]]:
     """Dry-run a mapping over a sample file, or over every landing file of its source. Writes nothing."""
     mapping = load_mapping(mapping_path)
@@ -131,13 +132,9 @@ def _check_file(con, report, mapping, spec, contract, path, day, references, cod
     for bad in result.bad_lines:
         report.quarantined[bad.reason] += 1
         _example(report, bad.reason, f"{path.name}:{bad.line} {bad.detail}")
-    table = result.table
-    n = table.num_rows
-    table = table.append_column("_file", pa.array([path.name] * n, pa.string()))
-    table = table.append_column("_day", pa.array([day] * n, pa.date32()))
     checked = validate_batch(
         con,
-        table,
+        result.batch(path.name, day),
         spec,
         contract,
         source=mapping.source,
@@ -303,20 +300,22 @@ def _norm(text: str) -> str:
     return re.sub(r"[\s_\-.()（）]", "", str(text)).lower()
 
 
-def _header_and_samples(path: Path) -> tuple[str, list[str], dict[str, list[str]]]:
+def _header_and_samples(path: Path) -> tuple[str, str | None, list[str], dict[str, list[str]]]:
+    """(format, records path of a JSON document or None, header, up to 50 sample values per column)."""
     suffix = path.suffix.lower()
+    records = None
     if suffix in (".xlsx", ".xlsm"):
         fmt, result = "xlsx", read_xlsx(path)
     elif suffix in (".jsonl", ".ndjson"):
         fmt, result = "jsonl", read_jsonl(path)
     elif suffix in (".json", ".geojson"):
-        fmt, result = _read_some_json(path)
+        fmt, records, result = _read_some_json(path)
     else:
         fmt, result = "csv", read_csv(path)
     header = [c for c in result.table.column_names if c != "_line"]
     head = result.table.slice(0, 200)
     samples = {c: [v for v in head.column(c).to_pylist() if v not in (None, "")][:50] for c in header}
-    return fmt, header, samples
+    return fmt, records, header, samples
 
 
 def _loose(synonym: str) -> bool:
@@ -326,7 +325,7 @@ def _loose(synonym: str) -> bool:
 
 
 def _read_some_json(path: Path):
-    """Boundaries (GeoJSON, Esri JSON) or a list of records (at the top, or under one key)."""
+    """Boundaries (GeoJSON, Esri JSON) or a list of records (at the top, or under one key): (format, records, read)."""
     import json
 
     from pipelines.readers import read_geojson, read_json
@@ -335,17 +334,12 @@ def _read_some_json(path: Path):
     features = doc.get("features") if isinstance(doc, dict) else doc
     first = features[0] if isinstance(features, list) and features else None
     if isinstance(first, dict) and ("geometry" in first or first.get("type") == "Feature"):
-        return "geojson", read_geojson(path)
+        return "geojson", None, read_geojson(path)
     if isinstance(doc, dict):
         lists = [k for k, v in doc.items() if isinstance(v, list)]
         if len(lists) == 1:
-            _DRAFT_RECORDS[path] = lists[0]
-            return "json", read_json(path, lists[0])
-    return "json", read_json(path)
-
-
-# The records path a JSON sample was read with, for the draft to write down.
-_DRAFT_RECORDS: dict[Path, str] = {}
+            return "json", lists[0], read_json(path, lists[0])
+    return "json", None, read_json(path)
 
 
 def _guess_fields(header: list[str], contract: Contract) -> dict[str, str]:
@@ -404,7 +398,7 @@ def _datetime_format(values: list[str]) -> list[str] | None:
 
 def _unread_times(contract: Contract, fields: dict, formats: dict, samples: dict) -> dict[str, str]:
     """Time fields whose sample values neither a guessed format nor the defaults read: field → an example."""
-    from pipelines.validate import DATETIME_FORMATS, _datetime_sql
+    from pipelines.validate import DATETIME_FORMATS, datetime_sql
 
     unread = {}
     con = duckdb.connect()
@@ -413,7 +407,7 @@ def _unread_times(contract: Contract, fields: dict, formats: dict, samples: dict
             if contract.fields[name].type not in ("timestamp", "date") or column not in samples:
                 continue
             values = [str(v) for v in samples[column]]
-            parsed = _datetime_sql("v", [*formats.get(name, []), *DATETIME_FORMATS])
+            parsed = datetime_sql("v", [*formats.get(name, []), *DATETIME_FORMATS])
             bad = con.execute(f"SELECT v FROM unnest($vs) AS t(v) WHERE ({parsed}) IS NULL LIMIT 1", {"vs": values})
             row = bad.fetchone()
             if row:
@@ -433,7 +427,7 @@ def _number(value, tokens: set[str]) -> bool:
 
 def draft_mapping(path: Path, source: str | None = None) -> str:
     """A starting mapping (YAML text) for a sample export, for the operator to finish."""
-    fmt, header, samples = _header_and_samples(Path(path))
+    fmt, records, header, samples = _header_and_samples(Path(path))
     contracts = load_contracts()
     split = _split_time(header)
     best, best_score, best_fields = None, -1.0, {}
@@ -453,8 +447,8 @@ def draft_mapping(path: Path, source: str | None = None) -> str:
     if not re.match(r"^[a-z]", source):
         source = f"source_{source}"
     entry: dict = {"table": best, "pattern": f"*{Path(path).suffix}", "format": fmt}
-    if Path(path) in _DRAFT_RECORDS:
-        entry["records"] = _DRAFT_RECORDS.pop(Path(path))
+    if records:
+        entry["records"] = records
     fields_out: dict = {}
     for name, column in best_fields.items():
         fields_out[name] = {"template": split} if column == "(split)" else column

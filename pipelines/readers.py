@@ -27,6 +27,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from pipelines.contracts import load_contracts
 from pipelines.geometry import (
+    BBox,
     GeometryError,
     crs_from_document,
     features_from_document,
@@ -36,8 +37,6 @@ from pipelines.geometry import (
     reproject_geometry,
 )
 from pipelines.mapping import FileSpec
-
-Area = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
 
 
 class FileRejected(Exception):
@@ -67,6 +66,12 @@ class ReadResult:
     @property
     def rows_read(self) -> int:
         return self.table.num_rows + len(self.bad_lines)
+
+    def batch(self, file: str, day) -> pa.Table:
+        """The rows as the validator takes them: with the file they came from and their landing day."""
+        n = self.table.num_rows
+        table = self.table.append_column("_file", pa.array([file] * n, pa.string()))
+        return table.append_column("_day", pa.array([day] * n, pa.date32()))
 
 
 def _undecodable(number: int, chunk: bytes, encoding: str, exc: UnicodeDecodeError) -> BadLine:
@@ -327,7 +332,7 @@ def read_json(path: Path, records: str | None = None, encoding: str | None = Non
     return ReadResult(_table_from_rows(header, [[r.get(k) for k in header] for r in rows], lines), None, bad)
 
 
-def read_geojson(path: Path, crs: str | None = None, area: Area | None = None) -> ReadResult:
+def read_geojson(path: Path, crs: str | None = None, area: BBox | None = None) -> ReadResult:
     """Boundary features (GeoJSON, a bare array of Features, Esri JSON), reprojected to lon/lat.
 
     The file's coordinate system is the mapping's `crs:`, else the one the document
@@ -391,7 +396,7 @@ def _brief(properties: dict) -> str:
     return json.dumps(properties, ensure_ascii=False)[:2000]
 
 
-def read_file(path: Path, spec: FileSpec, area: Area | None = None) -> ReadResult:
+def read_file(path: Path, spec: FileSpec, area: BBox | None = None) -> ReadResult:
     """Read one export file as its mapping describes; raise FileRejected when it cannot be used at all."""
     if spec.format == "csv":
         result = read_csv(path, spec.encoding)

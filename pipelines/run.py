@@ -30,7 +30,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.contracts import load_contracts
-from pipelines.lake import known_keys, replace_day_partitions
+from pipelines.geometry import BBox
+from pipelines.lake import known_keys, partition_path, replace_day_partitions
 from pipelines.mapping import FileSpec, Mapping, added_codes, load_mappings
 from pipelines.readers import FileRejected, read_file
 from pipelines.validate import QUARANTINE_SCHEMA, mask_free_text, validate_batch
@@ -199,7 +200,7 @@ class _Run:
         salt: str,
         progress: Progress | None,
         code_rows: dict[str, tuple[dict[str, str], ...]],
-        area: tuple[float, float, float, float] | None,
+        area: BBox | None,
     ):
         self.home = home
         self.summary = summary
@@ -276,7 +277,7 @@ class _Run:
         self, mapping: Mapping, spec: FileSpec, files: list[tuple[date, Path]], days: list[date]
     ) -> list[pa.Table]:
         contract = self.contracts[spec.table]
-        lake_name = f"{mapping.source}{spec.part}"
+        lake_name = lake_file_stem(mapping, spec)
         quarantine: list[pa.Table] = []
         pending: list[pa.Table] = []
         pending_rows = 0
@@ -363,12 +364,8 @@ class _Run:
                 stats.rows_quarantined += len(result.bad_lines)
                 for b in result.bad_lines:
                     self.summary.reasons[(mapping.source, day, spec.table, b.reason)] += 1
-            table = result.table
-            n = table.num_rows
-            table = table.append_column("_file", pa.array([self.relative(path)] * n, pa.string()))
-            table = table.append_column("_day", pa.array([day] * n, pa.date32()))
-            pending.append(table)
-            pending_rows += n
+            pending.append(result.batch(self.relative(path), day))
+            pending_rows += result.table.num_rows
         flush()
         self.progress(f"{mapping.source} · {spec.table}", len(files), len(files))
         # Pending days without a usable file of this kind still replace what an earlier run loaded.
@@ -411,6 +408,11 @@ def drop_orphan_partitions(home: Home, source: str, landing: set[date]) -> list[
     return dropped
 
 
+def lake_file_stem(mapping: Mapping, spec: FileSpec) -> str:
+    """The name of an entry's lake files: the source, and the entry's part when several feed one table."""
+    return f"{mapping.source}{spec.part}"
+
+
 def _landing_day(file: str) -> date:
     """The landing day of a file named as the run names them: <source>/<YYYY-MM-DD>/<file>."""
     return date.fromisoformat(file.split("/")[1])
@@ -449,14 +451,11 @@ def _check_lake_rows(home: Home, mapping: Mapping, summary: RunSummary, days: li
     Read from the Parquet footers (no data is scanned). Two entries writing one file, a batch
     overwriting an earlier one: any such loss stops the run here, before a release is built.
     """
-    names = {f"{mapping.source}{spec.part}.parquet" for spec in mapping.files}
-    tables = {spec.table for spec in mapping.files}
     for day in days:
         kept = sum(
             pq.ParquetFile(path).metadata.num_rows
-            for table in tables
-            for name in names
-            if (path := home.lake / table / f"day={day.isoformat()}" / name).exists()
+            for spec in mapping.files
+            if (path := partition_path(home.lake / spec.table, day, lake_file_stem(mapping, spec))).exists()
         )
         counted = summary.stats[(mapping.source, day)].rows_loaded
         if kept != counted:
@@ -485,7 +484,7 @@ def run_pipeline(
     stale_after_days: int = 2,
     build_memory: str | None = None,
     progress: Progress | None = None,
-    area: tuple[float, float, float, float] | None = None,
+    area: BBox | None = None,
 ) -> RunSummary:
     """Load what is pending, build and check a new release, publish it. Never raises on bad data."""
     started = time.perf_counter()

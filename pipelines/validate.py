@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.contracts import Contract, Field, seed_rows
+from pipelines.geometry import BBox
 from pipelines.mapping import TEMPLATE_PART, Condition, FileSpec, Source
 
 TIME_ZONE = "Asia/Shanghai"
@@ -43,7 +44,6 @@ DATETIME_FORMATS = [
     "%Y%m%d%H%M%S",
     "%Y%m%d",
 ]
-ISO_TIMESTAMP_FORMATS = DATETIME_FORMATS  # the name earlier code imports
 # Text that means "no value" in a number, date or flag column of real exports.
 NUMBER_NULL_TOKENS = ["NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "-", "--", "—", "/"]
 TRUE_WORDS = ["true", "1", "t", "y", "yes", "是", "已"]
@@ -140,7 +140,7 @@ def _pii_sql(f: Field, value: str) -> str:
     return value
 
 
-def _datetime_sql(value: str, formats: list[str]) -> str:
+def datetime_sql(value: str, formats: list[str]) -> str:
     """A timestamp from text: the mapping's formats and the common ones, then ISO 8601 (fractional
     seconds, and a time zone turned into Shanghai time), then an Excel serial day number."""
     offset = r"T?[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
@@ -177,7 +177,7 @@ def _typed_sql(f: Field, value: str, spec: FileSpec) -> str:
             f"WHEN lower({value}) IN ({', '.join(map(_literal, FALSE_WORDS))}) THEN false END"
         )
     if f.type in ("timestamp", "date"):
-        parsed = _datetime_sql(value, [*spec.datetime_formats.get(f.name, []), *DATETIME_FORMATS])
+        parsed = datetime_sql(value, [*spec.datetime_formats.get(f.name, []), *DATETIME_FORMATS])
         return f"CAST({parsed} AS DATE)" if f.type == "date" else parsed
     return value
 
@@ -283,7 +283,7 @@ def validate_batch(
     references: dict[tuple[str, str], pa.Table],
     loaded_at,
     code_rows: dict[str, tuple[dict[str, str], ...]] | None = None,
-    area: tuple[float, float, float, float] | None = None,
+    area: BBox | None = None,
 ) -> ValidationResult:
     """Validate a batch of raw rows (string columns + _file, _line, _day) against the contract.
 
@@ -504,7 +504,7 @@ def _ranges(seed: str, added: tuple[dict[str, str], ...]) -> pa.Table:
     )
 
 
-def _bounds(f: Field, area: tuple[float, float, float, float] | None) -> tuple[float | None, float | None]:
+def _bounds(f: Field, area: BBox | None) -> tuple[float | None, float | None]:
     """A field's numeric range: the contract's, or the street's configured area for coordinates."""
     if f.area and area:
         return (area[0], area[2]) if f.area == "lon" else (area[1], area[3])

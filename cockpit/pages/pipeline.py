@@ -85,15 +85,7 @@ def layout(**_query) -> html.Div:
             ledger_table(
                 unmapped,
                 has_unmapped,
-                {
-                    "source": "数据源",
-                    "table": "目标表",
-                    "field": "字段",
-                    "value": "源值",
-                    "rows": "行数",
-                    "runs": "涉及运行数",
-                    "last_run": "最近运行",
-                },
+                _field_columns("value", "源值"),
                 caption=f"代码表未能翻译、按默认值（未映射）入库的源值；最近{status.RECENT_RUNS}次发布的运行合计",
                 table_id="pipeline-unmapped",
             ),
@@ -101,15 +93,7 @@ def layout(**_query) -> html.Div:
             ledger_table(
                 flagged,
                 has_flagged,
-                {
-                    "source": "数据源",
-                    "table": "目标表",
-                    "field": "字段",
-                    "reason": "原因",
-                    "rows": "行数",
-                    "runs": "涉及运行数",
-                    "last_run": "最近运行",
-                },
+                _field_columns("reason", "原因"),
                 caption=f"可选字段的值未通过校验、该字段以空值入库（记录保留）；最近{status.RECENT_RUNS}次发布的运行合计",
                 table_id="pipeline-flagged",
             ),
@@ -151,3 +135,16 @@ def layout(**_query) -> html.Div:
         className="page",
         id="pipeline-page",
     )
+
+
+def _field_columns(what: str, label: str) -> dict[str, str]:
+    """Columns of a ledger table per source, table and field (unmapped values, flagged fields): `what` differs."""
+    return {
+        "source": "数据源",
+        "table": "目标表",
+        "field": "字段",
+        what: label,
+        "rows": "行数",
+        "runs": "涉及运行数",
+        "last_run": "最近运行",
+    }
