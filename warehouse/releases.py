@@ -11,6 +11,7 @@ instance of the old file).
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,12 +38,67 @@ class Release:
 
 
 def current_release(home: Home) -> Path | None:
+    """The file CURRENT names, if it names a release file that exists (whether it opens is not checked)."""
+    name = _pointer_name(home)
+    path = home.releases / name if name and _is_release_name(name) else None
+    return path if path is not None and path.exists() else None
+
+
+def _pointer_name(home: Home) -> str | None:
     try:
-        name = home.current_pointer.read_text(encoding="utf-8").strip()
+        return home.current_pointer.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
+    except (OSError, UnicodeDecodeError):
+        return "\ufffd"  # unreadable or not text: garbage, said as such by pointer_problem
+
+
+def _is_release_name(name: str) -> bool:
+    return name.endswith(RELEASE_SUFFIX) and "/" not in name and not name.startswith(".") and name.isprintable()
+
+
+def pointer_problem(home: Home) -> str | None:
+    """What is wrong with CURRENT and the release it names (one line), or None when it opens as a release."""
+    name = _pointer_name(home)
+    if name is None:
+        return "CURRENT is missing"
+    if not _is_release_name(name):
+        shown = name[:40] if name.isprintable() else "unreadable bytes"
+        return f"CURRENT does not name a release file (it holds {shown!r})"
     path = home.releases / name
-    return path if name and path.exists() else None
+    if not path.exists():
+        return f"CURRENT points at {name}, which is gone"
+    try:
+        verify_release(path)
+    except ReleaseError as exc:
+        return str(exc)
+    return None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The release to read: CURRENT's when it opens, else the newest kept release that does; `problem` says why."""
+
+    path: Path | None
+    problem: str | None
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.problem is not None and self.path is not None
+
+
+def resolve_release(home: Home) -> Resolved:
+    """CURRENT's release when it opens; otherwise the newest kept release that opens, with the problem named."""
+    problem = pointer_problem(home)
+    if problem is None:
+        return Resolved(current_release(home), None)
+    for release in reversed(list_releases(home)):
+        try:
+            verify_release(release.path)
+        except ReleaseError:
+            continue
+        return Resolved(release.path, problem)
+    return Resolved(None, problem)
 
 
 def publish(home: Home, release: Path) -> None:
@@ -92,11 +148,13 @@ def verify_release(path: Path) -> None:
     try:
         con = open_release(path)
         try:
-            con.execute("SELECT run_id FROM meta_release").fetchone()
+            row = con.execute("SELECT run_id, data_through FROM meta_release").fetchone()
         finally:
             con.close()
-    except duckdb.Error as exc:
+    except (duckdb.Error, OSError) as exc:
         raise ReleaseError(f"{path.name} is not a readable release: {str(exc).splitlines()[0]}") from exc
+    if row is None:
+        raise ReleaseError(f"{path.name} is not a readable release: its meta_release is empty")
 
 
 def rollback(home: Home, run_id: str | None = None) -> Release:
@@ -119,15 +177,38 @@ def rollback(home: Home, run_id: str | None = None) -> Release:
     return target
 
 
-def prune(home: Home, keep: int) -> list[Path]:
-    """Delete the oldest releases beyond `keep`, never the current one, and leftovers of killed builds."""
+def build_files(building: Path) -> list[Path]:
+    """Every file a build at `building` may leave: the file, its WAL and DuckDB's spill folder beside it."""
+    return [building, building.with_name(building.name + ".wal"), building.with_name(building.name + ".tmp")]
+
+
+def discard(paths: list[Path]) -> list[Path]:
+    """Remove these files or folders where they exist; say which went."""
     removed = []
-    for leftover in home.releases.glob(f"*{BUILDING_SUFFIX}*"):
-        leftover.unlink(missing_ok=True)
-        removed.append(leftover)
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists() or path.is_symlink():
+            path.unlink(missing_ok=True)
+        else:
+            continue
+        removed.append(path)
+    return removed
+
+
+def stray_build_files(home: Home) -> list[Path]:
+    """Leftovers of builds that failed or were killed (a build under the pipeline lock removes its own)."""
+    return sorted(home.releases.glob(f"*{BUILDING_SUFFIX}*"))
+
+
+def prune(home: Home, keep: int) -> list[Path]:
+    """Delete the oldest releases beyond `keep`, never the current one, and leftovers of killed builds.
+
+    Call it only under the pipeline lock: a build in progress is a leftover to it.
+    """
+    removed = discard(stray_build_files(home))
     releases = list_releases(home)
     for release in releases[: max(len(releases) - keep, 0)]:
         if not release.is_current:
-            release.path.unlink(missing_ok=True)
-            removed.append(release.path)
+            removed += discard([release.path, release.path.with_name(release.path.name + ".wal")])
     return removed
