@@ -32,7 +32,7 @@ from cockpit.metrics import Period, compute, get_metric
 from cockpit.metrics.catalog import UNKNOWN_PLACE
 from cockpit.metrics.records import fact_columns, record_query
 from warehouse.paths import Home
-from warehouse.releases import RELEASE_SUFFIX, Resolved, open_release, resolve_release
+from warehouse.releases import META_COLUMNS, RELEASE_SUFFIX, Resolved, open_release, resolve_release
 
 # Named lookups the screens need besides KPIs (filter options, boundaries, the grid tree).
 # They read dimensions only, never a fact table, and are cached per release like KPIs.
@@ -158,7 +158,7 @@ class Warehouse:
                 self._current = (info, con)
                 return self._current
             con = open_release(path)
-            row = con.execute("SELECT run_id, built_at, as_of, data_through, is_demo FROM meta_release").fetchone()
+            row = con.execute(f"SELECT {', '.join(META_COLUMNS)} FROM meta_release").fetchone()
             # Requests still reading the previous release keep their cursors; that connection is
             # closed one switch later rather than under their feet.
             if self._retired is not None:

@@ -10,22 +10,61 @@ instance of the old file).
 
 from __future__ import annotations
 
+import fcntl
 import os
+import secrets
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
+from warehouse.ledger import (
+    ACCEPTED,
+    LEDGER_TIME_ZONE,
+    REJECTED,
+    RejectedDay,
+    loads_undone_by,
+    record_decisions,
+    rejected_days,
+)
 from warehouse.paths import Home
 
 RELEASE_SUFFIX = ".duckdb"
 BUILDING_SUFFIX = ".duckdb.building"
+# What a reader needs of a release's meta_release: a release without them is not one.
+META_COLUMNS = ("run_id", "built_at", "as_of", "data_through", "is_demo")
 
 
 class ReleaseError(Exception):
     """A release operation that cannot be done; the message is one line."""
+
+
+class HomeBusy(ReleaseError):
+    """Another pipeline run or rollback holds this home."""
+
+
+@contextmanager
+def exclusive(home: Home) -> Iterator[None]:
+    """Hold this home for one pipeline run or rollback at a time (cron overlap, an operator's manual run).
+
+    The lock is taken on the warehouse folder itself, held open, not on a lock file: a lock file
+    can be deleted under a running run, and the next run would then lock a new file and start beside it.
+    The kernel drops the lock when the process ends, however it ends, so a lock is never stale.
+    """
+    home.ensure()
+    folder = os.open(home.warehouse, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(folder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise HomeBusy("another pipeline run or rollback holds this COCKPIT_HOME; try again when it ends") from exc
+        yield
+    finally:
+        os.close(folder)
 
 
 @dataclass(frozen=True)
@@ -148,7 +187,7 @@ def verify_release(path: Path) -> None:
     try:
         con = open_release(path)
         try:
-            row = con.execute("SELECT run_id, data_through FROM meta_release").fetchone()
+            row = con.execute(f"SELECT {', '.join(META_COLUMNS)} FROM meta_release").fetchone()
         finally:
             con.close()
     except (duckdb.Error, OSError) as exc:
@@ -157,24 +196,88 @@ def verify_release(path: Path) -> None:
         raise ReleaseError(f"{path.name} is not a readable release: its meta_release is empty")
 
 
-def rollback(home: Home, run_id: str | None = None) -> Release:
-    """Point CURRENT at `run_id`, or at the release before the current one."""
+@dataclass(frozen=True)
+class RolledBack:
+    """What a rollback did: the release now current, the landing days it rejected, the lake files it set aside."""
+
+    release: Release
+    rejected: list[tuple[str, date]]
+    set_aside: list[Path]
+
+    @property
+    def run_id(self) -> str:
+        return self.release.run_id
+
+
+def rollback(home: Home, run_id: str | None = None) -> RolledBack:
+    """Point CURRENT at `run_id`, or at the release before the current one, and make it stick.
+
+    The landing days the undone runs loaded (runs published after the target, where they read other
+    files than the target's data came from) are rejected in the ledger, and their lake partitions are
+    moved under set_aside/: the next pipeline run neither rebuilds them into a release nor loads them
+    again, until `cockpit pipeline accept` or a new delivery of the day.
+    """
+    with exclusive(home):
+        target = _rollback_target(home, run_id)
+        verify_release(target.path)
+        undone = loads_undone_by(home, target.run_id)
+        decision = f"rollback-{_now():%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
+        if undone:
+            record_decisions(home, decision, REJECTED, undone)
+        moved = _set_aside(home, decision, [(source, day) for source, day, _, _ in undone])
+        publish(home, target.path)
+    return RolledBack(target, [(source, day) for source, day, _, _ in undone], moved)
+
+
+def _rollback_target(home: Home, run_id: str | None) -> Release:
     releases = list_releases(home)
     if not releases:
         raise ReleaseError("there are no releases to roll back to")
     if run_id is None:
         positions = [i for i, r in enumerate(releases) if r.is_current]
-        if not positions or positions[0] == 0:
+        if not positions:
+            raise ReleaseError("CURRENT names no kept release; name the run id to roll back to")
+        if positions[0] == 0:
             raise ReleaseError("no release older than the current one; name a run id")
-        target = releases[positions[0] - 1]
-    else:
-        matches = [r for r in releases if r.run_id == run_id]
-        if not matches:
-            raise ReleaseError(f"no release {run_id!r}; see `cockpit warehouse releases`")
-        target = matches[0]
-    verify_release(target.path)
-    publish(home, target.path)
-    return target
+        return releases[positions[0] - 1]
+    matches = [r for r in releases if r.run_id == run_id]
+    if not matches:
+        raise ReleaseError(f"no release {run_id!r}; see `cockpit warehouse releases`")
+    return matches[0]
+
+
+def _set_aside(home: Home, decision: str, days: list[tuple[str, date]]) -> list[Path]:
+    """Move these source-days' lake files under set_aside/<decision>/, keeping their lake paths."""
+    moved = []
+    for source, day in days:
+        for path in home.lake_files(source, day):
+            target = home.set_aside / decision / path.relative_to(home.root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+            moved.append(target)
+    return moved
+
+
+def accept_day(home: Home, day: date, source: str | None = None) -> list[RejectedDay]:
+    """Take back a rollback's rejection of `day` (of `source`, or of every source): the next run loads it again."""
+    with exclusive(home):
+        rejected = rejected_days(home)
+        chosen = [r for r in rejected if r.day == day and source in (None, r.source)]
+        if not chosen:
+            listed = ", ".join(f"{r.day} {r.source}" for r in rejected[:10]) or "none"
+            what = f"{day.isoformat()}" + (f" of {source}" if source else "")
+            raise ReleaseError(f"{what} is not rejected (rejected days: {listed})")
+        record_decisions(
+            home,
+            f"accept-{_now():%Y%m%dT%H%M%S}-{secrets.token_hex(2)}",
+            ACCEPTED,
+            [(r.source, r.day, r.fingerprint, r.undone_run) for r in chosen],
+        )
+    return chosen
+
+
+def _now() -> datetime:
+    return datetime.now(LEDGER_TIME_ZONE)
 
 
 def build_files(building: Path) -> list[Path]:
