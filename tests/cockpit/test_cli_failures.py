@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from cockpit.cli import main
 from pipelines import lake as lake_module
 from pipelines.run import run_lock, run_pipeline
+from tests.cockpit.test_pipeline_page import by_id, pipeline_page
 from tests.conftest import SALT
 from warehouse.ledger import rejected_days
 from warehouse.paths import Home
@@ -77,7 +78,7 @@ def test_a_second_run_is_refused_even_when_the_first_ones_lock_file_was_deleted(
     assert current_release(fresh_home) is None, "nothing ran beside the first run"
 
 
-def test_rollback_and_accept_from_the_command_line(fresh_home, tmp_path):
+def test_rollback_and_accept_from_the_command_line_and_the_pipeline_page_shows_rejected_days(app, fresh_home, tmp_path):
     day = "2026-10-02"
     held = tmp_path / "held"
     held.mkdir()
@@ -92,8 +93,11 @@ def test_rollback_and_accept_from_the_command_line(fresh_home, tmp_path):
     assert rolled.exit_code == 0, rolled.output
     assert f"landing day(s) of the undone run(s): {day};" in rolled.stdout
     assert cockpit(fresh_home, "warehouse", "doctor").stdout.count("note: ") == 1
+    rejected = str(by_id(pipeline_page(app, fresh_home), "pipeline-rejected"))
+    assert day in rejected and "hotline_12345" in rejected
 
     wrong = cockpit(fresh_home, "pipeline", "accept", "2026-09-26")
     assert wrong.exit_code == 1 and "2026-09-26 is not rejected" in wrong.stderr
     accepted = cockpit(fresh_home, "pipeline", "accept", day)
     assert accepted.exit_code == 0 and rejected_days(fresh_home) == []
+    assert "无 · none" in str(by_id(pipeline_page(app, fresh_home), "pipeline-rejected"))

@@ -124,18 +124,18 @@ def test_a_rollback_sticks_through_the_next_runs_until_the_day_is_accepted(fresh
 
 def test_a_new_delivery_of_a_rejected_day_is_loaded_without_an_accept(fresh_home):
     run_pipeline(fresh_home, salt=SALT)
-    day_dir = fresh_home.landing / "forum" / BAD_DAY.isoformat()
+    day_dir = fresh_home.landing / "hotline_12345" / BAD_DAY.isoformat()
     for path in day_dir.iterdir():
         path.write_bytes(path.read_bytes())  # re-delivered: same name, a new time
     bad = run_pipeline(fresh_home, salt=SALT)
-    assert {(s, d) for s, d in bad.stats} == {("forum", BAD_DAY)}
+    assert bad.status == "published" and {(s, d) for s, d in bad.stats} == {("hotline_12345", BAD_DAY)}
     rollback(fresh_home)
-    assert [(r.source, r.day) for r in rejected_days(fresh_home)] == [("forum", BAD_DAY)]
+    assert [(r.source, r.day) for r in rejected_days(fresh_home)] == [("hotline_12345", BAD_DAY)]
     assert run_pipeline(fresh_home, salt=SALT).status == "up_to_date"
     for path in day_dir.iterdir():
         path.write_bytes(path.read_bytes())  # the source system sends the day again
     again = run_pipeline(fresh_home, salt=SALT)
-    assert again.status == "published" and {(s, d) for s, d in again.stats} == {("forum", BAD_DAY)}
+    assert again.status == "published" and {(s, d) for s, d in again.stats} == {("hotline_12345", BAD_DAY)}
     assert rejected_days(fresh_home) == []
     assert len(list_releases(fresh_home)) == 3
 
