@@ -9,7 +9,7 @@ DuckDB already has open (see warehouse/releases.py).
 
 When CURRENT is missing, holds garbage, or names a release file that is gone or
 does not open, the app keeps serving the newest kept release that opens and
-says so (`Warehouse.problem`, the red banner, the log) rather than failing
+says so (`ReleaseInfo.problem`, the red banner, the log) rather than failing
 every page; the operator's `cockpit warehouse doctor` says what to do.
 """
 
@@ -183,14 +183,6 @@ class Warehouse:
     @property
     def info(self) -> ReleaseInfo:
         return self._refresh()[0]
-
-    @property
-    def problem(self) -> str | None:
-        """What is wrong with the release CURRENT names, when the app serves another one or none (one line)."""
-        try:
-            return self.info.problem
-        except NoRelease as exc:
-            return str(exc)
 
     def age_hours(self, now: datetime | None = None) -> float:
         """Hours since the end of the current release's data (its as_of)."""
