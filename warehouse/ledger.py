@@ -136,8 +136,11 @@ def write_ledger(home: Home, run_id: str, tables: dict[str, pa.Table]) -> None:
         directory = _dir(home, table)
         directory.mkdir(parents=True, exist_ok=True)
         tmp = directory / f".{run_id}.parquet.tmp"
-        pq.write_table(rows.cast(LEDGER_SCHEMAS[table]), tmp)
-        os.replace(tmp, directory / f"{run_id}.parquet")
+        try:
+            pq.write_table(rows.cast(LEDGER_SCHEMAS[table]), tmp)
+            os.replace(tmp, directory / f"{run_id}.parquet")
+        finally:
+            tmp.unlink(missing_ok=True)  # gone after the rename; left only by a failed write (a full disk)
 
 
 def _query(home: Home, sql: str, params: list | None = None) -> list[tuple]:

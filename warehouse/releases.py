@@ -145,11 +145,14 @@ def publish(home: Home, release: Path) -> None:
     if release.parent != home.releases or release.suffix != RELEASE_SUFFIX or not release.exists():
         raise ReleaseError(f"not a finished release file: {release.name}")
     tmp = home.current_pointer.with_name(f".CURRENT.{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(release.name + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, home.current_pointer)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(release.name + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, home.current_pointer)
+    finally:
+        tmp.unlink(missing_ok=True)  # gone after the rename; left only by a failed write (a full disk)
     directory = os.open(home.warehouse, os.O_RDONLY)
     try:
         os.fsync(directory)

@@ -61,7 +61,7 @@ def test_a_pipeline_run_on_a_full_disk_ends_in_one_line_and_keeps_the_release(fr
 
     monkeypatch.setattr(lake_module.pq, "write_table", disk_full)
     result = cockpit(fresh_home, "pipeline", "run")
-    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: pipeline run stopped: No space left on device") and "free disk space" in line
     assert current_release(fresh_home) == current
