@@ -15,6 +15,7 @@ import pytest
 from cockpit.data import current_warehouse
 from tests.cockpit.dash_client import DashClient
 from tests.cockpit.serving import publish_lake, serving
+from tests.cockpit.test_wall import refresh
 from tests.fixtures.lake import DATA_THROUGH, make_fixture_lake
 from warehouse.paths import Home
 
@@ -85,8 +86,9 @@ def test_a_broken_current_release_is_served_from_the_newest_one_that_opens(app, 
 
         with app.server.test_request_context():
             assert "wall-empty" not in str(wall.layout())
-        banner, banner_class = wall.wall.stale_banner(current_warehouse(), "zh")
-        assert problem in banner and "hidden" not in banner_class
+        answer = refresh(client)  # the wall's own refresh callback, over HTTP
+        assert problem in answer["wall-banner"]["children"] and "hidden" not in answer["wall-banner"]["className"]
+        assert answer["wall-release"]["data"] == served
 
         tickets = current_warehouse().metric("residents", _period())
         assert int(tickets["value"].iloc[0]) > 0, "numbers come from the fallback release"
