@@ -218,13 +218,19 @@ def rollback(home: Home, run_id: str | None = None) -> RolledBack:
     The landing days the undone runs loaded (runs published after the target, where they read other
     files than the target's data came from) are rejected in the ledger, and their lake partitions are
     moved under set_aside/: the next pipeline run neither rebuilds them into a release nor loads them
-    again, until `cockpit pipeline accept` or a new delivery of the day.
+    again, until `cockpit pipeline accept` or a new delivery of the day. Rolling forward to a release that
+    holds days an earlier rollback rejected accepts them again (the next run reloads them from landing).
     """
     with exclusive(home):
         target = _rollback_target(home, run_id)
         verify_release(target.path)
         undone = loads_undone_by(home, target.run_id)
         decision = f"rollback-{_now():%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
+        # Rolling forward again: days an earlier rollback rejected are part of this release's data.
+        restored = [r for r in rejected_days(home) if r.undone_run is not None and r.undone_run <= target.run_id]
+        if restored:
+            back = [(r.source, r.day, r.fingerprint, r.undone_run) for r in restored]
+            record_decisions(home, f"{decision}-restored", ACCEPTED, back)
         if undone:
             record_decisions(home, decision, REJECTED, undone)
         moved = _set_aside(home, decision, [(source, day) for source, day, _, _ in undone])

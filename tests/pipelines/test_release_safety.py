@@ -140,6 +140,22 @@ def test_a_new_delivery_of_a_rejected_day_is_loaded_without_an_accept(fresh_home
     assert len(list_releases(fresh_home)) == 3
 
 
+def test_rolling_forward_again_takes_the_rejection_back(fresh_home):
+    run_pipeline(fresh_home, salt=SALT)
+    for path in (fresh_home.landing / "hotline_12345" / BAD_DAY.isoformat()).iterdir():
+        path.write_bytes(path.read_bytes())
+    second = run_pipeline(fresh_home, salt=SALT)
+    assert second.status == "published"
+    rollback(fresh_home)
+    assert [(r.source, r.day) for r in rejected_days(fresh_home)] == [("hotline_12345", BAD_DAY)]
+    forward = rollback(fresh_home, second.run_id)
+    assert forward.rejected == [] and current_release(fresh_home).name == second.release
+    assert rejected_days(fresh_home) == []
+    again = run_pipeline(fresh_home, salt=SALT)
+    assert again.status == "published" and {(s, d) for s, d in again.stats} == {("hotline_12345", BAD_DAY)}
+    assert tickets_received_on(current_release(fresh_home), BAD_DAY) > 0
+
+
 def test_rollback_refuses_while_a_run_holds_the_home(fresh_home):
     run_pipeline(fresh_home, salt=SALT)
     run_pipeline(fresh_home, salt=SALT, rebuild_all=True)
