@@ -98,11 +98,24 @@ def _topbar(lang: str, theme: str) -> html.Header:
     )
 
 
+def release_problem(warehouse: Warehouse, lang: str) -> str | None:
+    """A line saying the release CURRENT names is broken and which one is served instead, or None when all is well."""
+    try:
+        info = warehouse.info
+    except NoRelease as exc:
+        return str(exc)
+    if info.problem is None:
+        return None
+    return t("release_problem", lang, problem=info.problem, run_id=info.run_id)
+
+
 def shell() -> html.Div:
     """The page frame, built per page load so it speaks the reader's language and theme."""
     lang, theme = current_language(), current_theme()
+    problem = release_problem(current_warehouse(), lang)
+    banner = [html.Div(problem, id="release-banner", className="alert alert-danger", role="alert")] if problem else []
     return html.Div(
-        [_topbar(lang, theme), html.Main(dash.page_container)],
+        [_topbar(lang, theme), *banner, html.Main(dash.page_container)],
         className=f"cockpit theme-{theme}",
         id="cockpit-root",
         **{"data-bs-theme": theme, "lang": "en" if lang == "en" else "zh-CN"},

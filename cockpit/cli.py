@@ -5,6 +5,7 @@ Every command has --help; failures print one line to stderr and exit non-zero.
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import sys
@@ -65,11 +66,27 @@ DEMO_SCALE = click.option(
 )
 
 
+def _os_reason(exc: OSError) -> str:
+    """An operating-system error as one line: what failed, on which file, and what to do when the disk is full."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    reason = f"{exc.strerror or exc}{where}"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        reason += " — free disk space under COCKPIT_HOME (see `cockpit warehouse doctor`) and run again"
+    return " ".join(reason.split())
+
+
 def _settings() -> Settings:
     try:
         return Settings.load()
     except SettingsError as exc:
         _fail(str(exc))
+
+
+def _ensure_home(settings: Settings):
+    try:
+        return settings.paths.ensure()
+    except OSError as exc:
+        _fail(f"cannot create COCKPIT_HOME's folders: {_os_reason(exc)}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -139,7 +156,7 @@ def demo(days: int, start, end, scale: float, seed: int, clean: bool) -> None:
     of what was injected is written to landing/_demo_manifest.json.
     """
     settings = _settings()
-    home = settings.paths.ensure()
+    home = _ensure_home(settings)
     if clean and home.landing.exists():
         shutil.rmtree(home.landing)
         home.landing.mkdir(parents=True)
@@ -151,8 +168,13 @@ def demo(days: int, start, end, scale: float, seed: int, clean: bool) -> None:
 def _generate_demo(home, *, days: int, scale: float, seed: int = 7, start=None, end=None) -> None:
     from pipelines.demo import generate
 
-    with _progress() as progress:
-        manifest = generate(home.landing, days=days, start=start, end=end, scale=scale, seed=seed, progress=progress)
+    try:
+        with _progress() as progress:
+            manifest = generate(
+                home.landing, days=days, start=start, end=end, scale=scale, seed=seed, progress=progress
+            )
+    except OSError as exc:
+        _fail(f"demo landing not written: {_os_reason(exc)}")
     click.echo(
         f"demo landing written: {manifest['start']} … {manifest['end']}, scale {scale}, seed {seed} → {home.landing}"
     )
@@ -208,6 +230,8 @@ def _run_pipeline(*, day: date | None = None, rebuild_all: bool = False, quiet: 
             )
     except (PipelineError, MappingError) as exc:
         _fail(str(exc))
+    except OSError as exc:  # a full disk, a folder it may not write: the previous release stays current
+        _fail(f"pipeline run stopped: {_os_reason(exc)}")
 
 
 def _print_summary(summary) -> None:
@@ -393,14 +417,64 @@ def source_draft(export: Path, source_name: str | None, out: Path | None) -> Non
 @warehouse.command("rollback")
 @click.argument("run_id", required=False)
 def warehouse_rollback(run_id: str | None) -> None:
-    """Make RUN_ID (default: the release before the current one) current again."""
+    """Make RUN_ID (default: the release before the current one) current again, and make it stick.
+
+    The landing days the undone runs loaded are rejected in the ledger and their lake
+    partitions are moved to set_aside/ (not deleted), so the next nightly `pipeline run`
+    neither reloads nor republishes them. `cockpit pipeline accept DAY` takes a day back;
+    a new delivery of the day (changed files) is loaded as usual.
+    """
     from warehouse.releases import ReleaseError, rollback
 
     try:
-        release = rollback(_settings().paths, run_id)
+        done = rollback(_settings().paths, run_id)
     except ReleaseError as exc:
         _fail(str(exc))
-    click.echo(f"current release is now {release.run_id}")
+    except OSError as exc:
+        _fail(f"rollback stopped: {_os_reason(exc)}")
+    click.echo(f"current release is now {done.run_id}")
+    if done.rejected:
+        days = sorted({d.isoformat() for _, d in done.rejected})
+        click.echo(
+            f"rejected {len(done.rejected)} landing day(s) of the undone run(s): {', '.join(days)}; "
+            f"{len(done.set_aside)} lake file(s) moved to set_aside/ · `cockpit pipeline accept DAY` takes one back"
+        )
+
+
+@warehouse.command("doctor")
+@click.option(
+    "--min-free-gib",
+    type=click.FloatRange(0),
+    help="Free disk space to insist on (default: 1 GiB, or three times the newest release).",
+)
+def warehouse_doctor(min_free_gib: float | None) -> None:
+    """Check the pointer, every kept release, the lake against the ledger, leftover builds and free disk.
+
+    Prints one line per finding with what to do (ok / problem / note) and exits 1 when
+    there is a problem. It repairs nothing.
+    """
+    from warehouse.doctor import GIB, examine
+
+    findings = examine(_settings().paths, None if min_free_gib is None else int(min_free_gib * GIB))
+    for finding in findings:
+        click.echo(finding.line(), err=finding.level == "problem")
+    if any(f.level == "problem" for f in findings):
+        sys.exit(1)
+
+
+@pipeline.command("accept")
+@click.argument("day", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--source", help="Only this source's delivery of DAY (default: every source rejected for DAY).")
+def pipeline_accept(day, source: str | None) -> None:
+    """Take back a rollback's rejection of landing day DAY: the next `pipeline run` loads it again."""
+    from warehouse.releases import ReleaseError, accept_day
+
+    try:
+        accepted = accept_day(_settings().paths, day.date(), source)
+    except ReleaseError as exc:
+        _fail(str(exc))
+    sources = ", ".join(r.source for r in accepted)
+    click.echo(f"accepted {day.date().isoformat()} of {sources}: the next `cockpit pipeline run` loads it")
 
 
 @main.command()
@@ -411,7 +485,7 @@ def warehouse_rollback(run_id: str | None) -> None:
 def up(days: int, scale: float, port: int, no_serve: bool) -> None:
     """Everything from nothing: demo data if there is none, the pipeline, then serve the cockpit."""
     settings = _settings()
-    home = settings.paths.ensure()
+    home = _ensure_home(settings)
     if not any(p.is_dir() for p in home.landing.iterdir()):
         _generate_demo(home, days=days, scale=scale)
     summary = _run_pipeline()

@@ -6,10 +6,17 @@ threads); before handing it out the pointer is checked (one small file read),
 so a newly published release, or a rollback, is picked up on the next request
 without a restart. Release files are versioned, so the new file is never one
 DuckDB already has open (see warehouse/releases.py).
+
+When CURRENT is missing, holds garbage, or names a release file that is gone or
+does not open, the app keeps serving the newest kept release that opens and
+says so (`ReleaseInfo.problem`, the red banner, the log) rather than failing
+every page; the operator's `cockpit warehouse doctor` says what to do.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -25,7 +32,7 @@ from cockpit.metrics import Period, compute, get_metric
 from cockpit.metrics.catalog import UNKNOWN_PLACE
 from cockpit.metrics.records import fact_columns, record_query
 from warehouse.paths import Home
-from warehouse.releases import current_release, open_release
+from warehouse.releases import META_COLUMNS, RELEASE_SUFFIX, Resolved, open_release, resolve_release
 
 # Named lookups the screens need besides KPIs (filter options, boundaries, the grid tree).
 # They read dimensions only, never a fact table, and are cached per release like KPIs.
@@ -66,6 +73,8 @@ DATASETS: Mapping[str, str] = {
 }
 CACHE_ENTRIES = 4096
 
+log = logging.getLogger(__name__)
+
 
 class NoRelease(RuntimeError):
     """There is no published release yet; the message says what to run."""
@@ -79,6 +88,8 @@ class ReleaseInfo:
     as_of: datetime
     data_through: date
     is_demo: bool
+    # Why this release is served instead of the one CURRENT names (None: it is CURRENT's).
+    problem: str | None = None
 
 
 class Warehouse:
@@ -94,25 +105,66 @@ class Warehouse:
         # ever stale by belonging to an older release, and those are dropped on the switch.
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
+        # What CURRENT and its target looked like when the release to read was last chosen, and the choice:
+        # checking a release opens it, so it is done only when this look changes.
+        self._looked: tuple | None = None
+        self._resolved: Resolved | None = None
+
+    def _look(self) -> tuple:
+        """CURRENT's bytes and its target's size and time: cheap, and changed by any switch, deletion or damage."""
+        try:
+            pointer = self.home.current_pointer.read_bytes()
+        except OSError:
+            return (None,)
+        name = pointer.decode("utf-8", "replace").strip()
+        try:
+            stat = (self.home.releases / name).stat() if name and "/" not in name else None
+        except OSError:
+            stat = None
+        return (pointer, stat and (stat.st_ino, stat.st_size, stat.st_mtime_ns))
+
+    def _choose(self) -> Resolved:
+        look = self._look()
+        if look == self._looked and self._resolved is not None:
+            return self._resolved
+        with self._lock:
+            if look == self._looked and self._resolved is not None:
+                return self._resolved
+            resolved = resolve_release(self.home)
+            if resolved.problem and (self._resolved is None or self._resolved != resolved):
+                if resolved.path is None:
+                    log.error("no usable warehouse release: %s", resolved.problem)
+                else:
+                    log.error("%s; serving the newest release that opens, %s", resolved.problem, resolved.path.name)
+            self._looked, self._resolved = look, resolved
+            return resolved
 
     def _refresh(self) -> tuple[ReleaseInfo, duckdb.DuckDBPyConnection]:
-        path = current_release(self.home)
+        resolved = self._choose()
+        path, problem = resolved.path, resolved.problem
         if path is None:
+            if any(self.home.releases.glob(f"*{RELEASE_SUFFIX}")):
+                raise NoRelease(f"no usable warehouse release ({problem}): run `cockpit warehouse doctor`")
             raise NoRelease(f"no warehouse release under {self.home.warehouse}: run `cockpit pipeline run`")
         current = self._current
-        if current is not None and current[0].path == path:
+        if current is not None and current[0].path == path and current[0].problem == problem:
             return current
         with self._lock:
+            if self._current is not None and self._current[0].path == path and self._current[0].problem == problem:
+                return self._current
             if self._current is not None and self._current[0].path == path:
+                con = self._current[1]  # the same file, now served for another reason: keep its connection
+                info = dataclasses.replace(self._current[0], problem=problem)
+                self._current = (info, con)
                 return self._current
             con = open_release(path)
-            row = con.execute("SELECT run_id, built_at, as_of, data_through, is_demo FROM meta_release").fetchone()
+            row = con.execute(f"SELECT {', '.join(META_COLUMNS)} FROM meta_release").fetchone()
             # Requests still reading the previous release keep their cursors; that connection is
             # closed one switch later rather than under their feet.
             if self._retired is not None:
                 self._retired.close()
             self._retired = self._current[1] if self._current else None
-            self._current = (ReleaseInfo(row[0], path, row[1], row[2], row[3], bool(row[4])), con)
+            self._current = (ReleaseInfo(row[0], path, row[1], row[2], row[3], bool(row[4]), problem), con)
             with self._cache_lock:
                 self._cache.clear()
             return self._current

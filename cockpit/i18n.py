@@ -29,6 +29,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "freshness": ("数据截至 {through} · 更新于 {built}", "Data through {through} · updated {built}"),
     "stale": ("数据已滞后 {hours} 小时", "Data is {hours} h old"),
     "no_release": ("尚无数据版本：请运行 cockpit pipeline run", "No data release yet: run cockpit pipeline run"),
+    "release_problem": (
+        "数据版本故障：{problem} · 正在显示可用的最新版本 {run_id}，请运行 cockpit warehouse doctor",
+        "Release fault: {problem} · showing the newest release that opens, {run_id}; run cockpit warehouse doctor",
+    ),
     "period": ("统计期", "Period"),
     "today": ("今日", "Today"),
     "this_week": ("本周", "This week"),

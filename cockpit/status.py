@@ -2,6 +2,9 @@
 
 The ledger: ops_run, ops_source_load, ops_quarantine, ops_unmapped (values loaded as 未映射), ops_flagged.
 
+Rejected days are read from the ledger itself, not the release: a rollback's decision is newer than
+the release it points CURRENT back at.
+
 Small aggregates for the 数据管道 page; every one is a bounded query, never a table dump.
 Besides the ledger, the page shows data faults the marts flag per source (tickets dated
 after the landing day that delivered them).
@@ -15,6 +18,9 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
+
+from warehouse import ledger
+from warehouse.paths import Home
 
 CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 31}
 # Unmapped values and flagged fields are listed over this many of the latest published runs.
@@ -134,3 +140,14 @@ def tickets_received_after_delivery(cur: duckdb.DuckDBPyConnection) -> pd.DataFr
                   max(received_at) FILTER (WHERE is_received_after_delivery) AS latest_received_at
            FROM fct_ticket GROUP BY source ORDER BY received_after_delivery DESC, source"""
     ).df()
+
+
+def rejected_days(home: Home) -> pd.DataFrame:
+    """Landing days a rollback rejected and nothing has taken back: not loaded until accepted or delivered again."""
+    return pd.DataFrame(
+        [
+            {"source": r.source, "day": r.day, "undone_run": r.undone_run, "decided_at": r.decided_at}
+            for r in ledger.rejected_days(home)
+        ],
+        columns=["source", "day", "undone_run", "decided_at"],
+    )

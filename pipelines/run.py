@@ -9,7 +9,6 @@ a full-year load to a few dozen SQL statements.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import re
@@ -22,7 +21,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
@@ -37,11 +35,30 @@ from pipelines.readers import FileRejected, read_file
 from pipelines.validate import QUARANTINE_SCHEMA, mask_free_text, validate_batch
 from warehouse.build import ReleaseBuildError, build_release
 from warehouse.checks import run_checks
-from warehouse.ledger import LEDGER_SCHEMAS, loaded_fingerprints, read_ledger, write_ledger
+from warehouse.ledger import (
+    LEDGER_SCHEMAS,
+    LEDGER_TIME_ZONE,
+    loaded_fingerprints,
+    read_ledger,
+    rejected_days,
+    write_ledger,
+)
 from warehouse.paths import Home
-from warehouse.releases import BUILDING_SUFFIX, RELEASE_SUFFIX, current_release, open_release, prune, publish
+from warehouse.releases import (
+    BUILDING_SUFFIX,
+    RELEASE_SUFFIX,
+    HomeBusy,
+    build_files,
+    current_release,
+    discard,
+    exclusive,
+    open_release,
+    pointer_problem,
+    prune,
+    publish,
+)
 
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = LEDGER_TIME_ZONE
 DAY_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 BATCH_ROWS = 2_000_000  # rows validated in one statement: bounds memory at scale 10
 
@@ -147,14 +164,12 @@ def new_run_id(now: datetime | None = None) -> str:
 
 @contextmanager
 def run_lock(home: Home) -> Iterator[None]:
-    """One pipeline run per home at a time (cron overlap, an operator's manual run)."""
-    home.ensure()
-    with open(home.warehouse / ".pipeline.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise PipelineError("another pipeline run holds the lock on this COCKPIT_HOME") from exc
-        yield
+    """One pipeline run (or rollback) per home at a time: cron overlap, an operator's manual run."""
+    try:
+        with exclusive(home):
+            yield
+    except HomeBusy as exc:
+        raise PipelineError(str(exc)) from exc
 
 
 def landing_days(home: Home, source: str) -> dict[date, list[Path]]:
@@ -493,6 +508,9 @@ def run_pipeline(
     with run_lock(home):
         mappings = load_mappings(tuple(extra_mappings))
         done = {} if (rebuild_all or day) else loaded_fingerprints(home)
+        # A rollback's rejection holds a day back while its files stay the ones rejected, whatever the mode.
+        held_back = {(r.source, r.day): r.fingerprint for r in rejected_days(home)}
+        skipped: list[tuple[str, date]] = []
         code_rows = added_codes(mappings)
         run = _Run(home, summary, salt, progress, code_rows, area)
         fingerprints: dict[tuple[str, date], str] = {}
@@ -505,7 +523,9 @@ def run_pipeline(
             for d, files in days.items():
                 if day is None or d == day:
                     day_print = fingerprint(files, mapping.digest)
-                    if done.get((mapping.source, d)) != day_print:
+                    if held_back.get((mapping.source, d), "") == day_print:
+                        skipped.append((mapping.source, d))
+                    elif done.get((mapping.source, d)) != day_print:
                         pending[d] = files
                         fingerprints[(mapping.source, d)] = day_print
             if pending:
@@ -514,11 +534,20 @@ def run_pipeline(
             if rebuild_all:
                 summary.warnings.extend(drop_orphan_partitions(home, mapping.source, set(days)))
         summary.warnings.extend(_unread_landing(home, mappings))
+        summary.warnings.extend(
+            f"{source} {d.isoformat()}: rejected by a rollback, not loaded (`cockpit pipeline accept {d.isoformat()} "
+            f"--source {source}`, or deliver the day again)"
+            for source, d in skipped
+        )
         if day is not None and not fingerprints:
+            if skipped:
+                raise PipelineError(
+                    f"{day.isoformat()} was rejected by a rollback: `cockpit pipeline accept {day.isoformat()}` first"
+                )
             raise PipelineError(f"no landing files for {day.isoformat()} under {home.landing}")
 
         totals = summary.totals()
-        current_exists = any(home.releases.glob(f"*{RELEASE_SUFFIX}"))
+        broken = pointer_problem(home)
         if not any(all_days.values()):
             raise PipelineError(f"no landing data under {home.landing}: run `cockpit demo` or deliver exports there")
         if fingerprints and totals.rows_loaded == 0:
@@ -526,11 +555,13 @@ def run_pipeline(
             summary.message = (
                 f"nothing usable loaded: {totals.rows_quarantined} rows and {totals.files_rejected} files quarantined"
             )
-        elif not fingerprints and current_exists:
+        elif not fingerprints and broken is None:
             summary.status, summary.message = "up_to_date", "no new landing files; the current release stays"
             _describe_current(home, summary)
         else:
-            loaded_days = [d for days in all_days.values() for d in days]
+            if broken is not None and any(home.releases.glob(f"*{RELEASE_SUFFIX}")):
+                summary.warnings.append(f"{broken}: building a new release from the lake")
+            loaded_days = [d for source, days in all_days.items() for d in days if (source, d) not in skipped]
             summary.data_through = max(loaded_days) if loaded_days else None
             _freshness_warnings(summary, mappings, all_days, stale_after_days)
             summary.warnings.extend(
@@ -538,10 +569,21 @@ def run_pipeline(
                 for (source, table), n in sorted(summary.future_dated.items())
             )
             _build_and_publish(home, summary, run, started_at, fingerprints, keep_releases, build_memory)
+        _require_valid_current(home, summary)
         summary.duration_s = time.perf_counter() - started
         summary.peak_rss_mb = _peak_rss_mb()
         write_ledger(home, summary.run_id, _ledger_rows(summary, started_at, fingerprints))
     return summary
+
+
+def _require_valid_current(home: Home, summary: RunSummary) -> None:
+    """A run reports success only when CURRENT names a release that opens; otherwise it fails, saying why."""
+    if summary.exit_code != EXIT_OK:
+        return
+    problem = pointer_problem(home)
+    if problem is not None:
+        summary.status, summary.exit_code = "failed", EXIT_FAILED
+        summary.message = f"no valid current release after the run: {problem}"
 
 
 def _describe_current(home: Home, summary: RunSummary) -> None:
@@ -590,38 +632,45 @@ def _build_and_publish(
     summary.status, summary.release = "published", final.name  # as the release will record it
     history = _ledger_rows(summary, started_at, fingerprints)
     extra = {name: pa.concat_tables([read_ledger(home, name), rows]) for name, rows in history.items()}
+    published = False
     try:
-        build_release(
-            home.lake,
-            building,
-            run_id=summary.run_id,
-            data_through=summary.data_through,
-            is_demo=home.demo_manifest.exists(),
-            extra_tables=extra,
-            progress=run.progress,
-            memory_limit=build_memory,
-            code_rows=run.code_rows,
-        )
-        con = open_release(building)
         try:
-            failures = run_checks(con)
-        finally:
-            con.close()
-    except ReleaseBuildError as exc:
-        failures = [str(exc)]
-    if failures:
-        building.unlink(missing_ok=True)
-        summary.status, summary.exit_code, summary.release = "failed", EXIT_FAILED, None
-        summary.message = f"release not published: {failures[0]}" + (
-            f" (and {len(failures) - 1} more check failures)" if len(failures) > 1 else ""
-        )
-        summary.warnings.extend(failures[1:20])
-        return
-    building.rename(final)
-    publish(home, final)
-    summary.release_path = str(final)
-    prune(home, keep_releases)
-    summary.message = f"published {final.name}"
+            build_release(
+                home.lake,
+                building,
+                run_id=summary.run_id,
+                data_through=summary.data_through,
+                is_demo=home.demo_manifest.exists(),
+                extra_tables=extra,
+                progress=run.progress,
+                memory_limit=build_memory,
+                code_rows=run.code_rows,
+            )
+            con = open_release(building)
+            try:
+                failures = run_checks(con)
+            finally:
+                con.close()
+        except ReleaseBuildError as exc:
+            failures = [str(exc)]
+        if failures:
+            summary.status, summary.exit_code, summary.release = "failed", EXIT_FAILED, None
+            summary.message = f"release not published: {failures[0]}" + (
+                f" (and {len(failures) - 1} more check failures)" if len(failures) > 1 else ""
+            )
+            summary.warnings.extend(failures[1:20])
+            return
+        building.rename(final)
+        publish(home, final)
+        published = True
+        summary.release_path = str(final)
+        summary.message = f"published {final.name}"
+    finally:
+        # Whatever stopped the build (a failed check, a full disk), it leaves no file behind, and old
+        # releases and leftovers of killed builds are pruned all the same: a full disk must not stay full.
+        if not published:
+            discard(build_files(building))
+        prune(home, keep_releases)
 
 
 def _ledger_rows(summary: RunSummary, started_at: datetime, fingerprints: dict) -> dict[str, pa.Table]:

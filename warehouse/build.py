@@ -9,8 +9,8 @@ A release is built from scratch every run (see DESIGN.md "Warehouse release"):
 3. CHECKPOINT, so the file is complete and self-contained when it is closed.
 
 The caller (the pipeline) owns the file's life: it picks a fresh path, runs
-`warehouse.checks.run_checks` on the result, publishes it, and deletes it if
-this raises.
+`warehouse.checks.run_checks` on the result, publishes it, and deletes it when
+the checks fail; a build that raises removes its own files.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ import duckdb
 import pyarrow as pa
 import yaml
 
-from warehouse.calendar import calendar_range, working_day_calendar
+from warehouse.calendar import TIME_ZONE, calendar_range, working_day_calendar
+from warehouse.releases import build_files, discard
 
 WAREHOUSE_DIR = Path(__file__).resolve().parent
 MODELS_DIR = WAREHOUSE_DIR / "models"
@@ -35,7 +36,6 @@ SEEDS_DIR = WAREHOUSE_DIR / "seeds"
 # so it reads the contracts file itself.
 CONTRACTS_PATH = Path(__file__).resolve().parents[1] / "pipelines" / "contracts.yaml"
 
-TIME_ZONE = "Asia/Shanghai"
 
 LAKE_TYPES = {
     "string": "VARCHAR",
@@ -184,7 +184,7 @@ def build_release(
     are copied in under their names. `code_rows` are rows that source mappings
     add to the code tables (seed_<name>); a code already in the seed keeps the
     seed's row. Raises ReleaseBuildError with a one-line
-    reason; on failure the half-built file is left for the caller to delete.
+    reason; on failure every file the build made is removed.
     """
     target = Path(target)
     lake = Path(lake).resolve()
@@ -208,6 +208,7 @@ def build_release(
     target.parent.mkdir(parents=True, exist_ok=True)
     # No progress bar of its own: the CLI draws one, and cron logs must stay readable.
     con = duckdb.connect(str(target))
+    finished = False
     try:
         con.execute("SET enable_progress_bar = false")
         if memory_limit:
@@ -238,8 +239,11 @@ def build_release(
             step_done(model.name)
         _run_step("checkpoint", lambda: con.execute("CHECKPOINT"))
         step_done("checkpoint")
+        finished = True
     finally:
         con.close()
+        if not finished:  # the half-built file, its WAL and spill folder: a failed build leaves nothing
+            discard(build_files(target))
 
 
 def _run_step(label: str, action: Callable[[], object]) -> None:

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 import chinese_calendar
 import pyarrow as pa
 
+TIME_ZONE = "Asia/Shanghai"  # every time in the warehouse and its ledger is this zone's local time
 OFFICIAL_SOURCE = "chinese_calendar"
 FALLBACK_SOURCE = "weekday_rule"
 

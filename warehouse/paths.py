@@ -39,6 +39,18 @@ class Home:
         return self.warehouse / "CURRENT"
 
     @property
+    def set_aside(self) -> Path:
+        """Lake partitions a rollback took out of the lake, kept (not deleted) per rollback."""
+        return self.root / "set_aside"
+
+    def lake_files(self, source: str, day) -> list[Path]:
+        """A source's lake files of one landing day, in every table: <table>/day=D/<source>[.<part>].parquet."""
+        folder = f"day={day.isoformat()}"
+        return sorted(
+            [*self.lake.glob(f"*/{folder}/{source}.parquet"), *self.lake.glob(f"*/{folder}/{source}.*.parquet")]
+        )
+
+    @property
     def briefs(self) -> Path:
         return self.root / "briefs"
 

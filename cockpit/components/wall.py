@@ -315,8 +315,13 @@ def ticker(warehouse: Warehouse, period: Period, hours: int, lang: str, offline:
 
 
 def stale_banner(warehouse: Warehouse, lang: str, now: datetime | None = None) -> tuple[str, str]:
-    """(text, class): a red banner saying since when the data has not been updated, or nothing."""
+    """(text, class): a red banner saying since when the data has not been updated, or nothing.
+
+    A broken release CURRENT names (the wall shows the newest one that opens) is said first.
+    """
     info = warehouse.info
+    if info.problem is not None:
+        return t("release_problem", lang, problem=info.problem, run_id=info.run_id), "wall-banner stale"
     age = warehouse.age_hours(now)
     if age <= warehouse.stale_after_hours:
         return "", "wall-banner hidden"

@@ -39,6 +39,7 @@ def layout(**_query) -> html.Div:
         flagged = status.flagged_fields(cur)
         has_unmapped, has_flagged = status.has_table(cur, "ops_unmapped"), status.has_table(cur, "ops_flagged")
         received_after_delivery = status.tickets_received_after_delivery(cur)
+    rejected = status.rejected_days(warehouse.home)
     releases = pd.DataFrame(
         [
             {
@@ -76,6 +77,8 @@ def layout(**_query) -> html.Div:
                 row_class=lambda r: "row-bad" if r["status"] == "stale" else None,
                 caption="过滤：映射的 when 条件未选取的行；标记：可选字段未通过校验、以空值入库的行",
             ),
+            html.H3("回滚拒收的数据日 · days rejected by a rollback"),
+            _rejected(rejected),
             html.H3("近30天隔离记录 · quarantine by reason (30 days)"),
             report_table(
                 quarantine,
@@ -135,6 +138,19 @@ def layout(**_query) -> html.Div:
         className="page",
         id="pipeline-page",
     )
+
+
+def _rejected(rejected: pd.DataFrame):
+    """Days held back from every run until `cockpit pipeline accept DAY` or a new delivery, or a line saying none."""
+    if rejected.empty:
+        return html.P("无 · none", id="pipeline-rejected", className="text-muted")
+    table = report_table(
+        rejected,
+        {"source": "数据源", "day": "数据日", "undone_run": "被回滚的运行", "decided_at": "回滚时间"},
+        row_class=lambda _r: "row-bad",
+        caption="这些数据日不再入库，直至运行 cockpit pipeline accept 数据日 [--source 数据源]，或数据源重新交付该日",
+    )
+    return html.Div(table, id="pipeline-rejected")
 
 
 def _field_columns(what: str, label: str) -> dict[str, str]:

@@ -18,7 +18,11 @@ from warehouse.releases import (
 def _release(home: Home, run_id: str):
     path = home.releases / f"{run_id}.duckdb"
     con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE meta_release AS SELECT ? AS run_id", [run_id])
+    con.execute(
+        "CREATE TABLE meta_release AS SELECT ? AS run_id, TIMESTAMP '2026-11-02 02:00' AS built_at, "
+        "TIMESTAMP '2026-11-02' AS as_of, DATE '2026-11-01' AS data_through, true AS is_demo",
+        [run_id],
+    )
     con.close()
     return path
 
