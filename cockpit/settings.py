@@ -47,6 +47,10 @@ class Settings:
     chromium: str | None = None  # the browser that prints briefs; default: `chromium` on PATH
     # The street's area (min lon, min lat, max lon, max lat): coordinates outside it are not kept.
     area: tuple[float, float, float, float] = DEFAULT_AREA
+    # Record exports: up to export_direct_rows download at once (streamed); more become a background
+    # export job, itself capped at export_max_rows (a file nobody can open in a spreadsheet helps no one).
+    export_direct_rows: int = 50_000
+    export_max_rows: int = 1_000_000
 
     @property
     def paths(self) -> Home:
@@ -91,6 +95,8 @@ class Settings:
                 map_tiles=pick("map_tiles", None) or None,
                 chromium=pick("chromium", None) or None,
                 area=parse_area(pick("area", DEFAULT_AREA)),
+                export_direct_rows=int(pick("export_direct_rows", 50_000)),
+                export_max_rows=int(pick("export_max_rows", 1_000_000)),
             )
         except ValueError as exc:
             raise SettingsError(f"bad setting: {exc}") from exc
