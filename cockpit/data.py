@@ -67,7 +67,7 @@ DATASETS: Mapping[str, str] = {
 }
 CACHE_ENTRIES = 4096
 # Rows per Arrow batch when an export streams records: small enough to keep a worker's memory flat.
-STREAM_BATCH_ROWS = 5_000
+STREAM_BATCH_ROWS = 2_000
 
 
 class NoRelease(RuntimeError):
@@ -259,7 +259,7 @@ class Warehouse:
         query = self._record_query(metric_id, period, filters=filters, limit=limit)
         info, cur = self.open()
         try:
-            total = cur.execute(query.count_sql, query.params).fetchone()[0]
+            total = cur.execute(query.count_sql, query.params).fetchall()[0][0]  # fetchall: the result is finished
             # sql(), not execute(): a DB-API result would copy every row before the first batch.
             reader = cur.sql(query.rows_sql, params=query.params).to_arrow_reader(batch_rows)
         except BaseException:
