@@ -22,7 +22,7 @@ from cockpit.components.records import register_export_routes
 from cockpit.data import Warehouse, current_warehouse, use_warehouse
 from cockpit.metrics import compute, get_metric
 from cockpit.metrics.records import fact_columns, record_query
-from cockpit.settings import Settings
+from cockpit.settings import Settings, SettingsError
 from cockpit.view import View
 from tests.cockpit.dash_client import DashClient
 from warehouse.paths import Home
@@ -274,3 +274,74 @@ def test_a_made_up_row_window_gets_a_sane_answer_not_a_500(app, sensor_store, re
 def test_a_made_up_view_store_gets_no_rows_not_a_500(app):
     answer = _rows(DashClient(app), {"record_kpi": "tickets_received", "start": "yesterday"}, {"startRow": 0})
     assert answer == {"rowData": [], "rowCount": 0}
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"COCKPIT_EXPORT_DIRECT_ROWS": "lots"},
+        {"COCKPIT_EXPORT_DIRECT_ROWS": "0"},
+        {"COCKPIT_EXPORT_DIRECT_ROWS": "2000", "COCKPIT_EXPORT_MAX_ROWS": "1000"},
+        {"COCKPIT_EXPORT_MAX_ROWS": "2000000"},  # more than one Excel sheet holds
+    ],
+)
+def test_export_caps_that_cannot_work_are_a_one_line_settings_error(tmp_path, environ):
+    with pytest.raises(SettingsError, match="EXPORT") as error:
+        Settings.load({"COCKPIT_HOME": str(tmp_path), **environ})
+    assert "\n" not in str(error.value)
+
+
+def test_export_caps_are_read_from_the_environment(tmp_path):
+    settings = Settings.load(
+        {"COCKPIT_HOME": str(tmp_path), "COCKPIT_EXPORT_DIRECT_ROWS": "20", "COCKPIT_EXPORT_MAX_ROWS": "300"}
+    )
+    assert (settings.export_direct_rows, settings.export_max_rows) == (20, 300)
+
+
+def test_the_panels_background_export_button_starts_a_job_and_offers_the_file(served, tmp_path):
+    served.server.config["COCKPIT_EXPORTS"] = _jobs(Settings(home=tmp_path / "ui", export_max_rows=40))
+    client = DashClient(served)
+    store = {
+        **View.from_query({"period": PERIOD}, current_warehouse().info.data_through).to_dict(),
+        "record_kpi": KPI,
+    }
+    ids = {kind: {"page": "dispatch", "type": kind} for kind in ("export-job", "export-job-notice", "export-job-poll")}
+    outputs = [
+        {"id": ids["export-job"], "property": "data"},
+        {"id": ids["export-job-notice"], "property": "children"},
+        {"id": ids["export-job-poll"], "property": "disabled"},
+    ]
+
+    def click_or_poll(trigger: str, job_id) -> dict:
+        inputs = [
+            {"id": {"page": "dispatch", "type": "export-job-start"}, "property": "n_clicks", "value": 1},
+            {"id": ids["export-job-poll"], "property": "n_intervals", "value": 1},
+        ]
+        answer = client.update(
+            "export-job-notice",
+            outputs,
+            inputs,
+            [
+                {"id": ids["export-job"], "property": "data", "value": job_id},
+                {"id": {"page": "dispatch", "type": "view"}, "property": "data", "value": store},
+            ],
+            changed=[trigger],
+        )
+        return {key.split('"type":"')[1].split('"')[0]: next(iter(value.values())) for key, value in answer.items()}
+
+    started = click_or_poll('{"page":"dispatch","type":"export-job-start"}.n_clicks', None)
+    job_id = started["export-job"]
+    assert isinstance(job_id, str)
+    state = started
+    for _ in range(600):
+        if state["export-job-poll"] is True:
+            break
+        time.sleep(0.1)
+        state = click_or_poll('{"page":"dispatch","type":"export-job-poll"}.n_intervals', job_id)
+    assert state["export-job-poll"] is True, "polling should stop once the export is done"
+    link = state["export-job-notice"]["props"]["href"]
+    assert link == f"/export/jobs/{job_id}/file"
+    download = served.server.test_client().get(link)
+    rows = list(openpyxl.load_workbook(io.BytesIO(download.get_data())).active.iter_rows(values_only=True))
+    names_at = next(i for i, row in enumerate(rows) if row[0] == "ticket_id")
+    assert len(rows) - names_at - 1 == 40
