@@ -299,7 +299,11 @@ class ExportJobs:
         out = self.directory / f"{job_id}.{spec.fmt}"
         partial = out.with_name(out.name + ".part")
         try:
-            with _WRITING:
+            # Waiting behind another export: say so now and then, or the wait would look like a dead job.
+            while not _WRITING.acquire(timeout=STALLED_AFTER_S / 4):
+                self._write_state(job_id, status="queued", rows_done=0, rows_total=None, **base)
+            stream = None
+            try:
                 stream = warehouse.record_stream(spec.kpi, spec.period, filters=spec.filters, limit=self.max_rows)
                 shown = min(stream.total, self.max_rows)
                 self._write_state(job_id, status="running", rows_done=0, rows_total=shown, **base)
@@ -311,6 +315,10 @@ class ExportJobs:
                 with private_file(partial) as f:
                     write_export(spec.fmt, f, block, stream, sheet_name, progress)
                 partial.replace(out)
+            finally:
+                _WRITING.release()
+                if stream is not None:
+                    stream.close()
         except Exception as exc:  # noqa: BLE001 - a job must always end in a state the page can show
             partial.unlink(missing_ok=True)
             self._write_state(job_id, status="failed", error=f"{type(exc).__name__}: {exc}", **base)
