@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import xlsxwriter
 
 from cockpit.data import RecordStream, ReleaseInfo, Warehouse
@@ -47,6 +49,7 @@ FORMATS = {
 }
 # What makes a spreadsheet read a cell as a formula (OWASP CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_PATTERN = "^[" + re.escape("".join(_FORMULA_START)) + "]"
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 # A job that has not reported for this long died with its worker (a restart): say so.
 STALLED_AFTER_S = 600
@@ -76,22 +79,28 @@ def _finite(value: Any) -> bool:
     return value is not None and math.isfinite(float(value))
 
 
-def _csv_cell(kind: pa.DataType) -> Callable[[Any], Any]:
+def _csv_column(column: pa.Array) -> pa.Array:
+    """One column as the CSV writer gets it: numbers as they are (NaN empty), everything else safe text."""
+    kind = column.type
+    if pa.types.is_floating(kind):
+        return pc.if_else(pc.is_nan(column), pa.scalar(None, kind), column)
     if _is_number(kind):
-        return lambda v: v if _finite(v) else ""
+        return column
     if pa.types.is_timestamp(kind):
-        return lambda v: "" if v is None else f"{v:%Y-%m-%d %H:%M:%S}"
-    if pa.types.is_date(kind):
-        return lambda v: "" if v is None else v.isoformat()
-    if pa.types.is_boolean(kind):  # quoted text: the csv module would otherwise write a bool as a bare number
-        return lambda v: "" if v is None else str(v)
-    return lambda v: "" if v is None else csv_text(str(v))
+        return pc.strftime(column, "%Y-%m-%d %H:%M:%S")
+    if pa.types.is_date(kind) or pa.types.is_boolean(kind):
+        return column.cast(pa.string())
+    text = column.cast(pa.string())
+    return pc.if_else(
+        pc.match_substring_regex(text, _FORMULA_PATTERN), pc.binary_join_element_wise("'", text, ""), text
+    )
 
 
 def csv_chunks(header: Header, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
     """The export as UTF-8 CSV (with BOM: what Excel on a Chinese desktop needs), one chunk per batch.
 
-    Numbers are left unquoted (a spreadsheet reads them as numbers); every text cell is quoted.
+    Numbers are left bare (a spreadsheet reads them as numbers); every text cell is quoted. The
+    rows are converted and written by Arrow a batch at a time, not a Python call per cell.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)
@@ -99,14 +108,13 @@ def csv_chunks(header: Header, schema: pa.Schema, batches: Iterable[pa.RecordBat
     for key, value in header:
         writer.writerow([csv_text(f"# {key}"), csv_text(str(value))])
     writer.writerow([csv_text(name) for name in schema.names])
-    cells = [_csv_cell(field.type) for field in schema]
-    for batch in batches:
-        columns = [[cell(v) for v in batch.column(i).to_pylist()] for i, cell in enumerate(cells)]
-        writer.writerows(zip(*columns, strict=True))
-        yield buffer.getvalue().encode("utf-8")
-        buffer.seek(0)
-        buffer.truncate()
     yield buffer.getvalue().encode("utf-8")
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+    for batch in batches:
+        safe = pa.RecordBatch.from_arrays([_csv_column(column) for column in batch.columns], names=schema.names)
+        out = io.BytesIO()
+        pa_csv.write_csv(safe, out, options)
+        yield out.getvalue()
 
 
 def write_xlsx(
