@@ -20,7 +20,7 @@ from dash import Input, Output, callback, html
 
 from cockpit.components.briefs import brief_modal, register_routes
 from cockpit.components.filters import LOCATION
-from cockpit.components.records import export_records
+from cockpit.components.records import register_export_routes
 from cockpit.data import NoRelease, Warehouse, current_warehouse, use_warehouse
 from cockpit.i18n import LANG_COOKIE, LANGUAGES, THEME_COOKIE, THEMES, current_language, current_theme, t
 from cockpit.settings import Settings
@@ -162,7 +162,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     app.layout = shell
     app.server.add_url_rule("/vendor/<path:filename>", "vendor", _vendor)
     app.server.add_url_rule("/preference", "preference", _preference)
-    app.server.add_url_rule("/export/records.<fmt>", "export_records", export_records)
+    register_export_routes(app.server, settings)
     register_routes(app.server, settings.paths.briefs, settings.chromium)
     return app
 

@@ -19,7 +19,7 @@ import dataclasses
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -27,10 +27,11 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from cockpit.metrics import Period, compute, get_metric
 from cockpit.metrics.catalog import UNKNOWN_PLACE
-from cockpit.metrics.records import fact_columns, record_query
+from cockpit.metrics.records import RecordQuery, fact_columns, record_query
 from warehouse.paths import Home
 from warehouse.releases import META_COLUMNS, RELEASE_SUFFIX, Resolved, open_release, resolve_release
 
@@ -72,6 +73,8 @@ DATASETS: Mapping[str, str] = {
     "device_kinds": "SELECT DISTINCT kind AS value FROM dim_device ORDER BY 1",
 }
 CACHE_ENTRIES = 4096
+# Rows per Arrow batch when an export streams records: small enough to keep a worker's memory flat.
+STREAM_BATCH_ROWS = 2_000
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,29 @@ class ReleaseInfo:
     is_demo: bool
     # Why this release is served instead of the one CURRENT names (None: it is CURRENT's).
     problem: str | None = None
+
+
+@dataclass
+class RecordStream:
+    """Rows of one record query on one release, read a batch at a time (see Warehouse.record_stream)."""
+
+    info: ReleaseInfo
+    total: int  # rows behind the KPI in all; the stream holds at most the query's limit of them
+    reader: pa.RecordBatchReader
+    cursor: duckdb.DuckDBPyConnection
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.reader.schema
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from self.reader
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.cursor.close()
 
 
 class Warehouse:
@@ -258,22 +284,44 @@ class Warehouse:
         with_count: bool = True,
     ) -> tuple[pd.DataFrame, int | None]:
         """One page of the rows behind a KPI and (optionally) how many there are in all; not cached."""
-        metric = get_metric(metric_id)
-        columns = [name for name, _ in self.record_columns(metric_id)]
-        query = record_query(
-            metric,
-            period,
-            columns,
-            filters=filters,
-            sort=sort,
-            column_filters=column_filters,
-            offset=offset,
-            limit=limit,
+        query = self._record_query(
+            metric_id, period, filters=filters, sort=sort, column_filters=column_filters, offset=offset, limit=limit
         )
         with self.cursor() as cur:
             rows = cur.execute(query.rows_sql, query.params).df()
             total = cur.execute(query.count_sql, query.params).fetchone()[0] if with_count else None
         return rows, total
+
+    def record_stream(
+        self,
+        metric_id: str,
+        period: Period,
+        *,
+        filters: Mapping[str, str] | None = None,
+        limit: int,
+        batch_rows: int = STREAM_BATCH_ROWS,
+    ) -> RecordStream:
+        """The rows behind a KPI (at most `limit`) as Arrow batches read lazily, with their full count.
+
+        For exports: a batch at a time travels from DuckDB to the writer, so a
+        large export never sits in memory whole. The count, the column types and
+        the rows come from one cursor on one release; close the stream (or
+        exhaust it) to free that cursor.
+        """
+        query = self._record_query(metric_id, period, filters=filters, limit=limit)
+        info, cur = self.open()
+        try:
+            total = cur.execute(query.count_sql, query.params).fetchall()[0][0]  # fetchall: the result is finished
+            # sql(), not execute(): a DB-API result would copy every row before the first batch.
+            reader = cur.sql(query.rows_sql, params=query.params).to_arrow_reader(batch_rows)
+        except BaseException:
+            cur.close()
+            raise
+        return RecordStream(info, total, reader, cur)
+
+    def _record_query(self, metric_id: str, period: Period, **options) -> RecordQuery:
+        columns = [name for name, _ in self.record_columns(metric_id)]
+        return record_query(get_metric(metric_id), period, columns, **options)
 
 
 _current: Warehouse | None = None

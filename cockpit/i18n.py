@@ -80,6 +80,21 @@ STRINGS: dict[str, tuple[str, str]] = {
     "records_of": ("明细：{kpi} · {period}", "Records: {kpi} · {period}"),
     "export_csv": ("导出 CSV", "Export CSV"),
     "export_xlsx": ("导出 Excel", "Export Excel"),
+    "export_background": ("后台导出 Excel", "Export Excel in background"),
+    "export_too_large": (
+        "共 {total} 行，超过直接下载上限 {limit} 行：请缩小筛选条件，"
+        "或用记录表上的“后台导出”（POST /export/jobs，format={fmt}）",
+        "{total} rows, more than the {limit} a direct download holds: narrow the filters, or use the record "
+        "table's background export (POST /export/jobs, format={fmt})",
+    ),
+    "export_truncated": ("# 注意", "# Note"),
+    "export_truncated_hint": (
+        "只导出了前 {shown} 行（共 {total} 行，已达导出上限）：请缩小筛选条件后分批导出",
+        "only the first {shown} of {total} rows (the export cap): narrow the filters and export in parts",
+    ),
+    "export_job_running": ("后台导出中：{done} / {total} 行", "Exporting in background: {done} / {total} rows"),
+    "export_job_download": ("下载导出文件", "Download the export"),
+    "export_job_failed": ("后台导出失败：{error}", "Background export failed: {error}"),
     "clear_all": ("清除筛选", "Clear filters"),
     "by": ("按{dim}", "by {dim}"),
     "map": ("地图", "Map"),

@@ -17,6 +17,8 @@ from warehouse.paths import Home
 
 # The demo street's surroundings (Suzhou and its neighbours); another street configures its own.
 DEFAULT_AREA = (119.0, 30.0, 122.0, 33.0)
+# Rows an export may hold: one Excel sheet's 1,048,576 rows less the header block above the records.
+EXCEL_MAX_ROWS = 1_048_576 - 20
 
 
 def parse_area(value) -> tuple[float, float, float, float]:
@@ -47,6 +49,10 @@ class Settings:
     chromium: str | None = None  # the browser that prints briefs; default: `chromium` on PATH
     # The street's area (min lon, min lat, max lon, max lat): coordinates outside it are not kept.
     area: tuple[float, float, float, float] = DEFAULT_AREA
+    # Record exports: up to export_direct_rows download at once (streamed); more become a background
+    # export job, itself capped at export_max_rows (a file nobody can open in a spreadsheet helps no one).
+    export_direct_rows: int = 50_000
+    export_max_rows: int = 1_000_000
 
     @property
     def paths(self) -> Home:
@@ -77,6 +83,15 @@ class Settings:
         build_memory = str(pick("build_memory", "6GB")).strip()
         if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", build_memory, re.IGNORECASE):
             raise SettingsError(f"COCKPIT_BUILD_MEMORY must be a size like 6GB, not {build_memory!r}")
+        try:
+            direct_rows, max_rows = int(pick("export_direct_rows", 50_000)), int(pick("export_max_rows", 1_000_000))
+        except ValueError as exc:
+            raise SettingsError(f"COCKPIT_EXPORT_DIRECT_ROWS and _MAX_ROWS must be whole numbers: {exc}") from exc
+        if not 1 <= direct_rows <= max_rows <= EXCEL_MAX_ROWS:
+            raise SettingsError(
+                f"exports need 1 <= COCKPIT_EXPORT_DIRECT_ROWS ({direct_rows}) <= COCKPIT_EXPORT_MAX_ROWS ({max_rows}) "
+                f"<= {EXCEL_MAX_ROWS} (what one Excel sheet holds, less the header)"
+            )
         missing = [str(p) for p in mappings if not p.exists()]
         if missing:
             raise SettingsError(f"extra mapping file(s) not found: {', '.join(missing)}")
@@ -91,6 +106,8 @@ class Settings:
                 map_tiles=pick("map_tiles", None) or None,
                 chromium=pick("chromium", None) or None,
                 area=parse_area(pick("area", DEFAULT_AREA)),
+                export_direct_rows=direct_rows,
+                export_max_rows=max_rows,
             )
         except ValueError as exc:
             raise SettingsError(f"bad setting: {exc}") from exc

@@ -23,7 +23,6 @@ from cockpit.metrics.period import Period
 
 # Columns never shown in a record table: boundaries are drawn on the map, not listed.
 HIDDEN_COLUMNS = frozenset({"geometry"})
-EXPORT_ROW_LIMIT = 200_000
 
 _TEXT_OPERATORS = {
     "contains": ("contains(lower(CAST({c} AS VARCHAR)), lower({p}))", True),
