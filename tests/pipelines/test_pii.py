@@ -131,16 +131,21 @@ def test_quarantine_detail_shows_a_bad_value_masked():
     assert quarantine[4]["detail"] == "category=没有这个分类"  # nothing personal: shown as is
 
 
+def _event(event_id: str, ticket: str, action: str) -> dict:
+    return {
+        "eventId": event_id,
+        "channel": "12345热线",
+        "ticketNo": ticket,
+        "action": action,
+        "actionTime": "2026-11-19T09:00:00",
+    }
+
+
 def test_a_phone_used_as_ticket_number_is_hashed_alike_in_tickets_and_events():
     phone_ticket, plain_ticket = "13812345678", "GD2026112000123"
     intake = _validate([{**_ticket(0), "工单编号": phone_ticket}, {**_ticket(1), "工单编号": plain_ticket}]).clean
     events = _validate(
-        [
-            {"eventId": "EV-1", "channel": "12345热线", "ticketNo": phone_ticket, "action": "受理",
-             "actionTime": "2026-11-19T08:06:00"},
-            {"eventId": "138-1234-5678-02", "channel": "12345热线", "ticketNo": plain_ticket, "action": "派发",
-             "actionTime": "2026-11-19T09:00:00"},
-        ],  # fmt: skip
+        [_event("EV-1", phone_ticket, "受理"), _event("138-1234-5678-02", plain_ticket, "派发")],
         EVENTS,
         "ticket_event",
         "ticket_events",
