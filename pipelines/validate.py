@@ -13,6 +13,7 @@ listed in pipelines/sources/README.md.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import duckdb
@@ -22,7 +23,7 @@ import pyarrow.compute as pc
 from pipelines.contracts import Contract, Field, seed_rows
 from pipelines.geometry import BBox
 from pipelines.mapping import TEMPLATE_PART, Condition, FileSpec, Source
-from pipelines.pii import field_sql, text_sql
+from pipelines.pii import field_sql, mask_free_text
 
 TIME_ZONE = "Asia/Shanghai"
 # Formats every datetime field tries after the mapping's own; then ISO 8601 and Excel serials.
@@ -267,9 +268,9 @@ def validate_batch(
     typed, checks, ref_joins = {}, [], []
     for name, f in contract.fields.items():
         raw, val = f"c.{_ident(name + '__raw')}", f"c.{_ident(name + '__val')}"
-        # Personal data never goes into a reason: a pii field is named only, any other value is shown
-        # masked (a phone typed into the category, an ID number in the grid column).
-        shown = _literal(name) if f.pii else f"{_literal(name + '=')} || {text_sql(raw)}"
+        # Personal data never goes into a reason: a pii field is named only, any other value is shown, and
+        # the whole detail masked as free text when quarantined (a phone typed into the category).
+        shown = _literal(name) if f.pii else f"{_literal(name + '=')} || {raw}"
         typed_expr = _typed_sql(f, val, spec)
         typed[name] = typed_expr
         if f.required:
@@ -327,11 +328,6 @@ def validate_batch(
         if failing:
             expr = f"CASE WHEN {' OR '.join(c.condition for c in failing)} THEN NULL ELSE {expr} END"
         typed_cols.append(f"{expr} AS {_ident(name)}")
-    # The quarantined row as read, every field masked: by its pii kind, or as free text when it has none
-    # (a quarantined value is by definition not what the field should hold).
-    masked_raw = ", ".join(
-        f"{_ident(name)} := {field_sql(f.pii or 'text', _ident(name + '__raw'))}" for name, f in contract.fields.items()
-    )
     raw_names = ", ".join(f"c.{_ident(name + '__raw')}" for name in contract.fields)
     key = ", ".join(_ident(k) for k in contract.key) or "c._line"
     keep = when_sql(spec.when, spec) if spec.when else "true"
@@ -379,16 +375,7 @@ def validate_batch(
                 FROM validated WHERE final_reason IS NULL ORDER BY _day, _file, _line""",
             params={"salt": salt, "loaded_at": loaded_at} if "$salt" in fields_sql else {"loaded_at": loaded_at},
         ).to_arrow_table()
-        # Masking every field of a row costs regular expressions: only the quarantined rows pay it.
-        quarantine = con.sql(
-            f"""SELECT {_literal(source)} AS source, {_literal(contract.table)} AS "table", _day AS day,
-                       _file AS file, _line AS line, final_reason AS reason,
-                       CASE WHEN final_reason = 'duplicate_key' THEN {_literal(", ".join(contract.key))}
-                            ELSE detail END AS detail,
-                       CAST(to_json(struct_pack({masked_raw})) AS VARCHAR) AS raw
-                FROM validated WHERE final_reason IS NOT NULL ORDER BY _day, _file, _line""",
-            params={"salt": salt} if "$salt" in masked_raw else None,
-        ).to_arrow_table()
+        quarantine = _quarantined(con, contract, source, salt)
         unmapped = []
         for name, _, _ in unmapped_sql:
             column = _ident(name + "__unmapped")
@@ -414,10 +401,60 @@ def validate_batch(
         for view in registered:
             con.unregister(view)
         con.execute("DROP TABLE IF EXISTS validated")
-    return ValidationResult(clean, quarantine.cast(QUARANTINE_SCHEMA), filtered, unmapped, flag_counts)
+    return ValidationResult(clean, quarantine, filtered, unmapped, flag_counts)
 
 
 _KV = pa.schema([("k", pa.string()), ("v", pa.string())])
+_SALTED = ("hash", "mask", "id")  # pii kinds masked in SQL; free text is masked in Python (see _quarantined)
+
+
+def _quarantined(con: duckdb.DuckDBPyConnection, contract: Contract, source: str, salt: str) -> pa.Table:
+    """The quarantined rows of `validated`, every field of the row as read masked: by its pii kind, or as
+    free text when it has none (a quarantined value is by definition not what the field should hold, so a
+    phone can sit in the category column). The detail is masked as free text too.
+
+    Free text is masked in Python: a batch has few quarantined rows, and one regular expression per field
+    in SQL costs more to plan than those rows cost to mask.
+    """
+    if not con.execute("SELECT count(*) FROM validated WHERE final_reason IS NOT NULL").fetchall()[0][0]:
+        return QUARANTINE_SCHEMA.empty_table()
+    names = list(contract.fields)
+    kinds = {name: f.pii for name, f in contract.fields.items()}
+    values = ", ".join(
+        f"{field_sql(kinds[name], _ident(name + '__raw')) if kinds[name] in _SALTED else _ident(name + '__raw')}"
+        f" AS {_ident('v_' + name)}"
+        for name in names
+    )
+    rows = con.sql(
+        f"""SELECT _day AS day, _file AS file, _line AS line, final_reason AS reason,
+                   CASE WHEN final_reason = 'duplicate_key' THEN {_literal(", ".join(contract.key))}
+                        ELSE detail END AS detail, {values}
+            FROM validated WHERE final_reason IS NOT NULL ORDER BY _day, _file, _line""",
+        params={"salt": salt} if "$salt" in values else None,
+    ).to_arrow_table()
+
+    def masked(name: str, value):
+        return value if value is None or kinds[name] in _SALTED else mask_free_text(value)
+
+    columns = [rows.column("v_" + name).to_pylist() for name in names]
+    raw = [
+        json.dumps({name: masked(name, v) for name, v in zip(names, row, strict=True)}, ensure_ascii=False)
+        for row in zip(*columns, strict=True)
+    ]
+    n = rows.num_rows
+    return pa.table(
+        {
+            "source": [source] * n,
+            "table": [contract.table] * n,
+            "day": rows.column("day"),
+            "file": rows.column("file"),
+            "line": rows.column("line"),
+            "reason": rows.column("reason"),
+            "detail": [None if d is None else mask_free_text(d) for d in rows.column("detail").to_pylist()],
+            "raw": raw,
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
 
 
 def _accepted(f: Field, extra_codes: dict[str, tuple[str, ...]]) -> tuple[str, ...] | None:
