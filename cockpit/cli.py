@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cockpit.settings import Settings, SettingsError
+from warehouse.paths import keep_private
 
 err = Console(stderr=True)
 # Logs and pipes get full-width tables; a terminal gets its own width.
@@ -96,6 +97,7 @@ def main() -> None:
     Data lives under $COCKPIT_HOME (default ./var): landing/, lake/,
     quarantine/, warehouse/. See the README for configuration.
     """
+    keep_private()
 
 
 def _serve(host: str, port: int, workers: int) -> None:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.pii import PII_KINDS
 from warehouse.build import LAKE_TYPES, SEEDS_DIR
 
 CONTRACTS_PATH = Path(__file__).with_name("contracts.yaml")
 # The lake's column types and lineage columns are the warehouse's to define: it reads the lake.
 FIELD_TYPES = LAKE_TYPES
-PII_KINDS = {"hash", "mask", "text"}
 
 
 class ContractError(ValueError):

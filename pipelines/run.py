@@ -31,8 +31,9 @@ from pipelines.contracts import load_contracts
 from pipelines.geometry import BBox
 from pipelines.lake import known_keys, partition_path, replace_day_partitions
 from pipelines.mapping import FileSpec, Mapping, added_codes, load_mappings
+from pipelines.pii import mask_free_text, mask_unreadable_line
 from pipelines.readers import FileRejected, read_file
-from pipelines.validate import QUARANTINE_SCHEMA, mask_free_text, validate_batch
+from pipelines.validate import QUARANTINE_SCHEMA, validate_batch
 from warehouse.build import ReleaseBuildError, build_release
 from warehouse.checks import run_checks
 from warehouse.ledger import (
@@ -371,7 +372,8 @@ class _Run:
                             "line": [b.line for b in result.bad_lines],
                             "reason": [b.reason for b in result.bad_lines],
                             "detail": [b.detail for b in result.bad_lines],
-                            "raw": [mask_free_text(b.raw) for b in result.bad_lines],
+                            # Unparsed, so no field tells a name from a category: see mask_unreadable_line.
+                            "raw": [mask_unreadable_line(b.raw) for b in result.bad_lines],
                         },
                         schema=QUARANTINE_SCHEMA,
                     )

@@ -13,7 +13,7 @@ listed in pipelines/sources/README.md.
 
 from __future__ import annotations
 
-import re
+import json
 from dataclasses import dataclass, field
 
 import duckdb
@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from pipelines.contracts import Contract, Field, seed_rows
 from pipelines.geometry import BBox
 from pipelines.mapping import TEMPLATE_PART, Condition, FileSpec, Source
+from pipelines.pii import field_sql, mask_free_text
 
 TIME_ZONE = "Asia/Shanghai"
 # Formats every datetime field tries after the mapping's own; then ISO 8601 and Excel serials.
@@ -49,45 +50,6 @@ NUMBER_NULL_TOKENS = ["NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "N
 TRUE_WORDS = ["true", "1", "t", "y", "yes", "是", "已"]
 FALSE_WORDS = ["false", "0", "f", "n", "no", "否", "未"]
 
-# Phone and resident ID numbers in free text, in every way people write them. One pattern serves
-# DuckDB (RE2) and Python `re`: no lookaround (RE2 has none), and \b is ASCII-only in RE2, so Python
-# compiles it with re.ASCII; a Chinese character beside a number is then a boundary in both. The \b at
-# each end is what spares dates, times, amounts, postcodes and ticket numbers: a phone-shaped run inside
-# a longer number, or glued to letters (QX13…), is not taken. \b does not see full-width digits as
-# digits, so they (and the ID check letter) are made half-width before matching.
-FULL_WIDTH = "０１２３４５６７８９Ｘｘ"
-HALF_WIDTH = "0123456789Xx"
-_SEP = "[-. \u3000\uff0d]?"  # at most one separator between digit groups: hyphen, dot, space (or full-width)
-_OPEN, _CLOSE, _PLUS = "[(\uff08]", "[)\uff09]", "[+\uff0b]"
-_CHINA_CODE = rf"(?:{_PLUS}86|\b0086|\b86|{_OPEN}{_PLUS}?86{_CLOSE}){_SEP}"
-# 138 1234 5678, 138-1234-5678, +86 13812345678, 0086-138…, (+86)138…
-_MOBILE = rf"(?:{_CHINA_CODE}|\b)1[3-9][0-9](?:{_SEP}[0-9]{{4}}){{2}}\b"
-# 0512-6789 1234, (0512)67891234, 021 6789 1234, +86 21 6789 1234: only with the area code (see below).
-_AREA_CODE = rf"(?:{_OPEN}0[1-9][0-9]{{1,2}}{_CLOSE}|\b0[1-9][0-9]{{1,2}}|(?:{_PLUS}|\b00)86{_SEP}[1-9][0-9]{{1,2}})"
-_LANDLINE = rf"{_AREA_CODE}{_SEP}[2-9][0-9]{{2,3}}{_SEP}[0-9]{{4}}\b"
-# 212-555-0199, 212.555.0199, (212) 555-0199, +1 212 555 0199, 1-212-555-0199. Unprefixed, the groups
-# must be joined by hyphens or dots: "300 500 1000" in a Chinese ticket is three amounts.
-_NANP = "[2-9][0-9]{2}"
-_US = (
-    rf"(?:(?:{_PLUS}1{_SEP}|\b1[-. ])?{_OPEN}{_NANP}{_CLOSE}{_SEP}{_NANP}{_SEP}[0-9]{{4}}\b"
-    rf"|{_PLUS}1{_SEP}{_NANP}{_SEP}{_NANP}{_SEP}[0-9]{{4}}\b"
-    rf"|\b(?:1[-.])?{_NANP}[-.]{_NANP}[-.][0-9]{{4}}\b)"
-)
-PHONE_PATTERN = rf"(?:[Tt][Ee][Ll]:)?(?:{_MOBILE}|{_LANDLINE}|{_US})"
-# 18 digits (320502 19900101 1234 grouped 6-8-4 or 6-4-4-4), the old 15 digits (6 + yymmdd + 3, the date
-# checked so a 15-digit serial rarely qualifies), and any longer unbroken run (bank cards), as before.
-ID_NUMBER_PATTERN = (
-    rf"(?:\b[0-9]{{6}}{_SEP}[0-9]{{4}}{_SEP}[0-9]{{4}}{_SEP}[0-9]{{3}}[0-9Xx]\b"
-    rf"|\b[0-9]{{6}}{_SEP}[0-9]{{2}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]){_SEP}[0-9]{{3}}\b"
-    rf"|\b[0-9]{{18,}}\b)"
-)
-PII_TEXT_PATTERN = f"{ID_NUMBER_PATTERN}|{PHONE_PATTERN}"
-_PII_TEXT = re.compile(PII_TEXT_PATTERN, re.ASCII)
-_TO_HALF_WIDTH = str.maketrans(FULL_WIDTH, HALF_WIDTH)
-# A hashed phone is keyed by its national number: +86 / 0086 / 86 and tel: are writing, not identity.
-# Applied after everything but digits and letters is gone; the one group that matched is kept.
-_PHONE_KEY = r"^(?:[Tt][Ee][Ll])?(?:(?:00)?86)?(1[3-9][0-9]{9})$|^[Tt][Ee][Ll]([0-9]+)$"
-
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("source", pa.string()),
@@ -102,11 +64,6 @@ QUARANTINE_SCHEMA = pa.schema(
 )
 
 
-def mask_free_text(text: str) -> str:
-    """The text with every phone and ID number replaced by ***; full-width digits (and Ｘ) come back half-width."""
-    return _PII_TEXT.sub("***", text.translate(_TO_HALF_WIDTH))
-
-
 def _literal(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
@@ -117,27 +74,6 @@ def _ident(name: str) -> str:
 
 def _list_literal(values) -> str:
     return "[" + ", ".join(_literal(v) for v in values) + "]"
-
-
-def _pii_sql(f: Field, value: str) -> str:
-    """SQL that masks a text value according to the field's pii kind (salt bound as $salt)."""
-    # translate() costs a few microseconds a row; only the rare value with a full-width character pays it.
-    has_full_width = " OR ".join(f"contains({value}, {_literal(c)})" for c in FULL_WIDTH)
-    half_width = (
-        f"CASE WHEN {has_full_width} THEN translate({value}, {_literal(FULL_WIDTH)}, {_literal(HALF_WIDTH)}) "
-        f"ELSE {value} END"
-    )
-    if f.pii == "hash":
-        # One caller, one hash: full-width digits, separators, +86 and tel: do not change the key.
-        digits = f"regexp_replace({half_width}, '[^0-9A-Za-z]', '', 'g')"
-        key = f"regexp_replace({digits}, {_literal(_PHONE_KEY)}, '\\1\\2')"
-        # Letters only: a hash can then never look like a phone or ID number to a later scan.
-        return f"translate(sha256($salt || {key})[:16], '0123456789', 'ghijklmnop')"
-    if f.pii == "mask":
-        return f"left({value}, 1) || repeat('*', greatest(length({value}) - 1, 1))"
-    if f.pii == "text":
-        return f"regexp_replace({half_width}, {_literal(PII_TEXT_PATTERN)}, '***', 'g')"
-    return value
 
 
 def datetime_sql(value: str, formats: list[str]) -> str:
@@ -332,7 +268,8 @@ def validate_batch(
     typed, checks, ref_joins = {}, [], []
     for name, f in contract.fields.items():
         raw, val = f"c.{_ident(name + '__raw')}", f"c.{_ident(name + '__val')}"
-        # Personal data never goes into a reason: the detail names the field only.
+        # Personal data never goes into a reason: a pii field is named only, any other value is shown, and
+        # the whole detail masked as free text when quarantined (a phone typed into the category).
         shown = _literal(name) if f.pii else f"{_literal(name + '=')} || {raw}"
         typed_expr = _typed_sql(f, val, spec)
         typed[name] = typed_expr
@@ -391,9 +328,7 @@ def validate_batch(
         if failing:
             expr = f"CASE WHEN {' OR '.join(c.condition for c in failing)} THEN NULL ELSE {expr} END"
         typed_cols.append(f"{expr} AS {_ident(name)}")
-    masked_raw = ", ".join(
-        f"{_ident(name)} := {_pii_sql(f, 'c.' + _ident(name + '__raw'))}" for name, f in contract.fields.items()
-    )
+    raw_names = ", ".join(f"c.{_ident(name + '__raw')}" for name in contract.fields)
     key = ", ".join(_ident(k) for k in contract.key) or "c._line"
     keep = when_sql(spec.when, spec) if spec.when else "true"
     sql = f"""
@@ -413,7 +348,7 @@ def validate_batch(
         {reason} AS reason,
         {detail} AS detail,
         {flags} AS _flags,
-        CAST(to_json(struct_pack({masked_raw})) AS VARCHAR) AS raw
+        {raw_names}
         {"".join(f", c.{_ident(name + '__unmapped')}" for name, _, _ in unmapped_sql)}
       FROM c {" ".join(ref_joins)}
     )
@@ -432,7 +367,7 @@ def validate_batch(
                 ).fetchall()
             )
         con.execute(sql, {"salt": salt} if "$salt" in sql else None)
-        pii = {name: _pii_sql(f, _ident(name)) for name, f in contract.fields.items()}
+        pii = {name: field_sql(f.pii, _ident(name)) for name, f in contract.fields.items()}
         fields_sql = ", ".join(f"{pii[name]} AS {_ident(name)}" for name in contract.fields)
         clean = con.sql(
             f"""SELECT {fields_sql}, {_literal(source)} AS _source, _file, _line,
@@ -440,13 +375,7 @@ def validate_batch(
                 FROM validated WHERE final_reason IS NULL ORDER BY _day, _file, _line""",
             params={"salt": salt, "loaded_at": loaded_at} if "$salt" in fields_sql else {"loaded_at": loaded_at},
         ).to_arrow_table()
-        quarantine = con.sql(
-            f"""SELECT {_literal(source)} AS source, {_literal(contract.table)} AS "table", _day AS day,
-                       _file AS file, _line AS line, final_reason AS reason,
-                       CASE WHEN final_reason = 'duplicate_key' THEN {_literal(", ".join(contract.key))}
-                            ELSE detail END AS detail, raw
-                FROM validated WHERE final_reason IS NOT NULL ORDER BY _day, _file, _line""",
-        ).to_arrow_table()
+        quarantine = _quarantined(con, contract, source, salt)
         unmapped = []
         for name, _, _ in unmapped_sql:
             column = _ident(name + "__unmapped")
@@ -472,10 +401,60 @@ def validate_batch(
         for view in registered:
             con.unregister(view)
         con.execute("DROP TABLE IF EXISTS validated")
-    return ValidationResult(clean, quarantine.cast(QUARANTINE_SCHEMA), filtered, unmapped, flag_counts)
+    return ValidationResult(clean, quarantine, filtered, unmapped, flag_counts)
 
 
 _KV = pa.schema([("k", pa.string()), ("v", pa.string())])
+_SALTED = ("hash", "mask", "id")  # pii kinds masked in SQL; free text is masked in Python (see _quarantined)
+
+
+def _quarantined(con: duckdb.DuckDBPyConnection, contract: Contract, source: str, salt: str) -> pa.Table:
+    """The quarantined rows of `validated`, every field of the row as read masked: by its pii kind, or as
+    free text when it has none (a quarantined value is by definition not what the field should hold, so a
+    phone can sit in the category column). The detail is masked as free text too.
+
+    Free text is masked in Python: a batch has few quarantined rows, and one regular expression per field
+    in SQL costs more to plan than those rows cost to mask.
+    """
+    if not con.execute("SELECT count(*) FROM validated WHERE final_reason IS NOT NULL").fetchall()[0][0]:
+        return QUARANTINE_SCHEMA.empty_table()
+    names = list(contract.fields)
+    kinds = {name: f.pii for name, f in contract.fields.items()}
+    values = ", ".join(
+        f"{field_sql(kinds[name], _ident(name + '__raw')) if kinds[name] in _SALTED else _ident(name + '__raw')}"
+        f" AS {_ident('v_' + name)}"
+        for name in names
+    )
+    rows = con.sql(
+        f"""SELECT _day AS day, _file AS file, _line AS line, final_reason AS reason,
+                   CASE WHEN final_reason = 'duplicate_key' THEN {_literal(", ".join(contract.key))}
+                        ELSE detail END AS detail, {values}
+            FROM validated WHERE final_reason IS NOT NULL ORDER BY _day, _file, _line""",
+        params={"salt": salt} if "$salt" in values else None,
+    ).to_arrow_table()
+
+    def masked(name: str, value):
+        return value if value is None or kinds[name] in _SALTED else mask_free_text(value)
+
+    columns = [rows.column("v_" + name).to_pylist() for name in names]
+    raw = [
+        json.dumps({name: masked(name, v) for name, v in zip(names, row, strict=True)}, ensure_ascii=False)
+        for row in zip(*columns, strict=True)
+    ]
+    n = rows.num_rows
+    return pa.table(
+        {
+            "source": [source] * n,
+            "table": [contract.table] * n,
+            "day": rows.column("day"),
+            "file": rows.column("file"),
+            "line": rows.column("line"),
+            "reason": rows.column("reason"),
+            "detail": [None if d is None else mask_free_text(d) for d in rows.column("detail").to_pylist()],
+            "raw": raw,
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
 
 
 def _accepted(f: Field, extra_codes: dict[str, tuple[str, ...]]) -> tuple[str, ...] | None:

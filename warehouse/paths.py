@@ -1,9 +1,21 @@
-"""The layout of $COCKPIT_HOME: where landing, lake, quarantine, releases and the ledger live."""
+"""The layout of $COCKPIT_HOME: where landing, lake, quarantine, releases and the ledger live, and who may read them."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+
+# The home holds personal data (exports before masking, quarantined rows, sessions): owner only.
+# Entry points (the CLI, the WSGI app) set the umask once, so every file and folder any part writes
+# later — lake, quarantine, releases, ledger, state, briefs — is 0600 / 0700 without each writer knowing.
+PRIVATE_UMASK = 0o077
+PRIVATE_DIR_MODE = 0o700
+
+
+def keep_private() -> None:
+    """Make what this process creates from now on readable by its owner only (call once, at entry)."""
+    os.umask(PRIVATE_UMASK)
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,9 @@ class Home:
         return self.landing / "_demo_manifest.json"
 
     def ensure(self) -> Home:
-        for path in (self.landing, self.lake, self.quarantine, self.releases, self.ledger):
-            path.mkdir(parents=True, exist_ok=True)
+        """Create the home's folders; the ones created here are owner-only whatever the umask."""
+        for path in (self.root, self.landing, self.lake, self.quarantine, self.warehouse, self.releases, self.ledger):
+            if not path.is_dir():
+                path.mkdir(parents=True, exist_ok=True)
+                path.chmod(PRIVATE_DIR_MODE)
         return self
