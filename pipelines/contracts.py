@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 import yaml
 
 from warehouse.build import LAKE_TYPES, SEEDS_DIR
 
-CONTRACTS_PATH = Path(__file__).with_name("contracts.yaml")
+CONTRACTS_PATH = files("pipelines") / "contracts.yaml"
 # The lake's column types and lineage columns are the warehouse's to define: it reads the lake.
 FIELD_TYPES = LAKE_TYPES
 PII_KINDS = {"hash", "mask", "text"}
