@@ -85,8 +85,11 @@ def prepare(keep: bool) -> None:
         venv = work / "venv"
         run([sys.executable, "-m", "venv", str(venv)])
         python = venv / "bin" / "python"
-        # With its dependencies, from the registry or pip's cache; never from the checkout.
-        run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel)], cwd=work)
+        # With its dependencies, from the registry or pip's cache; never from the checkout. --no-compile: byte-
+        # compiling every installed module (plotly alone has thousands) was most of the install's time, and
+        # Python compiles what it imports anyway.
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
+        run([*pip, str(wheel)], cwd=work)
         outside = work / "run"
         outside.mkdir()
         script = outside / "smoke_installed.py"
