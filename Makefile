@@ -1,13 +1,15 @@
 # The two set-up commands of the README:
 #   make demo   — install, generate a demo street, run the pipeline, serve the cockpit
 #   make test   — install from scratch into .venv, lint, run the whole test suite
+# and CI's third step (.ci/run runs it after make test):
+#   make smoke  — build the wheel, install it into a fresh venv outside the checkout, run it in Chromium
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install browser demo test lint bench
+.PHONY: install browser demo test lint smoke bench
 
 $(BIN)/cockpit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +35,9 @@ lint: install
 
 test: lint browser
 	$(BIN)/python -m pytest -q
+
+smoke: install browser
+	$(BIN)/python -m tests.packaging.smoke
 
 # BENCH_ARGS="--home var" reuses the demo street instead of generating one per benchmark.
 BENCH_ARGS ?=

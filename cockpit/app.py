@@ -10,6 +10,7 @@ everything else a view shows lives in its URL (see cockpit/view.py).
 from __future__ import annotations
 
 from datetime import datetime
+from importlib.resources import files
 from pathlib import Path
 
 import dash
@@ -25,7 +26,8 @@ from cockpit.data import NoRelease, Warehouse, current_warehouse, use_warehouse
 from cockpit.i18n import LANG_COOKIE, LANGUAGES, THEME_COOKIE, THEMES, current_language, current_theme, t
 from cockpit.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+# Our CSS and clientside JS are package data (cockpit/assets), so an installed wheel serves them too.
+ASSETS = files("cockpit") / "assets"
 VENDOR = Path(flask_bootstrap.__file__).with_name("static") / "bootstrap5"
 # Vendor CSS goes in external_stylesheets so that it loads before assets/ (ours must win).
 VENDOR_STYLESHEETS = ["/vendor/css/bootstrap.min.css", "/vendor/css/font/bootstrap-icons.min.css"]
@@ -151,7 +153,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         "cockpit",
         use_pages=True,
         pages_folder=str(Path(__file__).with_name("pages")),
-        assets_folder=str(ROOT / "assets"),
+        assets_folder=str(ASSETS),
         external_stylesheets=VENDOR_STYLESHEETS,
         serve_locally=True,
         compress=True,

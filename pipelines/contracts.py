@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 import yaml
@@ -12,7 +13,7 @@ import yaml
 from pipelines.pii import PII_KINDS
 from warehouse.build import LAKE_TYPES, SEEDS_DIR
 
-CONTRACTS_PATH = Path(__file__).with_name("contracts.yaml")
+CONTRACTS_PATH = files("pipelines") / "contracts.yaml"
 # The lake's column types and lineage columns are the warehouse's to define: it reads the lake.
 FIELD_TYPES = LAKE_TYPES
 

@@ -18,6 +18,7 @@ import csv
 import hashlib
 import re
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,7 +28,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from pipelines.contracts import Contract, ContractError, load_contracts, seed_rows, seed_translation
 
-SOURCES_DIR = Path(__file__).with_name("sources")
+SOURCES_DIR = files("pipelines") / "sources"
 # How often a source delivers: a monthly snapshot is not stale after two days.
 CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 31}
 # Placeholders of a template: {column} or {column:02} (zero-padded to 2).

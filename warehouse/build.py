@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from importlib.resources import files
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,12 +30,14 @@ import yaml
 from warehouse.calendar import TIME_ZONE, calendar_range, working_day_calendar
 from warehouse.releases import build_files, discard
 
-WAREHOUSE_DIR = Path(__file__).resolve().parent
+# Package data is found through the import system, not by file path, so that an installed wheel finds it as
+# well as a checkout does. A wheel installs unpacked: files() of a package is a folder on disk (DuckDB reads it).
+WAREHOUSE_DIR = files("warehouse")
 MODELS_DIR = WAREHOUSE_DIR / "models"
 SEEDS_DIR = WAREHOUSE_DIR / "seeds"
-# warehouse never imports pipelines (imports flow pipelines → warehouse → cockpit),
+# warehouse never imports pipelines' code (imports flow pipelines → warehouse → cockpit),
 # so it reads the contracts file itself.
-CONTRACTS_PATH = Path(__file__).resolve().parents[1] / "pipelines" / "contracts.yaml"
+CONTRACTS_PATH = files("pipelines") / "contracts.yaml"
 
 
 LAKE_TYPES = {

@@ -13,6 +13,7 @@ nightly run; views over the lake (raw readings) are checked for columns only.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib.resources import files
 from pathlib import Path
 
 import duckdb
@@ -20,7 +21,7 @@ import yaml
 
 from warehouse.build import load_models
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "schema.yaml"
+SCHEMA_PATH = files("warehouse") / "schema.yaml"
 COLUMN_TESTS = ("unique", "not_null", "accepted_values", "relationships")
 
 

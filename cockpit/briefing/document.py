@@ -8,6 +8,7 @@ ships; nothing is fetched from outside.
 from __future__ import annotations
 
 import re
+from importlib.resources import files
 from pathlib import Path
 
 import jinja2
@@ -20,7 +21,7 @@ from cockpit.components.format import format_value, metric_definition, threshold
 from cockpit.components.table import format_cell
 from cockpit.i18n import t
 
-TEMPLATES = Path(__file__).with_name("templates")
+TEMPLATES = files("cockpit.briefing") / "templates"
 PLOTLY_JS = Path(plotly.__file__).with_name("package_data") / "plotly.min.js"
 NUMERALS = "一二三四五六七八九十"
 STATUS_WORDS = {"green": "正常", "amber": "关注", "red": "预警"}

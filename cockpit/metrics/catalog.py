@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from importlib.resources import files
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -31,7 +32,7 @@ import yaml
 from cockpit.metrics.period import Period
 from pipelines.mapping import SOURCES_DIR
 
-CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
+CATALOG_PATH = files("cockpit.metrics") / "catalog.yaml"
 
 MODULES = ("overview", "party", "approvals", "enforcement", "grid", "dispatch")
 TIME_DIMENSIONS = ("day", "week", "month")

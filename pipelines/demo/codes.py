@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import csv
 from functools import cache
-from pathlib import Path
 
-SEEDS_DIR = Path(__file__).resolve().parents[2] / "warehouse" / "seeds"
+from warehouse.build import SEEDS_DIR
 
 
 @cache
