@@ -181,11 +181,18 @@ def _invalid_view(error: InvalidView) -> flask.Response:
     return _bad_request(str(error))
 
 
-def _security_headers(csp: str):
-    """An after-request hook adding the security headers to every response."""
+def _security_headers(app: dash.Dash, map_tiles: str | None):
+    """An after-request hook adding the security headers to every response.
+
+    The CSP is built at the first response, not at start-up: Dash Pages adds an inline script in
+    its first-request set-up, and every inline script must be in the policy by hash.
+    """
+    policy: list[str] = []
 
     def add(response: flask.Response) -> flask.Response:
-        response.headers.setdefault("Content-Security-Policy", csp)
+        if not policy:
+            policy.append(content_security_policy(app, map_tiles))
+        response.headers.setdefault("Content-Security-Policy", policy[0])
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -206,7 +213,7 @@ def content_security_policy(app: dash.Dash, map_tiles: str | None) -> str:
         tiles = f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
     policy = {
         "default-src": "'self'",
-        "script-src": " ".join(["'self'", "'unsafe-eval'", *app.csp_hashes()]),
+        "script-src": " ".join(["'self'", "'unsafe-eval'", "'report-sample'", *app.csp_hashes()]),
         "style-src": "'self' 'unsafe-inline'",
         "img-src": f"'self' data: blob:{tiles}",
         "font-src": "'self' data:",
@@ -249,7 +256,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # After Dash's own first-request hooks (they fill the callback map the check looks outputs up in).
     app.server.before_request(_check_callback_envelope)
     app.server.register_error_handler(InvalidView, _invalid_view)
-    app.server.after_request(_security_headers(content_security_policy(app, settings.map_tiles)))
+    app.server.after_request(_security_headers(app, settings.map_tiles))
     return app
 
 
