@@ -9,6 +9,7 @@ everything else a view shows lives in its URL (see cockpit/view.py).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ import dash_bootstrap_components as dbc
 import flask
 import flask_bootstrap
 from dash import Input, Output, callback, html
+from dash._utils import split_callback_id
 
 from cockpit.components.briefs import brief_modal, register_routes
 from cockpit.components.filters import LOCATION
@@ -148,6 +150,33 @@ def _bad_request(reason: str) -> flask.Response:
     return flask.Response(reason.splitlines()[0][:300] + "\n", status=400, mimetype="text/plain")
 
 
+def _outputs_match(output: str, outputs) -> bool:
+    """Whether a request's `outputs` are the ones its `output` names (Dash checks it too, but answers a 500)."""
+    expected = split_callback_id(output)
+    if isinstance(expected, dict):
+        expected, outputs = [expected], [outputs]
+    elif not isinstance(outputs, list) or len(outputs) != len(expected):
+        return False
+    for want, spec in zip(expected, outputs, strict=True):
+        pattern = json.loads(want["id"]) if want["id"].startswith("{") else want["id"]
+        for each in spec if isinstance(spec, list) else [spec]:
+            if not isinstance(each, Mapping) or not isinstance(each.get("property"), str):
+                return False
+            # "prop@hash" names a duplicate output of the same property.
+            if each["property"].split("@")[0] != want["property"].split("@")[0]:
+                return False
+            got = each.get("id")
+            if isinstance(pattern, dict):
+                # Wildcards (["ALL"], ["MATCH"]) match any value; the other keys must be equal.
+                if not isinstance(got, Mapping) or set(got) != set(pattern):
+                    return False
+                if any(not isinstance(value, list) and got[key] != value for key, value in pattern.items()):
+                    return False
+            elif got != pattern:
+                return False
+    return True
+
+
 def _check_callback_envelope() -> flask.Response | None:
     """Refuse a callback request whose JSON envelope the Dash renderer would never send (400, one line).
 
@@ -163,6 +192,8 @@ def _check_callback_envelope() -> flask.Response | None:
         return _bad_request("callback request: needs `output` (text) and `outputs`")
     if body["output"] not in dash.get_app().callback_map:
         return _bad_request("callback request: unknown output")
+    if not _outputs_match(body["output"], body["outputs"]):
+        return _bad_request("callback request: `outputs` do not match `output`")
     for key in ("inputs", "state"):
         items = body.get(key, [])
         if not isinstance(items, list):

@@ -155,7 +155,9 @@ class View:
 
     def with_filter(self, key: str, value: str | None) -> View:
         if key not in FILTER_KEYS:
-            raise ValueError(f"unknown filter {key!r}")
+            raise InvalidView(f"unknown filter {key!r}")
+        if value is not None and not isinstance(value, str):
+            raise InvalidView(f"filter {key}: expected text, got {type(value).__name__}")
         filters = dict(self.filters)
         if value:
             filters[key] = value
