@@ -255,6 +255,10 @@ def test_a_malformed_callback_envelope_is_a_one_line_400(client):
         json.dumps({**good, "inputs": [[{"id": "x"}]]}).encode(),
         json.dumps({**good, "state": {"a": 1}}).encode(),
         json.dumps({**good, "changedPropIds": "x"}).encode(),
+        # Outputs that are not the ones the request names (Dash's own check of this answered 500).
+        json.dumps({**good, "outputs": {"id": "dispatch-kpis-1", "property": "children"}}).encode(),
+        json.dumps({**good, "outputs": {"id": "dispatch-kpis-0", "property": "style"}}).encode(),
+        json.dumps({**good, "outputs": [good["outputs"], good["outputs"]]}).encode(),
     ]:
         response = client.client.post(
             "/_dash-update-component", data=body, headers={"Content-Type": "application/json"}
@@ -382,3 +386,32 @@ def test_briefs_made_in_the_same_second_each_get_their_own_file(tmp_path):
     assert len(list(tmp_path.glob("*.pdf"))) == 8
     # Each name is one the download route serves, and all carry the second they were made in.
     assert all(brief_path(tmp_path, name) is not None and "20261109T083015" in name for name in names)
+
+
+def _write_url(client: DashClient, key: str, value, search) -> object:
+    """The filter bar's URL-writing callback, as if the `key` dropdown changed to `value`."""
+    trigger = {"type": "filter", "key": key}
+    inputs = [[{"id": trigger, "property": "value", "value": value}], [], [], [], [], []]
+    return client.client.post(
+        "/_dash-update-component",
+        json={
+            "output": client.dependency("_pages_location.search")["output"],
+            "outputs": {"id": "_pages_location", "property": "search"},
+            "inputs": inputs,
+            "state": [{"id": "_pages_location", "property": "search", "value": search}],
+            "changedPropIds": [f"{json.dumps(trigger, sort_keys=True, separators=(',', ':'))}.value"],
+        },
+    )
+
+
+def test_the_filter_bar_refuses_values_it_never_offers(client):
+    community = "C01"
+    good = _write_url(client, "community", community, "")
+    assert good.status_code == 200 and good.get_json()["response"]["_pages_location"]["search"] == "?community=C01"
+    # A search that is not text reads as none; the change still applies.
+    for search in (5, {"a": 1}, ["?x=1"]):
+        response = _write_url(client, "community", community, search)
+        assert response.status_code == 200
+        assert response.get_json()["response"]["_pages_location"]["search"] == "?community=C01"
+    for key, value in [("community", ["C01"]), ("community", {"a": 1}), ("no_such_filter", "x")]:
+        _one_line_4xx(_write_url(client, key, value, ""))
