@@ -9,15 +9,19 @@ everything else a view shows lives in its URL (see cockpit/view.py).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dash
 import dash_bootstrap_components as dbc
 import flask
 import flask_bootstrap
 from dash import Input, Output, callback, html
+from dash._utils import split_callback_id
 
 from cockpit.components.briefs import brief_modal, register_routes
 from cockpit.components.filters import LOCATION
@@ -25,6 +29,7 @@ from cockpit.components.records import register_export_routes
 from cockpit.data import NoRelease, Warehouse, current_warehouse, use_warehouse
 from cockpit.i18n import LANG_COOKIE, LANGUAGES, THEME_COOKIE, THEMES, current_language, current_theme, t
 from cockpit.settings import Settings
+from cockpit.view import InvalidView
 
 # Our CSS and clientside JS are package data (cockpit/assets), so an installed wheel serves them too.
 ASSETS = files("cockpit") / "assets"
@@ -33,6 +38,7 @@ VENDOR = Path(flask_bootstrap.__file__).with_name("static") / "bootstrap5"
 VENDOR_STYLESHEETS = ["/vendor/css/bootstrap.min.css", "/vendor/css/font/bootstrap-icons.min.css"]
 NAV = ("overview", "party", "approvals", "enforcement", "grid", "dispatch", "metrics", "pipeline", "briefs", "wall")
 NAV_PATHS = {"overview": "/", "metrics": "/metrics", "pipeline": "/pipeline", "briefs": "/briefs", "wall": "/wall"}
+CALLBACK_PATH = "/_dash-update-component"
 
 
 def freshness(warehouse: Warehouse, lang: str, now: datetime | None = None) -> tuple[str, str]:
@@ -124,12 +130,27 @@ def shell() -> html.Div:
     )
 
 
+def _back_to(referrer: str | None) -> str:
+    """Where /preference sends the reader back to: the referring page's path on this site, never another site.
+
+    Only the path and query of the Referer are kept, so neither a forged Host header nor a
+    Referer on another site can turn the redirect into one off-site.
+    """
+    if not referrer:
+        return "/"
+    parts = urlsplit(referrer)
+    path = parts.path or "/"
+    # "//evil.example" or "/\\evil.example" would be read by a browser as another host.
+    if not path.startswith("/") or path.startswith(("//", "/\\")):
+        return "/"
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
 def _preference() -> flask.Response:
     """GET /preference?lang=en|zh&theme=light|dark: remember the choice in a cookie and go back."""
-    target = flask.request.referrer or "/"
-    if not target.startswith(flask.request.host_url):
-        target = "/"
-    response = flask.redirect(target)
+    response = flask.redirect(_back_to(flask.request.referrer))
+    # A relative Location: werkzeug must not make it absolute from the (forgeable) Host header.
+    response.autocorrect_location_header = False
     lang = flask.request.args.get("lang")
     theme = flask.request.args.get("theme")
     year = 365 * 24 * 3600
@@ -138,6 +159,120 @@ def _preference() -> flask.Response:
     if theme in THEMES:
         response.set_cookie(THEME_COOKIE, theme, max_age=year, samesite="Lax")
     return response
+
+
+def _bad_request(reason: str) -> flask.Response:
+    return flask.Response(reason.splitlines()[0][:300] + "\n", status=400, mimetype="text/plain")
+
+
+def _outputs_match(output: str, outputs) -> bool:
+    """Whether a request's `outputs` are the ones its `output` names (Dash checks it too, but answers a 500)."""
+    expected = split_callback_id(output)
+    if isinstance(expected, dict):
+        expected, outputs = [expected], [outputs]
+    elif not isinstance(outputs, list) or len(outputs) != len(expected):
+        return False
+    for want, spec in zip(expected, outputs, strict=True):
+        pattern = json.loads(want["id"]) if want["id"].startswith("{") else want["id"]
+        for each in spec if isinstance(spec, list) else [spec]:
+            if not isinstance(each, Mapping) or not isinstance(each.get("property"), str):
+                return False
+            # "prop@hash" names a duplicate output of the same property.
+            if each["property"].split("@")[0] != want["property"].split("@")[0]:
+                return False
+            got = each.get("id")
+            if isinstance(pattern, dict):
+                # Wildcards (["ALL"], ["MATCH"]) match any value; the other keys must be equal.
+                if not isinstance(got, Mapping) or set(got) != set(pattern):
+                    return False
+                if any(not isinstance(value, list) and got[key] != value for key, value in pattern.items()):
+                    return False
+            elif got != pattern:
+                return False
+    return True
+
+
+def _check_callback_envelope() -> flask.Response | None:
+    """Refuse a callback request whose JSON envelope the Dash renderer would never send (400, one line).
+
+    Dash reads the envelope's keys without checking them (a missing `output` is a KeyError, a 500);
+    what each callback then reads from its inputs is checked where it is parsed (e.g. View.from_dict).
+    """
+    if flask.request.path != CALLBACK_PATH or flask.request.method != "POST":
+        return None
+    body = flask.request.get_json(silent=True)
+    if not isinstance(body, Mapping):
+        return _bad_request("callback request: the body must be a JSON object")
+    if not isinstance(body.get("output"), str) or not isinstance(body.get("outputs"), list | Mapping):
+        return _bad_request("callback request: needs `output` (text) and `outputs`")
+    if body["output"] not in dash.get_app().callback_map:
+        return _bad_request("callback request: unknown output")
+    if not _outputs_match(body["output"], body["outputs"]):
+        return _bad_request("callback request: `outputs` do not match `output`")
+    for key in ("inputs", "state"):
+        items = body.get(key, [])
+        if not isinstance(items, list):
+            return _bad_request(f"callback request: `{key}` must be a list")
+        flat = [each for item in items for each in (item if isinstance(item, list) else [item])]
+        if not all(
+            isinstance(each, Mapping) and "id" in each and isinstance(each.get("property"), str) for each in flat
+        ):
+            return _bad_request(f"callback request: every item of `{key}` needs an id and a property")
+    if not isinstance(body.get("changedPropIds", []), list):
+        return _bad_request("callback request: `changedPropIds` must be a list")
+    return None
+
+
+def _invalid_view(error: InvalidView) -> flask.Response:
+    return _bad_request(str(error))
+
+
+def _security_headers(app: dash.Dash, map_tiles: str | None):
+    """An after-request hook adding the security headers to every response.
+
+    The CSP is built at the first response, not at start-up: Dash Pages adds an inline script in
+    its first-request set-up, and every inline script must be in the policy by hash.
+    """
+    policy: list[str] = []
+
+    def add(response: flask.Response) -> flask.Response:
+        if not policy:
+            policy.append(content_security_policy(app, map_tiles))
+        response.headers.setdefault("Content-Security-Policy", policy[0])
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return add
+
+
+def content_security_policy(app: dash.Dash, map_tiles: str | None) -> str:
+    """The CSP the cockpit works under: everything from this origin, Dash's inline scripts by hash.
+
+    'unsafe-eval' stays: the browser tests and benchmarks wait on the page with Playwright's polling
+    predicates, which are evaluated as strings in the page (blocked without it, EvalError); no inline
+    script runs without its hash. Dash, Plotly and AG Grid set inline styles, and an intranet tile
+    server, when configured, may serve the map's images.
+    """
+    tiles = ""
+    if map_tiles:
+        parts = urlsplit(map_tiles)
+        tiles = f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    policy = {
+        "default-src": "'self'",
+        "script-src": " ".join(["'self'", "'unsafe-eval'", "'report-sample'", *app.csp_hashes()]),
+        "style-src": "'self' 'unsafe-inline'",
+        "img-src": f"'self' data: blob:{tiles}",
+        "font-src": "'self' data:",
+        "connect-src": "'self'",
+        "worker-src": "'self' blob:",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'self'",
+    }
+    return "; ".join(f"{key} {value}" for key, value in policy.items())
 
 
 def _vendor(filename: str) -> flask.Response:
@@ -166,6 +301,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     app.server.add_url_rule("/preference", "preference", _preference)
     register_export_routes(app.server, settings)
     register_routes(app.server, settings.paths.briefs, settings.chromium)
+    # After Dash's own first-request hooks (they fill the callback map the check looks outputs up in).
+    app.server.before_request(_check_callback_envelope)
+    app.server.register_error_handler(InvalidView, _invalid_view)
+    app.server.after_request(_security_headers(app, settings.map_tiles))
     return app
 
 

@@ -101,31 +101,22 @@ def main() -> None:
 
 
 def _serve(host: str, port: int, workers: int) -> None:
-    """Replace this process with gunicorn serving the cockpit (each worker opens the release read-only)."""
+    """Replace this process with gunicorn serving the cockpit (set-up and its reasons: cockpit/serving.py)."""
     import os
+
+    from cockpit.serving import THREADS, gunicorn_command
 
     settings = _settings()
     from warehouse.releases import current_release
 
     if current_release(settings.paths) is None:
         _fail("no warehouse release yet: run `cockpit pipeline run` (or `cockpit up`)")
-    click.echo(f"serving the cockpit on http://{host}:{port}/ with {workers} workers · Ctrl-C stops it")
+    click.echo(
+        f"serving the cockpit on http://{host}:{port}/ with {workers} workers × {THREADS} threads · Ctrl-C stops it"
+    )
     os.environ["COCKPIT_HOME"] = str(settings.home)
-    args = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--workers",
-        str(workers),
-        # Sync workers, not threads: Dash registers its JS bundles on a worker's first request,
-        # and concurrent first requests in one threaded worker race it (500s on the bundles).
-        "--bind",
-        f"{host}:{port}",
-        "--access-logfile",
-        "-",
-        "cockpit.wsgi:server",
-    ]
-    os.execv(sys.executable, args)
+    args = gunicorn_command(settings.home, host, port, workers)
+    os.execv(args[0], args)
 
 
 @main.command()

@@ -44,6 +44,10 @@ FILTER_KEYS = (
 TIME_BUCKETS = ("day", "week", "month")
 
 
+class InvalidView(ValueError):
+    """A view sent back by the browser (a page's dcc.Store) that this app did not write: a 400, not a 500."""
+
+
 def _single(value: Any) -> str | None:
     if isinstance(value, list):
         value = value[-1] if value else None
@@ -88,10 +92,31 @@ class View:
         return cls(preset, period, filters, kpi, map_kpi, tuple(notes))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> View:
-        """The inverse of `to_dict` (what a page keeps in its dcc.Store)."""
-        period = Period(date.fromisoformat(data["start"]), date.fromisoformat(data["end"]))
-        return cls(data["preset"], period, dict(data["filters"]), data.get("kpi"), data.get("map_kpi"))
+    def from_dict(cls, data: Any) -> View:
+        """The inverse of `to_dict` (what a page keeps in its dcc.Store).
+
+        The store comes back from the browser, so it is read strictly: anything `to_dict` would not
+        have written raises InvalidView with a one-line reason (the app answers it with a 400).
+        """
+        if not isinstance(data, Mapping):
+            raise InvalidView(f"view: expected an object, got {type(data).__name__}")
+        preset, start, end, filters = (data.get(key) for key in ("preset", "start", "end", "filters"))
+        if preset not in PERIOD_CHOICES:
+            raise InvalidView(f"view: unknown period preset {preset!r}")
+        try:
+            period = Period(date.fromisoformat(start), date.fromisoformat(end)).checked()
+        except (TypeError, ValueError) as error:
+            raise InvalidView(f"view: bad period {start!r}:{end!r} ({error})") from None
+        if not isinstance(filters, Mapping) or not all(
+            key in FILTER_KEYS and isinstance(value, str) for key, value in filters.items()
+        ):
+            raise InvalidView("view: filters must map known filter names to text")
+        catalog = default_catalog()
+        kpis = {key: data.get(key) for key in ("kpi", "map_kpi")}
+        for key, value in kpis.items():
+            if value is not None and (not isinstance(value, str) or value not in catalog):
+                raise InvalidView(f"view: unknown KPI {value!r} in {key}")
+        return cls(preset, period, dict(filters), kpis["kpi"], kpis["map_kpi"])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,7 +155,9 @@ class View:
 
     def with_filter(self, key: str, value: str | None) -> View:
         if key not in FILTER_KEYS:
-            raise ValueError(f"unknown filter {key!r}")
+            raise InvalidView(f"unknown filter {key!r}")
+        if value is not None and not isinstance(value, str):
+            raise InvalidView(f"filter {key}: expected text, got {type(value).__name__}")
         filters = dict(self.filters)
         if value:
             filters[key] = value

@@ -1,8 +1,29 @@
-"""The WSGI entry for production servers: `gunicorn cockpit.wsgi:server` (what `cockpit serve` runs)."""
+"""The WSGI entry for production servers: `gunicorn cockpit.wsgi:server` (what `cockpit serve` runs).
+
+Importing it builds the app and warms it (see `warm`), so a worker is fully set up before it
+accepts its first connection.
+"""
+
+import dash
 
 from cockpit.app import create_app
 from warehouse.paths import keep_private
 
 keep_private()  # sessions, briefs and the audit trail hold personal data: owner-only files
+
+
+def warm(app: dash.Dash) -> None:
+    """Run Dash's first-request set-up once, now, in this process.
+
+    Dash registers its JS bundles, assets and the pages router in before-request hooks guarded by
+    a flag it sets *before* doing the work; in a threaded worker, concurrent first requests saw the
+    flag set and were served by a half-set-up app (500s on the bundles). Rendering the index here,
+    while the worker loads, does that set-up before any request can arrive.
+    """
+    with app.server.test_client() as client:
+        client.get("/")
+
+
 app = create_app()
 server = app.server
+warm(app)

@@ -1,6 +1,7 @@
 """Making briefs: one call for the CLI, background jobs with progress for the app, the list of briefs.
 
-A brief is written to $COCKPIT_HOME/briefs/<slug>_<time>.pdf with a small JSON
+A brief is written to $COCKPIT_HOME/briefs/<slug>_<time>[-n].pdf (the name reserved on disk
+first, so briefs made in the same second never overwrite each other) with a small JSON
 file beside it (title, period, scope, release) for the list page. An app job
 runs in a thread of the worker that got the request and records its progress in
 briefs/.jobs/<id>.json, so whichever worker answers the progress poll can read it.
@@ -8,6 +9,7 @@ briefs/.jobs/<id>.json, so whichever worker answers the progress poll can read i
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
@@ -43,6 +45,24 @@ class BriefFile:
     size: int
 
 
+def reserve_brief_path(directory: Path, slug: str, generated_at: datetime) -> Path:
+    """A new, unused file name for a brief, created empty and exclusively (O_EXCL) so no other job takes it.
+
+    Names carry the generation second; a second brief of the same slug in the same second gets `-2`,
+    then `-3`…; the PDF later replaces the empty file in place.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = f"{slug}_{generated_at:%Y%m%dT%H%M%S}"
+    for number in itertools.count(1):
+        path = directory / (f"{stem}.pdf" if number == 1 else f"{stem}-{number}.pdf")
+        try:
+            path.open("xb").close()
+        except FileExistsError:
+            continue
+        return path
+    raise AssertionError("unreachable")
+
+
 def make_brief(
     warehouse: Warehouse,
     spec: BriefSpec,
@@ -57,8 +77,14 @@ def make_brief(
     brief = collect(warehouse, spec, progress=progress)
     if progress:
         progress("生成PDF", TOTAL_STEPS - 1, TOTAL_STEPS)
-    out = out or directory / f"{spec.slug}_{brief.generated_at:%Y%m%dT%H%M%S}.pdf"
-    render_pdf(brief, out, chromium=executable)
+    reserved = out is None
+    out = out or reserve_brief_path(directory, spec.slug, brief.generated_at)
+    try:
+        render_pdf(brief, out, chromium=executable)
+    except BaseException:
+        if reserved:
+            out.unlink(missing_ok=True)
+        raise
     if out.parent == directory:
         meta = {
             "title": brief.title,
@@ -77,6 +103,8 @@ def list_briefs(directory: Path) -> list[BriefFile]:
     """Briefs made so far, newest first."""
     found = []
     for path in directory.glob("brief_*.pdf") if directory.exists() else ():
+        if path.stat().st_size == 0:
+            continue  # a name reserved by a brief still printing
         meta_path = path.with_suffix(".json")
         meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
         found.append(

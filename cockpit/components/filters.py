@@ -155,7 +155,8 @@ def chips(view: View, lang: str) -> html.Div:
 
 def parse_search(search: str | None) -> dict[str, str]:
     """A location's query string as Dash Pages passes it to a layout (last value wins)."""
-    return {key: values[-1] for key, values in parse_qs((search or "").lstrip("?"), keep_blank_values=False).items()}
+    search = search if isinstance(search, str) else ""  # a store sent back by the browser may hold anything
+    return {key: values[-1] for key, values in parse_qs(search.lstrip("?"), keep_blank_values=False).items()}
 
 
 def _point_key(click: dict) -> str | None:

@@ -35,6 +35,11 @@ PRESETS = (
 # Shorthands for scheduled briefings: the last *complete* week / month / quarter.
 COMPLETE_UNITS = ("week", "month", "quarter", "year")
 
+# The days a period read from outside (a URL, the CLI, a browser's store) may cover. Beyond them a
+# comparison period (环比 moves back by the period's own length) would leave the calendar.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+
 _RANGE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*(?::|\.\.|/)\s*(\d{4}-\d{2}-\d{2})\s*$")
 _DAY = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*$")
 
@@ -161,6 +166,12 @@ class Period:
     def __str__(self) -> str:
         return f"{self.start.isoformat()}:{self.end.isoformat()}"
 
+    def checked(self) -> Period:
+        """This period, if it lies within EARLIEST…LATEST; else a ValueError naming the bounds."""
+        if self.start < EARLIEST or self.end > LATEST:
+            raise ValueError(f"period {self} is outside {EARLIEST}:{LATEST}")
+        return self
+
     # ---- constructors ------------------------------------------------------------------
 
     @classmethod
@@ -212,21 +223,22 @@ class Period:
 
     @classmethod
     def parse(cls, text: str, as_of: date | None = None) -> Period:
-        """Read a period from the CLI.
+        """Read a period from the CLI or a URL.
 
         Accepts 'YYYY-MM-DD:YYYY-MM-DD' (also '..' or '/' as separator), a single
         'YYYY-MM-DD', 'week' / 'month' / 'quarter' / 'year' (the last complete one
         ending on or before `as_of`), or a preset name. `as_of` defaults to today.
+        Dates outside EARLIEST…LATEST are refused.
         """
         if as_of is None:
             as_of = date.today()
         raw = text.strip().lower()
         try:
             if match := _RANGE.match(raw):
-                return cls(date.fromisoformat(match.group(1)), date.fromisoformat(match.group(2)))
+                return cls(date.fromisoformat(match.group(1)), date.fromisoformat(match.group(2))).checked()
             if match := _DAY.match(raw):
                 day = date.fromisoformat(match.group(1))
-                return cls(day, day)
+                return cls(day, day).checked()
         except ValueError as error:
             raise ValueError(f"cannot read period {text!r}: {error}") from None
         if raw in COMPLETE_UNITS:

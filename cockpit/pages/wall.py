@@ -15,7 +15,9 @@ URL parameters (all optional):
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
 
 import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, dcc, html
@@ -24,7 +26,7 @@ from cockpit.components import wall
 from cockpit.components.board import Board, Chart, render_chart
 from cockpit.components.charts import as_dict
 from cockpit.data import NoRelease, current_warehouse
-from cockpit.i18n import current_language, t
+from cockpit.i18n import LANGUAGES, current_language, t
 from cockpit.view import View
 
 LAYOUTS = {"1080p": (1920, 1080), "4k": (3840, 2160), "triple": (5760, 1080)}
@@ -36,12 +38,17 @@ BOARDS = wall.BOARDS
 BOARD_IDS = wall.BOARD_IDS
 
 
-def _number(query: dict, key: str) -> int:
+def _number(query: Mapping, key: str) -> int:
+    """A wall parameter as a whole number in its LIMITS: ±inf and huge values clamp, nan and text give the default."""
     low, high = LIMITS[key]
+    raw = query.get(key, DEFAULTS[key])
     try:
-        return min(high, max(low, int(float(query.get(key, DEFAULTS[key])))))
-    except (TypeError, ValueError):
+        value = float(raw if isinstance(raw, int | float | str) else "nan")
+    except ValueError:
         return DEFAULTS[key]
+    if math.isnan(value):
+        return DEFAULTS[key]
+    return int(min(high, max(low, value)))
 
 
 def canvas(query: dict) -> tuple[int, int] | None:
@@ -56,7 +63,8 @@ def canvas(query: dict) -> tuple[int, int] | None:
     return None
 
 
-def config(query: dict, lang: str) -> dict:
+def config(query: Mapping, lang: str) -> dict:
+    """The wall's settings from its URL (or back from its store): every value known or clamped."""
     pinned = query.get("board") if query.get("board") in BOARD_IDS else None
     return {
         **{key: _number(query, key) for key in DEFAULTS},
@@ -169,6 +177,28 @@ dash.register_page(
 )
 
 
+def _stored_config(data) -> dict:
+    """The wall-config store as the browser sent it back, read again through `config` (nothing unchecked)."""
+    data = data if isinstance(data, Mapping) else {}
+    return config(data, data["lang"] if data.get("lang") in LANGUAGES else "zh")
+
+
+def _stored_alarm(alarm) -> dict | None:
+    """The wall-alarm store if it has the shape `wall.pending_alarm` writes; None for anything else."""
+    if not isinstance(alarm, Mapping):
+        return None
+    texts = ("id", "kind", "device", "place", "raised_at")
+    if not all(isinstance(alarm.get(key), str) for key in texts):
+        return None
+    if not isinstance(alarm.get("cleared_at"), str | None):
+        return None
+    for key in ("lon", "lat"):
+        value = alarm.get(key)
+        if value is not None and (not isinstance(value, int | float) or not math.isfinite(value)):
+            return None
+    return dict(alarm)
+
+
 def _period():
     return View.from_query({}, current_warehouse().info.data_through).period
 
@@ -188,6 +218,9 @@ def _period():
 )
 def _refresh(_n, settings, seen, release, shown_alarm):
     """Every refresh: the numbers (cached per release), the ticker, the banner, and any new high-level alarm."""
+    settings = _stored_config(settings)
+    seen = [each for each in seen if isinstance(each, str)] if isinstance(seen, list) else []
+    shown_alarm = _stored_alarm(shown_alarm)
     warehouse = current_warehouse()
     lang = settings["lang"]
     period = _period()
@@ -217,6 +250,7 @@ def _refresh(_n, settings, seen, release, shown_alarm):
 )
 def _charts(_release, settings):
     """The boards' charts, redrawn only when the release changes."""
+    settings = _stored_config(settings)
     view = View.from_query({}, current_warehouse().info.data_through)
     boards = {board.id: board for board in BOARDS}
     figures = []
@@ -254,9 +288,10 @@ def wall_figure(figure, chart: Chart) -> dict:
     prevent_initial_call=True,
 )
 def _alert(alarm, settings):
+    alarm = _stored_alarm(alarm)
     if not alarm:
         return dash.no_update, []
-    lang = settings["lang"]
+    lang = _stored_config(settings)["lang"]
     state = (
         t("wall_alert_cleared", lang, time=alarm["cleared_at"]) if alarm["cleared_at"] else t("wall_alert_live", lang)
     )
