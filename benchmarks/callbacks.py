@@ -191,7 +191,7 @@ def _free_port() -> int:
 
 def _load_seconds(browser, url: str) -> tuple[float, float]:
     """Navigation start until every callback has answered and the charts are drawn; MiB transferred."""
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    context = browser.new_context(viewport={"width": 1600, "height": 1000}, bypass_csp=True)
     page = context.new_page()
     transferred: list[int] = []
     page.on("response", lambda r: transferred.append(int(r.headers.get("content-length", 0) or 0)))

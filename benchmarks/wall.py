@@ -198,7 +198,7 @@ def _soak(base: str, seconds: int) -> None:
     print(f"{'elapsed s':>10}{'JS heap MiB':>13}{'DOM nodes':>11}{'listeners':>11}")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page = browser.new_page(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
         page.goto(base + "/wall?rotate=1&refresh=1&alarm_hours=1")
         page.wait_for_function("document.querySelectorAll('.wall-kpi').length === 36", timeout=60_000)
         cdp = page.context.new_cdp_session(page)

@@ -250,10 +250,9 @@ def _security_headers(app: dash.Dash, map_tiles: str | None):
 def content_security_policy(app: dash.Dash, map_tiles: str | None) -> str:
     """The CSP the cockpit works under: everything from this origin, Dash's inline scripts by hash.
 
-    'unsafe-eval' stays: the browser tests and benchmarks wait on the page with Playwright's polling
-    predicates, which are evaluated as strings in the page (blocked without it, EvalError); no inline
-    script runs without its hash. Dash, Plotly and AG Grid set inline styles, and an intranet tile
-    server, when configured, may serve the map's images.
+    No 'unsafe-eval' and no inline script without its hash: pages, the map and the wall render
+    without either (tests/browser/test_csp.py). Dash, Plotly and AG Grid set inline styles, and an
+    intranet tile server, when configured, may serve the map's images.
     """
     tiles = ""
     if map_tiles:
@@ -261,7 +260,7 @@ def content_security_policy(app: dash.Dash, map_tiles: str | None) -> str:
         tiles = f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
     policy = {
         "default-src": "'self'",
-        "script-src": " ".join(["'self'", "'unsafe-eval'", "'report-sample'", *app.csp_hashes()]),
+        "script-src": " ".join(["'self'", "'report-sample'", *app.csp_hashes()]),
         "style-src": "'self' 'unsafe-inline'",
         "img-src": f"'self' data: blob:{tiles}",
         "font-src": "'self' data:",

@@ -53,13 +53,13 @@ class Watched:
 
     def settle(self) -> None:
         self.page.wait_for_load_state("networkidle")
-        # Dash shows a loading attribute while callbacks run; wait until none is pending.
-        self.page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')")
+        # Dash shows a loading attribute while callbacks run; wait until none is pending (a locator wait,
+        # not a polled JS predicate: those are string evals, which the app's CSP forbids).
+        self.page.locator('[data-dash-is-loading="true"]').first.wait_for(state="detached")
 
 
-@pytest.fixture
-def watched(browser, base_url) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN")
+def _watched(browser, base_url: str, *, bypass_csp: bool) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN", bypass_csp=bypass_csp)
     page = context.new_page()
     seen = Watched(page, base_url)
 
@@ -76,3 +76,16 @@ def watched(browser, base_url) -> Iterator[Watched]:
     page.on("request", on_request)
     yield seen
     context.close()
+
+
+@pytest.fixture
+def watched(browser, base_url) -> Iterator[Watched]:
+    """A page for tests of what the cockpit shows. It bypasses the app's CSP so that tests may wait on
+    polled JS predicates (string evals); tests/browser/test_csp.py checks the CSP itself."""
+    yield from _watched(browser, base_url, bypass_csp=True)
+
+
+@pytest.fixture
+def watched_under_csp(browser, base_url) -> Iterator[Watched]:
+    """A page under the app's own Content-Security-Policy, as a user's browser sees it."""
+    yield from _watched(browser, base_url, bypass_csp=False)

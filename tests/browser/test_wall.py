@@ -31,7 +31,7 @@ ALARMS = "alarm_hours=744&alarm_level=low"  # every alarm of the month interrupt
 
 @contextmanager
 def wall(browser, base_url, query: str, size=(1920, 1080)) -> Iterator[tuple[Page, list[str]]]:
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN", bypass_csp=True)
     page = context.new_page()
     errors: list[str] = []
     outside: list[str] = []

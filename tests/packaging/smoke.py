@@ -175,9 +175,8 @@ class Watch:
         self.page.goto(f"{self.base_url}{path}", timeout=BROWSER_TIMEOUT)
         self.page.wait_for_selector(ready, state="attached", timeout=BROWSER_TIMEOUT)
         self.page.wait_for_load_state("networkidle", timeout=BROWSER_TIMEOUT)
-        self.page.wait_for_function(
-            "() => !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=BROWSER_TIMEOUT
-        )
+        # A locator wait, not a polled JS predicate: the app's CSP forbids string evals.
+        self.page.locator('[data-dash-is-loading="true"]').first.wait_for(state="detached", timeout=BROWSER_TIMEOUT)
 
     def close(self) -> None:
         self.closing = True
