@@ -107,10 +107,17 @@ def _serve(host: str, port: int, workers: int) -> None:
     from cockpit.serving import THREADS, gunicorn_command
 
     settings = _settings()
-    from warehouse.releases import current_release
+    from warehouse.releases import resolve_release
 
-    if current_release(settings.paths) is None:
-        _fail("no warehouse release yet: run `cockpit pipeline run` (or `cockpit up`)")
+    # A broken CURRENT does not stop the server: the app serves the newest kept release that opens,
+    # under a red banner, as it does when CURRENT breaks while it runs.
+    resolved = resolve_release(settings.paths)
+    if resolved.path is None:
+        if resolved.problem == "CURRENT is missing" and not any(settings.paths.releases.glob("*.duckdb")):
+            _fail("no warehouse release yet: run `cockpit pipeline run` (or `cockpit up`)")
+        _fail(f"no usable warehouse release ({resolved.problem}): run `cockpit warehouse doctor`")
+    if resolved.problem:
+        click.echo(f"warning: {resolved.problem}; serving {resolved.path.name} until it is fixed", err=True)
     click.echo(
         f"serving the cockpit on http://{host}:{port}/ with {workers} workers × {THREADS} threads · Ctrl-C stops it"
     )

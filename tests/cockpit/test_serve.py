@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +17,17 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _answer(port: int, path: str, seconds: float = 60) -> str | None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+                return response.read().decode()
+        except OSError:
+            time.sleep(0.3)
+    return None
 
 
 def test_serve_runs_workers_that_answer_on_localhost(loaded_demo):
@@ -53,3 +65,25 @@ def test_serve_without_a_release_fails_with_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "error: no warehouse release yet: run `cockpit pipeline run` (or `cockpit up`)"
     ]
+
+
+def test_serve_starts_on_a_garbage_current_and_serves_the_newest_release_that_opens(loaded_demo, tmp_path):
+    shutil.copytree(loaded_demo.home.warehouse, tmp_path / "warehouse")
+    (tmp_path / "warehouse" / "CURRENT").write_text("garbage\n", encoding="utf-8")
+    port = _free_port()
+    env = {**os.environ, "COCKPIT_HOME": str(tmp_path), "COCKPIT_PII_SALT": SALT}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cockpit.cli", "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        layout = _answer(port, "/_dash-layout")
+        assert layout is not None, "the server did not answer within 60 s"
+        assert "CURRENT does not name a release file" in layout  # the red banner names the problem
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert "warning: CURRENT does not name a release file" in output
