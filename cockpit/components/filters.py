@@ -20,7 +20,8 @@ from cockpit.components.format import group_label
 from cockpit.data import current_warehouse
 from cockpit.i18n import dimension_name, t
 from cockpit.metrics.catalog import value_labels
-from cockpit.view import FILTER_KEYS, PERIOD_CHOICES, TIME_BUCKETS, View
+from cockpit.metrics.period import Period
+from cockpit.view import FILTER_KEYS, PERIOD_CHOICES, TIME_BUCKETS, InvalidView, View
 
 # Which dataset lists the options of a dimension filter: (dataset, value column).
 OPTION_DATASETS = {
@@ -206,7 +207,12 @@ def write_url(_values, _starts, _ends, _clicks, _chips, _tiles, search):
         end = ends[0].get("value") if ends else None
         if not start or not end:
             return no_update
-        view = view.with_period("custom", as_of, date.fromisoformat(start[:10]), date.fromisoformat(end[:10]))
+        try:
+            first, last = date.fromisoformat(str(start)[:10]), date.fromisoformat(str(end)[:10])
+            Period(min(first, last), max(first, last)).checked()
+        except ValueError as error:  # a date the picker never sends: the browser made it up
+            raise InvalidView(f"date range {start!r}:{end!r}: {error}") from None
+        view = view.with_period("custom", as_of, first, last)
     elif kind == "drill":
         key = _point_key(value)
         if key is None:

@@ -415,3 +415,34 @@ def test_the_filter_bar_refuses_values_it_never_offers(client):
         assert response.get_json()["response"]["_pages_location"]["search"] == "?community=C01"
     for key, value in [("community", ["C01"]), ("community", {"a": 1}), ("no_such_filter", "x")]:
         _one_line_4xx(_write_url(client, key, value, ""))
+
+
+def _write_range(client: DashClient, start, end) -> object:
+    """The filter bar's URL-writing callback, as if the date range picker sent `start` and `end`."""
+    trigger = {"type": "filter-range", "key": "period"}
+    inputs = [
+        [],
+        [{"id": trigger, "property": "start_date", "value": start}],
+        [{"id": trigger, "property": "end_date", "value": end}],
+        [],
+        [],
+        [],
+    ]
+    return client.client.post(
+        "/_dash-update-component",
+        json={
+            "output": client.dependency("_pages_location.search")["output"],
+            "outputs": {"id": "_pages_location", "property": "search"},
+            "inputs": inputs,
+            "state": [{"id": "_pages_location", "property": "search", "value": ""}],
+            "changedPropIds": [f"{json.dumps(trigger, sort_keys=True, separators=(',', ':'))}.start_date"],
+        },
+    )
+
+
+def test_the_date_range_picker_refuses_dates_it_never_sends(client):
+    good = _write_range(client, "2026-11-20", "2026-11-01")
+    assert good.status_code == 200
+    assert good.get_json()["response"]["_pages_location"]["search"] == "?period=2026-11-01%3A2026-11-20"
+    for start, end in [("yesterday", "2026-11-20"), ("0001-01-01", "9999-12-31"), ({"a": 1}, "2026-11-20")]:
+        _one_line_4xx(_write_range(client, start, end))
