@@ -100,15 +100,16 @@ def mask_unreadable_line(text: str) -> str:
     return _HAN_RUN.sub(lambda m: m.group(1) + "*" * (len(m.group(0)) - 1), mask_free_text(text))
 
 
-def _literal(value: str) -> str:
+def sql_literal(value: str) -> str:
+    """`value` as a SQL string literal."""
     return "'" + str(value).replace("'", "''") + "'"
 
 
 def _half_width_sql(value: str) -> str:
     # translate() costs a few microseconds a row; only the rare value with a full-width character pays it.
-    has_full_width = " OR ".join(f"contains({value}, {_literal(c)})" for c in FULL_WIDTH)
+    has_full_width = " OR ".join(f"contains({value}, {sql_literal(c)})" for c in FULL_WIDTH)
     return (
-        f"CASE WHEN {has_full_width} THEN translate({value}, {_literal(FULL_WIDTH)}, {_literal(HALF_WIDTH)}) "
+        f"CASE WHEN {has_full_width} THEN translate({value}, {sql_literal(FULL_WIDTH)}, {sql_literal(HALF_WIDTH)}) "
         f"ELSE {value} END"
     )
 
@@ -121,11 +122,11 @@ def _hash_sql(key: str) -> str:
 def text_sql(value: str) -> str:
     """SQL for mask_free_text over a text value."""
     half = _half_width_sql(value)
-    names = f"regexp_replace({half}, {_literal(NAME_BEFORE_PHONE_PATTERN)}, '\\1*\\2{MASK}', 'g')"
+    names = f"regexp_replace({half}, {sql_literal(NAME_BEFORE_PHONE_PATTERN)}, '\\1*\\2{MASK}', 'g')"
     # Most text holds no number to mask: one search tells, and only the rest pays for the two rewrites.
     return (
-        f"CASE WHEN regexp_matches({half}, {_literal(PII_TEXT_PATTERN)}) "
-        f"THEN regexp_replace({names}, {_literal(PII_TEXT_PATTERN)}, {_literal(MASK)}, 'g') ELSE {half} END"
+        f"CASE WHEN regexp_matches({half}, {sql_literal(PII_TEXT_PATTERN)}) "
+        f"THEN regexp_replace({names}, {sql_literal(PII_TEXT_PATTERN)}, {sql_literal(MASK)}, 'g') ELSE {half} END"
     )
 
 
@@ -140,12 +141,14 @@ def field_sql(kind: str | None, value: str) -> str:
     if kind == "hash":
         # One caller, one hash: full-width digits, separators, +86 and tel: do not change the key.
         digits = f"regexp_replace({_half_width_sql(value)}, '[^0-9A-Za-z]', '', 'g')"
-        return _hash_sql(f"regexp_replace({digits}, {_literal(_PHONE_KEY)}, '\\1\\2')")
+        return _hash_sql(f"regexp_replace({digits}, {sql_literal(_PHONE_KEY)}, '\\1\\2')")
     if kind == "mask":
         return f"left({value}, 1) || repeat('*', greatest(length({value}) - 1, 1))"
     if kind == "text":
         return text_sql(value)
     if kind == "id":
         half = _half_width_sql(value)
-        return f"CASE WHEN regexp_matches({half}, {_literal(PII_TEXT_PATTERN)}) THEN {_hash_sql(half)} ELSE {value} END"
+        return (
+            f"CASE WHEN regexp_matches({half}, {sql_literal(PII_TEXT_PATTERN)}) THEN {_hash_sql(half)} ELSE {value} END"
+        )
     return value

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from pipelines.contracts import Contract, Field, seed_rows
 from pipelines.geometry import BBox
 from pipelines.mapping import TEMPLATE_PART, Condition, FileSpec, Source
-from pipelines.pii import field_sql, mask_free_text
+from pipelines.pii import field_sql, mask_free_text, sql_literal
 
 TIME_ZONE = "Asia/Shanghai"
 # Formats every datetime field tries after the mapping's own; then ISO 8601 and Excel serials.
@@ -64,16 +64,12 @@ QUARANTINE_SCHEMA = pa.schema(
 )
 
 
-def _literal(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
 def _list_literal(values) -> str:
-    return "[" + ", ".join(_literal(v) for v in values) + "]"
+    return "[" + ", ".join(sql_literal(v) for v in values) + "]"
 
 
 def datetime_sql(value: str, formats: list[str]) -> str:
@@ -83,8 +79,8 @@ def datetime_sql(value: str, formats: list[str]) -> str:
     serial = f"TRY_CAST({value} AS DOUBLE)"
     return (
         f"coalesce(try_strptime({value}, {_list_literal(formats)}), "
-        f"CASE WHEN regexp_matches({value}, {_literal(offset)}) "
-        f"THEN timezone({_literal(TIME_ZONE)}, TRY_CAST({value} AS TIMESTAMPTZ)) END, "
+        f"CASE WHEN regexp_matches({value}, {sql_literal(offset)}) "
+        f"THEN timezone({sql_literal(TIME_ZONE)}, TRY_CAST({value} AS TIMESTAMPTZ)) END, "
         f"TRY_CAST({value} AS TIMESTAMP), "
         # Excel counts days from 1899-12-30; five digits (1954–2119) cannot be a compact yyyymmdd.
         f"CASE WHEN regexp_full_match({value}, '[0-9]{{5}}(\\.[0-9]+)?') "
@@ -109,8 +105,8 @@ def _typed_sql(f: Field, value: str, spec: FileSpec) -> str:
         return f"coalesce(TRY_CAST({value} AS DOUBLE), {_grouped_number(value)})"
     if f.type == "bool":
         return (
-            f"CASE WHEN lower({value}) IN ({', '.join(map(_literal, TRUE_WORDS))}) THEN true "
-            f"WHEN lower({value}) IN ({', '.join(map(_literal, FALSE_WORDS))}) THEN false END"
+            f"CASE WHEN lower({value}) IN ({', '.join(map(sql_literal, TRUE_WORDS))}) THEN true "
+            f"WHEN lower({value}) IN ({', '.join(map(sql_literal, FALSE_WORDS))}) THEN false END"
         )
     if f.type in ("timestamp", "date"):
         parsed = datetime_sql(value, [*spec.datetime_formats.get(f.name, []), *DATETIME_FORMATS])
@@ -164,21 +160,21 @@ def _cleaned(column: str) -> str:
 
 def _source_sql(source: Source) -> str:
     if source.kind == "constant":
-        return _literal(source.value)
+        return sql_literal(source.value)
     if source.kind == "column":
         return _cleaned(source.value)
     # A template is NULL when any column it names is empty: half a timestamp is no timestamp.
     parts, pos, needed = [], 0, []
     for match in TEMPLATE_PART.finditer(source.value):
         if match.start() > pos:
-            parts.append(_literal(source.value[pos : match.start()]))
+            parts.append(sql_literal(source.value[pos : match.start()]))
         column = _cleaned(match.group(1))
         needed.append(f"{column} IS NULL")
         width = match.group(2)
         parts.append(f"lpad({column}, {int(width)}, '0')" if width else column)
         pos = match.end()
     if pos < len(source.value):
-        parts.append(_literal(source.value[pos:]))
+        parts.append(sql_literal(source.value[pos:]))
     return f"CASE WHEN {' OR '.join(needed)} THEN NULL ELSE concat({', '.join(parts)}) END"
 
 
@@ -187,7 +183,7 @@ def when_sql(condition: Condition, spec: FileSpec) -> str:
     value = _cleaned(condition.column)
     if condition.values is None:
         return f"{value} IS NOT NULL"
-    return f"{value} IN ({', '.join(map(_literal, condition.values))})"
+    return f"{value} IN ({', '.join(map(sql_literal, condition.values))})"
 
 
 @dataclass
@@ -254,7 +250,7 @@ def validate_batch(
             misses = f"{raw} IS NOT NULL AND {view}.v IS NULL"
             if accepted is not None:
                 misses += f" AND NOT list_contains({_list_literal(accepted)}, {raw})"
-            value = f"CASE WHEN {misses} THEN {_literal(codes.default)} ELSE {value} END"
+            value = f"CASE WHEN {misses} THEN {sql_literal(codes.default)} ELSE {value} END"
             unmapped_sql.append((name, misses, raw))
         value_cols[name] = value
     select_raw = ",\n      ".join(f"{expr} AS {_ident(name + '__raw')}" for name, expr in raw_cols.items())
@@ -270,11 +266,11 @@ def validate_batch(
         raw, val = f"c.{_ident(name + '__raw')}", f"c.{_ident(name + '__val')}"
         # Personal data never goes into a reason: a pii field is named only, any other value is shown, and
         # the whole detail masked as free text when quarantined (a phone typed into the category).
-        shown = _literal(name) if f.pii else f"{_literal(name + '=')} || {raw}"
+        shown = sql_literal(name) if f.pii else f"{sql_literal(name + '=')} || {raw}"
         typed_expr = _typed_sql(f, val, spec)
         typed[name] = typed_expr
         if f.required:
-            checks.append(_Check(name, f"{raw} IS NULL", "missing_required", _literal(name), True))
+            checks.append(_Check(name, f"{raw} IS NULL", "missing_required", sql_literal(name), True))
         if f.type not in ("string", "json"):
             checks.append(
                 _Check(name, f"{raw} IS NOT NULL AND ({typed_expr}) IS NULL", _invalid_reason(f), shown, f.required)
@@ -306,9 +302,9 @@ def validate_batch(
             checks.append(_Check(name, condition, "unknown_reference", shown, f.required))
     hard = [c for c in checks if c.required]
     soft = [c for c in checks if not c.required]
-    reason = "CASE " + " ".join(f"WHEN {c.condition} THEN {_literal(c.reason)}" for c in hard) + " END"
+    reason = "CASE " + " ".join(f"WHEN {c.condition} THEN {sql_literal(c.reason)}" for c in hard) + " END"
     first_detail = "CASE " + " ".join(f"WHEN {c.condition} THEN {c.detail}" for c in hard) + " END"
-    listed = ", ".join(f"CASE WHEN {c.condition} THEN {_literal(c.reason + ': ')} || {c.detail} END" for c in hard)
+    listed = ", ".join(f"CASE WHEN {c.condition} THEN {sql_literal(c.reason + ': ')} || {c.detail} END" for c in hard)
     all_failures = f"list_filter([{listed}], lambda x: x IS NOT NULL)"
     # Only a failing row pays for listing its failures (CASE evaluates a branch for the rows that take it).
     detail = (
@@ -320,7 +316,7 @@ def validate_batch(
     soft_by_field: dict[str, list[_Check]] = {}
     for c in soft:
         soft_by_field.setdefault(c.field, []).append(c)
-    flag_items = ", ".join(f"CASE WHEN {c.condition} THEN {_literal(c.field + ':' + c.reason)} END" for c in soft)
+    flag_items = ", ".join(f"CASE WHEN {c.condition} THEN {sql_literal(c.field + ':' + c.reason)} END" for c in soft)
     flags = f"nullif(concat_ws(';', {flag_items}), '')" if soft else "CAST(NULL AS VARCHAR)"
     typed_cols = []
     for name, expr in typed.items():
@@ -370,7 +366,7 @@ def validate_batch(
         pii = {name: field_sql(f.pii, _ident(name)) for name, f in contract.fields.items()}
         fields_sql = ", ".join(f"{pii[name]} AS {_ident(name)}" for name in contract.fields)
         clean = con.sql(
-            f"""SELECT {fields_sql}, {_literal(source)} AS _source, _file, _line,
+            f"""SELECT {fields_sql}, {sql_literal(source)} AS _source, _file, _line,
                        CAST($loaded_at AS TIMESTAMP) AS _loaded_at, _flags, _day
                 FROM validated WHERE final_reason IS NULL ORDER BY _day, _file, _line""",
             params={"salt": salt, "loaded_at": loaded_at} if "$salt" in fields_sql else {"loaded_at": loaded_at},
@@ -427,7 +423,7 @@ def _quarantined(con: duckdb.DuckDBPyConnection, contract: Contract, source: str
     )
     rows = con.sql(
         f"""SELECT _day AS day, _file AS file, _line AS line, final_reason AS reason,
-                   CASE WHEN final_reason = 'duplicate_key' THEN {_literal(", ".join(contract.key))}
+                   CASE WHEN final_reason = 'duplicate_key' THEN {sql_literal(", ".join(contract.key))}
                         ELSE detail END AS detail, {values}
             FROM validated WHERE final_reason IS NOT NULL ORDER BY _day, _file, _line""",
         params={"salt": salt} if "$salt" in values else None,

@@ -102,16 +102,8 @@ def test_wall_parameters_clamp_infinite_huge_nan_and_text(client, key):
 
 
 def test_wall_config_store_sent_back_as_garbage_is_read_as_defaults(client):
-    from cockpit.components.wall import BOARDS
+    from tests.cockpit.test_wall import refresh_outputs
 
-    kpis = [{"id": {"board": b.id, "type": "wall-kpis"}, "property": "children"} for b in BOARDS]
-    rest = [
-        {"id": "wall-ticker", "property": "children"},
-        {"id": "wall-banner", "property": "children"},
-        {"id": "wall-banner", "property": "className"},
-        {"id": "wall-release", "property": "data"},
-        {"id": "wall-alarm", "property": "data"},
-    ]
     dependency = client.dependency("wall-ticker.children")
     for settings, seen, alarm in [
         ("garbage", "x", 5),
@@ -122,7 +114,7 @@ def test_wall_config_store_sent_back_as_garbage_is_read_as_defaults(client):
             "/_dash-update-component",
             json={
                 "output": dependency["output"],
-                "outputs": [kpis, *rest],
+                "outputs": refresh_outputs(),
                 "inputs": [{"id": "wall-refresh", "property": "n_intervals", "value": 1}],
                 "state": [
                     {"id": "wall-config", "property": "data", "value": settings},
@@ -391,7 +383,22 @@ def test_briefs_made_in_the_same_second_each_get_their_own_file(tmp_path):
 def _write_url(client: DashClient, key: str, value, search) -> object:
     """The filter bar's URL-writing callback, as if the `key` dropdown changed to `value`."""
     trigger = {"type": "filter", "key": key}
-    inputs = [[{"id": trigger, "property": "value", "value": value}], [], [], [], [], []]
+    return _filter_bar(client, trigger, {"value": value}, search)
+
+
+def _write_range(client: DashClient, start, end) -> object:
+    """The filter bar's URL-writing callback, as if the date range picker sent `start` and `end`."""
+    trigger = {"type": "filter-range", "key": "period"}
+    return _filter_bar(client, trigger, {"start_date": start, "end_date": end}, "")
+
+
+def _filter_bar(client: DashClient, trigger: dict, values: dict, search) -> object:
+    """POST the filter bar's callback with `values` (property → value) set on the `trigger` component."""
+    inputs = [[] for _ in range(6)]
+    for position, prop in ((0, "value"), (1, "start_date"), (2, "end_date")):
+        if prop in values:
+            inputs[position] = [{"id": trigger, "property": prop, "value": values[prop]}]
+    changed = next(iter(values))
     return client.client.post(
         "/_dash-update-component",
         json={
@@ -399,7 +406,7 @@ def _write_url(client: DashClient, key: str, value, search) -> object:
             "outputs": {"id": "_pages_location", "property": "search"},
             "inputs": inputs,
             "state": [{"id": "_pages_location", "property": "search", "value": search}],
-            "changedPropIds": [f"{json.dumps(trigger, sort_keys=True, separators=(',', ':'))}.value"],
+            "changedPropIds": [f"{json.dumps(trigger, sort_keys=True, separators=(',', ':'))}.{changed}"],
         },
     )
 
@@ -415,29 +422,6 @@ def test_the_filter_bar_refuses_values_it_never_offers(client):
         assert response.get_json()["response"]["_pages_location"]["search"] == "?community=C01"
     for key, value in [("community", ["C01"]), ("community", {"a": 1}), ("no_such_filter", "x")]:
         _one_line_4xx(_write_url(client, key, value, ""))
-
-
-def _write_range(client: DashClient, start, end) -> object:
-    """The filter bar's URL-writing callback, as if the date range picker sent `start` and `end`."""
-    trigger = {"type": "filter-range", "key": "period"}
-    inputs = [
-        [],
-        [{"id": trigger, "property": "start_date", "value": start}],
-        [{"id": trigger, "property": "end_date", "value": end}],
-        [],
-        [],
-        [],
-    ]
-    return client.client.post(
-        "/_dash-update-component",
-        json={
-            "output": client.dependency("_pages_location.search")["output"],
-            "outputs": {"id": "_pages_location", "property": "search"},
-            "inputs": inputs,
-            "state": [{"id": "_pages_location", "property": "search", "value": ""}],
-            "changedPropIds": [f"{json.dumps(trigger, sort_keys=True, separators=(',', ':'))}.start_date"],
-        },
-    )
 
 
 def test_the_date_range_picker_refuses_dates_it_never_sends(client):

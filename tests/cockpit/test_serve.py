@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from tests.conftest import SALT
 
@@ -30,32 +32,34 @@ def _answer(port: int, path: str, seconds: float = 60) -> str | None:
     return None
 
 
-def test_serve_runs_workers_that_answer_on_localhost(loaded_demo):
+@contextmanager
+def serving(home, workers: int) -> Iterator[tuple[int, list[str]]]:
+    """`cockpit serve` on a free port over `home`; yields the port and, once stopped, its output."""
     port = _free_port()
-    env = {**os.environ, "COCKPIT_HOME": str(loaded_demo.home.root), "COCKPIT_PII_SALT": SALT}
+    env = {**os.environ, "COCKPIT_HOME": str(home), "COCKPIT_PII_SALT": SALT}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cockpit.cli", "serve", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "cockpit.cli", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    output: list[str] = []
     try:
-        deadline, body = time.monotonic() + 60, None
-        while time.monotonic() < deadline and body is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/pipeline", timeout=5) as response:
-                    body = response.read().decode()
-            except OSError:
-                time.sleep(0.3)
+        yield port, output
+    finally:
+        proc.terminate()
+        output.append(proc.communicate(timeout=30)[0])
+
+
+def test_serve_runs_workers_that_answer_on_localhost(loaded_demo):
+    with serving(loaded_demo.home.root, workers=2) as (port, output):
+        body = _answer(port, "/pipeline")
         assert body is not None, "the server did not answer within 60 s"
         assert "<title>" in body and "_dash-config" in body
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=5) as response:
             assert response.status == 200
-    finally:
-        proc.terminate()
-        output = proc.communicate(timeout=30)[0]
-    assert "Booting worker" in output and output.count("Booting worker") >= 2
+    assert "Booting worker" in output[0] and output[0].count("Booting worker") >= 2
 
 
 def test_serve_without_a_release_fails_with_one_line(tmp_path):
@@ -70,20 +74,8 @@ def test_serve_without_a_release_fails_with_one_line(tmp_path):
 def test_serve_starts_on_a_garbage_current_and_serves_the_newest_release_that_opens(loaded_demo, tmp_path):
     shutil.copytree(loaded_demo.home.warehouse, tmp_path / "warehouse")
     (tmp_path / "warehouse" / "CURRENT").write_text("garbage\n", encoding="utf-8")
-    port = _free_port()
-    env = {**os.environ, "COCKPIT_HOME": str(tmp_path), "COCKPIT_PII_SALT": SALT}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cockpit.cli", "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with serving(tmp_path, workers=1) as (port, output):
         layout = _answer(port, "/_dash-layout")
         assert layout is not None, "the server did not answer within 60 s"
         assert "CURRENT does not name a release file" in layout  # the red banner names the problem
-    finally:
-        proc.terminate()
-        output = proc.communicate(timeout=30)[0]
-    assert "warning: CURRENT does not name a release file" in output
+    assert "warning: CURRENT does not name a release file" in output[0]

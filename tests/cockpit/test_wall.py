@@ -17,21 +17,26 @@ def client(app) -> DashClient:
     return DashClient(app)
 
 
-def refresh(client: DashClient, release=None, seen=(), level="high", hours=24) -> dict:
-    from cockpit.pages.wall import config
-
-    settings = {**config({}, "zh"), "alarm_level": level, "alarm_hours": hours}
+def refresh_outputs() -> list:
+    """The outputs of the wall's refresh callback, as the browser names them."""
     kpis = [{"id": {"board": b.id, "type": "wall-kpis"}, "property": "children"} for b in BOARDS]
-    rest = [
+    return [
+        kpis,
         {"id": "wall-ticker", "property": "children"},
         {"id": "wall-banner", "property": "children"},
         {"id": "wall-banner", "property": "className"},
         {"id": "wall-release", "property": "data"},
         {"id": "wall-alarm", "property": "data"},
     ]
+
+
+def refresh(client: DashClient, release=None, seen=(), level="high", hours=24) -> dict:
+    from cockpit.pages.wall import config
+
+    settings = {**config({}, "zh"), "alarm_level": level, "alarm_hours": hours}
     return client.update(
         "wall-ticker.children",
-        [kpis, *rest],
+        refresh_outputs(),
         [{"id": "wall-refresh", "property": "n_intervals", "value": 3}],
         state=[
             {"id": "wall-config", "property": "data", "value": settings},
