@@ -5,7 +5,7 @@
 Serves the cockpit with `cockpit serve` (as deployed; set-up in cockpit/serving.py) on localhost, then:
 1. idle: times a cheap page callback (the top bar's freshness badge) `--calls` times: the floor;
 2. loaded: opens `--slowloris` connections that send a request's headers byte by byte and never
-   finish, and `--exports` downloads of the biggest KPI's records as .xlsx over the whole data range
+   finish, and `--exports` downloads of the biggest KPI's records as .xlsx (or `--format csv`) over the whole data range
    (half never read a byte, half read 16 KiB a second), then times the same callback again, going
    on until the reading exports are sending (or --max-seconds).
 Prints p50/p95 idle and loaded, their ratio, what the exports got, and worker kills/restarts
@@ -192,11 +192,14 @@ def main() -> None:
         "--max-seconds", type=float, default=120.0, help="longest wait for the exports to start sending"
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (`cockpit serve` default)")
+    parser.add_argument(
+        "--format", choices=("xlsx", "csv"), default="xlsx", help="export format (CSV streams its first rows at once)"
+    )
     args = parser.parse_args()
 
     home = _prepare_home(args)
     kpi, period, rows = _biggest_export(home)
-    export_path = "/export/records.xlsx?" + urlencode({"kpi": kpi, "period": period})
+    export_path = f"/export/records.{args.format}?" + urlencode({"kpi": kpi, "period": period})
     print(f"biggest export: {kpi} over {period}: {rows:,} rows", flush=True)
 
     port = _free_port()
