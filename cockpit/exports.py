@@ -44,7 +44,7 @@ from cockpit.data import RecordStream, ReleaseInfo, Warehouse
 from cockpit.metrics import Period
 
 FORMATS = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Flask adds "; charset=utf-8" to text types
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 # What makes a spreadsheet read a cell as a formula (OWASP CSV injection).

@@ -123,6 +123,7 @@ def test_xlsx_export_writes_hostile_text_as_text_and_numbers_as_numbers(served):
 def test_csv_export_defuses_formulas_quotes_text_and_leaves_numbers_bare(served):
     response = served.server.test_client().get(f"/export/records.csv{_export_query()}")
     assert response.status_code == 200
+    assert response.headers["Content-Type"].replace(" ", "").lower() == "text/csv;charset=utf-8"
     text = response.get_data().decode("utf-8-sig")
     # Read back as a spreadsheet would: quoted cells are text, bare cells must parse as numbers.
     rows = list(csv.reader(io.StringIO(text, newline=""), quoting=csv.QUOTE_NONNUMERIC))
