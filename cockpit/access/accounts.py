@@ -113,7 +113,7 @@ def check_scope_ids(scope: Scope, home: Home) -> None:
         return
     sql = {
         ScopeKind.COMMUNITY: "SELECT community_id FROM dim_community",
-        ScopeKind.GRID: "SELECT unit_id FROM dim_grid WHERE level <> 'community'",
+        ScopeKind.GRID: "SELECT unit_id FROM dim_grid WHERE level NOT IN ('community', 'unknown')",
     }[scope.kind]
     con = open_release(release)
     try:
