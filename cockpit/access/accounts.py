@@ -402,9 +402,10 @@ class Accounts:
         exists; a locked name is checked against the dummy hash, never its real one, until the lock ends.
         """
         now = _now(now)
+        # The name as typed (bounded) is the key of the failure count and the actor, whether or not it exists.
         actor = name.lower()[:64]
         detail = {"client": client} if client else {}
-        if locked_until(self.conn, name, now) is not None:
+        if locked_until(self.conn, actor, now) is not None:
             _verify(dummy_hash(), password)
             return self._record(actor, LoginResult.LOCKED, detail, now)
         row = (

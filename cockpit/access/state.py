@@ -155,8 +155,15 @@ def open_state(path: Path, *, upto: int = SCHEMA_VERSION) -> sqlite3.Connection:
         # happened must not vanish, and the writes here are few (logins, exports), so the fsync is cheap.
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
-        migrate(conn, upto=upto)
     except sqlite3.DatabaseError as exc:
+        raise StateError(f"app-state database {path}: {exc}") from exc
+    try:
+        migrate(conn, upto=upto)
+    except StateError:
+        conn.close()
+        raise
+    except sqlite3.DatabaseError as exc:
+        conn.close()
         raise StateError(f"app-state database {path}: {exc}") from exc
     return conn
 
