@@ -262,3 +262,10 @@ def test_scope_ids_are_checked_against_the_current_release(street_home, street_u
     assert acc.set_scope("li", Scope.parse(f"grid:{grid}"), actor="t").scope == Scope.parse(f"grid:{grid}")
     with pytest.raises(AccessError, match="unknown grid"):
         acc.set_scope("li", Scope.parse(f"grid:{two[0]}"), actor="t")  # a community is not a grid
+
+
+def test_a_long_unknown_name_is_locked_like_any_other(home):
+    acc = accounts_for(home)
+    name = "x" * 100  # longer than any user name can be: still no different answer
+    results = [acc.authenticate(name, "Wrong-guess-00", now=T0).result for _ in range(6)]
+    assert results == [LoginResult.BAD_CREDENTIALS] * 5 + [LoginResult.LOCKED]

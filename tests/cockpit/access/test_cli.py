@@ -136,3 +136,13 @@ def test_a_retention_setting_under_six_months_is_one_line(home):
         main, ["audit", "list"], env={"COCKPIT_HOME": str(home.root), "COCKPIT_AUDIT_RETENTION_DAYS": "90"}
     )
     assert done.exit_code == 1 and "six months" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_audit_list_filters_by_day(home):
+    cockpit(home, "user", "add", "li", "--role", "leader")
+    today = cockpit(home, "audit", "list", "--since", "2000-01-01", "--action", "user_change")
+    assert today.exit_code == 0 and "li" in today.stdout
+    later = cockpit(home, "audit", "list", "--since", "2999-01-01")
+    assert later.exit_code == 0 and "user_change" not in later.stdout
+    bad = cockpit(home, "audit", "list", "--since", "yesterday")
+    assert bad.exit_code == 2 and "yesterday" in bad.stderr
