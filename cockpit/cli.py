@@ -18,6 +18,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cockpit.access.accounts import ROLES
+from cockpit.access.audit import Action
 from cockpit.settings import Settings, SettingsError
 from warehouse.paths import keep_private
 
@@ -497,6 +499,208 @@ def up(days: int, scale: float, port: int, no_serve: bool) -> None:
     click.echo(f"warehouse ready: {current_release(home)}")
     if not no_serve:
         _serve("127.0.0.1", port, 2)
+
+
+# --- users and the audit trail (cockpit/access). Whoever can run these owns COCKPIT_HOME, so the console is trusted:
+# that is how the first admin is made, and every change is recorded with the operating-system user as its actor.
+
+
+def _cli_actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+@contextmanager
+def _access():
+    """The home's state database and account rules; an account or state problem becomes one line."""
+    from cockpit.access.accounts import AccessError, Accounts
+    from cockpit.access.audit import AuditError
+    from cockpit.access.state import StateError, connect
+
+    settings = _settings()
+    home = _ensure_home(settings)
+    try:
+        conn = connect(home)
+        yield Accounts(conn, settings)
+    except (AccessError, AuditError, StateError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot use the app-state database: {_os_reason(exc)}")
+
+
+def _scope_option(value: str | None):
+    from cockpit.access.accounts import AccessError, Scope
+
+    if value is None:
+        return None
+    try:
+        return Scope.parse(value)
+    except AccessError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+ROLE_CHOICE = click.Choice(list(ROLES))
+SCOPE_OPTION = click.option(
+    "--scope",
+    callback=lambda _ctx, _param, value: _scope_option(value),
+    help="street | community:ID,ID… | grid:ID,ID… (ids checked against the current release).",
+)
+
+
+def _print_password(name: str, password: str) -> None:
+    click.echo(f"password for {name} (shown once; it must be changed at the first login): {password}")
+
+
+@main.group()
+def user() -> None:
+    """Local accounts: roles, scope, passwords (the app does not ask for a login yet).
+
+    First run: `cockpit user add admin --role admin` makes the first admin and prints its password once.
+    """
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=ROLE_CHOICE, required=True, help="What the user may do (see README: roles).")
+@SCOPE_OPTION
+@click.option("--display-name", default="", help="The name shown in the app and on watermarks.")
+@click.option("--password-stdin", is_flag=True, help="Read the initial password from stdin instead of making one.")
+def user_add(name: str, role: str, scope, display_name: str, password_stdin: bool) -> None:
+    """Add a user; prints a random initial password once (never a default one)."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    with _access() as accounts:
+        account, password = accounts.create(
+            name, role, actor=_cli_actor(), scope=scope, display_name=display_name, password=password
+        )
+    click.echo(f"added {account.name}: {account.role.name} ({account.role.label}), scope {account.scope}")
+    if not password_stdin:
+        _print_password(account.name, password)
+
+
+@user.command("list")
+def user_list() -> None:
+    """The users, their roles, scopes and state (no password hashes)."""
+    from cockpit.access.accounts import accounts as all_accounts
+    from cockpit.access.accounts import locked_until
+
+    with _access() as accounts:
+        table = Table("name", "display name", "role", "scope", "state", "created")
+        for a in all_accounts(accounts.conn):
+            state = "disabled" if a.disabled else "must change password" if a.must_change_password else "active"
+            if locked_until(accounts.conn, a.name):
+                state += ", locked"
+            table.add_row(
+                a.name, a.display_name, f"{a.role.name} ({a.role.label})", str(a.scope), state, a.created_at[:19]
+            )
+    out.print(table)
+
+
+@user.command("set-role")
+@click.argument("name")
+@click.argument("role", type=ROLE_CHOICE)
+def user_set_role(name: str, role: str) -> None:
+    """Give NAME another role (their sessions end)."""
+    with _access() as accounts:
+        account = accounts.set_role(name, role, actor=_cli_actor())
+    click.echo(f"{account.name} is now {account.role.name} ({account.role.label})")
+
+
+@user.command("set-scope")
+@click.argument("name")
+@click.argument("scope", callback=lambda _ctx, _param, value: _scope_option(value))
+def user_set_scope(name: str, scope) -> None:
+    """Set what NAME sees: street, community:ID,ID… or grid:ID,ID… (their sessions end)."""
+    with _access() as accounts:
+        account = accounts.set_scope(name, scope, actor=_cli_actor())
+    click.echo(f"{account.name} now sees {account.scope}")
+
+
+@user.command("disable")
+@click.argument("name")
+def user_disable(name: str) -> None:
+    """Stop NAME from logging in (their sessions end); the account and its audit entries stay."""
+    with _access() as accounts:
+        accounts.disable(name, actor=_cli_actor())
+    click.echo(f"{name} disabled")
+
+
+@user.command("enable")
+@click.argument("name")
+def user_enable(name: str) -> None:
+    """Let a disabled user log in again."""
+    with _access() as accounts:
+        accounts.enable(name, actor=_cli_actor())
+    click.echo(f"{name} enabled")
+
+
+@user.command("reset-password")
+@click.argument("name")
+def user_reset_password(name: str) -> None:
+    """A new random password for NAME, printed once; they must change it at the next login."""
+    with _access() as accounts:
+        password = accounts.reset_password(name, actor=_cli_actor())
+    _print_password(name, password)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail: who logged in, exported, generated briefs, changed users."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; exit 1 and name the first broken entry if one was edited, deleted or reordered."""
+    from cockpit.access import audit
+
+    with _access() as accounts:
+        result = audit.verify(accounts.conn)
+    if not result.ok:
+        _fail(result.line())
+    click.echo(result.line())
+
+
+@audit_group.command("list")
+@click.option("--user", "actor", help="Only entries by this actor (a user name, or cli:<os user>).")
+@click.option("--action", type=click.Choice([a.value for a in Action]))
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this day (UTC) on.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Before this day (UTC).")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
+def audit_list(actor: str | None, action: str | None, since, until, limit: int) -> None:
+    """The newest entries first."""
+    from datetime import UTC
+
+    from cockpit.access import audit
+
+    with _access() as accounts:
+        rows = audit.entries(
+            accounts.conn,
+            actor=actor,
+            action=action,
+            since=since.replace(tzinfo=UTC) if since else None,
+            until=until.replace(tzinfo=UTC) if until else None,
+            limit=limit,
+        )
+    table = Table("seq", "at (UTC)", "actor", "action", "target", "outcome", "detail")
+    for e in rows:
+        table.add_row(str(e.seq), e.at[:19], e.actor, e.action, e.target, e.outcome, e.detail)
+    out.print(table)
+
+
+@audit_group.command("prune")
+@click.option(
+    "--older-than",
+    type=int,
+    help="Days to keep (default: COCKPIT_AUDIT_RETENTION_DAYS; never fewer than 180).",
+)
+def audit_prune(older_than: int | None) -> None:
+    """Remove entries older than the retention; the chain stays verifiable from the last removed entry."""
+    from cockpit.access import audit
+
+    with _access() as accounts:
+        days = older_than if older_than is not None else accounts.settings.audit_retention_days
+        removed = audit.prune(accounts.conn, older_than_days=days, actor=_cli_actor())
+    click.echo(f"removed {removed} audit entries older than {days} days")
 
 
 if __name__ == "__main__":

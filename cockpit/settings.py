@@ -19,6 +19,8 @@ from warehouse.paths import Home
 DEFAULT_AREA = (119.0, 30.0, 122.0, 33.0)
 # Rows an export may hold: one Excel sheet's 1,048,576 rows less the header block above the records.
 EXCEL_MAX_ROWS = 1_048_576 - 20
+# The Cybersecurity Law (网络安全法 art. 21) asks for network logs kept at least six months.
+AUDIT_MIN_RETENTION_DAYS = 180
 
 
 def parse_area(value) -> tuple[float, float, float, float]:
@@ -53,6 +55,14 @@ class Settings:
     # export job, itself capped at export_max_rows (a file nobody can open in a spreadsheet helps no one).
     export_direct_rows: int = 50_000
     export_max_rows: int = 1_000_000
+    # Accounts (cockpit/access): the password policy, the lockout, session timeouts and how long the audit is kept.
+    password_min_length: int = 12
+    password_min_classes: int = 3  # of four: lower case, upper case, digit, symbol
+    lockout_attempts: int = 5
+    lockout_minutes: int = 15
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    audit_retention_days: int = AUDIT_MIN_RETENTION_DAYS
 
     @property
     def paths(self) -> Home:
@@ -92,6 +102,7 @@ class Settings:
                 f"exports need 1 <= COCKPIT_EXPORT_DIRECT_ROWS ({direct_rows}) <= COCKPIT_EXPORT_MAX_ROWS ({max_rows}) "
                 f"<= {EXCEL_MAX_ROWS} (what one Excel sheet holds, less the header)"
             )
+        access = _access_settings(pick)
         missing = [str(p) for p in mappings if not p.exists()]
         if missing:
             raise SettingsError(f"extra mapping file(s) not found: {', '.join(missing)}")
@@ -108,6 +119,7 @@ class Settings:
                 area=parse_area(pick("area", DEFAULT_AREA)),
                 export_direct_rows=direct_rows,
                 export_max_rows=max_rows,
+                **access,
             )
         except ValueError as exc:
             raise SettingsError(f"bad setting: {exc}") from exc
@@ -116,10 +128,37 @@ class Settings:
         """The PII hashing salt: configured, or generated once per home and kept (hashes must stay stable)."""
         if self.pii_salt:
             return self.pii_salt
-        path = self.home / "secret" / "pii_salt"
+        path = self.paths.secret / "pii_salt"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(16))
         return path.read_text().strip()
+
+
+# name: (lowest, highest) accepted; the account settings' bounds, each checked with a one-line reason.
+ACCESS_BOUNDS = {
+    "password_min_length": (8, 128),
+    "password_min_classes": (1, 4),
+    "lockout_attempts": (1, 100),
+    "lockout_minutes": (1, 24 * 60),
+    "session_idle_minutes": (1, 24 * 60),
+    "session_max_hours": (1, 24 * 7),
+    "audit_retention_days": (AUDIT_MIN_RETENTION_DAYS, 365 * 30),
+}
+
+
+def _access_settings(pick) -> dict[str, int]:
+    values = {}
+    for name, (low, high) in ACCESS_BOUNDS.items():
+        raw = pick(name, Settings.__dataclass_fields__[name].default)
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"COCKPIT_{name.upper()} must be a whole number, not {raw!r}") from None
+        if not low <= value <= high:
+            why = " (the Cybersecurity Law asks for six months of logs)" if name == "audit_retention_days" else ""
+            raise SettingsError(f"COCKPIT_{name.upper()} must be between {low} and {high}, not {value}{why}")
+        values[name] = value
+    return values

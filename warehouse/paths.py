@@ -67,12 +67,27 @@ class Home:
         return self.root / "briefs"
 
     @property
+    def state(self) -> Path:
+        """App state that changes while the app serves (users, sessions, audit): never in a read-only release."""
+        return self.root / "state"
+
+    @property
+    def state_db(self) -> Path:
+        return self.state / "cockpit.sqlite"
+
+    @property
+    def secret(self) -> Path:
+        """Keys and one-time secrets (the PII salt, the demo's printed passwords): owner only."""
+        return self.root / "secret"
+
+    @property
     def demo_manifest(self) -> Path:
         return self.landing / "_demo_manifest.json"
 
     def ensure(self) -> Home:
         """Create the home's folders; the ones created here are owner-only whatever the umask."""
-        for path in (self.root, self.landing, self.lake, self.quarantine, self.warehouse, self.releases, self.ledger):
+        folders = (self.root, self.landing, self.lake, self.quarantine, self.warehouse, self.releases, self.ledger)
+        for path in (*folders, self.state):
             if not path.is_dir():
                 path.mkdir(parents=True, exist_ok=True)
                 path.chmod(PRIVATE_DIR_MODE)
