@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -150,7 +151,7 @@ def open_state(path: Path, *, upto: int = SCHEMA_VERSION) -> sqlite3.Connection:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=True)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn)
         # FULL: in WAL mode NORMAL may lose the last commits on a power cut; an audit entry of an export that
         # happened must not vanish, and the writes here are few (logins, exports), so the fsync is cheap.
         conn.execute("PRAGMA synchronous = FULL")
@@ -166,6 +167,25 @@ def open_state(path: Path, *, upto: int = SCHEMA_VERSION) -> sqlite3.Connection:
         conn.close()
         raise StateError(f"app-state database {path}: {exc}") from exc
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the database to WAL once; the first workers to open a new database race for it.
+
+    Changing the journal mode needs an exclusive lock, and SQLite answers "database is locked" at once,
+    without its busy handler, when another connection holds any lock then: so retry until the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() == "wal":
+                return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("could not switch the state database to WAL mode")
+        time.sleep(0.01)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
