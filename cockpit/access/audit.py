@@ -90,19 +90,10 @@ def entry_hash(seq: int, at: str, actor: str, action: str, target: str, detail: 
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def append(
-    conn: sqlite3.Connection,
-    actor: str,
-    action: Action | str,
-    *,
-    target: str = "",
-    detail: dict | None = None,
-    outcome: Outcome | str = Outcome.OK,
-    now: datetime | None = None,
-) -> Entry:
-    """Append one entry in its own write transaction."""
+def append(conn: sqlite3.Connection, actor: str, action: Action | str, **fields) -> Entry:
+    """Append one entry in its own write transaction (`fields`: those of `append_in_transaction`)."""
     with transaction(conn):
-        return append_in_transaction(conn, actor, action, target=target, detail=detail, outcome=outcome, now=now)
+        return append_in_transaction(conn, actor, action, **fields)
 
 
 def append_in_transaction(
