@@ -39,6 +39,7 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_TOKENS = "manage_tokens"  # wall screen tokens
     AUDIT = "audit"  # read and export the audit trail
+    PERSONAL = "personal"  # party members' personal records (facts schema.yaml marks personal); granted per user
 
 
 class ScopeKind(StrEnum):
