@@ -23,6 +23,10 @@ import flask_bootstrap
 from dash import Input, Output, callback, html
 from dash._utils import split_callback_id
 
+from cockpit.access.accounts import Permission
+from cockpit.access.principal import Unauthenticated, current_principal
+from cockpit.access.web import guard_layouts, may_open, requires, user_menu, watermark
+from cockpit.access.web import install as install_gate
 from cockpit.components.briefs import brief_modal, register_routes
 from cockpit.components.filters import LOCATION
 from cockpit.components.records import register_export_routes
@@ -62,8 +66,11 @@ def _topbar(lang: str, theme: str) -> html.Header:
         is_demo = warehouse.info.is_demo
     except NoRelease:
         is_demo = False
+    principal = current_principal()
     links = [
-        dbc.NavLink(t(key, lang), href=NAV_PATHS.get(key, f"/{key}"), active="exact", id=f"nav-{key}") for key in NAV
+        dbc.NavLink(t(key, lang), href=NAV_PATHS.get(key, f"/{key}"), active="exact", id=f"nav-{key}")
+        for key in NAV
+        if may_open(principal, key)
     ]
     other_lang = "en" if lang == "zh" else "zh"
     other_theme = "dark" if theme == "light" else "light"
@@ -85,7 +92,7 @@ def _topbar(lang: str, theme: str) -> html.Header:
             html.Div(
                 [
                     dbc.Badge(badge_text, color=badge_colour, id="freshness-badge", className="freshness"),
-                    brief_modal(lang),
+                    *([brief_modal(lang)] if principal.may(Permission.BRIEFS) else []),
                     html.A(
                         t("language", lang),
                         href=f"/preference?lang={other_lang}",
@@ -98,6 +105,7 @@ def _topbar(lang: str, theme: str) -> html.Header:
                         id="theme-switch",
                         className="btn btn-sm btn-outline-light",
                     ),
+                    *user_menu(principal, lang),
                 ],
                 className="topbar-tools",
             ),
@@ -119,11 +127,19 @@ def release_problem(warehouse: Warehouse, lang: str) -> str | None:
 
 def shell() -> html.Div:
     """The page frame, built per page load so it speaks the reader's language and theme."""
+    try:
+        current_principal()
+    except Unauthenticated:
+        # Dash checks the layout once in its first-request set-up, before the sign-in gate has run:
+        # that check gets the bare frame, never a page (every real request has a principal).
+        return html.Div(html.Main(dash.page_container), id="cockpit-root")
     lang, theme = current_language(), current_theme()
     problem = release_problem(current_warehouse(), lang)
     banner = [html.Div(problem, id="release-banner", className="alert alert-danger", role="alert")] if problem else []
+    principal = current_principal()
+    marks = [watermark(principal, lang)] if flask.current_app.config.get("COCKPIT_WATERMARK") else []
     return html.Div(
-        [_topbar(lang, theme), *banner, html.Main(dash.page_container)],
+        [_topbar(lang, theme), *banner, html.Main(dash.page_container), *marks],
         className=f"cockpit theme-{theme}",
         id="cockpit-root",
         **{"data-bs-theme": theme, "lang": "en" if lang == "en" else "zh-CN"},
@@ -295,12 +311,16 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         suppress_callback_exceptions=True,
     )
     app.server.config["COCKPIT_MAP_TILES"] = settings.map_tiles
+    app.server.config["COCKPIT_WATERMARK"] = settings.watermark
     app.layout = shell
+    guard_layouts()
     app.server.add_url_rule("/vendor/<path:filename>", "vendor", _vendor)
     app.server.add_url_rule("/preference", "preference", _preference)
     register_export_routes(app.server, settings)
     register_routes(app.server, settings.paths.briefs, settings.chromium)
-    # After Dash's own first-request hooks (they fill the callback map the check looks outputs up in).
+    # After Dash's own first-request hooks (they fill the callback map the checks look outputs up in);
+    # the sign-in gate first, so that a request without a session learns that before anything else.
+    install_gate(app.server, settings)
     app.server.before_request(_check_callback_envelope)
     app.server.register_error_handler(InvalidView, _invalid_view)
     app.server.after_request(_security_headers(app, settings.map_tiles))
@@ -312,6 +332,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     Output("freshness-badge", "color"),
     Input(LOCATION, "pathname"),
 )
+@requires(None, screens=True)
 def _refresh_freshness(_pathname):
     # The shell is built once per full page load; navigation within the app refreshes the badge.
     return freshness(current_warehouse(), current_language())

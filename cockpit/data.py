@@ -29,8 +29,10 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from cockpit.access.accounts import Scope, ScopeKind
+from cockpit.access.principal import current_principal
 from cockpit.metrics import Period, compute, get_metric
-from cockpit.metrics.catalog import UNKNOWN_PLACE
+from cockpit.metrics.catalog import UNKNOWN_PLACE, RowScope
 from cockpit.metrics.records import RecordQuery, fact_columns, record_query
 from warehouse.paths import Home
 from warehouse.releases import META_COLUMNS, RELEASE_SUFFIX, Resolved, open_release, resolve_release
@@ -72,6 +74,8 @@ DATASETS: Mapping[str, str] = {
     ),
     "device_kinds": "SELECT DISTINCT kind AS value FROM dim_device ORDER BY 1",
 }
+# The datasets that list places: a scoped reader gets only theirs (the others are code lists).
+PLACE_DATASETS = frozenset({"communities", "grids", "community_shapes", "grid_shapes", "grid_tree"})
 CACHE_ENTRIES = 4096
 # Rows per Arrow batch when an export streams records: small enough to keep a worker's memory flat.
 STREAM_BATCH_ROWS = 2_000
@@ -119,6 +123,9 @@ class RecordStream:
 
 
 class Warehouse:
+    # The whole street: no rows are held back (a ScopedWarehouse has its reader's).
+    row_scope: RowScope | None = None
+
     def __init__(self, home: Home, stale_after_hours: int = 26):
         self.home = home
         self.stale_after_hours = stale_after_hours
@@ -250,22 +257,46 @@ class Warehouse:
         filters: Mapping[str, str] | None = None,
         group_by: str | None = None,
         compare: bool = True,
+        scope: RowScope | None = None,
     ) -> pd.DataFrame:
-        """`compute()` on the current release, cached by release, KPI, period, filters and grouping."""
+        """`compute()` on the current release, cached by release, KPI, period, filters, grouping and scope."""
         get_metric(metric_id)  # unknown ids fail before they reach the cache
         frozen = tuple(sorted((filters or {}).items()))
-        key = ("metric", metric_id, str(period), frozen, group_by, compare)
+        key = ("metric", metric_id, str(period), frozen, group_by, compare, scope)
         frame = self._cached(
             key,
-            lambda cur: compute(cur, metric_id, period, filters=dict(frozen), group_by=group_by, compare=compare),
+            lambda cur: compute(
+                cur, metric_id, period, filters=dict(frozen), group_by=group_by, compare=compare, scope=scope
+            ),
         )
         return frame.copy()
 
-    def dataset(self, name: str) -> pd.DataFrame:
-        """One of DATASETS from the current release, cached per release."""
+    def dataset(self, name: str, scope: RowScope | None = None) -> pd.DataFrame:
+        """One of DATASETS from the current release, cached per release, with only the rows of `scope`."""
         if name not in DATASETS:
             raise ValueError(f"unknown dataset {name!r}")
-        return self._cached(("dataset", name), lambda cur: cur.execute(DATASETS[name]).df()).copy()
+        frame = self._cached(("dataset", name), lambda cur: cur.execute(DATASETS[name]).df())
+        return _in_scope(name, frame, scope).copy()
+
+    def row_scope_of(self, scope: Scope) -> RowScope | None:
+        """The rows an access scope sees on the current release (None: the whole street).
+
+        A grid scope sees the communities its grids lie in, and within them only its grids' rows.
+        """
+        if scope.kind is ScopeKind.STREET:
+            return None
+        if scope.kind is ScopeKind.COMMUNITY:
+            return RowScope(tuple(scope.unit_ids))
+
+        def communities(cur: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+            sql = "SELECT DISTINCT community_id FROM dim_grid WHERE unit_id IN (SELECT unnest(?)) ORDER BY 1"
+            return tuple(row[0] for row in cur.execute(sql, [list(scope.unit_ids)]).fetchall())
+
+        return RowScope(self._cached(("row_scope", str(scope)), communities), tuple(scope.unit_ids))
+
+    def scoped(self, scope: Scope) -> Warehouse | ScopedWarehouse:
+        """The warehouse as a reader with this access scope sees it (itself for the whole street)."""
+        return self if scope.kind is ScopeKind.STREET else ScopedWarehouse(self, scope)
 
     def record_columns(self, metric_id: str) -> list[tuple[str, str]]:
         fact = get_metric(metric_id).fact
@@ -282,10 +313,18 @@ class Warehouse:
         offset: int = 0,
         limit: int = 100,
         with_count: bool = True,
+        scope: RowScope | None = None,
     ) -> tuple[pd.DataFrame, int | None]:
         """One page of the rows behind a KPI and (optionally) how many there are in all; not cached."""
         query = self._record_query(
-            metric_id, period, filters=filters, sort=sort, column_filters=column_filters, offset=offset, limit=limit
+            metric_id,
+            period,
+            filters=filters,
+            sort=sort,
+            column_filters=column_filters,
+            offset=offset,
+            limit=limit,
+            scope=scope,
         )
         with self.cursor() as cur:
             rows = cur.execute(query.rows_sql, query.params).df()
@@ -300,6 +339,7 @@ class Warehouse:
         filters: Mapping[str, str] | None = None,
         limit: int,
         batch_rows: int = STREAM_BATCH_ROWS,
+        scope: RowScope | None = None,
     ) -> RecordStream:
         """The rows behind a KPI (at most `limit`) as Arrow batches read lazily, with their full count.
 
@@ -308,7 +348,7 @@ class Warehouse:
         the rows come from one cursor on one release; close the stream (or
         exhaust it) to free that cursor.
         """
-        query = self._record_query(metric_id, period, filters=filters, limit=limit)
+        query = self._record_query(metric_id, period, filters=filters, limit=limit, scope=scope)
         info, cur = self.open()
         try:
             total = cur.execute(query.count_sql, query.params).fetchall()[0][0]  # fetchall: the result is finished
@@ -324,6 +364,71 @@ class Warehouse:
         return record_query(get_metric(metric_id), period, columns, **options)
 
 
+def _in_scope(name: str, frame: pd.DataFrame, scope: RowScope | None) -> pd.DataFrame:
+    """A dataset's rows that lie in the scope: its communities (never the unknown place), and its grids."""
+    if scope is None or name not in PLACE_DATASETS:
+        return frame
+    community = frame["community_id"] if "community_id" in frame else frame["id"]
+    keep = community.isin(scope.communities)
+    if scope.grids is not None and name != "communities" and name != "community_shapes":
+        unit = frame["unit_id"] if "unit_id" in frame else frame["id"]
+        # The grid tree keeps the community rows above the grids too, so the tree still has its roots.
+        is_community = frame["level"].eq("community") if "level" in frame else False
+        keep &= unit.isin(scope.grids) | is_community
+    return frame[keep]
+
+
+class ScopedWarehouse:
+    """The warehouse as one reader sees it: every KPI, record, dataset and memo limited to their access scope.
+
+    What the app hands a request whose principal is not street-wide (see `current_warehouse`), so a page
+    cannot forget the scope: the cache key carries it, and raw cursors are for scope-aware code only
+    (`row_scope` gives that code its conditions).
+    """
+
+    def __init__(self, base: Warehouse, scope: Scope):
+        self.base, self.scope = base, scope
+        self.home, self.stale_after_hours = base.home, base.stale_after_hours
+
+    @property
+    def info(self) -> ReleaseInfo:
+        return self.base.info
+
+    @property
+    def row_scope(self) -> RowScope | None:
+        return self.base.row_scope_of(self.scope)
+
+    def open(self) -> tuple[ReleaseInfo, duckdb.DuckDBPyConnection]:
+        return self.base.open()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self.base.cursor()
+
+    def age_hours(self, now: datetime | None = None) -> float:
+        return self.base.age_hours(now)
+
+    def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
+        return self.base.memo(("scope", str(self.scope), *key), build)
+
+    def metric(self, metric_id: str, period: Period, **options) -> pd.DataFrame:
+        return self.base.metric(metric_id, period, **options, scope=self.row_scope)
+
+    def dataset(self, name: str) -> pd.DataFrame:
+        return self.base.dataset(name, self.row_scope)
+
+    def record_columns(self, metric_id: str) -> list[tuple[str, str]]:
+        return self.base.record_columns(metric_id)
+
+    def records(self, metric_id: str, period: Period, **options) -> tuple[pd.DataFrame, int | None]:
+        return self.base.records(metric_id, period, **options, scope=self.row_scope)
+
+    def record_stream(self, metric_id: str, period: Period, **options) -> RecordStream:
+        return self.base.record_stream(metric_id, period, **options, scope=self.row_scope)
+
+    def scoped(self, scope: Scope) -> ScopedWarehouse:
+        raise TypeError("a scoped warehouse cannot be re-scoped: scope the base warehouse")
+
+
 _current: Warehouse | None = None
 
 
@@ -333,7 +438,8 @@ def use_warehouse(warehouse: Warehouse) -> None:
     _current = warehouse
 
 
-def current_warehouse() -> Warehouse:
+def current_warehouse() -> Warehouse | ScopedWarehouse:
+    """The warehouse as the current request's principal sees it (the whole street for the command line)."""
     if _current is None:
         raise RuntimeError("create_app() has not set up the warehouse for this process")
-    return _current
+    return _current.scoped(current_principal().scope)

@@ -158,6 +158,41 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Use “Make a brief” on any page for its period and community; scheduled briefs use `cockpit brief`.",
     ),
     "briefs": ("简报", "Briefs"),
+    # signing in (cockpit/access/web.py)
+    "sign_in": ("登录", "Sign in"),
+    "sign_out": ("退出登录", "Sign out"),
+    "sign_out_everywhere": ("退出所有设备", "Sign out everywhere"),
+    "user_name": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "login_failed": (
+        "用户名或密码错误，或账户已被暂时锁定",
+        "Wrong user name or password, or the account is locked for now",
+    ),
+    "form_expired": ("表单已过期，请重新提交", "The form expired: please send it again"),
+    "session_logout": ("您已退出登录", "You have signed out"),
+    "session_idle_timeout": (
+        "长时间未操作，已自动退出，请重新登录",
+        "Signed out after a while without activity: sign in again",
+    ),
+    "session_absolute_timeout": ("登录已超过最长时限，请重新登录", "The session reached its time limit: sign in again"),
+    "session_disabled": ("账户已停用", "The account is disabled"),
+    "session_signed_out_everywhere": (
+        "账户已在所有设备退出或权限已变更，请重新登录",
+        "Signed out everywhere, or the account's access changed: sign in again",
+    ),
+    "must_change": ("请先修改初始密码", "Change the initial password first"),
+    "password_change": ("修改密码", "Change password"),
+    "password_current": ("当前密码", "Current password"),
+    "password_new": ("新密码", "New password"),
+    "password_confirm": ("确认新密码", "Confirm the new password"),
+    "password_must_change": ("首次登录请修改初始密码后继续", "Change the initial password to go on"),
+    "password_policy": (
+        "密码至少 {length} 位，且包含大写字母、小写字母、数字、符号中的至少 {classes} 类",
+        "At least {length} characters, from at least {classes} of: upper case, lower case, digits, symbols",
+    ),
+    "password_mismatch": ("两次输入的新密码不一致", "The two new passwords differ"),
+    "save": ("保存", "Save"),
+    "access_denied_page": ("您的账户无权查看此页面", "Your account may not open this page"),
 }
 
 

@@ -6,6 +6,7 @@ the environment. The file is $COCKPIT_CONFIG, else $COCKPIT_HOME/cockpit.toml.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -63,6 +64,12 @@ class Settings:
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     audit_retention_days: int = AUDIT_MIN_RETENTION_DAYS
+    # Sign-in (cockpit/access/web.py). Behind a gateway that authenticates users, the user name arrives in
+    # sso_header, believed only from the sso_proxies addresses (IPs or CIDR networks); the account must exist.
+    sso_header: str | None = None
+    sso_proxies: tuple[str, ...] = ()
+    session_cookie_secure: bool = False  # set when the cockpit is served over HTTPS
+    watermark: bool = True  # the faint user-and-date watermark on screens, exports and briefs
 
     @property
     def paths(self) -> Home:
@@ -119,6 +126,10 @@ class Settings:
                 area=parse_area(pick("area", DEFAULT_AREA)),
                 export_direct_rows=direct_rows,
                 export_max_rows=max_rows,
+                sso_header=pick("sso_header", None) or None,
+                sso_proxies=_sso_proxies(pick("sso_proxies", ())),
+                session_cookie_secure=_flag(pick("session_cookie_secure", False)),
+                watermark=_flag(pick("watermark", True)),
                 **access,
             )
         except ValueError as exc:
@@ -162,3 +173,27 @@ def _access_settings(pick) -> dict[str, int]:
             raise SettingsError(f"COCKPIT_{name.upper()} must be between {low} and {high}, not {value}{why}")
         values[name] = value
     return values
+
+
+def _flag(value) -> bool:
+    """A yes/no setting from TOML (a bool) or the environment (1/0, true/false, yes/no, on/off)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"a yes/no setting must be true or false, not {value!r}")
+
+
+def _sso_proxies(value) -> tuple[str, ...]:
+    """The gateway addresses trusted to name the user: a list (TOML) or comma-separated text (environment)."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    proxies = tuple(str(each).strip() for each in items if str(each).strip())
+    for each in proxies:
+        try:
+            ipaddress.ip_network(each, strict=False)
+        except ValueError:
+            raise SettingsError(f"COCKPIT_SSO_PROXIES: {each!r} is no IP address or network") from None
+    return proxies

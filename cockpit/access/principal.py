@@ -35,6 +35,7 @@ class Principal:
     scope: Scope
     role: Role | None = None
     session: str | None = None  # the session's id hash (users) or the token's name (screens)
+    must_change_password: bool = False  # signed in with an initial password: nothing but the change is open
 
     def may(self, permission: Permission) -> bool:
         return permission in self.permissions
@@ -60,6 +61,7 @@ class Principal:
             scope=account.scope,
             role=account.role,
             session=session,
+            must_change_password=account.must_change_password,
         )
 
     @classmethod
@@ -95,9 +97,7 @@ def current_principal() -> Principal:
     principal = flask.g.get("principal")
     if principal is None:
         resolve = flask.current_app.config.get("COCKPIT_RESOLVE_PRINCIPAL")
-        if resolve is None:  # TEMPORARY, until create_app installs the sign-in gate (issue 11 part 2)
-            return SYSTEM
-        principal = resolve()
+        principal = resolve() if resolve is not None else None
         if principal is None:
             raise Unauthenticated("no signed-in user for this request")
         flask.g.principal = principal

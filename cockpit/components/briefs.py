@@ -13,6 +13,8 @@ import dash_bootstrap_components as dbc
 import flask
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from cockpit.access.accounts import Permission
+from cockpit.access.web import requires
 from cockpit.briefing import BriefSpec, NoData, collect
 from cockpit.briefing.document import PLOTLY_JS, render_html
 from cockpit.briefing.jobs import TOTAL_STEPS, brief_path, job_state, start_job
@@ -90,6 +92,7 @@ def brief_modal(lang: str) -> html.Div:
     State(LOCATION, "search"),
     prevent_initial_call=True,
 )
+@requires(Permission.BRIEFS)
 def _open(_clicks, search):
     lang = current_language()
     try:
@@ -113,6 +116,7 @@ def _open(_clicks, search):
     State("brief-spec", "data"),
     prevent_initial_call=True,
 )
+@requires(Permission.BRIEFS)
 def _start(_clicks, data):
     if not data:
         return no_update, True, True
@@ -133,6 +137,7 @@ def _start(_clicks, data):
     State("brief-job", "data"),
     prevent_initial_call=True,
 )
+@requires(Permission.BRIEFS)
 def _poll(_n, job):
     lang = current_language()
     state = job_state(briefs_dir(), job or "")

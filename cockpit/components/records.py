@@ -23,6 +23,8 @@ import flask
 import pandas as pd
 from dash import MATCH, Input, Output, State, callback, ctx, dcc, html
 
+from cockpit.access.accounts import Permission
+from cockpit.access.web import requires
 from cockpit.components.filters import option_label
 from cockpit.components.format import metric_name
 from cockpit.data import NoRelease, ReleaseInfo, current_warehouse
@@ -145,6 +147,7 @@ def record_panel(page: str, view: View, kpi: str, lang: str) -> html.Div:
     State({"type": "view", "page": MATCH}, "data"),
     prevent_initial_call=True,
 )
+@requires(Permission.RECORDS)
 def serve_rows(request, view_data):
     """One block of rows for the grid: its sort and column filters applied in DuckDB, at most MAX_ROWS_PER_REQUEST."""
     empty = {"rowData": [], "rowCount": 0}
@@ -362,6 +365,7 @@ def register_export_routes(server: flask.Flask, settings: Settings) -> None:
     State({"type": "view", "page": MATCH}, "data"),
     prevent_initial_call=True,
 )
+@requires(Permission.EXPORT)
 def background_export(_clicks, _ticks, job_id, view_data):
     """The panel's 后台导出 button: start an Excel export of the record table's view, then poll it until done."""
     lang = current_language()

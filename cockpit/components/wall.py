@@ -42,7 +42,7 @@ FROM fct_alarm AS a
 LEFT JOIN dim_device AS d USING (device_id)
 LEFT JOIN dim_community AS c ON c.community_id = a.community_id
 LEFT JOIN dim_grid AS g ON g.unit_id = a.grid_id
-WHERE a.is_live OR a.raised_at >= $since
+WHERE (a.is_live OR a.raised_at >= $since) AND {scope}
 ORDER BY a.raised_at DESC
 LIMIT 200
 """
@@ -52,7 +52,7 @@ SELECT t.ticket_id, coalesce(k.name_zh, t.category) AS category, coalesce(t.titl
 FROM fct_ticket AS t
 LEFT JOIN dim_category AS k USING (category)
 LEFT JOIN dim_community AS c ON c.community_id = t.community_id
-WHERE t.is_open_overdue AND t.duplicate_of IS NULL AND t.deadline_at >= $since
+WHERE t.is_open_overdue AND t.duplicate_of IS NULL AND t.deadline_at >= $since AND {scope}
 ORDER BY t.deadline_at DESC
 LIMIT $limit
 """
@@ -245,13 +245,23 @@ def offline_devices(warehouse: Warehouse, period: Period) -> float | None:
     return None if frame.empty else frame["value"].iloc[0]
 
 
+def _in_scope(sql: str, warehouse: Warehouse, kpi: str, alias: str) -> tuple[str, dict]:
+    """A list's SQL kept to the reader's scope, by the columns `kpi` (a KPI over the same fact) is scoped by."""
+    scope = warehouse.row_scope
+    if scope is None:
+        return sql.format(scope="true"), {}
+    columns = {dimension: f"{alias}.{column}" for dimension, column in get_metric(kpi).columns.items()}
+    return sql.format(scope=" AND ".join(f"({each})" for each in scope.conditions(columns))), scope.params()
+
+
 def recent_alarms(warehouse: Warehouse, hours: int) -> pd.DataFrame:
     """Live alarms and those raised in the last `hours` of data, newest first (cached per release)."""
     since = warehouse.info.as_of - timedelta(hours=hours)
 
     def build() -> pd.DataFrame:
+        sql, params = _in_scope(_ALARMS_SQL, warehouse, "live_alarms", "a")
         with warehouse.cursor() as cur:
-            return cur.execute(_ALARMS_SQL, {"since": since}).df()
+            return cur.execute(sql, {"since": since, **params}).df()
 
     return warehouse.memo(("wall-alarms", hours), build)
 
@@ -261,8 +271,9 @@ def newly_overdue(warehouse: Warehouse, hours: int = 24) -> pd.DataFrame:
     since = warehouse.info.as_of - timedelta(hours=hours)
 
     def build() -> pd.DataFrame:
+        sql, params = _in_scope(_OVERDUE_SQL, warehouse, "open_overdue_tickets", "t")
         with warehouse.cursor() as cur:
-            return cur.execute(_OVERDUE_SQL, {"since": since, "limit": TICKER_OVERDUE}).df()
+            return cur.execute(sql, {"since": since, "limit": TICKER_OVERDUE, **params}).df()
 
     return warehouse.memo(("wall-overdue", hours), build)
 

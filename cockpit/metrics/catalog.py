@@ -64,6 +64,8 @@ STATUSES = ("green", "amber", "red", "none")
 
 # The dimension whose column scopes a query (access control: community_id IN scope).
 SCOPE_DIMENSION = "community"
+# The dimensions a grid scope (a grid worker's) is checked against: a row of one of their grids or micro grids.
+GRID_SCOPE_DIMENSIONS = ("grid", "micro_grid")
 
 # The place member that holds records with no known place (未定位): the warehouse resolves
 # them to community_id = grid_id = 'unknown' (warehouse/models/int_place.sql). Rankings
@@ -539,8 +541,47 @@ def _aggregate_sql(
     )
 
 
-def _scope_condition(column: str, scoped: bool) -> list[str]:
-    return [f"{column} IN (SELECT unnest(CAST($scope AS VARCHAR[])))"] if scoped else []
+@dataclass(frozen=True)
+class RowScope:
+    """The rows a reader may see: those of `communities`, and when `grids` is set, only those of these grids.
+
+    A grid scope (a grid worker) keeps the rows whose grid or micro grid is one of `grids`; a fact with
+    no grid column has no row inside a grid scope. The whole street is no RowScope at all (None).
+    """
+
+    communities: tuple[str, ...]
+    grids: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(cls, scope: RowScope | Sequence[str] | None) -> RowScope | None:
+        """`compute()`'s scope argument read: None (the whole street), a RowScope, or community ids."""
+        if scope is None or isinstance(scope, RowScope):
+            return scope
+        if isinstance(scope, str | bytes):
+            raise TypeError("scope must be a sequence of community ids, not a single string")
+        ids = tuple(scope)
+        if not all(isinstance(each, str) for each in ids):
+            raise TypeError("scope must contain community ids (str)")
+        return cls(ids)
+
+    def conditions(self, columns: Mapping[str, str]) -> list[str]:
+        """SQL conditions on a row of a fact with these dimension columns, bound as $scope and $scope_grids."""
+        conditions = [f"{columns[SCOPE_DIMENSION]} IN (SELECT unnest(CAST($scope AS VARCHAR[])))"]
+        if self.grids is not None:
+            grid_columns = [columns[each] for each in GRID_SCOPE_DIMENSIONS if each in columns]
+            in_grids = [f"{column} IN (SELECT unnest(CAST($scope_grids AS VARCHAR[])))" for column in grid_columns]
+            conditions.append(" OR ".join(in_grids) or "false")
+        return conditions
+
+    def params(self) -> dict[str, list[str]]:
+        params = {"scope": list(self.communities)}
+        if self.grids is not None:
+            params["scope_grids"] = list(self.grids)
+        return params
+
+
+def _scope_conditions(columns: Mapping[str, str], scope: RowScope | None) -> list[str]:
+    return scope.conditions(columns) if scope is not None else []
 
 
 def filter_conditions(fact: str, columns: Mapping[str, str], filters: Sequence[str]) -> list[str]:
@@ -552,7 +593,7 @@ def filter_conditions(fact: str, columns: Mapping[str, str], filters: Sequence[s
 
 
 def _slice_sql(
-    metric: Metric, slice_index: int, group_by: str | None, scoped: bool, filters: Sequence[str] = ()
+    metric: Metric, slice_index: int, group_by: str | None, scope: RowScope | None, filters: Sequence[str] = ()
 ) -> str:
     """One period's aggregate: (group_key, value) rows, one per group (one row when ungrouped)."""
     grouped = group_by is not None
@@ -563,7 +604,7 @@ def _slice_sql(
         )
     if metric.where:
         conditions.append(_bind(metric.where, slice_index))
-    conditions += _scope_condition(metric.columns[SCOPE_DIMENSION], scoped)
+    conditions += _scope_conditions(metric.columns, scope)
     conditions += filter_conditions(metric.fact, metric.columns, filters)
     numerator = _aggregate_sql(
         metric.fact,
@@ -576,7 +617,7 @@ def _slice_sql(
         return numerator
     den = metric.denominator
     den_conditions = [_bind(den.where, slice_index)] if den.where else []
-    den_conditions += _scope_condition(den.columns[SCOPE_DIMENSION], scoped)
+    den_conditions += _scope_conditions(den.columns, scope)
     den_conditions += filter_conditions(den.fact, den.columns, filters)
     den_key = "CAST(NULL AS VARCHAR)" if group_by is None else dimension_sql(den.fact, den.columns, group_by)
     denominator = _aggregate_sql(den.fact, _bind(den.value, slice_index), den_conditions, den_key, grouped)
@@ -623,7 +664,7 @@ def compute_sql(
     metric: Metric,
     period: Period,
     *,
-    scope: Sequence[str] | None = None,
+    scope: RowScope | Sequence[str] | None = None,
     group_by: str | None = None,
     compare: bool = True,
     filters: Mapping[str, str] | None = None,
@@ -634,9 +675,9 @@ def compute_sql(
     if group_by is not None:
         metric.column_for(group_by)  # raises ValueError for a dimension the KPI does not support
     applied = applicable_filters(metric, filters)
-    scoped = scope is not None
+    scope = RowScope.of(scope)
     periods = _periods(period, compare)
-    slices = [_slice_sql(metric, index, group_by, scoped, tuple(applied)) for index in range(len(periods))]
+    slices = [_slice_sql(metric, index, group_by, scope, tuple(applied)) for index in range(len(periods))]
     union = "\n  UNION ALL\n".join(
         f"  SELECT {index} AS slice, group_key, value FROM (\n    {sql}\n  )" for index, sql in enumerate(slices)
     )
@@ -695,13 +736,8 @@ def compute_sql(
         params[f"s{index}_end"] = each.end_before
     if compare:
         params["previous_shift_days"] = (period.start - periods[1].start).days
-    if scoped:
-        if isinstance(scope, str | bytes):
-            raise TypeError("scope must be a sequence of community ids, not a single string")
-        ids = list(scope)
-        if not all(isinstance(each, str) for each in ids):
-            raise TypeError("scope must contain community ids (str)")
-        params["scope"] = ids
+    if scope is not None:
+        params.update(scope.params())
     for dimension, value in applied.items():
         params[f"filter_{dimension}"] = value
     # DuckDB rejects parameters the statement does not use.
@@ -739,7 +775,7 @@ def compute(
     metric_id: str,
     period: Period,
     *,
-    scope: Sequence[str] | None = None,
+    scope: RowScope | Sequence[str] | None = None,
     group_by: str | None = None,
     compare: bool = True,
     filters: Mapping[str, str] | None = None,
@@ -749,7 +785,7 @@ def compute(
 
     Columns: `<group_by>` (when grouped), `label`, `value`, and when `compare`:
     `previous`, `year_ago`, `change_mom`, `change_yoy`, `change_kind`; always `status`.
-    `scope` limits rows to those communities (None = the whole street, [] = nothing);
+    `scope` limits rows to those communities (None = the whole street, [] = nothing), or to a RowScope's;
     `filters` ({dimension: value}) narrows it further where the KPI supports the dimension.
     Changes are relative ((value − base) / |base|, NULL on a 0/NULL base), or for
     '%' KPIs differences of the fractions (change_kind 'points': 0.03 = 3 个百分点).

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from cockpit.metrics.catalog import Metric, applicable_filters, filter_conditions
+from cockpit.metrics.catalog import Metric, RowScope, applicable_filters, filter_conditions
 from cockpit.metrics.period import Period
 
 # Columns never shown in a record table: boundaries are drawn on the map, not listed.
@@ -103,11 +103,12 @@ def record_query(
     column_filters: Mapping[str, Mapping[str, Any]] | None = None,
     offset: int = 0,
     limit: int = 100,
+    scope: RowScope | None = None,
 ) -> RecordQuery:
     """SQL for the rows behind `metric` for `period` and `filters`, one page of them, and their count.
 
     `columns` are the fact's visible columns (see `fact_columns`); `sort` and
-    `column_filters` are ag-grid's sortModel and filterModel.
+    `column_filters` are ag-grid's sortModel and filterModel; `scope` keeps the reader's rows (as `compute()`).
     """
     known = set(columns)
     params: dict[str, Any] = {}
@@ -118,6 +119,9 @@ def record_query(
         conditions.append(
             metric.where.replace("{period_start}", "$period_start").replace("{period_end}", "$period_end")
         )
+    if scope is not None:
+        conditions += scope.conditions(metric.columns)
+        params.update(scope.params())
     applied = applicable_filters(metric, filters)
     conditions += filter_conditions(metric.fact, metric.columns, tuple(applied))
     params.update({f"filter_{dimension}": value for dimension, value in applied.items()})

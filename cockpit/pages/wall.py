@@ -22,6 +22,8 @@ from collections.abc import Mapping
 import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 
+from cockpit.access.accounts import Permission
+from cockpit.access.web import requires
 from cockpit.components import wall
 from cockpit.components.board import Board, Chart, render_chart
 from cockpit.components.charts import as_dict
@@ -216,6 +218,7 @@ def _period():
     State("wall-release", "data"),
     State("wall-alarm", "data"),
 )
+@requires(Permission.VIEW, screens=True)
 def _refresh(_n, settings, seen, release, shown_alarm):
     """Every refresh: the numbers (cached per release), the ticker, the banner, and any new high-level alarm."""
     settings = _stored_config(settings)
@@ -248,6 +251,7 @@ def _refresh(_n, settings, seen, release, shown_alarm):
     Input("wall-release", "data"),
     State("wall-config", "data"),
 )
+@requires(Permission.VIEW, screens=True)
 def _charts(_release, settings):
     """The boards' charts, redrawn only when the release changes."""
     settings = _stored_config(settings)
@@ -287,6 +291,7 @@ def wall_figure(figure, chart: Chart) -> dict:
     State("wall-config", "data"),
     prevent_initial_call=True,
 )
+@requires(Permission.VIEW, screens=True)
 def _alert(alarm, settings):
     alarm = _stored_alarm(alarm)
     if not alarm:

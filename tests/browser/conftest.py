@@ -10,11 +10,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import dash
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Request, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from cockpit.briefing.pdf import CHROMIUM_FLAGS, find_chromium
+from tests.fixtures.accounts import SESSION_COOKIE, session_token
 
 # These tests assert what the page shows, not how fast: speed is the benchmarks' job. Playwright's
 # default 5 s wait failed on a 2-core machine busy with other work while a page's strips were still
@@ -58,8 +60,18 @@ class Watched:
         self.page.locator('[data-dash-is-loading="true"]').first.wait_for(state="detached")
 
 
-def _watched(browser, base_url: str, *, bypass_csp: bool) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN", bypass_csp=bypass_csp)
+def signed_in_context(browser, base_url: str, app=None, *, bypass_csp=True, viewport=(1600, 1000), **account):
+    """A browser context carrying a real session of `account` (an analyst by default; see tests/fixtures/accounts)."""
+    app = app or dash.get_app()  # one Dash app per test process
+    width, height = viewport
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", bypass_csp=bypass_csp)
+    token = session_token(app.server.config["COCKPIT_GATE"].home, **{"name": "analyst", "role": "analyst", **account})
+    context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": base_url}])
+    return context
+
+
+def _watched(browser, base_url: str, app, *, bypass_csp: bool) -> Iterator[Watched]:
+    context = signed_in_context(browser, base_url, app, bypass_csp=bypass_csp)
     page = context.new_page()
     seen = Watched(page, base_url)
 
@@ -79,13 +91,13 @@ def _watched(browser, base_url: str, *, bypass_csp: bool) -> Iterator[Watched]:
 
 
 @pytest.fixture
-def watched(browser, base_url) -> Iterator[Watched]:
+def watched(browser, base_url, app) -> Iterator[Watched]:
     """A page for tests of what the cockpit shows. It bypasses the app's CSP so that tests may wait on
     polled JS predicates (string evals); tests/browser/test_csp.py checks the CSP itself."""
-    yield from _watched(browser, base_url, bypass_csp=True)
+    yield from _watched(browser, base_url, app, bypass_csp=True)
 
 
 @pytest.fixture
-def watched_under_csp(browser, base_url) -> Iterator[Watched]:
+def watched_under_csp(browser, base_url, app) -> Iterator[Watched]:
     """A page under the app's own Content-Security-Policy, as a user's browser sees it."""
-    yield from _watched(browser, base_url, bypass_csp=False)
+    yield from _watched(browser, base_url, app, bypass_csp=False)

@@ -15,6 +15,7 @@ from cockpit.components.wall import BOARD_IDS, BOARDS
 from cockpit.data import current_warehouse
 from cockpit.metrics import get_metric
 from cockpit.view import View
+from tests.browser.conftest import signed_in_context
 
 # (URL parameters, browser window): the canvas the wall is laid out for and the window showing it.
 LAYOUTS = [
@@ -31,7 +32,7 @@ ALARMS = "alarm_hours=744&alarm_level=low"  # every alarm of the month interrupt
 
 @contextmanager
 def wall(browser, base_url, query: str, size=(1920, 1080)) -> Iterator[tuple[Page, list[str]]]:
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN", bypass_csp=True)
+    context = signed_in_context(browser, base_url, viewport=size)
     page = context.new_page()
     errors: list[str] = []
     outside: list[str] = []

@@ -9,6 +9,8 @@ from typing import Any
 import dash
 from dash.development.base_component import Component
 
+from tests.fixtures.accounts import signed_client
+
 
 def id_string(component_id: str | dict) -> str:
     """Dash's wire form of an id: dict ids as sorted compact JSON."""
@@ -44,8 +46,9 @@ def by_type(kind: str, **keys: str):
 
 
 class DashClient:
-    def __init__(self, app: dash.Dash, language: str | None = None):
-        self.client = app.server.test_client()
+    def __init__(self, app: dash.Dash, language: str | None = None, **account):
+        """A client signed in as `account` (signed_client's name, role, scope, grants; an analyst by default)."""
+        self.client = signed_client(app, **account)
         if language:
             self.client.set_cookie("cockpit_lang", language)
         assert self.client.get("/").status_code == 200  # the first request registers Dash Pages' router

@@ -9,6 +9,7 @@ import pytest
 from cockpit.data import NoRelease, Warehouse, current_warehouse
 from pipelines.run import run_pipeline
 from tests.conftest import SALT
+from tests.fixtures.accounts import signed_client
 from warehouse.paths import Home
 from warehouse.releases import rollback
 
@@ -64,7 +65,7 @@ def test_table_cells_read_like_a_report():
 
 
 def test_app_serves_its_pages_and_loads_nothing_from_the_internet(app):
-    client = app.server.test_client()
+    client = signed_client(app)
     page = client.get("/pipeline")
     assert page.status_code == 200
     html = page.get_data(as_text=True)

@@ -25,6 +25,7 @@ from cockpit.metrics.records import fact_columns, record_query
 from cockpit.settings import Settings, SettingsError
 from cockpit.view import View
 from tests.cockpit.dash_client import DashClient
+from tests.fixtures.accounts import signed_client
 from warehouse.paths import Home
 from warehouse.releases import publish
 
@@ -101,7 +102,7 @@ def _crlf(text) -> str:
 
 
 def test_xlsx_export_writes_hostile_text_as_text_and_numbers_as_numbers(served):
-    response = served.server.test_client().get(f"/export/records.xlsx{_export_query()}")
+    response = signed_client(served).get(f"/export/records.xlsx{_export_query()}")
     assert response.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(response.get_data())).active
     cells = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
@@ -121,7 +122,7 @@ def test_xlsx_export_writes_hostile_text_as_text_and_numbers_as_numbers(served):
 
 
 def test_csv_export_defuses_formulas_quotes_text_and_leaves_numbers_bare(served):
-    response = served.server.test_client().get(f"/export/records.csv{_export_query()}")
+    response = signed_client(served).get(f"/export/records.csv{_export_query()}")
     assert response.status_code == 200
     assert response.headers["Content-Type"].replace(" ", "").lower() == "text/csv;charset=utf-8"
     text = response.get_data().decode("utf-8-sig")
@@ -140,7 +141,7 @@ def test_csv_export_defuses_formulas_quotes_text_and_leaves_numbers_bare(served)
 
 
 def test_filters_from_the_query_string_reach_the_header_as_text(served):
-    client = served.server.test_client()
+    client = signed_client(served)
     evil = '=HYPERLINK("http://evil.example","x")'
     query = {"kpi": KPI, "category": evil}
     sheet = openpyxl.load_workbook(io.BytesIO(client.get("/export/records.xlsx", query_string=query).get_data())).active
@@ -154,7 +155,7 @@ def test_filters_from_the_query_string_reach_the_header_as_text(served):
 
 
 def test_csv_export_streams_in_chunks(served):
-    response = served.server.test_client().get("/export/records.csv?kpi=sensor_data_quality_rate&period=this_year")
+    response = signed_client(served).get("/export/records.csv?kpi=sensor_data_quality_rate&period=this_year")
     assert response.status_code == 200 and response.is_streamed
     chunks = [chunk for chunk in response.response if chunk]
     lines = b"".join(chunks).decode("utf-8-sig").splitlines()
@@ -163,7 +164,7 @@ def test_csv_export_streams_in_chunks(served):
 
 
 def test_an_export_over_the_direct_cap_is_refused_with_the_count_and_a_job_gives_the_file(served, tmp_path):
-    client = served.server.test_client()
+    client = signed_client(served)
     with current_warehouse().cursor() as cur:
         view = View.from_query({"period": "this_year"}, current_warehouse().info.data_through)
         total = int(compute(cur, KPI, view.period)["value"].iloc[0])
@@ -211,7 +212,7 @@ def test_export_without_a_release_is_a_503_with_a_reason(app, tmp_path):
     previous = current_warehouse()
     use_warehouse(Warehouse(Home(tmp_path).ensure()))
     try:
-        response = app.server.test_client().get(f"/export/records.csv?kpi={KPI}")
+        response = signed_client(app).get(f"/export/records.csv?kpi={KPI}")
     finally:
         use_warehouse(previous)
     assert response.status_code == 503
@@ -342,7 +343,7 @@ def test_the_panels_background_export_button_starts_a_job_and_offers_the_file(se
     assert state["export-job-poll"] is True, "polling should stop once the export is done"
     link = state["export-job-notice"]["props"]["href"]
     assert link == f"/export/jobs/{job_id}/file"
-    download = served.server.test_client().get(link)
+    download = signed_client(served).get(link)
     rows = list(openpyxl.load_workbook(io.BytesIO(download.get_data())).active.iter_rows(values_only=True))
     names_at = next(i for i, row in enumerate(rows) if row[0] == "ticket_id")
     assert len(rows) - names_at - 1 == 40

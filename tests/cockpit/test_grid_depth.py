@@ -15,6 +15,7 @@ import pytest
 from cockpit.components.board import board_layout
 from tests.cockpit.dash_client import DashClient
 from tests.cockpit.serving import publish_lake, serving
+from tests.fixtures.accounts import signed_context
 from tests.fixtures.lake import write_partition
 from warehouse.paths import Home
 
@@ -70,7 +71,7 @@ def grid_page_figures(app, query: dict) -> dict[str, dict]:
     from cockpit.pages.grid import BOARD  # a page module registers itself: only once the app exists
 
     client = DashClient(app)
-    with app.server.test_request_context():
+    with signed_context(app):
         layout = board_layout(BOARD, query)
     figures = {}
     for output, outputs, inputs in client.page_updates(layout, BOARD.id):

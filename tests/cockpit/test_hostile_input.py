@@ -16,6 +16,7 @@ import pytest
 
 from tests.cockpit.dash_client import DashClient
 from tests.cockpit.test_serving import _free_port, _listening
+from tests.fixtures.accounts import signed_client
 
 WALL_PARAMETERS = ("rotate", "refresh", "alert_timeout", "alarm_hours")
 
@@ -274,7 +275,7 @@ def test_a_malformed_callback_envelope_is_a_one_line_400(client):
     ],
 )
 def test_preference_never_redirects_off_site(app, headers, expected):
-    response = app.server.test_client().get("/preference?lang=en", headers=headers)
+    response = signed_client(app).get("/preference?lang=en", headers=headers)
     assert response.status_code == 302
     location = response.headers["Location"]
     assert urlsplit(location).netloc == "" and not location.startswith("//")
@@ -286,7 +287,7 @@ def test_preference_never_redirects_off_site(app, headers, expected):
 
 
 def test_every_response_carries_the_security_headers(app):
-    test_client = app.server.test_client()
+    test_client = signed_client(app)
     index = test_client.get("/").get_data(as_text=True)
     bundle = next(part.split('"')[0] for part in index.split('src="')[1:] if part.startswith("/_dash-component"))
     for method, url in [

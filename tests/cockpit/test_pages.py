@@ -16,6 +16,7 @@ from cockpit.data import current_warehouse
 from cockpit.metrics import Period, compute, default_catalog
 from cockpit.view import View
 from tests.cockpit.dash_client import DashClient, by_type, find
+from tests.fixtures.accounts import signed_client, signed_context
 
 BOARDS = ("overview", "party", "approvals", "enforcement", "grid", "dispatch")
 
@@ -37,7 +38,7 @@ def as_of(app) -> date:
 
 
 def render(app, name: str, query: dict | None = None, cookies: str = ""):
-    with app.server.test_request_context(headers={"Cookie": cookies} if cookies else {}):
+    with signed_context(app, cookies or ""):
         return board_layout(board(name), query or {})
 
 
@@ -253,7 +254,7 @@ def test_record_table_pages_sorts_and_filters_the_rows_behind_the_number(client,
 
 
 def test_exports_state_their_view_and_hold_only_masked_rows(app, as_of):
-    client = app.server.test_client()
+    client = signed_client(app)
     query = "?kpi=tickets_received&category=sanitation"
     csv_response = client.get(f"/export/records.csv{query}")
     assert csv_response.status_code == 200
@@ -283,15 +284,15 @@ def test_exports_state_their_view_and_hold_only_masked_rows(app, as_of):
 def test_language_and_theme_are_cookies_and_change_every_label(app):
     from cockpit.app import shell
 
-    with app.server.test_request_context(headers={"Cookie": "cockpit_lang=en; cockpit_theme=dark"}):
+    with signed_context(app, "cockpit_lang=en; cockpit_theme=dark"):
         english = str(shell()) + str(board_layout(board("dispatch"), {}))
-    with app.server.test_request_context():
+    with signed_context(app):
         chinese = str(shell()) + str(board_layout(board("dispatch"), {}))
     assert "Dispatch" in english and "Period" in english and "data-bs-theme='dark'" in english
     assert "指挥调度" in chinese and "统计期" in chinese and "data-bs-theme='light'" in chinese
     assert "指挥调度" not in english
 
-    client = app.server.test_client()
+    client = signed_client(app)
     response = client.get("/preference?lang=en", headers={"Referer": "http://localhost/dispatch?kpi=open_tickets"})
     assert response.status_code == 302 and response.headers["Location"].endswith("/dispatch?kpi=open_tickets")
     assert "cockpit_lang=en" in response.headers["Set-Cookie"]
@@ -321,7 +322,7 @@ def test_freshness_badge_turns_amber_then_red(app):
 def test_metric_definitions_page_lists_the_whole_catalog(app):
     from cockpit.pages import metrics
 
-    with app.server.test_request_context():
+    with signed_context(app):
         layout = metrics.layout(q="按期")
     (grid,) = find(layout, lambda i: i == "metrics-table")
     ids = {row["id"] for row in grid.rowData}
@@ -361,7 +362,7 @@ def test_map_tiles_are_optional_configuration(loaded_demo):
 
 
 def test_responses_are_compressed(app):
-    client = app.server.test_client()
+    client = signed_client(app)
     page = client.get("/", headers={"Accept-Encoding": "gzip"})
     assert page.headers.get("Content-Encoding") == "gzip"
 

@@ -14,6 +14,7 @@ from dash import html
 
 from tests.cockpit.dash_client import walk
 from tests.cockpit.serving import publish_lake, serving
+from tests.fixtures.accounts import signed_context
 from tests.fixtures.lake import DATA_THROUGH, make_fixture_lake
 from warehouse.ledger import LEDGER_SCHEMAS
 from warehouse.paths import Home
@@ -108,7 +109,7 @@ def homes(tmp_path_factory) -> dict[str, Home]:
 def pipeline_page(app, home: Home):
     from cockpit.pages import pipeline  # a page module registers itself: only once the app exists
 
-    with serving(home), app.server.test_request_context():
+    with serving(home), signed_context(app, name="operator", role="operator"):
         return pipeline.layout()
 
 

@@ -16,6 +16,7 @@ from cockpit.data import current_warehouse
 from tests.cockpit.dash_client import DashClient
 from tests.cockpit.serving import publish_lake, serving
 from tests.cockpit.test_wall import refresh
+from tests.fixtures.accounts import signed_context
 from tests.fixtures.lake import DATA_THROUGH, make_fixture_lake
 from warehouse.paths import Home
 
@@ -84,7 +85,7 @@ def test_a_broken_current_release_is_served_from_the_newest_one_that_opens(app, 
 
         from cockpit.pages import wall
 
-        with app.server.test_request_context():
+        with signed_context(app):
             assert "wall-empty" not in str(wall.layout())
         answer = refresh(client)  # the wall's own refresh callback, over HTTP
         assert problem in answer["wall-banner"]["children"] and "hidden" not in answer["wall-banner"]["className"]
@@ -117,6 +118,6 @@ def test_with_no_release_that_opens_pages_say_so_in_one_line(app, two_releases, 
         assert "no usable warehouse release" in text and "cockpit warehouse doctor" in text
         from cockpit.pages import pipeline, wall
 
-        with app.server.test_request_context():
+        with signed_context(app):
             assert "wall-empty" in str(wall.layout())
             assert "no usable warehouse release" in str(pipeline.layout())

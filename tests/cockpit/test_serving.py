@@ -18,6 +18,7 @@ from pathlib import Path
 from gunicorn.ctl.client import ControlClient
 
 from tests.conftest import SALT
+from tests.fixtures.accounts import signed_client
 
 
 def _free_port() -> int:
@@ -69,7 +70,7 @@ def _get(url: str) -> int:
 
 def test_concurrent_first_requests_on_a_fresh_server_never_fail(app, loaded_demo):
     # The bundle URLs the page loads, as this same code base renders them.
-    index = app.server.test_client().get("/").get_data(as_text=True)
+    index = signed_client(app).get("/").get_data(as_text=True)
     bundles = re.findall(r'<script src="(/_dash-component-suites/[^"]+)"', index)
     assert len(bundles) > 3, index
     paths = ["/", "/_dash-layout", "/_dash-dependencies", "/wall", *bundles]

@@ -23,6 +23,7 @@ from cockpit.data import current_warehouse
 from cockpit.metrics import Period, default_catalog
 from tests.cockpit.dash_client import DashClient
 from tests.cockpit.serving import publish_lake, serving
+from tests.fixtures.accounts import signed_context
 from tests.fixtures.lake import DATA_THROUGH, make_fixture_lake, write_partition
 from warehouse.paths import Home
 
@@ -70,8 +71,7 @@ def overview_figures(app, query: dict, language: str | None = None) -> dict[str,
     from cockpit.pages.overview import BOARD  # a page module registers itself: only once the app exists
 
     client = DashClient(app, language)
-    cookies = {"Cookie": f"cockpit_lang={language}"} if language else {}
-    with app.server.test_request_context(headers=cookies):
+    with signed_context(app, f"cockpit_lang={language}" if language else ""):
         layout = board_layout(BOARD, query)
     figures = {}
     for output, outputs, inputs in client.page_updates(layout, BOARD.id):
@@ -152,7 +152,7 @@ def test_the_map_notes_how_many_records_it_cannot_place(app, home):
 
 
 def test_the_community_filter_lists_unlocated_last(app, home):
-    with serving(home), app.server.test_request_context():
+    with serving(home), signed_context(app):
         options = dimension_options("community", "zh", {})
         english = dimension_options("community", "en", {})
         grids = dimension_options("grid", "zh", {})
