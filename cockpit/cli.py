@@ -209,6 +209,8 @@ def pipeline_run(day, rebuild_all: bool, as_json: bool) -> None:
     if summary.exit_code:
         click.echo(f"error: {summary.message}", err=True)
         sys.exit(summary.exit_code)
+    if not as_json:
+        _demo_accounts(_settings())
 
 
 def _run_pipeline(*, day: date | None = None, rebuild_all: bool = False, quiet: bool = False):
@@ -497,8 +499,23 @@ def up(days: int, scale: float, port: int, no_serve: bool) -> None:
     from warehouse.releases import current_release
 
     click.echo(f"warehouse ready: {current_release(home)}")
+    _demo_accounts(settings)
     if not no_serve:
         _serve("127.0.0.1", port, 2)
+
+
+def _demo_accounts(settings) -> None:
+    """On a demo home: make its accounts (printed once), or say where they are kept."""
+    from cockpit.access.demo import demo_accounts_file, ensure_demo_accounts
+
+    made = ensure_demo_accounts(settings)
+    path = demo_accounts_file(settings)
+    if made:
+        click.echo("demo accounts (shown once; kept, owner-only, in " + str(path) + "):")
+        for each in made:
+            click.echo(f"  {each.name:<10} {each.role:<10} {each.scope:<22} {each.password}")
+    elif settings.paths.demo_manifest.exists() and path.exists():
+        click.echo(f"sign in with a demo account listed in {path}")
 
 
 # --- users and the audit trail (cockpit/access). Whoever can run these owns COCKPIT_HOME, so the console is trusted:

@@ -66,7 +66,7 @@ def test_table_cells_read_like_a_report():
 
 def test_app_serves_its_pages_and_loads_nothing_from_the_internet(app):
     client = signed_client(app)
-    page = client.get("/pipeline")
+    page = client.get("/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     external = [u for u in re.findall(r'(?:src|href)="(https?://[^"]+)"', html) if "127.0.0.1" not in u]
