@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cockpit.access.accounts import ROLES
+from cockpit.access.accounts import ROLES, Permission
 from cockpit.access.audit import Action
 from cockpit.settings import Settings, SettingsError
 from warehouse.paths import keep_private
@@ -529,8 +529,8 @@ def _cli_actor() -> str:
 
 
 @contextmanager
-def _access():
-    """The home's state database and account rules; an account or state problem becomes one line."""
+def _access(kind=None):
+    """Accounts (or `kind`, e.g. ScreenTokens) on the home's state database; an access problem becomes one line."""
     from cockpit.access.accounts import AccessError, Accounts
     from cockpit.access.audit import AuditError
     from cockpit.access.state import StateError, connect
@@ -539,7 +539,7 @@ def _access():
     home = _ensure_home(settings)
     try:
         conn = connect(home)
-        yield Accounts(conn, settings)
+        yield (kind or Accounts)(conn, settings)
     except (AccessError, AuditError, StateError) as exc:
         _fail(str(exc))
     except OSError as exc:
@@ -558,6 +558,7 @@ def _scope_option(value: str | None):
 
 
 ROLE_CHOICE = click.Choice(list(ROLES))
+PERMISSION_CHOICE = click.Choice([p.value for p in Permission])
 SCOPE_OPTION = click.option(
     "--scope",
     callback=lambda _ctx, _param, value: _scope_option(value),
@@ -602,14 +603,14 @@ def user_list() -> None:
     from cockpit.access.accounts import locked_until
 
     with _access() as accounts:
-        table = Table("name", "display name", "role", "scope", "state", "created")
+        table = Table("name", "display name", "role", "grants", "scope", "state", "created")
         for a in all_accounts(accounts.conn):
             state = "disabled" if a.disabled else "must change password" if a.must_change_password else "active"
             if locked_until(accounts.conn, a.name):
                 state += ", locked"
-            table.add_row(
-                a.name, a.display_name, f"{a.role.name} ({a.role.label})", str(a.scope), state, a.created_at[:19]
-            )
+            grants = ", ".join(sorted(p.value for p in a.grants))
+            role = f"{a.role.name} ({a.role.label})"
+            table.add_row(a.name, a.display_name, role, grants, str(a.scope), state, a.created_at[:19])
     out.print(table)
 
 
@@ -658,6 +659,76 @@ def user_reset_password(name: str) -> None:
     with _access() as accounts:
         password = accounts.reset_password(name, actor=_cli_actor())
     _print_password(name, password)
+
+
+@user.command("grant")
+@click.argument("name")
+@click.argument("permission", type=PERMISSION_CHOICE)
+def user_grant(name: str, permission: str) -> None:
+    """Let NAME do one thing beyond their role, e.g. `personal` (party members' personal records) (sessions end)."""
+    with _access() as accounts:
+        account = accounts.grant(name, permission, actor=_cli_actor())
+    click.echo(
+        f"granted {permission} to {account.name} (grants now: {', '.join(sorted(p.value for p in account.grants))})"
+    )
+
+
+@user.command("revoke-grant")
+@click.argument("name")
+@click.argument("permission", type=PERMISSION_CHOICE)
+def user_revoke_grant(name: str, permission: str) -> None:
+    """Take back a permission granted to NAME (their sessions end)."""
+    with _access() as accounts:
+        account = accounts.revoke_grant(name, permission, actor=_cli_actor())
+    click.echo(f"revoked the grant of {permission} from {account.name}")
+
+
+@main.group()
+def token() -> None:
+    """Wall screen tokens: a wall PC opens /wall?token=… instead of typing a password; view only, its own scope."""
+
+
+@token.command("add")
+@click.argument("name")
+@click.option(
+    "--scope",
+    required=True,
+    callback=lambda _ctx, _param, value: _scope_option(value),
+    help="What the wall shows: street | community:ID,ID… | grid:ID,ID… (ids checked against the current release).",
+)
+def token_add(name: str, scope) -> None:
+    """Issue a token named NAME; prints it once (only its hash is kept). A revoked NAME may be issued again."""
+    from cockpit.access.tokens import ScreenTokens
+
+    with _access(ScreenTokens) as tokens:
+        issued, secret = tokens.issue(name, scope, actor=_cli_actor())
+    click.echo(f"issued screen token {issued.name}: scope {issued.scope}")
+    click.echo(f"open on the wall PC (shown once, it cannot be shown again): /wall?token={secret}")
+
+
+@token.command("list")
+def token_list() -> None:
+    """The tokens, their scopes, when they were made and last used, and whether revoked (never the secrets)."""
+    from cockpit.access.tokens import ScreenTokens
+
+    with _access(ScreenTokens) as tokens:
+        rows = tokens.list()
+    table = Table("name", "scope", "created (UTC)", "by", "last used (UTC)", "state")
+    for t in rows:
+        state = "active" if t.active else f"revoked {t.revoked_at[:19]}"
+        table.add_row(t.name, str(t.scope), t.created_at[:19], t.created_by, (t.last_used_at or "never")[:19], state)
+    out.print(table)
+
+
+@token.command("revoke")
+@click.argument("name")
+def token_revoke(name: str) -> None:
+    """Stop the token NAME: its wall goes blank at its next refresh."""
+    from cockpit.access.tokens import ScreenTokens
+
+    with _access(ScreenTokens) as tokens:
+        revoked = tokens.revoke(name, actor=_cli_actor())
+    click.echo(f"screen token {revoked.name} revoked")
 
 
 @main.group("audit")

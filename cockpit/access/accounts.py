@@ -1,6 +1,8 @@
 """Local accounts: roles and their permissions, scopes, the password policy, lockout and account changes.
 
 Roles are declared once here as data (ROLES); the app asks `role.may(Permission.EXPORT)` rather than naming roles.
+A user may also be granted single permissions beyond their role's (`Accounts.grant`), e.g. PERSONAL for the few who
+see party members' personal records, or RECORDS to an admin.
 A scope is the whole street, a list of community ids or a list of grid ids, checked against the current release.
 Every change is written to the audit trail in the same transaction as the change itself.
 """
@@ -193,6 +195,14 @@ class Account:
     disabled: bool
     session_epoch: int
     created_at: str
+    grants: frozenset[Permission] = frozenset()  # beyond the role's permissions, granted to this user
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return self.role.permissions | self.grants
+
+    def may(self, permission: Permission) -> bool:
+        return permission in self.permissions
 
 
 class LoginResult(StrEnum):
@@ -217,6 +227,7 @@ def _account(conn: sqlite3.Connection, row: sqlite3.Row) -> Account:
     ids = tuple(
         r[0] for r in conn.execute("SELECT unit_id FROM user_scope WHERE user_id = ? ORDER BY unit_id", (row["id"],))
     )
+    granted = {r[0] for r in conn.execute("SELECT permission FROM user_grants WHERE user_id = ?", (row["id"],))}
     return Account(
         id=row["id"],
         name=row["name"],
@@ -227,6 +238,8 @@ def _account(conn: sqlite3.Connection, row: sqlite3.Row) -> Account:
         disabled=bool(row["disabled"]),
         session_epoch=row["session_epoch"],
         created_at=row["created_at"],
+        # A grant of a permission this version no longer declares grants nothing (fails closed).
+        grants=frozenset(p for p in Permission if p.value in granted),
     )
 
 
@@ -252,6 +265,13 @@ def locked_until(conn: sqlite3.Connection, name: str, now: datetime | None = Non
         return None
     until = datetime.fromisoformat(row[0])
     return until if until > _now(now) else None
+
+
+def permission_for(text: str | Permission) -> Permission:
+    try:
+        return Permission(text)
+    except ValueError:
+        raise AccessError(f"unknown permission {text!r}: one of {', '.join(p.value for p in Permission)}") from None
 
 
 def _role_for(role_name: str) -> Role:
@@ -351,6 +371,53 @@ class Accounts:
                 self.conn, actor, Action.USER_CHANGE, target=account.name, detail=detail, now=now
             )
         return get(self.conn, name)
+
+    def grant(self, name: str, permission: Permission | str, *, actor: str, now: datetime | None = None) -> Account:
+        """Let NAME do one thing their role does not (their sessions end, as on any change of what they may do)."""
+        permission, account = permission_for(permission), get(self.conn, name)
+        if account.role.may(permission):
+            raise AccessError(
+                f"{account.name}'s role {account.role.name} ({account.role.label}) includes {permission.value} already"
+            )
+        if permission in account.grants:
+            raise AccessError(f"{account.name} was granted {permission.value} already")
+        at = audit.timestamp(_now(now))
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO user_grants (user_id, permission, granted_by, granted_at) VALUES (?, ?, ?, ?)",
+                (account.id, permission.value, actor, at),
+            )
+            self._bump_epoch(account, at)
+            detail = {"change": "grant", "permission": permission.value}
+            audit.append_in_transaction(
+                self.conn, actor, Action.USER_CHANGE, target=account.name, detail=detail, now=now
+            )
+        return get(self.conn, name)
+
+    def revoke_grant(
+        self, name: str, permission: Permission | str, *, actor: str, now: datetime | None = None
+    ) -> Account:
+        """Take back a granted permission; their sessions end, so it is gone from the next request on."""
+        permission, account = permission_for(permission), get(self.conn, name)
+        if permission not in account.grants:
+            how = " (it comes with their role: change the role instead)" if account.role.may(permission) else ""
+            raise AccessError(f"{account.name} has no grant of {permission.value}{how}")
+        at = audit.timestamp(_now(now))
+        with transaction(self.conn):
+            self.conn.execute(
+                "DELETE FROM user_grants WHERE user_id = ? AND permission = ?", (account.id, permission.value)
+            )
+            self._bump_epoch(account, at)
+            detail = {"change": "revoke_grant", "permission": permission.value}
+            audit.append_in_transaction(
+                self.conn, actor, Action.USER_CHANGE, target=account.name, detail=detail, now=now
+            )
+        return get(self.conn, name)
+
+    def _bump_epoch(self, account: Account, at: str) -> None:
+        self.conn.execute(
+            "UPDATE users SET session_epoch = session_epoch + 1, updated_at = ? WHERE id = ?", (at, account.id)
+        )
 
     def disable(self, name: str, *, actor: str, now: datetime | None = None) -> Account:
         detail = {"change": "disable"}

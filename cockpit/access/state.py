@@ -118,6 +118,23 @@ MIGRATIONS: tuple[str, ...] = (
         pruned_at TEXT NOT NULL
     );
     """,
+    # 3: permissions granted to one user beyond their role's, and the secrets of re-issued screen tokens.
+    """
+    CREATE TABLE user_grants (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        permission TEXT NOT NULL,
+        granted_by TEXT NOT NULL,
+        granted_at TEXT NOT NULL,
+        PRIMARY KEY (user_id, permission)
+    );
+    -- the hash a revoked token had before its name was issued again: that old secret is still known as revoked,
+    -- so a wall (or a thief) still using it is recorded under the token's name, not as an unknown token
+    CREATE TABLE screen_token_retired (
+        token_hash TEXT PRIMARY KEY,
+        token_id INTEGER NOT NULL REFERENCES screen_tokens(id) ON DELETE CASCADE,
+        retired_at TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -9,7 +9,10 @@ import sqlite3
 from click.testing import CliRunner
 
 from cockpit.access.accounts import LoginResult
+from cockpit.access.state import open_state
+from cockpit.access.tokens import ScreenTokens
 from cockpit.cli import main
+from cockpit.settings import Settings
 from warehouse.paths import Home
 
 from .conftest import accounts_for
@@ -146,3 +149,66 @@ def test_audit_list_filters_by_day(home):
     assert later.exit_code == 0 and "user_change" not in later.stdout
     bad = cockpit(home, "audit", "list", "--since", "yesterday")
     assert bad.exit_code == 2 and "yesterday" in bad.stderr
+
+
+ISSUED = re.compile(r"/wall\?token=([A-Za-z0-9_-]+)")
+
+
+def test_a_screen_token_is_printed_once_as_a_wall_url_and_works(home):
+    done = cockpit(home, "token", "add", "hall", "--scope", "community:C01,C02")
+    assert done.exit_code == 0, done.output
+    (secret,) = ISSUED.findall(done.stdout)
+    assert done.stdout.count(secret) == 1 and "shown once" in done.stdout
+    assert secret.encode() not in _db_bytes(home)
+    token = ScreenTokens(open_state(home.state_db), Settings(home=home.root)).verify(secret)
+    assert token is not None and str(token.scope) == "community:C01,C02"
+
+    listed = cockpit(home, "token", "list")
+    assert listed.exit_code == 0 and secret not in listed.stdout
+    assert "hall" in listed.stdout and "community:C01,C02" in listed.stdout and "active" in listed.stdout
+
+    assert cockpit(home, "token", "revoke", "hall").exit_code == 0
+    assert "revoked" in cockpit(home, "token", "list").stdout
+    assert ScreenTokens(open_state(home.state_db), Settings(home=home.root)).verify(secret) is None
+    actions = cockpit(home, "audit", "list", "--action", "token_change").stdout
+    assert actions.count(f"cli:{getpass.getuser()}") == 2
+
+
+def test_token_mistakes_are_one_line(home):
+    cockpit(home, "token", "add", "hall", "--scope", "street")
+    for args in (
+        ("token", "revoke", "nowhere"),
+        ("token", "add", "hall", "--scope", "street"),
+        ("token", "add", "a b", "--scope", "street"),
+    ):
+        done = cockpit(home, *args)
+        assert done.exit_code == 1 and done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, args
+    # a malformed scope is a usage error, named on one line like the user commands' scopes
+    for scope in ("town", "community:", "street:C01"):
+        bad = cockpit(home, "token", "add", "corner", "--scope", scope)
+        assert bad.exit_code == 2 and sum(line.startswith("Error:") for line in bad.stderr.splitlines()) == 1, scope
+    missing = cockpit(home, "token", "add", "corner")
+    assert missing.exit_code == 2 and "--scope" in missing.stderr
+    assert "corner" not in cockpit(home, "token", "list").stdout
+
+
+def test_unknown_token_scope_ids_are_refused(street_home, street_units):
+    known = street_units["grid"][0]
+    done = cockpit(street_home, "token", "add", "hall", "--scope", f"grid:{known},G-404")
+    assert done.exit_code == 1 and "G-404" in done.stderr and done.stderr.count("\n") == 1
+    assert cockpit(street_home, "token", "add", "hall", "--scope", f"grid:{known}").exit_code == 0
+
+
+def test_user_grant_and_revoke_grant_show_in_user_list(home):
+    cockpit(home, "user", "add", "root1", "--role", "admin")
+    done = cockpit(home, "user", "grant", "root1", "records")
+    assert done.exit_code == 0, done.output
+    assert accounts_for(home).conn.execute("SELECT permission FROM user_grants").fetchall()[0][0] == "records"
+    assert "records" in cockpit(home, "user", "list").stdout
+    assert cockpit(home, "user", "revoke-grant", "root1", "records").exit_code == 0
+    assert "records" not in cockpit(home, "user", "list").stdout
+
+    for args in (("user", "grant", "nobody", "records"), ("user", "revoke-grant", "root1", "records")):
+        refused = cockpit(home, *args)
+        assert refused.exit_code == 1 and refused.stderr.count("\n") == 1, args
+    assert cockpit(home, "user", "grant", "root1", "fly").exit_code == 2  # click names the choices

@@ -10,12 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from cockpit.access import accounts as accounts_module
 from cockpit.access import audit
+from cockpit.access.accounts import Accounts, Permission
 from cockpit.access.state import StateError, connect, open_state
+from cockpit.access.tokens import ScreenTokens
+from cockpit.settings import Settings
 from warehouse.paths import Home
 
 TABLES_V1 = {"users", "user_scope", "login_failures", "audit"}
 TABLES_V2 = TABLES_V1 | {"sessions", "screen_tokens", "screen_token_scope", "alarm_acks", "audit_anchor"}
+TABLES_V3 = TABLES_V2 | {"user_grants", "screen_token_retired"}
 
 
 def _tables(path) -> set[str]:
@@ -30,10 +35,10 @@ def _version(path) -> int:
 
 def test_an_empty_home_gets_the_whole_schema_and_opening_again_changes_nothing(home):
     open_state(home.state_db).close()
-    assert _tables(home.state_db) == TABLES_V2
-    assert _version(home.state_db) == 2
+    assert _tables(home.state_db) == TABLES_V3
+    assert _version(home.state_db) == 3
     open_state(home.state_db).close()
-    assert _version(home.state_db) == 2
+    assert _version(home.state_db) == 3
 
 
 def test_a_version_1_database_is_migrated_and_keeps_its_rows(home):
@@ -46,7 +51,7 @@ def test_a_version_1_database_is_migrated_and_keeps_its_rows(home):
     assert _tables(home.state_db) == TABLES_V1 and _version(home.state_db) == 1
 
     conn = open_state(home.state_db)
-    assert _tables(home.state_db) == TABLES_V2 and _version(home.state_db) == 2
+    assert _tables(home.state_db) == TABLES_V3 and _version(home.state_db) == 3
     assert conn.execute("SELECT name FROM users").fetchall()[0][0] == "li"
     # the new tables work with the old rows: a session row references the migrated user
     conn.execute(
@@ -57,6 +62,34 @@ def test_a_version_1_database_is_migrated_and_keeps_its_rows(home):
             "INSERT INTO sessions (id_hash, user_id, session_epoch, created_at, last_seen_at) "
             "VALUES ('h2', 99, 0, 'a', 'a')"
         )
+
+
+def test_a_version_2_database_keeps_its_users_and_tokens_and_takes_grants(home):
+    v2 = open_state(home.state_db, upto=2)
+    v2.execute(
+        "INSERT INTO users (name, display_name, role, scope_kind, password_hash, created_at, updated_at) "
+        "VALUES ('wang', '王芳', 'community', 'community', 'x', '2026-01-01', '2026-01-01')"
+    )
+    v2.execute("INSERT INTO user_scope (user_id, unit_id) VALUES (1, 'C03')")
+    v2.execute(
+        "INSERT INTO screen_tokens (name, token_hash, scope_kind, created_by, created_at) "
+        f"VALUES ('hall', '{'ab' * 32}', 'street', 'cli:ops', '2026-01-01')"
+    )
+    v2.close()
+    assert _tables(home.state_db) == TABLES_V2 and _version(home.state_db) == 2
+
+    conn = open_state(home.state_db)
+    assert _version(home.state_db) == 3
+    accounts = Accounts(conn, Settings(home=home.root))
+    wang = accounts_module.get(conn, "wang")
+    assert (wang.display_name, wang.role.name, str(wang.scope), wang.grants) == (
+        "王芳",
+        "community",
+        "community:C03",
+        frozenset(),
+    )
+    assert ScreenTokens(conn, accounts.settings).get("hall").active
+    assert accounts.grant("wang", "personal", actor="cli:ops").grants == {Permission.PERSONAL}
 
 
 def test_a_database_from_a_newer_cockpit_is_refused_in_one_line(home):
