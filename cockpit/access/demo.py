@@ -70,9 +70,7 @@ def ensure_demo_accounts(settings: Settings) -> list[DemoAccount] | None:
     for name, role, scope, display_name, grants in plan:
         _, password = manager.create(name, role, actor=DEMO_ACTOR, scope=Scope.parse(scope), display_name=display_name)
         for permission in grants:
-            grant = getattr(manager, "grant", None)
-            if grant is not None:
-                grant(name, permission, actor=DEMO_ACTOR)
+            manager.grant(name, permission, actor=DEMO_ACTOR)
         made.append(DemoAccount(name, role, scope, password))
     # Demo passwords are random and kept owner-only; asking to change them would only add typing to a demo.
     with transaction(conn):

@@ -90,15 +90,16 @@ def look_up(
     now = _now(now)
     id_hash = token_hash(token)
     row = conn.execute(
-        "SELECT s.created_at, s.last_seen_at, s.ended_at, s.end_reason, s.session_epoch AS s_epoch, u.* "
+        "SELECT s.created_at AS s_created, s.last_seen_at AS s_seen, s.ended_at AS s_ended, "
+        "s.end_reason AS s_reason, s.session_epoch AS s_epoch, u.* "
         "FROM sessions AS s JOIN users AS u ON u.id = s.user_id WHERE s.id_hash = ?",
         (id_hash,),
     ).fetchone()
     if row is None:
         return Lookup()
-    if row["ended_at"] is not None:
-        return Lookup(ended=_reason(row["end_reason"]))
-    created, seen = datetime.fromisoformat(row["created_at"]), datetime.fromisoformat(row["last_seen_at"])
+    if row["s_ended"] is not None:
+        return Lookup(ended=_reason(row["s_reason"]))
+    created, seen = datetime.fromisoformat(row["s_created"]), datetime.fromisoformat(row["s_seen"])
     reason = None
     if row["disabled"]:
         reason = Ended.DISABLED

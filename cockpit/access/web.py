@@ -42,8 +42,9 @@ LOGIN_PATH, LOGOUT_PATH, PASSWORD_PATH, LOGOUT_ALL_PATH = (
     "/account/logout-everywhere",
 )
 CALLBACK_PATH = "/_dash-update-component"
-# Open without signing in: the login page and what it and every page load (no data in any of them).
-PUBLIC_PATHS = frozenset({LOGIN_PATH, "/_favicon.ico"})
+# Open without signing in: the login page, what it and every page load, and the language/theme
+# switch (it only sets a cookie), none holding any data.
+PUBLIC_PATHS = frozenset({LOGIN_PATH, "/_favicon.ico", "/preference"})
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/vendor/")
 # What a signed-in principal needs for each page (by its page id; every other page needs VIEW) …
 PAGE_PERMISSIONS: dict[str, Permission] = {
@@ -266,7 +267,7 @@ class Gate:
         from cockpit.access.tokens import ScreenTokens
 
         token = ScreenTokens(self.conn(), self.settings).verify(secret, client=self.client(), record_use=record_use)
-        return Principal.for_screen(token.name, token.scope) if token is not None else None
+        return token.principal() if token is not None else None
 
     # -- the gate itself --
 
@@ -358,7 +359,7 @@ class Gate:
 
 
 def _grants(account) -> frozenset[Permission]:
-    return getattr(account, "grants", frozenset())
+    return account.grants
 
 
 def _plain(message: str, status: int) -> flask.Response:

@@ -16,7 +16,7 @@ import pytest
 
 from tests.cockpit.dash_client import DashClient
 from tests.cockpit.test_serving import _free_port, _listening
-from tests.fixtures.accounts import signed_client
+from tests.fixtures.accounts import cookie_header, signed_client
 
 WALL_PARAMETERS = ("rotate", "refresh", "alert_timeout", "alarm_hours")
 
@@ -315,12 +315,13 @@ def test_every_response_carries_the_security_headers(app):
 # ---- python app.py -----------------------------------------------------------------------------------
 
 
-def _dash_config(port: int) -> dict:
+def _dash_config(port: int, cookie: str) -> dict:
     deadline = time.monotonic() + 90
     while not _listening(port):
         assert time.monotonic() < deadline, "python app.py did not listen within 90 s"
         time.sleep(0.2)
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Cookie": cookie})
+    with urllib.request.urlopen(request, timeout=30) as response:
         page = response.read().decode()
     start = page.index('<script id="_dash-config" type="application/json">') + len(
         '<script id="_dash-config" type="application/json">'
@@ -345,7 +346,7 @@ def test_python_app_py_runs_debug_only_when_asked(loaded_demo, debug_env, debug_
         start_new_session=True,  # the debug reloader runs the app in a child: stop the whole group
     )
     try:
-        config = _dash_config(port)
+        config = _dash_config(port, cookie_header(loaded_demo.home))
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)

@@ -374,7 +374,8 @@ def test_cache_is_keyed_by_release_and_question(app, as_of):
     first.loc[0, "value"] = -1  # a caller changing its copy must not change the cache
     again = warehouse.metric("tickets_received", period, filters={"category": "sanitation"})
     assert again["value"].iloc[0] >= 0
-    key = (warehouse.info.run_id, "metric", "tickets_received", str(period), (("category", "sanitation"),), None, True)
+    filters = (("category", "sanitation"),)
+    key = (warehouse.info.run_id, "metric", "tickets_received", str(period), filters, None, True, None)  # no scope
     assert key in warehouse._cache
 
 

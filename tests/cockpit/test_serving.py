@@ -18,7 +18,7 @@ from pathlib import Path
 from gunicorn.ctl.client import ControlClient
 
 from tests.conftest import SALT
-from tests.fixtures.accounts import signed_client
+from tests.fixtures.accounts import cookie_header, signed_client
 
 
 def _free_port() -> int:
@@ -59,9 +59,9 @@ def _served(home: Path, port: int, workers: int = 2) -> Iterator[subprocess.Pope
         proc.log = proc.communicate(timeout=60)[0]
 
 
-def _get(url: str) -> int:
+def _get(url: str, cookie: str = "") -> int:
     try:
-        with urllib.request.urlopen(url, timeout=120) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": cookie}), timeout=120) as response:
             response.read()
             return response.status
     except urllib.error.HTTPError as error:
@@ -75,6 +75,7 @@ def test_concurrent_first_requests_on_a_fresh_server_never_fail(app, loaded_demo
     assert len(bundles) > 3, index
     paths = ["/", "/_dash-layout", "/_dash-dependencies", "/wall", *bundles]
     port = _free_port()
+    cookie = cookie_header(loaded_demo.home)
     with _served(loaded_demo.home.root, port):
         base = f"http://127.0.0.1:{port}"
         requests = [base + path for path in paths] * 4
@@ -83,7 +84,7 @@ def test_concurrent_first_requests_on_a_fresh_server_never_fail(app, loaded_demo
 
         def fetch(url: str) -> None:
             start.wait()
-            statuses.append((url, _get(url)))
+            statuses.append((url, _get(url, cookie)))
 
         threads = [threading.Thread(target=fetch, args=(url,)) for url in requests]
         for thread in threads:
