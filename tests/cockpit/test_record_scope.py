@@ -1,0 +1,356 @@
+"""Who gets the rows behind a number: a page's record table serves only the KPIs that page shows, and
+personal records (party members), the record table and exports only to principals granted them.
+
+Everything is driven through the real app: record-table and background-export callbacks over HTTP as the
+browser posts them, the export routes with Flask's test client, page layouts rendered in a request.
+The principal asking is installed through the app's principal hook, as the sign-in gate installs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import io
+import json
+import pkgutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import flask
+import openpyxl
+import pytest
+
+import cockpit.pages
+from cockpit.access.accounts import ROLES, Permission, Scope, ScopeKind
+from cockpit.access.principal import Principal, PrincipalKind
+from cockpit.components.board import Board, board_layout
+from cockpit.components.records import exportable_kpis, record_kpis
+from cockpit.data import current_warehouse
+from cockpit.exports import ExportJobs
+from cockpit.metrics import compute, default_catalog, get_metric
+from cockpit.view import View
+from tests.cockpit.dash_client import DashClient, by_type, find, walk
+
+PERIOD = "this_year"
+# What the tester posted: the party page's member roll asked for from the dispatch page.
+PERSONAL_KPI = "party_members"
+# The sentence a principal without the personal grant reads instead of party members' rows (the issue's words).
+PERSONAL_NOTE = {"zh": "党员个人信息仅对授权用户可见", "en": "personal"}
+
+
+def page_boards() -> dict[str, Board]:
+    """Every page module that declares a Board, by page id (read from the page modules themselves)."""
+    boards = {}
+    for module in pkgutil.iter_modules(cockpit.pages.__path__):
+        board = getattr(importlib.import_module(f"cockpit.pages.{module.name}"), "BOARD", None)
+        if isinstance(board, Board):
+            boards[board.id] = board
+    return boards
+
+
+def declared_by_hand(board: Board) -> set[str]:
+    """What a reader of the page module sees it show: tiles, chart KPIs, map choices and its record KPI."""
+    kpis = {board.record_kpi, *board.map_kpis}
+    for group in board.groups:
+        kpis.update(group.kpis)
+    for chart in board.charts:
+        kpis.update(chart.kpis)
+    return kpis
+
+
+def user(name: str, *permissions: Permission) -> Principal:
+    return Principal(name, name, PrincipalKind.USER, frozenset(permissions), Scope(ScopeKind.STREET))
+
+
+ANALYST = Principal(
+    "analyst", "analyst", PrincipalKind.USER, ROLES["analyst"].permissions, Scope(ScopeKind.STREET), ROLES["analyst"]
+)
+ANALYST_WITH_PERSONAL = dataclasses.replace(ANALYST, name="secretary", permissions=ANALYST.permissions | {"personal"})
+LEADER = Principal(
+    "leader", "leader", PrincipalKind.USER, ROLES["leader"].permissions, Scope(ScopeKind.STREET), ROLES["leader"]
+)
+VIEW_AND_RECORDS = user("reader", Permission.VIEW, Permission.RECORDS)
+
+
+@contextmanager
+def acting_as(app, principal: Principal) -> Iterator[None]:
+    """Every request to the app in this block is `principal`'s (the hook the sign-in gate fills)."""
+    config = app.server.config
+    previous = config.get("COCKPIT_RESOLVE_PRINCIPAL")
+    config["COCKPIT_RESOLVE_PRINCIPAL"] = lambda: principal
+    try:
+        yield
+    finally:
+        if previous is None:
+            config.pop("COCKPIT_RESOLVE_PRINCIPAL", None)
+        else:
+            config["COCKPIT_RESOLVE_PRINCIPAL"] = previous
+
+
+@pytest.fixture(scope="module")
+def client(app) -> DashClient:
+    return DashClient(app)
+
+
+@pytest.fixture
+def jobs(app, tmp_path):
+    """Background exports into a private directory, capped low so that a job is cheap."""
+    previous = app.server.config["COCKPIT_EXPORTS"]
+    app.server.config["COCKPIT_EXPORTS"] = ExportJobs(tmp_path / "exports", 10**6, 200)
+    yield app.server.config["COCKPIT_EXPORTS"]
+    app.server.config["COCKPIT_EXPORTS"] = previous
+
+
+def store(kpi: str, **filters: str) -> dict:
+    view = View.from_query({"period": PERIOD, **filters}, current_warehouse().info.data_through)
+    return {**view.to_dict(), "record_kpi": kpi}
+
+
+def rows(client: DashClient, page, view_store: dict, request: dict | None = None) -> dict:
+    """The record table's answer for `page` (the MATCH id the browser names) and the view store it posts."""
+    answer = client.update(
+        "getRowsResponse",
+        {"id": {"page": page, "type": "records"}, "property": "getRowsResponse"},
+        [{"id": {"page": page, "type": "records"}, "property": "getRowsRequest", "value": request or {"startRow": 0}}],
+        [{"id": {"page": page, "type": "view"}, "property": "data", "value": view_store}],
+    )
+    return next(iter(answer.values()))["getRowsResponse"]
+
+
+def rows_counted_by_compute(kpi: str, view_store: dict) -> int:
+    """How many records lie behind `kpi` in this view, by compute(): the KPI's own conditions, counting rows."""
+    metric = get_metric(kpi)
+    counting = dataclasses.replace(metric, value="count(*)", denominator=None, thresholds=None, target=None)
+    view = View.from_dict(view_store)
+    with current_warehouse().cursor() as cur:
+        frame = compute(cur, kpi, view.period, filters=view.filters, compare=False, catalog={kpi: counting})
+    return 0 if frame.empty or frame["value"].isna().all() else int(frame["value"].iloc[0])
+
+
+def render(app, page: str, query: dict, principal: Principal | None = None):
+    with app.server.test_request_context():
+        if principal is not None:
+            flask.g.principal = principal
+        return board_layout(page_boards()[page], query)
+
+
+def export_job(client: DashClient, page: str, view_store: dict) -> dict:
+    """Click the panel's background-export button: {output type: value} of the answer."""
+    ids = {kind: {"page": page, "type": kind} for kind in ("export-job", "export-job-notice", "export-job-poll")}
+    answer = client.update(
+        "export-job-notice",
+        [
+            {"id": ids[kind], "property": prop}
+            for kind, prop in (
+                ("export-job", "data"),
+                ("export-job-notice", "children"),
+                ("export-job-poll", "disabled"),
+            )
+        ],
+        [
+            {"id": {"page": page, "type": "export-job-start"}, "property": "n_clicks", "value": 1},
+            {"id": ids["export-job-poll"], "property": "n_intervals", "value": 0},
+        ],
+        [
+            {"id": ids["export-job"], "property": "data", "value": None},
+            {"id": {"page": page, "type": "view"}, "property": "data", "value": view_store},
+        ],
+        changed=[json.dumps({"page": page, "type": "export-job-start"}, separators=(",", ":")) + ".n_clicks"],
+    )
+    return {json.loads(key.rsplit(".", 1)[0])["type"]: next(iter(value.values())) for key, value in answer.items()}
+
+
+def finished(jobs: ExportJobs, job_id: str) -> dict:
+    for _ in range(600):
+        state = jobs.state(job_id)
+        if state and state["status"] in ("done", "failed"):
+            return state
+        time.sleep(0.05)
+    raise AssertionError(f"export job {job_id} did not finish")
+
+
+# ---- a page serves the KPIs it declares, and only those -----------------------------------------------------
+
+
+def test_the_declarations_are_what_the_page_modules_show(app):
+    boards = page_boards()
+    assert {"overview", "dispatch", "party", "grid", "approvals", "enforcement"} <= set(boards)
+    for page, board in boards.items():
+        assert record_kpis(page) == declared_by_hand(board), page
+    assert record_kpis("metrics") == frozenset()  # the catalog page has no record table
+    assert exportable_kpis() == set().union(*(declared_by_hand(board) for board in boards.values()))
+
+
+def test_posting_another_pages_kpi_gets_no_rows_while_the_pages_own_kpi_gets_them(app, client):
+    assert PERSONAL_KPI not in declared_by_hand(page_boards()["dispatch"])
+    stolen = rows(client, "dispatch", store(PERSONAL_KPI))
+    assert stolen == {"rowData": [], "rowCount": 0}
+
+    own = rows(client, "dispatch", store("tickets_received"))
+    assert own["rowCount"] == rows_counted_by_compute("tickets_received", store("tickets_received")) > 0
+    # the same member roll from the page that shows it (the command line's SYSTEM may see everything)
+    members = rows(client, "party", store(PERSONAL_KPI))
+    assert members["rowCount"] == rows_counted_by_compute(PERSONAL_KPI, store(PERSONAL_KPI)) > 0
+
+
+@pytest.mark.parametrize("page", ["no-such-page", "", None, 7, ["dispatch"], {"page": "dispatch"}])
+def test_a_page_id_no_page_declares_gets_nothing(app, client, page):
+    assert rows(client, page, store("tickets_received")) == {"rowData": [], "rowCount": 0}
+
+
+def test_the_background_export_refuses_a_kpi_the_page_does_not_show(app, client, jobs):
+    answer = export_job(client, "dispatch", store(PERSONAL_KPI))
+    assert answer["export-job"] is None and answer["export-job-poll"] is True
+    assert PERSONAL_KPI in answer["export-job-notice"] and "\n" not in answer["export-job-notice"]
+    assert not list(jobs.directory.glob("*")) if jobs.directory.exists() else True
+
+
+def test_every_declared_kpi_of_every_page_serves_the_rows_compute_counts(app, client):
+    most_rows = {}
+    for page, board in page_boards().items():
+        for kpi in sorted(declared_by_hand(board)):
+            view_store = store(kpi)
+            answer = rows(client, page, view_store)
+            assert answer["rowCount"] == rows_counted_by_compute(kpi, view_store), (page, kpi)
+            assert len(answer["rowData"]) == min(answer["rowCount"], 50), (page, kpi)
+            most_rows[page] = max(most_rows.get(page, 0), answer["rowCount"])
+    # an answer of 0 everywhere would pass the equality above: every page has records somewhere in the demo year
+    assert all(count > 0 for count in most_rows.values()), str(most_rows)
+
+
+def test_a_kpi_in_the_url_the_page_does_not_show_leaves_the_pages_own_record_table(app):
+    (dispatch_store,) = find(render(app, "dispatch", {"kpi": PERSONAL_KPI}), by_type("view"))
+    assert dispatch_store.data["record_kpi"] == page_boards()["dispatch"].record_kpi
+    (overview_store,) = find(render(app, "overview", {"kpi": PERSONAL_KPI}), by_type("view"))
+    assert overview_store.data["record_kpi"] == PERSONAL_KPI  # the overview's party strip shows it: a tile click
+
+
+def _kpis_in(node) -> set[str]:
+    """Every KPI id a rendered page names where a click or a choice can put it in focus."""
+    catalog = set(default_catalog())
+    found: set[str] = set()
+
+    def visit(each):
+        if isinstance(each, dict):
+            component_id = (each.get("props") or {}).get("id") if "props" in each else each.get("id")
+            if isinstance(component_id, dict) and component_id.get("kpi") in catalog:
+                found.add(component_id["kpi"])
+            for key, value in each.items():
+                if key in ("customdata", "value") and isinstance(value, str | list):
+                    found.update(v for v in (value if isinstance(value, list) else [value]) if v in catalog)
+                else:
+                    visit(value)
+        elif isinstance(each, list | tuple):
+            for item in each:
+                visit(item)
+
+    visit(node)
+    return found
+
+
+def test_every_kpi_a_page_shows_or_lets_a_click_focus_is_declared(app, client):
+    """A chart or tile added with a KPI the declaration misses fails here: the page is read as rendered."""
+    for page in page_boards():
+        layout = render(app, page, {"period": PERIOD})
+        shown = {c.id["kpi"] for c in walk(layout) if isinstance(getattr(c, "id", None), dict) and "kpi" in c.id}
+        shown |= {option["value"] for c in find(layout, by_type("filter", key="map")) for option in c.options}
+        answers = {}
+        for output, outputs, inputs in client.page_updates(layout, page):
+            answers.update(client.update(output, outputs, inputs))
+        shown |= _kpis_in(answers)
+        assert shown, page
+        assert shown <= record_kpis(page), (page, shown - record_kpis(page))
+
+
+# ---- the export routes ---------------------------------------------------------------------------------------
+
+
+def test_an_export_of_a_kpi_no_page_shows_is_refused_with_a_reason(app):
+    undeclared = sorted(set(default_catalog()) - set().union(*map(declared_by_hand, page_boards().values())))
+    assert undeclared, "every catalog KPI is on some page: pick another way to test the refusal"
+    http = app.server.test_client()
+    for fmt in ("csv", "xlsx"):
+        response = http.get(f"/export/records.{fmt}?kpi={undeclared[0]}&period={PERIOD}")
+        assert response.status_code == 400
+        assert undeclared[0] in response.get_data(as_text=True) and response.get_data(as_text=True).count("\n") == 1
+    started = http.post("/export/jobs", json={"kpi": undeclared[0], "period": PERIOD, "format": "csv"})
+    assert started.status_code == 400 and undeclared[0] in started.get_data(as_text=True)
+
+
+# ---- personal records, RECORDS and EXPORT --------------------------------------------------------------------
+
+
+def test_party_members_rows_only_for_a_principal_granted_personal_records(app, client, jobs):
+    members = store(PERSONAL_KPI)
+    expected = rows_counted_by_compute(PERSONAL_KPI, members)
+    http = app.server.test_client()
+    with acting_as(app, ANALYST):
+        assert rows(client, "party", members) == {"rowData": [], "rowCount": 0}
+        # the same analyst still reads the party page's other records
+        assert rows(client, "party", store("pledges_posted"))["rowCount"] > 0
+        for fmt in ("csv", "xlsx"):
+            refused = http.get(f"/export/records.{fmt}?kpi={PERSONAL_KPI}&period={PERIOD}")
+            assert refused.status_code == 403
+            assert refused.get_data(as_text=True) == PERSONAL_NOTE["zh"] + "\n"
+        job = http.post("/export/jobs", json={"kpi": PERSONAL_KPI, "period": PERIOD, "format": "xlsx"})
+        assert job.status_code == 403
+        answer = export_job(client, "party", members)
+        assert answer["export-job"] is None and answer["export-job-notice"] == PERSONAL_NOTE["zh"]
+        assert not jobs.directory.exists() or not list(jobs.directory.glob("*.json"))
+
+    with acting_as(app, ANALYST_WITH_PERSONAL):
+        assert rows(client, "party", members)["rowCount"] == expected > 0
+        csv_text = http.get(f"/export/records.csv?kpi={PERSONAL_KPI}&period={PERIOD}").get_data(as_text=True)
+        data_lines = [line for line in csv_text.splitlines()[1:] if not line.startswith('"#')]
+        assert data_lines[0].startswith('"member_id"') and len(data_lines) - 1 == expected
+        started = http.post("/export/jobs", json={"kpi": PERSONAL_KPI, "period": PERIOD, "format": "xlsx"})
+        assert started.status_code == 202
+        job_id = started.get_json()["job"]
+        assert finished(jobs, job_id)["status"] == "done"
+        download = http.get(f"/export/jobs/{job_id}/file")
+        assert download.status_code == 200
+        sheet = list(openpyxl.load_workbook(io.BytesIO(download.get_data())).active.iter_rows(values_only=True))
+        names_at = next(i for i, row in enumerate(sheet) if row[0] == "member_id")
+        assert len(sheet) - names_at - 1 == min(expected, jobs.max_rows)
+
+    # the job's file does not pass to someone who could not have exported it, even with its id
+    with acting_as(app, ANALYST):
+        assert http.get(f"/export/jobs/{job_id}/file").status_code == 403
+
+
+def test_the_panel_shows_a_note_instead_of_the_rows_a_principal_may_not_see(app):
+    layout = render(app, "party", {"kpi": PERSONAL_KPI}, ANALYST)
+    assert not find(layout, by_type("records")) and not find(layout, by_type("export-job-start"))
+    assert not [c for c in walk(layout) if str(getattr(c, "id", "")).startswith("party-export-")]
+    assert [c.children for c in find(layout, lambda i: i == "party-records-note")] == [PERSONAL_NOTE["zh"]]
+
+    granted = render(app, "party", {"kpi": PERSONAL_KPI}, ANALYST_WITH_PERSONAL)
+    assert find(granted, by_type("records")) and find(granted, by_type("export-job-start"))
+    assert not find(granted, lambda i: i == "party-records-note")
+
+
+def test_without_records_permission_there_is_no_table_no_rows_and_no_export(app, client):
+    layout = render(app, "dispatch", {}, LEADER)
+    assert not find(layout, by_type("records")) and not find(layout, by_type("export-job-start"))
+    (note,) = find(layout, lambda i: i == "dispatch-records-note")
+    assert note.children and "\n" not in note.children and note.children != PERSONAL_NOTE["zh"]
+    http = app.server.test_client()
+    with acting_as(app, LEADER):
+        assert rows(client, "dispatch", store("tickets_received")) == {"rowData": [], "rowCount": 0}
+        response = http.get(f"/export/records.csv?kpi=tickets_received&period={PERIOD}")
+        assert response.status_code == 403 and response.get_data(as_text=True).count("\n") == 1
+        assert http.post("/export/jobs", json={"kpi": "tickets_received", "format": "csv"}).status_code == 403
+
+
+def test_records_without_export_permission_show_the_table_but_no_export(app, client):
+    layout = render(app, "dispatch", {}, VIEW_AND_RECORDS)
+    assert find(layout, by_type("records"))
+    assert not find(layout, by_type("export-job-start"))
+    assert not [c for c in walk(layout) if str(getattr(c, "id", "")).startswith("dispatch-export-")]
+    http = app.server.test_client()
+    with acting_as(app, VIEW_AND_RECORDS):
+        assert rows(client, "dispatch", store("tickets_received"))["rowCount"] > 0
+        response = http.get(f"/export/records.xlsx?kpi=tickets_received&period={PERIOD}")
+        assert response.status_code == 403 and response.get_data(as_text=True).count("\n") == 1
+        assert http.post("/export/jobs", json={"kpi": "tickets_received", "format": "csv"}).status_code == 403
