@@ -1,0 +1,34 @@
+"""The record panel as a principal without personal records or exports sees it, in headless Chromium."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.cockpit.test_record_scope import ANALYST, PERSONAL_NOTE, VIEW_AND_RECORDS, acting_as
+
+
+def test_party_members_records_are_a_note_and_other_records_still_a_table(app, watched):
+    page = watched.page
+    with acting_as(app, ANALYST):
+        page.goto(f"{watched.base_url}/party?period=this_year&kpi=party_members")
+        watched.settle()
+        expect(page.locator("#party-records-note")).to_have_text(PERSONAL_NOTE)
+        expect(page.locator(".records-grid")).to_have_count(0)
+        expect(page.get_by_role("button", name="后台导出 Excel")).to_have_count(0)
+
+        page.goto(f"{watched.base_url}/party?period=this_year")
+        watched.settle()
+        expect(page.locator(".records-grid .ag-row").first).to_be_visible()
+        expect(page.get_by_role("button", name="后台导出 Excel")).to_be_visible()
+    assert watched.errors == []
+
+
+def test_a_principal_without_export_sees_the_table_without_export_buttons(app, watched):
+    page = watched.page
+    with acting_as(app, VIEW_AND_RECORDS):
+        page.goto(f"{watched.base_url}/dispatch?period=this_year")
+        watched.settle()
+        expect(page.locator(".records-grid .ag-row").first).to_be_visible()
+        expect(page.locator("#dispatch-export-csv")).to_have_count(0)
+        expect(page.get_by_role("button", name="后台导出 Excel")).to_have_count(0)
+    assert watched.errors == []
