@@ -38,13 +38,20 @@ def is_personal(metric: Metric) -> bool:
     return metric.fact in personal_facts()
 
 
+def personal_refusal(principal: Principal, metric: Metric) -> Refusal | None:
+    """Refusal.PERSONAL when `metric`'s rows are personal data and `principal` is not granted them, else None.
+
+    This alone governs rows a page shows by itself (a list panel): they are part of viewing the page, but
+    never personal data for a principal without the grant.
+    """
+    return Refusal.PERSONAL if is_personal(metric) and not principal.may(Permission.PERSONAL) else None
+
+
 def records_refusal(principal: Principal, metric: Metric) -> Refusal | None:
     """Why `principal` may not see the rows behind `metric` in the record table, or None when it may."""
     if not principal.may(Permission.RECORDS):
         return Refusal.NO_RECORDS
-    if is_personal(metric) and not principal.may(Permission.PERSONAL):
-        return Refusal.PERSONAL
-    return None
+    return personal_refusal(principal, metric)
 
 
 def export_refusal(principal: Principal, metric: Metric | None) -> Refusal | None:

@@ -18,6 +18,8 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, callback, dcc, html
 
+from cockpit.access.principal import current_principal
+from cockpit.access.rules import personal_refusal
 from cockpit.components import charts
 from cockpit.components.filters import chips, filter_bar
 from cockpit.components.format import format_value, metric_name
@@ -305,8 +307,10 @@ def _grid_tree(community: str | None) -> pd.DataFrame:
     return frame.drop(columns="level").reset_index(drop=True)
 
 
-def render_list(chart: Chart, view: View, lang: str) -> html.Table:
+def render_list(chart: Chart, view: View, lang: str) -> html.Table | html.P:
     metric = get_metric(chart.kpis[0])
+    if (refused := personal_refusal(current_principal(), metric)) is not None:
+        return html.P(t(refused, lang), className="records-refused")
     sort = [{"colId": column, "sort": direction} for column, direction in chart.sort]
     rows, total = current_warehouse().records(
         metric.id, view.period, filters=view.filters, sort=sort, limit=chart.top or 10

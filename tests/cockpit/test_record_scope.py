@@ -24,7 +24,7 @@ import pytest
 import cockpit.pages
 from cockpit.access.accounts import ROLES, Permission, Scope, ScopeKind
 from cockpit.access.principal import Principal, PrincipalKind
-from cockpit.components.board import Board, board_layout
+from cockpit.components.board import Board, Chart, board_layout, render_list
 from cockpit.components.records import exportable_kpis, record_kpis
 from cockpit.data import current_warehouse
 from cockpit.exports import ExportJobs
@@ -361,3 +361,22 @@ def test_records_without_export_permission_show_the_table_but_no_export(app, cli
         response = http.get(f"/export/records.xlsx?kpi=tickets_received&period={PERIOD}")
         assert response.status_code == 403 and response.get_data(as_text=True).count("\n") == 1
         assert http.post("/export/jobs", json={"kpi": "tickets_received", "format": "csv"}).status_code == 403
+
+
+def test_a_list_panel_of_personal_records_shows_them_only_to_a_principal_granted_them(app):
+    """A list panel is part of viewing a page (a leader reads the overdue list), yet never personal rows."""
+    members = Chart("list", (PERSONAL_KPI,), top=5, columns=("member_id", "gender", "birth_year"))
+    view = View.from_query({"period": PERIOD}, current_warehouse().info.data_through)
+    with app.server.test_request_context():
+        flask.g.principal = ANALYST
+        hidden = render_list(members, view, "zh")
+    assert hidden.children == PERSONAL_NOTE and not [c for c in walk(hidden) if c.__class__.__name__ == "Td"]
+    with app.server.test_request_context():
+        flask.g.principal = ANALYST_WITH_PERSONAL
+        shown = render_list(members, view, "zh")
+    cells = [c for c in walk(shown) if c.__class__.__name__ == "Tr"]
+    assert len(cells) - 1 == min(5, rows_counted_by_compute(PERSONAL_KPI, store(PERSONAL_KPI))) > 0
+    with app.server.test_request_context():
+        flask.g.principal = LEADER  # no RECORDS: the overdue list of the overview is still part of the page
+        overdue = render_list(Chart("list", ("tickets_received",), top=3), view, "zh")
+    assert len([c for c in walk(overdue) if c.__class__.__name__ == "Tr"]) == 1 + 3
