@@ -295,7 +295,7 @@ class ExportJobs:
         if self.active() >= MAX_ACTIVE_JOBS:
             raise JobRefused(f"{MAX_ACTIVE_JOBS} exports are already in progress: try again when one has finished")
         job_id = uuid.uuid4().hex
-        base = {"fmt": spec.fmt, "filename": spec.filename}
+        base = {"fmt": spec.fmt, "filename": spec.filename, "kpi": spec.kpi}  # the KPI decides who may download it
         self._write_state(job_id, status="queued", rows_done=0, rows_total=None, **base)
         thread = threading.Thread(
             target=self._run, args=(job_id, warehouse, spec, header, sheet_name, base), daemon=True

@@ -95,6 +95,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "export_job_running": ("后台导出中：{done} / {total} 行", "Exporting in background: {done} / {total} rows"),
     "export_job_download": ("下载导出文件", "Download the export"),
     "export_job_failed": ("后台导出失败：{error}", "Background export failed: {error}"),
+    "records_not_permitted": ("明细记录仅对授权用户可见", "Records are shown to authorised users only"),
+    "export_not_permitted": ("导出仅对授权用户开放", "Exports are open to authorised users only"),
+    "personal_records_hidden": (
+        "党员个人信息仅对授权用户可见",
+        "Party members' personal records are shown to authorised users only",
+    ),
+    "kpi_not_on_page": ("本页不提供该指标的明细：{kpi}", "This page has no records for the KPI {kpi}"),
     "clear_all": ("清除筛选", "Clear filters"),
     "by": ("按{dim}", "by {dim}"),
     "map": ("地图", "Map"),

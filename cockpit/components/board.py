@@ -18,12 +18,14 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, callback, dcc, html
 
+from cockpit.access.principal import current_principal
+from cockpit.access.rules import personal_refusal
 from cockpit.components import charts
 from cockpit.components.filters import chips, filter_bar
 from cockpit.components.format import format_value, metric_name
 from cockpit.components.kpi import kpi_tile
 from cockpit.components.map import choropleth, feature_collection
-from cockpit.components.records import record_panel
+from cockpit.components.records import declare_record_kpis, record_panel
 from cockpit.components.table import report_table
 from cockpit.components.theme import GRAPH_CONFIG
 from cockpit.data import NoRelease, current_warehouse
@@ -69,6 +71,16 @@ class Board:
     dimensions: tuple[str, ...] = ()
     record_kpi: str = ""
     map_kpis: tuple[str, ...] = ()
+
+    @property
+    def kpis(self) -> frozenset[str]:
+        """Every KPI the page shows: its tiles, charts, map choices and record table.
+
+        These are also the KPIs a click can put in focus (a tile, a funnel stage), and so the only
+        KPIs the page's record table serves (cockpit.components.records.record_kpis).
+        """
+        shown = {kpi for part in (*self.groups, *self.charts) for kpi in part.kpis}
+        return frozenset(shown | set(self.map_kpis) | ({self.record_kpi} if self.record_kpi else set()))
 
 
 # ---------------------------------------------------------------------------------------
@@ -295,8 +307,10 @@ def _grid_tree(community: str | None) -> pd.DataFrame:
     return frame.drop(columns="level").reset_index(drop=True)
 
 
-def render_list(chart: Chart, view: View, lang: str) -> html.Table:
+def render_list(chart: Chart, view: View, lang: str) -> html.Table | html.P:
     metric = get_metric(chart.kpis[0])
+    if (refused := personal_refusal(current_principal(), metric)) is not None:
+        return html.P(t(refused, lang), className="records-refused")
     sort = [{"colId": column, "sort": direction} for column, direction in chart.sort]
     rows, total = current_warehouse().records(
         metric.id, view.period, filters=view.filters, sort=sort, limit=chart.top or 10
@@ -357,7 +371,9 @@ def board_layout(board: Board, query: dict) -> html.Div:
     except NoRelease:
         return html.Div(html.P(t("no_release", lang), className="alert alert-warning"), className="page")
     view = View.from_query(query, info.data_through)
-    record_kpi = view.kpi if view.kpi else board.record_kpi
+    # A KPI in the URL that this page does not show (a link made up or copied from another page) does not
+    # become the record table's: the page's own record KPI does.
+    record_kpi = view.kpi if view.kpi in board.kpis else board.record_kpi
     notes = [html.Div(note, className="alert alert-warning py-1") for note in view.notes]
     return html.Div(
         [
@@ -417,5 +433,9 @@ def page_options(board: Board) -> dict:
 
 
 def register_callbacks(board: Board) -> None:
-    """The board's callbacks: one per KPI strip, one per chart, all fed by the page's view store."""
+    """The board's callbacks: one per KPI strip, one per chart, all fed by the page's view store.
+
+    It also declares the board's KPIs as the only ones its record table and exports may serve.
+    """
+    declare_record_kpis(board.id, board.kpis)
     _register_callbacks(board)

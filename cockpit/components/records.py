@@ -9,6 +9,14 @@ string, with a header stating the KPI, period, filters, data freshness and
 export time; it streams (cockpit/exports.py), and an export larger than the
 direct-download cap runs as a background job the panel starts and polls.
 Marts hold only masked personal data, so exports do too.
+
+Which rows anyone gets is decided here on the server, never from what the browser posts:
+- a page's record table serves only the KPIs its Board declares (`record_kpis(page)`, filled by
+  `board.register_callbacks`), whatever `record_kpi` the view store says; the export routes serve only
+  KPIs some page declares;
+- whether the principal asking may see or export those rows is cockpit.access.rules' decision
+  (RECORDS, EXPORT, and PERSONAL for facts schema.yaml marks personal); the panel does not offer what
+  the principal would be refused.
 """
 
 from __future__ import annotations
@@ -24,13 +32,15 @@ import pandas as pd
 from dash import MATCH, Input, Output, State, callback, ctx, dcc, html
 
 from cockpit.access.accounts import Permission
+from cockpit.access.principal import current_principal
+from cockpit.access.rules import export_refusal, records_refusal
 from cockpit.access.web import requires
 from cockpit.components.filters import option_label
 from cockpit.components.format import metric_name
 from cockpit.data import NoRelease, ReleaseInfo, current_warehouse
 from cockpit.exports import FORMATS, ExportJobs, ExportSpec, JobRefused, csv_chunks, write_xlsx
 from cockpit.i18n import current_language, dimension_name, t
-from cockpit.metrics import get_metric
+from cockpit.metrics import Metric, get_metric
 from cockpit.settings import Settings
 from cockpit.view import FILTER_KEYS, View
 from warehouse.checks import load_schema
@@ -42,6 +52,33 @@ MAX_ROWS_PER_REQUEST = 500
 _LAST_ROW = 10**12
 JOB_POLL_MS = 1000
 _NUMERIC = ("INTEGER", "BIGINT", "DOUBLE", "DECIMAL", "FLOAT", "HUGEINT", "SMALLINT", "TINYINT", "REAL")
+
+
+# page id -> the KPIs its Board shows, and so the only ones its record table serves.
+_RECORD_KPIS: dict[str, frozenset[str]] = {}
+
+
+def declare_record_kpis(page: str, kpis: frozenset[str]) -> None:
+    """Declare the KPIs page `page` shows (board.register_callbacks does, from the page's Board)."""
+    _RECORD_KPIS[page] = frozenset(kpis)
+
+
+def record_kpis(page: object) -> frozenset[str]:
+    """The KPIs the record table of `page` may serve; nothing for a page that declared none (or no page at all)."""
+    return _RECORD_KPIS.get(page, frozenset()) if isinstance(page, str) else frozenset()
+
+
+def exportable_kpis() -> frozenset[str]:
+    """The KPIs some page's record table serves: the only ones the export routes hand out."""
+    return frozenset().union(*_RECORD_KPIS.values())
+
+
+def _matched_page() -> object:
+    """The page named in the MATCH id of the callback being answered (as the browser sent it)."""
+    outputs = ctx.outputs_list
+    first = outputs[0] if isinstance(outputs, list) and outputs else outputs
+    component_id = first.get("id") if isinstance(first, dict) else None
+    return component_id.get("page") if isinstance(component_id, dict) else None
 
 
 @functools.cache
@@ -86,37 +123,28 @@ def export_href(view: View, kpi: str, fmt: str) -> str:
 
 
 def record_panel(page: str, view: View, kpi: str, lang: str) -> html.Div:
+    """The record table of `kpi` with its export buttons, or a one-line note where the principal may not see the rows.
+
+    Export buttons appear only for a principal who may export these rows.
+    """
     metric = get_metric(kpi)
+    principal = current_principal()
+    title = html.H5(
+        t("records_of", lang, kpi=metric_name(metric, lang), period=str(view.period)),
+        className="records-title",
+        id=f"{page}-records-title",
+    )
+    refused = records_refusal(principal, metric)
+    if refused is not None:
+        note = html.P(
+            t(refused, lang), className="records-refused alert alert-secondary py-1", id=f"{page}-records-note"
+        )
+        return html.Div([html.Div(title, className="records-head"), note], className="records card-panel")
+    exports = [] if export_refusal(principal, metric) is not None else _export_controls(page, view, kpi, lang)
     return html.Div(
         [
             html.Div(
-                [
-                    html.H5(
-                        t("records_of", lang, kpi=metric_name(metric, lang), period=str(view.period)),
-                        className="records-title",
-                        id=f"{page}-records-title",
-                    ),
-                    html.Span(describe_filters(view, lang), className="records-filters"),
-                    *[
-                        html.A(
-                            t(f"export_{fmt}", lang),
-                            href=export_href(view, kpi, fmt),
-                            className="btn btn-sm btn-outline-primary",
-                            id=f"{page}-export-{fmt}",
-                            download="",
-                        )
-                        for fmt in FORMATS
-                    ],
-                    html.Button(
-                        t("export_background", lang),
-                        id={"type": "export-job-start", "page": page},
-                        className="btn btn-sm btn-outline-secondary",
-                        n_clicks=0,
-                    ),
-                    dcc.Store(id={"type": "export-job", "page": page}),
-                    dcc.Interval(id={"type": "export-job-poll", "page": page}, interval=JOB_POLL_MS, disabled=True),
-                    html.Span(id={"type": "export-job-notice", "page": page}, className="records-export-notice"),
-                ],
+                [title, html.Span(describe_filters(view, lang), className="records-filters"), *exports],
                 className="records-head",
             ),
             dag.AgGrid(
@@ -141,6 +169,36 @@ def record_panel(page: str, view: View, kpi: str, lang: str) -> html.Div:
     )
 
 
+def _export_controls(page: str, view: View, kpi: str, lang: str) -> list:
+    return [
+        *[
+            html.A(
+                t(f"export_{fmt}", lang),
+                href=export_href(view, kpi, fmt),
+                className="btn btn-sm btn-outline-primary",
+                id=f"{page}-export-{fmt}",
+                download="",
+            )
+            for fmt in FORMATS
+        ],
+        html.Button(
+            t("export_background", lang),
+            id={"type": "export-job-start", "page": page},
+            className="btn btn-sm btn-outline-secondary",
+            n_clicks=0,
+        ),
+        dcc.Store(id={"type": "export-job", "page": page}),
+        dcc.Interval(id={"type": "export-job-poll", "page": page}, interval=JOB_POLL_MS, disabled=True),
+        html.Span(id={"type": "export-job-notice", "page": page}, className="records-export-notice"),
+    ]
+
+
+def _page_metric(view_data: dict) -> Metric | None:
+    """The record KPI the view store names, if the page of this callback declares it; else None."""
+    kpi = view_data.get("record_kpi")
+    return get_metric(kpi) if isinstance(kpi, str) and kpi in record_kpis(_matched_page()) else None
+
+
 @callback(
     Output({"type": "records", "page": MATCH}, "getRowsResponse"),
     Input({"type": "records", "page": MATCH}, "getRowsRequest"),
@@ -162,10 +220,13 @@ def serve_rows(request, view_data):
     ):
         return empty
     offset, limit = row_window(request)
+    metric = _page_metric(view_data)
+    if metric is None or records_refusal(current_principal(), metric) is not None:
+        return empty
     try:
         view = View.from_dict(view_data)
         rows, total = current_warehouse().records(
-            view_data["record_kpi"],
+            metric.id,
             view.period,
             filters=view.filters,
             sort=sort,
@@ -247,6 +308,8 @@ def _export_spec(query: dict, fmt: str) -> ExportSpec:
     view = View.from_query(query, current_warehouse().info.data_through)
     if view.kpi is None:
         raise BadExport("export needs ?kpi=<a KPI id of the metric catalog>")
+    if view.kpi not in exportable_kpis():
+        raise BadExport(f"no page shows records of the KPI {view.kpi!r}: nothing to export")
     return ExportSpec(view.kpi, view.period, dict(view.filters), fmt, current_language())
 
 
@@ -254,17 +317,28 @@ def _plain(message: str, status: int) -> flask.Response:
     return flask.Response(message + "\n", status=status, mimetype="text/plain")
 
 
+def _export_forbidden(metric: Metric | None) -> flask.Response | None:
+    """A 403 with a one-line reason when the principal asking may not export `metric`'s rows (None: exports at all)."""
+    refused = export_refusal(current_principal(), metric)
+    return None if refused is None else _plain(t(refused, current_language()), 403)
+
+
 def export_records(fmt: str) -> flask.Response:
     """GET /export/records.<csv|xlsx>?kpi=…&period=…&<filters>: the rows behind a KPI, with a header, streamed.
 
     More rows than the direct-download cap answer 413 saying how many and what
-    to do instead (a background export); no release yet answers 503.
+    to do instead (a background export); no release yet answers 503; a principal
+    who may not export these rows, 403.
     """
     if fmt not in FORMATS:
         flask.abort(404)
+    if forbidden := _export_forbidden(None):
+        return forbidden
     jobs = export_jobs()
     try:
         spec = _export_spec(flask.request.args.to_dict(), fmt)
+        if forbidden := _export_forbidden(get_metric(spec.kpi)):
+            return forbidden
         stream = current_warehouse().record_stream(spec.kpi, spec.period, filters=spec.filters, limit=jobs.direct_rows)
     except NoRelease as exc:
         return _plain(str(exc), 503)
@@ -298,11 +372,15 @@ def start_export_job() -> flask.Response:
 
     JSON only: a cross-site form cannot send it without the browser asking first.
     """
+    if forbidden := _export_forbidden(None):
+        return forbidden
     body = flask.request.get_json(silent=True) if flask.request.is_json else None
     if not isinstance(body, dict):
         return _plain('send a JSON object: {"kpi": "<KPI id>", "format": "xlsx", <period and filters>}', 415)
     try:
         spec = _export_spec({k: v for k, v in body.items() if k != "format"}, str(body.get("format", "xlsx")))
+        if forbidden := _export_forbidden(get_metric(spec.kpi)):
+            return forbidden
         job_id = _start(spec)
     except NoRelease as exc:
         return _plain(str(exc), 503)
@@ -318,12 +396,20 @@ def _start(spec: ExportSpec) -> str:
     return export_jobs().start(current_warehouse(), spec, export_header, t("records", spec.lang))
 
 
+def _job_metric(state: dict) -> Metric | None:
+    """The KPI a job exports, if the export routes serve it (None for a job from before jobs named their KPI)."""
+    kpi = state.get("kpi")
+    return get_metric(kpi) if isinstance(kpi, str) and kpi in exportable_kpis() else None
+
+
 def _job_urls(job_id: str) -> dict[str, str]:
     return {"status_url": f"/export/jobs/{job_id}", "download_url": f"/export/jobs/{job_id}/file"}
 
 
 def export_job_status(job_id: str) -> flask.Response:
     """GET /export/jobs/<id>: the job's state as JSON (status, rows_done, rows_total, error)."""
+    if forbidden := _export_forbidden(None):
+        return forbidden
     state = export_jobs().state(job_id)
     if state is None:
         return _plain(f"no export job {job_id!r} (exports are kept a day)", 404)
@@ -331,11 +417,18 @@ def export_job_status(job_id: str) -> flask.Response:
 
 
 def export_job_file(job_id: str) -> flask.Response:
-    """GET /export/jobs/<id>/file: the finished export; 409 while it is still being written."""
+    """GET /export/jobs/<id>/file: the finished export; 409 while it is still being written.
+
+    The file goes only to a principal who may export its KPI's rows: a job id passed on does not pass them on.
+    """
+    if forbidden := _export_forbidden(None):
+        return forbidden
     jobs = export_jobs()
     state = jobs.state(job_id)
-    if state is None:
+    if state is None or (metric := _job_metric(state)) is None:
         return _plain(f"no export job {job_id!r} (exports are kept a day)", 404)
+    if forbidden := _export_forbidden(metric):
+        return forbidden
     found = jobs.file(job_id)
     if found is None:
         reason = state.get("error") or f"the export is {state['status']}: {state.get('rows_done', 0)} rows written"
@@ -370,13 +463,19 @@ def background_export(_clicks, _ticks, job_id, view_data):
     """The panel's 后台导出 button: start an Excel export of the record table's view, then poll it until done."""
     lang = current_language()
     if isinstance(ctx.triggered_id, dict) and ctx.triggered_id.get("type") == "export-job-start":
+        metric = _page_metric(view_data) if isinstance(view_data, dict) else None
+        if metric is None:
+            kpi = view_data.get("record_kpi") if isinstance(view_data, dict) else None
+            return None, t("kpi_not_on_page", lang, kpi=kpi), True
+        if (refused := export_refusal(current_principal(), metric)) is not None:
+            return None, t(refused, lang), True
         try:
-            view = View.from_dict(view_data).with_kpi(view_data["record_kpi"])
+            view = View.from_dict(view_data).with_kpi(metric.id)
             job_id = _start(ExportSpec(view.kpi, view.period, dict(view.filters), "xlsx", lang))
         except (KeyError, TypeError, ValueError, NoRelease, JobRefused) as exc:
             return None, str(exc), True
     state = export_jobs().state(job_id) if isinstance(job_id, str) else None
-    if state is None:
+    if state is None or (metric := _job_metric(state)) is None or export_refusal(current_principal(), metric):
         return None, "", True
     if state["status"] == "done":
         link = html.A(t("export_job_download", lang), href=_job_urls(job_id)["download_url"], download="")

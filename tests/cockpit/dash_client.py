@@ -64,7 +64,7 @@ class DashClient:
         assert response.status_code in (200, 204), response.get_data(as_text=True)[-2000:]
         return {} if response.status_code == 204 else response.get_json()["response"]
 
-    def update(
+    def payload(
         self,
         output_fragment: str,
         outputs: dict | list,
@@ -72,17 +72,25 @@ class DashClient:
         state: list | None = None,
         changed: list[str] | None = None,
     ) -> dict:
-        """Run one callback: `inputs`/`state` as the renderer sends them ({id, property, value} or lists)."""
+        """The request body the renderer posts for one callback (`inputs`/`state` as {id, property, value})."""
         dependency = self.dependency(output_fragment)
         flat = [i for each in inputs for i in (each if isinstance(each, list) else [each])]
-        payload = {
+        return {
             "output": dependency["output"],
             "outputs": outputs,
             "inputs": inputs,
             "state": state or [],
             "changedPropIds": changed or [f"{id_string(i['id'])}.{i['property']}" for i in flat],
         }
-        return self.post(payload)
+
+    def update(self, output_fragment: str, outputs: dict | list, inputs: list, state=None, changed=None) -> dict:
+        """Run one callback and return its answer (asserting it was answered)."""
+        return self.post(self.payload(output_fragment, outputs, inputs, state, changed))
+
+    def status(self, output_fragment: str, outputs: dict | list, inputs: list, state=None, changed=None) -> int:
+        """Run one callback and return only the HTTP status it was answered with (401/403 when refused)."""
+        body = self.payload(output_fragment, outputs, inputs, state, changed)
+        return self.client.post("/_dash-update-component", json=body).status_code
 
     def page_updates(self, layout, page: str) -> Iterator[tuple[str, dict | list, list]]:
         """(output, outputs, inputs) of every callback fed by a rendered board page's view store.
