@@ -378,6 +378,16 @@ def _in_scope(name: str, frame: pd.DataFrame, scope: RowScope | None) -> pd.Data
     return frame[keep]
 
 
+def scope_names(warehouse: Warehouse | ScopedWarehouse) -> list[str]:
+    """The names of the units a reader's scope holds (their communities, or their grids); [] for the whole street."""
+    scope = warehouse.row_scope
+    if scope is None:
+        return []
+    if scope.grids is not None:
+        return warehouse.dataset("grids")["name"].tolist()
+    return warehouse.dataset("communities")["name"].tolist()
+
+
 class ScopedWarehouse:
     """The warehouse as one reader sees it: every KPI, record, dataset and memo limited to their access scope.
 

@@ -217,6 +217,9 @@ class ExportSpec:
     filters: dict[str, str]
     fmt: str
     lang: str
+    owner: str = ""  # the user who asked: only they may fetch a background job's file
+    by: str = ""  # how the header names them (导出人)
+    scope: str = ""  # the data scope the rows were kept to, for the header (数据范围)
 
     @property
     def filename(self) -> str:
@@ -295,7 +298,8 @@ class ExportJobs:
         if self.active() >= MAX_ACTIVE_JOBS:
             raise JobRefused(f"{MAX_ACTIVE_JOBS} exports are already in progress: try again when one has finished")
         job_id = uuid.uuid4().hex
-        base = {"fmt": spec.fmt, "filename": spec.filename, "kpi": spec.kpi}  # the KPI decides who may download it
+        # The KPI decides who may download it, the owner whether it is theirs to download.
+        base = {"fmt": spec.fmt, "filename": spec.filename, "kpi": spec.kpi, "owner": spec.owner}
         self._write_state(job_id, status="queued", rows_done=0, rows_total=None, **base)
         thread = threading.Thread(
             target=self._run, args=(job_id, warehouse, spec, header, sheet_name, base), daemon=True

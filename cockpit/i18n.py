@@ -199,6 +199,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "password_mismatch": ("两次输入的新密码不一致", "The two new passwords differ"),
     "save": ("保存", "Save"),
+    "exported_by": ("导出人", "Exported by"),
+    "data_scope": ("数据范围", "Data scope"),
     "access_denied_page": ("您的账户无权查看此页面", "Your account may not open this page"),
 }
 

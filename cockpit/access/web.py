@@ -362,6 +362,20 @@ def _grants(account) -> frozenset[Permission]:
     return account.grants
 
 
+def record(action: Action, *, target: str = "", detail: dict | None = None, outcome: Outcome = Outcome.OK) -> None:
+    """Append what the current request's principal did to the audit trail (with the client's address)."""
+    gate: Gate = flask.current_app.config["COCKPIT_GATE"]
+    principal = current_principal()
+    audit.append(
+        gate.conn(),
+        principal.name,
+        action,
+        target=target[:200],
+        detail={**(detail or {}), "client": gate.client()},
+        outcome=outcome,
+    )
+
+
 def _plain(message: str, status: int) -> flask.Response:
     return flask.Response(message.splitlines()[0][:300] + "\n", status=status, mimetype="text/plain")
 

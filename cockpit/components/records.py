@@ -32,12 +32,13 @@ import pandas as pd
 from dash import MATCH, Input, Output, State, callback, ctx, dcc, html
 
 from cockpit.access.accounts import Permission
+from cockpit.access.audit import Action, Outcome
 from cockpit.access.principal import current_principal
 from cockpit.access.rules import export_refusal, records_refusal
-from cockpit.access.web import requires
+from cockpit.access.web import record, requires
 from cockpit.components.filters import option_label
 from cockpit.components.format import metric_name
-from cockpit.data import NoRelease, ReleaseInfo, current_warehouse
+from cockpit.data import NoRelease, ReleaseInfo, current_warehouse, scope_names
 from cockpit.exports import FORMATS, ExportJobs, ExportSpec, JobRefused, csv_chunks, write_xlsx
 from cockpit.i18n import current_language, dimension_name, t
 from cockpit.metrics import Metric, get_metric
@@ -288,6 +289,8 @@ def export_header(spec: ExportSpec, info: ReleaseInfo, shown: int, total: int) -
         (t("filters", lang), _describe(spec.filters, lang)),
         (t("data_through", lang), f"{info.data_through:%Y-%m-%d} ({info.run_id})"),
         (t("exported_at", lang), f"{datetime.now():%Y-%m-%d %H:%M:%S}"),
+        (t("exported_by", lang), spec.by),
+        (t("data_scope", lang), spec.scope),
         (t("records", lang), f"{shown} / {total}"),
     ]
     if shown < total:
@@ -310,7 +313,29 @@ def _export_spec(query: dict, fmt: str) -> ExportSpec:
         raise BadExport("export needs ?kpi=<a KPI id of the metric catalog>")
     if view.kpi not in exportable_kpis():
         raise BadExport(f"no page shows records of the KPI {view.kpi!r}: nothing to export")
-    return ExportSpec(view.kpi, view.period, dict(view.filters), fmt, current_language())
+    return _spec(view, fmt, current_language())
+
+
+def _spec(view: View, fmt: str, lang: str) -> ExportSpec:
+    """An export of the view's KPI for the principal asking: they own it, the header names them and their scope."""
+    principal = current_principal()
+    warehouse = current_warehouse()
+    scope = "、".join(scope_names(warehouse)) or t("street_total", lang)
+    return ExportSpec(view.kpi, view.period, dict(view.filters), fmt, lang, principal.name, principal.label, scope)
+
+
+def _audit_export(spec: ExportSpec, kind: str, rows: int | None, job: str | None = None) -> None:
+    """Every export in the audit trail: who, which KPI, period, filters, scope, rows and format."""
+    detail = {
+        "kind": kind,
+        "kpi": spec.kpi,
+        "period": str(spec.period),
+        "filters": spec.filters,
+        "scope": str(current_principal().scope),
+        "rows": rows,
+        "format": spec.fmt,
+    }
+    record(Action.EXPORT, target=spec.kpi, detail={**detail, **({"job": job} if job else {})})
 
 
 def _plain(message: str, status: int) -> flask.Response:
@@ -320,7 +345,10 @@ def _plain(message: str, status: int) -> flask.Response:
 def _export_forbidden(metric: Metric | None) -> flask.Response | None:
     """A 403 with a one-line reason when the principal asking may not export `metric`'s rows (None: exports at all)."""
     refused = export_refusal(current_principal(), metric)
-    return None if refused is None else _plain(t(refused, current_language()), 403)
+    if refused is None:
+        return None
+    record(Action.DENIED, target=flask.request.path, detail={"reason": refused}, outcome=Outcome.DENIED)
+    return _plain(t(refused, current_language()), 403)
 
 
 def export_records(fmt: str) -> flask.Response:
@@ -348,6 +376,7 @@ def export_records(fmt: str) -> flask.Response:
         stream.close()
         return _plain(t("export_too_large", spec.lang, total=stream.total, limit=jobs.direct_rows, fmt=fmt), 413)
     header = export_header(spec, stream.info, stream.total, stream.total)
+    _audit_export(spec, "download", stream.total)
     if fmt == "csv":
         response = flask.Response(csv_chunks(header, stream.schema, stream), mimetype=FORMATS[fmt])
         response.call_on_close(stream.close)  # a client gone before the first chunk still frees the cursor
@@ -393,7 +422,15 @@ def start_export_job() -> flask.Response:
 
 def _start(spec: ExportSpec) -> str:
     get_metric(spec.kpi)  # an unknown KPI fails here, in the request, not later in the job
-    return export_jobs().start(current_warehouse(), spec, export_header, t("records", spec.lang))
+    job_id = export_jobs().start(current_warehouse(), spec, export_header, t("records", spec.lang))
+    _audit_export(spec, "job_start", None, job_id)
+    return job_id
+
+
+def _own_job(job_id: str) -> dict | None:
+    """The job's state if the principal asking started it (another user's job is as unknown as a missing one)."""
+    state = export_jobs().state(job_id)
+    return state if state is not None and state.get("owner") == current_principal().name else None
 
 
 def _job_metric(state: dict) -> Metric | None:
@@ -410,7 +447,7 @@ def export_job_status(job_id: str) -> flask.Response:
     """GET /export/jobs/<id>: the job's state as JSON (status, rows_done, rows_total, error)."""
     if forbidden := _export_forbidden(None):
         return forbidden
-    state = export_jobs().state(job_id)
+    state = _own_job(job_id)
     if state is None:
         return _plain(f"no export job {job_id!r} (exports are kept a day)", 404)
     return flask.jsonify(job=job_id, **state, **_job_urls(job_id))
@@ -424,7 +461,7 @@ def export_job_file(job_id: str) -> flask.Response:
     if forbidden := _export_forbidden(None):
         return forbidden
     jobs = export_jobs()
-    state = jobs.state(job_id)
+    state = _own_job(job_id)
     if state is None or (metric := _job_metric(state)) is None:
         return _plain(f"no export job {job_id!r} (exports are kept a day)", 404)
     if forbidden := _export_forbidden(metric):
@@ -434,6 +471,10 @@ def export_job_file(job_id: str) -> flask.Response:
         reason = state.get("error") or f"the export is {state['status']}: {state.get('rows_done', 0)} rows written"
         return _plain(reason, 409)
     path, filename = found
+    detail = {"kind": "job_download", "kpi": state["kpi"], "rows": state.get("rows_done"), "format": state["fmt"]}
+    record(
+        Action.EXPORT, target=state["kpi"], detail={**detail, "scope": str(current_principal().scope), "job": job_id}
+    )
     return flask.send_file(path, mimetype=FORMATS[state["fmt"]], as_attachment=True, download_name=filename)
 
 
@@ -471,10 +512,10 @@ def background_export(_clicks, _ticks, job_id, view_data):
             return None, t(refused, lang), True
         try:
             view = View.from_dict(view_data).with_kpi(metric.id)
-            job_id = _start(ExportSpec(view.kpi, view.period, dict(view.filters), "xlsx", lang))
+            job_id = _start(_spec(view, "xlsx", lang))
         except (KeyError, TypeError, ValueError, NoRelease, JobRefused) as exc:
             return None, str(exc), True
-    state = export_jobs().state(job_id) if isinstance(job_id, str) else None
+    state = _own_job(job_id) if isinstance(job_id, str) else None
     if state is None or (metric := _job_metric(state)) is None or export_refusal(current_principal(), metric):
         return None, "", True
     if state["status"] == "done":

@@ -4,8 +4,9 @@
 
 The way a build is carried into an offline intranet is a wheel, not a checkout, so this runs what an
 operator runs from a folder where the checkout is not importable: `cockpit demo` on a few days of a
-small street, `cockpit pipeline run`, `cockpit serve` on a free port; then headless Chromium loads `/`
-and `/wall` and checks that our CSS applied and wall.js ran, with no console error, no failed request
+small street, `cockpit pipeline run` (which makes the demo's accounts), `cockpit serve` on a free port;
+then headless Chromium signs in as the demo's leader at /login, loads `/` and `/wall` and checks that
+our CSS applied and wall.js ran, with no console error, no failed request
 and nothing fetched from another host. Dependencies come from the registry through pip's own cache, so
 a second run costs little.
 
@@ -183,8 +184,22 @@ class Watch:
         self.page.close()
 
 
-def check_in_browser(base_url: str) -> None:
-    """`/` styled by cockpit.css, `/wall` fitted by wall.js; no console error, no failed or outside request."""
+def demo_account(home: Path) -> tuple[str, str]:
+    """The leader's name and password from the demo's accounts file, which must be owner-only."""
+    path = home / "secret" / "demo-accounts.txt"
+    if not path.is_file():
+        raise SmokeError(f"the demo made no accounts file at {path}")
+    if path.stat().st_mode & 0o077:
+        raise SmokeError(f"{path} is readable by others (mode {path.stat().st_mode & 0o777:o})")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        fields = line.split("\t")
+        if not line.startswith("#") and len(fields) == 4 and fields[1] == "leader":
+            return fields[0], fields[3]
+    raise SmokeError(f"no leader account in {path}")
+
+
+def check_in_browser(base_url: str, account: tuple[str, str]) -> None:
+    """Sign in at /login; `/` styled by cockpit.css, `/wall` fitted by wall.js; no error, no outside request."""
     from playwright.sync_api import sync_playwright
 
     from cockpit.briefing.pdf import CHROMIUM_FLAGS, find_chromium
@@ -197,7 +212,14 @@ def check_in_browser(base_url: str) -> None:
 
             overview = Watch(context.new_page(), base_url)
             watches.append(overview)
+            # Without a session the cockpit shows only its login page; the demo's leader signs in there.
+            overview.open("/", ready="#login-submit")
+            overview.page.fill("#username", account[0])
+            overview.page.fill("#password", account[1])
+            overview.page.click("#login-submit")
+            overview.page.wait_for_selector(".topbar", state="attached", timeout=BROWSER_TIMEOUT)
             overview.open("/", ready=".topbar")
+            print(f"  /login: signed in as the demo's {account[0]}")
             # --cockpit-blue is declared only in cockpit.css; the top bar is painted with it.
             declared, blue, topbar = overview.page.evaluate(
                 """() => {
@@ -259,9 +281,9 @@ def installed() -> None:
         [cockpit, "serve", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
-        wait_until_served(f"{base_url}/", server)
+        wait_until_served(f"{base_url}/login", server)
         print(f"  cockpit serve: answering on {base_url}")
-        check_in_browser(base_url)
+        check_in_browser(base_url, demo_account(Path(os.environ["COCKPIT_HOME"])))
     finally:
         if server.poll() is None:
             os.killpg(server.pid, 15)
