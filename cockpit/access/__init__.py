@@ -7,6 +7,12 @@
 - `tokens.py`: wall screen tokens: named, revocable, scoped secrets (only their hash stored) that a wall PC
   exchanges for a view-only session; issued and revoked by `cockpit token`, every use audited.
 - `audit.py`: the append-only, hash-chained audit trail, its verification and its retention.
+- `principal.py`: who a request is (a user, a wall screen, the command line) and `current_principal()`.
+- `sessions.py`: sign-in sessions (hashed tokens, idle and absolute timeouts, logout everywhere).
+- `web.py`: the sign-in gate in front of every route and callback, the login and password pages, screen
+  pairing, trusted-header SSO, the permission each page/route/callback needs, the watermark and user menu.
+- `rules.py`: who may see a KPI's record rows and export them (records, export, personal records).
+- `demo.py`: one account per role on a demo home, so that `make demo` opens with nothing to set up.
 
-The Dash app does not enforce login yet: these are the parts later work builds sessions and scope on.
+The data a principal sees is kept to its scope by the warehouse (`cockpit.data.ScopedWarehouse`).
 """
