@@ -70,6 +70,13 @@ def signed_in_context(browser, base_url: str, app=None, *, bypass_csp=True, view
     return context
 
 
+def sign_in_as(context, base_url: str, **account) -> None:
+    """Replace a browser context's session with one of another account (see tests/fixtures/accounts)."""
+    home = dash.get_app().server.config["COCKPIT_GATE"].home
+    context.clear_cookies()
+    context.add_cookies([{"name": SESSION_COOKIE, "value": session_token(home, **account), "url": base_url}])
+
+
 def _watched(browser, base_url: str, app, *, bypass_csp: bool) -> Iterator[Watched]:
     context = signed_in_context(browser, base_url, app, bypass_csp=bypass_csp)
     page = context.new_page()
