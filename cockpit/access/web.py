@@ -470,36 +470,23 @@ def login() -> flask.Response:
     lang = current_language()
     request = flask.request
     next_path = safe_next(request.values.get("next"))
+
+    def form(*, notice: str = "", error: str = "", status: int = 200) -> flask.Response:
+        title = t("sign_in", lang)
+        fields = _login_fields(lang)
+        return _form(title, LOGIN_PATH, fields, title, notice=notice, error=error, next_path=next_path, status=status)
+
     if request.method == "GET":
         ended = request.args.get("ended")
-        notice = t(f"session_{ended}", lang) if ended in {e.value for e in sessions.Ended} else ""
-        return _form(
-            t("sign_in", lang), LOGIN_PATH, _login_fields(lang), t("sign_in", lang), notice=notice, next_path=next_path
-        )
+        return form(notice=t(f"session_{ended}", lang) if ended in {e.value for e in sessions.Ended} else "")
     if not _csrf_ok():
-        return _form(
-            t("sign_in", lang),
-            LOGIN_PATH,
-            _login_fields(lang),
-            t("sign_in", lang),
-            error=t("form_expired", lang),
-            next_path=next_path,
-            status=400,
-        )
+        return form(error=t("form_expired", lang), status=400)
     name = request.form.get("username", "")[:64].strip()
     password = request.form.get("password", "")[:1024]
     accounts = Accounts(gate.conn(), gate.settings)
     result = accounts.authenticate(name, password, client=gate.client())
     if result.account is None:
-        return _form(
-            t("sign_in", lang),
-            LOGIN_PATH,
-            _login_fields(lang),
-            t("sign_in", lang),
-            error=t("login_failed", lang),
-            next_path=next_path,
-            status=401,
-        )
+        return form(error=t("login_failed", lang), status=401)
     token = sessions.begin(gate.conn(), result.account, client=gate.client())
     target = PASSWORD_PATH if result.result is LoginResult.MUST_CHANGE else next_path
     if target == "/":
@@ -530,23 +517,25 @@ def change_password() -> flask.Response:
         "password_policy", lang, length=gate.settings.password_min_length, classes=gate.settings.password_min_classes
     )
     fields = _password_fields(lang)
+
+    def form(*, error: str = "", status: int = 200) -> flask.Response:
+        return _form(
+            title, PASSWORD_PATH, fields, t("save", lang), notice=notice, error=error, hint=hint, status=status
+        )
+
     if flask.request.method == "GET":
-        return _form(title, PASSWORD_PATH, fields, t("save", lang), notice=notice, hint=hint)
-    form = flask.request.form
+        return form()
+    sent = flask.request.form
     if not _csrf_ok():
-        return _form(
-            title, PASSWORD_PATH, fields, t("save", lang), error=t("form_expired", lang), hint=hint, status=400
-        )
-    if form.get("new", "") != form.get("confirm", ""):
-        return _form(
-            title, PASSWORD_PATH, fields, t("save", lang), error=t("password_mismatch", lang), hint=hint, status=400
-        )
+        return form(error=t("form_expired", lang), status=400)
+    if sent.get("new", "") != sent.get("confirm", ""):
+        return form(error=t("password_mismatch", lang), status=400)
     try:
         Accounts(gate.conn(), gate.settings).change_password(
-            principal.name, form.get("current", ""), form.get("new", "")
+            principal.name, sent.get("current", ""), sent.get("new", "")
         )
     except AccessError as exc:
-        return _form(title, PASSWORD_PATH, fields, t("save", lang), error=str(exc), hint=hint, status=400)
+        return form(error=str(exc), status=400)
     return _redirect(home_path(principal) or "/")
 
 
