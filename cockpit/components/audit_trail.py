@@ -1,0 +1,310 @@
+"""The audit trail as the admin reads it: filters from the query string, a server-paged table, and its export.
+
+The /audit page and the /audit/export.<csv|xlsx> route read the same filters from the same query string
+(user, action, since, until), so an export holds exactly the entries the page shows. Days are Asia/Shanghai
+calendar days, both ends included; the trail stores UTC, and every time shown or exported is local.
+
+An export is written through cockpit/exports.py's formula-safe writers, since entries carry text users typed
+(display names, filters, token names), under a header saying who exported it, when, and with which filters.
+The export itself goes into the trail (Action.EXPORT, target "audit"). The gate lets only principals with
+Permission.AUDIT reach anything under /audit/.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import flask
+import pyarrow as pa
+from dash import Input, Output, State, callback, html
+
+from cockpit.access import audit
+from cockpit.access.accounts import Permission
+from cockpit.access.audit import Action, Entry
+from cockpit.access.principal import current_principal
+from cockpit.access.web import requires
+from cockpit.components.records import row_window
+from cockpit.exports import FORMATS, csv_chunks, write_xlsx
+from cockpit.i18n import current_language, t
+from warehouse.calendar import TIME_ZONE
+
+LOCAL = ZoneInfo(TIME_ZONE)
+EXPORT_PATH = "/audit/export"
+# The most entries one export holds; its header says when there were more (narrow the dates then).
+EXPORT_MAX_ROWS = 200_000
+_EXPORT_BATCH = 5_000
+GRID = "audit-grid"
+FILTER_STORE = "audit-filters"
+COLUMNS = ("seq", "at", "actor", "action", "target", "outcome", "detail")
+
+
+class BadFilter(ValueError):
+    """A filter the query string cannot mean; the message is one line."""
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which entries to show: one user, one action, a range of local days (both included); None means any."""
+
+    user: str | None = None
+    action: Action | None = None
+    since: date | None = None
+    until: date | None = None
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, object]) -> AuditFilter:
+        """The filter a query string (or the page's store) names; raises BadFilter with a one-line reason."""
+        user = _text(query.get("user"))
+        if user is not None and len(user) > 200:
+            raise BadFilter("the user name is longer than 200 characters")
+        action_text = _text(query.get("action"))
+        try:
+            action = Action(action_text) if action_text is not None else None
+        except ValueError:
+            raise BadFilter(f"unknown action {action_text[:40]!r}: use one of {', '.join(Action)}") from None
+        since, until = _day(query.get("since"), "since"), _day(query.get("until"), "until")
+        if since and until and since > until:
+            raise BadFilter(f"since {since} is after until {until}")
+        return cls(user, action, since, until)
+
+    def query(self) -> dict[str, str]:
+        """The filter as query-string parameters (only those set)."""
+        values = {
+            "user": self.user,
+            "action": self.action.value if self.action else None,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+        }
+        return {key: value for key, value in values.items() if value is not None}
+
+    def search(self) -> str:
+        query = self.query()
+        return f"?{urlencode(query)}" if query else ""
+
+    def bounds(self) -> dict:
+        """Keyword arguments of audit.entries/count: local days as UTC instants, `until` moved to the next midnight."""
+        return {
+            "actor": self.user,
+            "action": self.action,
+            "since": datetime.combine(self.since, time(), LOCAL) if self.since else None,
+            "until": datetime.combine(self.until + timedelta(days=1), time(), LOCAL) if self.until else None,
+        }
+
+    def describe(self, lang: str) -> str:
+        parts = []
+        if self.user:
+            parts.append(f"{t('audit_actor', lang)}={self.user}")
+        if self.action:
+            parts.append(f"{t('audit_action', lang)}={action_label(self.action, lang)}")
+        if self.since or self.until:
+            parts.append(f"{t('audit_dates', lang)}={self.since or '…'}~{self.until or '…'}")
+        return ", ".join(parts) or t("all", lang)
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadFilter("filters are text")
+    return value.strip() or None
+
+
+def _day(value: object, name: str) -> date | None:
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise BadFilter(f"{name} is a day as YYYY-MM-DD, not {text[:40]!r}") from None
+
+
+def action_label(action: Action | str, lang: str) -> str:
+    return t(f"audit_action_{Action(action).value}", lang)
+
+
+def local_time(at: str) -> str:
+    """An entry's UTC timestamp as the local wall-clock time an admin reads."""
+    return f"{datetime.fromisoformat(at).astimezone(LOCAL):%Y-%m-%d %H:%M:%S}"
+
+
+def detail_text(entry: Entry) -> str:
+    """The detail JSON as `key=value` pairs: short enough for a table cell, whole for an export."""
+    try:
+        details = entry.details
+    except ValueError:
+        return entry.detail
+    if not isinstance(details, dict):
+        return entry.detail
+    return " · ".join(
+        f"{key}={value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}"
+        for key, value in details.items()
+    )
+
+
+def row(entry: Entry, lang: str) -> dict:
+    return {
+        "seq": entry.seq,
+        "at": local_time(entry.at),
+        "actor": entry.actor,
+        "action": action_label(entry.action, lang),
+        "target": entry.target,
+        "outcome": entry.outcome,
+        "detail": detail_text(entry),
+    }
+
+
+def state_conn():
+    """A connection to the app-state database of the app serving this request."""
+    return flask.current_app.config["COCKPIT_GATE"].conn()
+
+
+def column_defs(lang: str) -> list[dict]:
+    headers = {
+        "seq": "#",
+        "at": t("audit_at", lang),
+        "actor": t("audit_actor", lang),
+        "action": t("audit_action", lang),
+        "target": t("audit_target", lang),
+        "outcome": t("audit_outcome", lang),
+        "detail": t("audit_detail", lang),
+    }
+    widths = {"seq": 90, "at": 170, "actor": 150, "action": 120, "outcome": 100}
+    return [
+        {
+            "field": key,
+            "headerName": label,
+            "sortable": False,
+            **({"width": widths[key]} if key in widths else {"flex": 1, "tooltipField": key}),
+            **({"cellClass": "audit-outcome"} if key == "outcome" else {}),
+        }
+        for key, label in headers.items()
+    ]
+
+
+@callback(
+    Output(GRID, "getRowsResponse"),
+    Input(GRID, "getRowsRequest"),
+    State(FILTER_STORE, "data"),
+    prevent_initial_call=True,
+)
+@requires(Permission.AUDIT)
+def serve_audit_rows(request, filters):
+    """One block of entries, newest first, paged in SQLite (at most records.MAX_ROWS_PER_REQUEST a block)."""
+    empty = {"rowData": [], "rowCount": 0}
+    if not isinstance(request, dict) or not isinstance(filters, dict):
+        return empty
+    try:
+        wanted = AuditFilter.from_query(filters)
+    except BadFilter:
+        return empty
+    offset, limit = row_window(request)
+    conn, lang = state_conn(), current_language()
+    # The block and the count from one snapshot: entries appended meanwhile wait for the next page load.
+    through = filters.get("through_seq")
+    through = through if isinstance(through, int) and not isinstance(through, bool) else audit.last_seq(conn)
+    bounds = wanted.bounds()
+    found = audit.entries(conn, **bounds, limit=limit, offset=offset, through_seq=through)
+    total = audit.count(conn, **bounds, through_seq=through)
+    return {"rowData": [row(entry, lang) for entry in found], "rowCount": total}
+
+
+# ---- export --------------------------------------------------------------------------------
+
+
+def export_href(wanted: AuditFilter, fmt: str) -> str:
+    return f"{EXPORT_PATH}.{fmt}{wanted.search()}"
+
+
+def _plain(message: str, status: int) -> flask.Response:
+    return flask.Response(message.splitlines()[0][:300] + "\n", status=status, mimetype="text/plain")
+
+
+def _batches(conn, wanted: AuditFilter, through: int, shown: int, lang: str) -> Iterator[pa.RecordBatch]:
+    schema = export_schema()
+    bounds = wanted.bounds()
+    for offset in range(0, shown, _EXPORT_BATCH):
+        found = audit.entries(
+            conn, **bounds, limit=min(_EXPORT_BATCH, shown - offset), offset=offset, through_seq=through
+        )
+        if not found:
+            return
+        rows = [row(entry, lang) for entry in found]
+        yield pa.RecordBatch.from_pylist(rows, schema=schema)
+
+
+def export_schema() -> pa.Schema:
+    return pa.schema([("seq", pa.int64()), *((name, pa.string()) for name in COLUMNS[1:])])
+
+
+def export_audit(fmt: str) -> flask.Response:
+    """GET /audit/export.<csv|xlsx>?user=&action=&since=&until=: the filtered entries under a header, audited."""
+    if fmt not in FORMATS:
+        return _plain(f"unknown export format {fmt[:20]!r}: use one of {', '.join(FORMATS)}", 404)
+    lang = current_language()
+    try:
+        wanted = AuditFilter.from_query(flask.request.args.to_dict())
+    except BadFilter as exc:
+        return _plain(t("audit_bad_filter", lang, reason=exc), 400)
+    principal = current_principal()
+    conn = state_conn()
+    # Taken before the export's own entry is written: the file holds what was there when it was asked for.
+    through = audit.last_seq(conn)
+    total = audit.count(conn, **wanted.bounds(), through_seq=through)
+    shown = min(total, EXPORT_MAX_ROWS)
+    audit.append(
+        conn,
+        principal.name,
+        Action.EXPORT,
+        target="audit",
+        detail={"format": fmt, "filters": wanted.query(), "rows": shown, "total": total},
+    )
+    header = [
+        (t("audit", lang), t("audit_total", lang, total=total)),
+        (t("audit_exported_by", lang), principal.label),
+        (t("exported_at", lang), f"{datetime.now(LOCAL):%Y-%m-%d %H:%M:%S}"),
+        (t("filters", lang), wanted.describe(lang)),
+        (t("records", lang), f"{shown} / {total}"),
+    ]
+    filename = f"audit_{datetime.now(LOCAL):%Y%m%d-%H%M%S}.{fmt}"
+    batches = _batches(state_conn(), wanted, through, shown, lang)
+    if fmt == "csv":
+        response = flask.Response(csv_chunks(header, export_schema(), batches), mimetype=FORMATS[fmt])
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    handle = tempfile.TemporaryFile()
+    try:
+        write_xlsx(handle, header, export_schema(), batches, t("audit", lang))
+    except BaseException:
+        handle.close()
+        raise
+    handle.seek(0)
+    return flask.send_file(handle, mimetype=FORMATS[fmt], as_attachment=True, download_name=filename)
+
+
+def register_audit_routes(server: flask.Flask) -> None:
+    """The audit export (the gate requires Permission.AUDIT for everything under /audit/)."""
+    server.add_url_rule(f"{EXPORT_PATH}.<fmt>", "export_audit", export_audit)
+
+
+def chain_status(lang: str) -> html.Div:
+    """The hash chain's state: intact with its count, or broken at an entry (red)."""
+    verified = audit.verify(state_conn())
+    if verified.ok:
+        return html.Div(
+            t("audit_chain_ok", lang, count=verified.checked),
+            className="audit-chain alert alert-success py-1",
+            id="audit-chain",
+        )
+    return html.Div(
+        t("audit_chain_broken", lang, seq=verified.broken_seq, reason=verified.reason),
+        className="audit-chain alert alert-danger py-1",
+        id="audit-chain",
+        role="alert",
+    )
