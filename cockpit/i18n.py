@@ -212,6 +212,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "audit_outcome": ("结果", "Outcome"),
     "audit_detail": ("详情", "Detail"),
     "audit_total": ("共 {total} 条", "{total} entries"),
+    "audit_page": ("第 {page} / {pages} 页，共 {total} 条", "Page {page} of {pages}, {total} entries"),
+    "audit_prev": ("上一页", "Previous"),
+    "audit_next": ("下一页", "Next"),
     "audit_chain_ok": ("审计链完整：已校验 {count} 条", "Audit chain intact: {count} entries verified"),
     "audit_chain_broken": ("审计链在第 {seq} 条处断裂：{reason}", "Audit chain broken at entry {seq}: {reason}"),
     "audit_retention": (

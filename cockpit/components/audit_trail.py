@@ -1,7 +1,8 @@
-"""The audit trail as the admin reads it: filters from the query string, a server-paged table, and its export.
+"""The audit trail as the admin reads it: filters from the query string, a table paged on the server, its export.
 
-The /audit page and the /audit/export.<csv|xlsx> route read the same filters from the same query string
-(user, action, since, until), so an export holds exactly the entries the page shows. Days are Asia/Shanghai
+The /audit page (a page of entries at a time, read from SQLite) and the /audit/export.<csv|xlsx> route read
+the same filters from the same query string (user, action, since, until), so an export holds exactly the entries
+the page shows. Days are Asia/Shanghai
 calendar days, both ends included; the trail stores UTC, and every time shown or exported is local.
 
 An export is written through cockpit/exports.py's formula-safe writers, since entries carry text users typed
@@ -22,14 +23,13 @@ from zoneinfo import ZoneInfo
 
 import flask
 import pyarrow as pa
-from dash import Input, Output, State, callback, html
+from dash import Input, Output, State, callback, ctx, html
 
 from cockpit.access import audit
 from cockpit.access.accounts import Permission
 from cockpit.access.audit import Action, Entry
 from cockpit.access.principal import current_principal
 from cockpit.access.web import requires
-from cockpit.components.records import row_window
 from cockpit.exports import FORMATS, csv_chunks, write_xlsx
 from cockpit.i18n import current_language, t
 from warehouse.calendar import TIME_ZONE
@@ -39,8 +39,10 @@ EXPORT_PATH = "/audit/export"
 # The most entries one export holds; its header says when there were more (narrow the dates then).
 EXPORT_MAX_ROWS = 200_000
 _EXPORT_BATCH = 5_000
-GRID = "audit-grid"
-FILTER_STORE = "audit-filters"
+# The table shows one page of entries at a time, each read from SQLite when it is asked for.
+PAGE_SIZE = 50
+GRID, FILTER_STORE, PAGE_STORE = "audit-grid", "audit-filters", "audit-page"
+PREV, NEXT, PAGE_LABEL = "audit-prev", "audit-next", "audit-page-label"
 COLUMNS = ("seq", "at", "actor", "action", "target", "outcome", "detail")
 
 
@@ -188,31 +190,49 @@ def column_defs(lang: str) -> list[dict]:
     ]
 
 
-@callback(
-    Output(GRID, "getRowsResponse"),
-    Input(GRID, "getRowsRequest"),
-    State(FILTER_STORE, "data"),
-    prevent_initial_call=True,
-)
-@requires(Permission.AUDIT)
-def serve_audit_rows(request, filters):
-    """One block of entries, newest first, paged in SQLite (at most records.MAX_ROWS_PER_REQUEST a block)."""
-    empty = {"rowData": [], "rowCount": 0}
-    if not isinstance(request, dict) or not isinstance(filters, dict):
-        return empty
+def block(filters: object, offset: int, limit: int) -> tuple[list[dict], int]:
+    """Entries offset..offset+limit (newest first) for the page's filter store, and how many there are in all.
+
+    Paged in SQLite from the store's snapshot (`through_seq`: the newest entry when the page was rendered), so
+    entries appended meanwhile do not shift the pages. A store the browser made up yields nothing.
+    """
+    if not isinstance(filters, dict):
+        return [], 0
     try:
-        wanted = AuditFilter.from_query(filters)
+        wanted = AuditFilter.from_query({k: v for k, v in filters.items() if k != "through_seq"})
     except BadFilter:
-        return empty
-    offset, limit = row_window(request)
+        return [], 0
     conn, lang = state_conn(), current_language()
-    # The block and the count from one snapshot: entries appended meanwhile wait for the next page load.
     through = filters.get("through_seq")
     through = through if isinstance(through, int) and not isinstance(through, bool) else audit.last_seq(conn)
     bounds = wanted.bounds()
     found = audit.entries(conn, **bounds, limit=limit, offset=offset, through_seq=through)
-    total = audit.count(conn, **bounds, through_seq=through)
-    return {"rowData": [row(entry, lang) for entry in found], "rowCount": total}
+    return [row(entry, lang) for entry in found], audit.count(conn, **bounds, through_seq=through)
+
+
+@callback(
+    Output(GRID, "rowData"),
+    Output(PAGE_STORE, "data"),
+    Output(PAGE_LABEL, "children"),
+    Output(PREV, "disabled"),
+    Output(NEXT, "disabled"),
+    Input(PREV, "n_clicks"),
+    Input(NEXT, "n_clicks"),
+    State(PAGE_STORE, "data"),
+    State(FILTER_STORE, "data"),
+)
+@requires(Permission.AUDIT)
+def show_page(_prev, _next, page, filters):
+    """One page of PAGE_SIZE entries, newest first: the first when the page loads, then 上一页 / 下一页."""
+    page = page if isinstance(page, int) and not isinstance(page, bool) else 0
+    step = {PREV: -1, NEXT: 1}.get(ctx.triggered_id, None)
+    page = page + step if step is not None else 0
+    _, total = block(filters, 0, 0)
+    last = max((total - 1) // PAGE_SIZE, 0)
+    page = min(max(page, 0), last)
+    rows, total = block(filters, page * PAGE_SIZE, PAGE_SIZE)
+    label = t("audit_page", current_language(), page=page + 1, pages=last + 1, total=total)
+    return rows, page, label, page == 0, page >= last
 
 
 # ---- export --------------------------------------------------------------------------------

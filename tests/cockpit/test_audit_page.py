@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import uuid
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -49,14 +50,40 @@ def log_in(app, name: str, password: str) -> int:
     return client.post("/login", data={"username": name, "password": password, "csrf": csrf}).status_code
 
 
-def rows(admin: AdminClient, filters: dict, start: int = 0, end: int = 50) -> dict:
-    """The grid's rows callback, as the ag-grid infinite model asks for a block."""
-    return admin.update(
-        "audit-grid.getRowsResponse",
-        {"id": "audit-grid", "property": "getRowsResponse"},
-        [{"id": "audit-grid", "property": "getRowsRequest", "value": {"startRow": start, "endRow": end}}],
-        state=[{"id": "audit-filters", "property": "data", "value": filters}],
-    )["audit-grid"]["getRowsResponse"]
+def show(admin: AdminClient, filters: dict, page: object = 0, click: str | None = None) -> dict:
+    """The table's page callback: the first page (as when the page loads), or after 上一页 / 下一页."""
+    answer = admin.update(
+        "audit-grid.rowData",
+        [
+            {"id": "audit-grid", "property": "rowData"},
+            {"id": "audit-page", "property": "data"},
+            {"id": "audit-page-label", "property": "children"},
+            {"id": "audit-prev", "property": "disabled"},
+            {"id": "audit-next", "property": "disabled"},
+        ],
+        [
+            {"id": "audit-prev", "property": "n_clicks", "value": int(click == "prev")},
+            {"id": "audit-next", "property": "n_clicks", "value": int(click == "next")},
+        ],
+        state=[
+            {"id": "audit-page", "property": "data", "value": page},
+            {"id": "audit-filters", "property": "data", "value": filters},
+        ],
+        changed=[f"audit-{click}.n_clicks"] if click else [],
+    )
+    return {
+        "rows": answer["audit-grid"]["rowData"],
+        "page": answer["audit-page"]["data"],
+        "label": answer["audit-page-label"]["children"],
+        "prev_disabled": answer["audit-prev"]["disabled"],
+        "next_disabled": answer["audit-next"]["disabled"],
+    }
+
+
+def rows(admin: AdminClient, filters: dict) -> dict:
+    """The first page's rows and the count of all (from the label: 第 1 / N 页，共 T 条)."""
+    shown = show(admin, filters)
+    return {"rowData": shown["rows"], "rowCount": int(re.findall(r"\d+", shown["label"])[-1])}
 
 
 def local_today() -> str:
@@ -121,24 +148,34 @@ def test_entries_filter_by_user_action_and_day(admin, trail_user):
 
 def test_rows_are_paged_on_the_server(app, admin):
     conn = connect(home_of(app))
-    for n in range(520):
+    for n in range(120):
         audit.append(conn, f"bulk{n}", "denied", outcome="denied")
-    whole = rows(admin, {}, 0, 5)
-    assert len(whole["rowData"]) == 5 and whole["rowCount"] >= 520
-    newest = whole["rowData"][0]["seq"]
-    second = rows(admin, {"through_seq": newest}, 5, 10)
-    assert [r["seq"] for r in second["rowData"]] == [newest - n for n in range(5, 10)]
+    newest = audit.last_seq(conn)
+    snapshot = {"through_seq": newest}
+    first = show(admin, snapshot)
+    assert [r["seq"] for r in first["rows"]] == list(range(newest, newest - 50, -1))
+    assert first["page"] == 0 and first["prev_disabled"] and not first["next_disabled"]
+    second = show(admin, snapshot, page=0, click="next")
+    assert [r["seq"] for r in second["rows"]] == list(range(newest - 50, newest - 100, -1))
+    assert second["page"] == 1 and not second["prev_disabled"]
     # An entry made after the page was rendered does not shift the pages of that snapshot.
     audit.append(conn, "late", "denied", outcome="denied")
-    assert [r["seq"] for r in rows(admin, {"through_seq": newest}, 5, 10)["rowData"]] == [
-        r["seq"] for r in second["rowData"]
-    ]
-    # However large a block the browser asks for, one answer holds at most 500 rows.
-    assert len(rows(admin, {}, 0, 100_000)["rowData"]) == 500
+    assert show(admin, snapshot, page=0, click="next")["rows"] == second["rows"]
+    assert show(admin, snapshot, page=1, click="prev")["rows"] == first["rows"]
+    # A page number past the end (or not a number) is clamped: the last page, or the first.
+    last = show(admin, snapshot, page=10**9, click="next")
+    assert last["next_disabled"] and 0 < len(last["rows"]) <= 50 and last["rows"][-1]["seq"] == 1 + min_seq(conn)
+    assert show(admin, snapshot, page="x", click="next")["page"] == 1
+
+
+def min_seq(conn) -> int:
+    """One before the oldest entry kept (a prune may have removed the start of the chain)."""
+    return conn.execute("SELECT MIN(seq) - 1 FROM audit").fetchone()[0]
 
 
 def test_bad_filters_answer_no_rows_and_a_one_line_reason(admin, trail_user):
-    assert rows(admin, {"user": trail_user, "action": "drop table"}) == {"rowData": [], "rowCount": 0}
+    assert show(admin, {"user": trail_user, "action": "drop table"})["rows"] == []
+    assert show(admin, "not a store")["rows"] == []
     answer = admin.client.get("/audit/export.csv?since=yesterday")
     assert answer.status_code == 400 and answer.get_data(as_text=True).count("\n") == 1
     page = admin.client.get("/audit?action=nonsense")
@@ -146,28 +183,21 @@ def test_bad_filters_answer_no_rows_and_a_one_line_reason(admin, trail_user):
     assert admin.client.get("/audit/export.pdf").status_code == 404
 
 
-def test_the_apply_button_writes_the_filters_to_the_url(admin):
-    (dependency,) = [d for d in admin.dependencies if {"id": "audit-apply", "property": "n_clicks"} in d["inputs"]]
-    state = {
-        ("audit-user", "value"): "li",
-        ("audit-action", "value"): "export",
-        ("audit-dates", "start_date"): "2026-10-01",
-        ("audit-dates", "end_date"): None,
-    }
-    answer = admin.post(
-        {
-            "output": dependency["output"],
-            "outputs": {"id": "_pages_location", "property": dependency["output"].split(".", 1)[1]},
-            "inputs": [{"id": "audit-apply", "property": "n_clicks", "value": 1}],
-            "state": [
-                {"id": s["id"], "property": s["property"], "value": state[s["id"], s["property"]]}
-                for s in dependency["state"]
-            ],
-            "changedPropIds": ["audit-apply.n_clicks"],
-        }
+def test_the_apply_button_loads_the_filters_as_the_url(admin):
+    answer = admin.update(
+        "audit-location.href",
+        {"id": "audit-location", "property": "href"},
+        [{"id": "audit-apply", "property": "n_clicks", "value": 1}],
+        state=[
+            {"id": "audit-user", "property": "value", "value": "li"},
+            {"id": "audit-action", "property": "value", "value": "export"},
+            {"id": "audit-dates", "property": "start_date", "value": "2026-10-01"},
+            {"id": "audit-dates", "property": "end_date", "value": None},
+        ],
     )
-    search = answer["_pages_location"]["search"]
-    assert parse_qs(search.lstrip("?")) == {"user": ["li"], "action": ["export"], "since": ["2026-10-01"]}
+    href = urlsplit(answer["audit-location"]["href"])
+    assert href.path == "/audit"
+    assert parse_qs(href.query) == {"user": ["li"], "action": ["export"], "since": ["2026-10-01"]}
 
 
 @pytest.mark.parametrize("role", ["analyst", "leader"])
