@@ -128,7 +128,11 @@ def _day(value: object, name: str) -> date | None:
 
 
 def action_label(action: Action | str, lang: str) -> str:
-    return t(f"audit_action_{Action(action).value}", lang)
+    """An action's name in the reader's language (an action with no text yet shows its code, never fails)."""
+    try:
+        return t(f"audit_action_{Action(action).value}", lang)
+    except (KeyError, ValueError):
+        return str(action)
 
 
 def local_time(at: str) -> str:
@@ -313,9 +317,9 @@ def register_audit_routes(server: flask.Flask) -> None:
     server.add_url_rule(f"{EXPORT_PATH}.<fmt>", "export_audit", export_audit)
 
 
-def chain_status(lang: str) -> html.Div:
-    """The hash chain's state: intact with its count, or broken at an entry (red)."""
-    verified = audit.verify(state_conn())
+def chain_status(lang: str, conn=None) -> html.Div:
+    """The hash chain's state (of the serving app's database, or `conn`'s): intact with its count, or broken (red)."""
+    verified = audit.verify(conn if conn is not None else state_conn())
     if verified.ok:
         return html.Div(
             t("audit_chain_ok", lang, count=verified.checked),

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+import sqlite3
 import uuid
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -17,10 +18,13 @@ from openpyxl import load_workbook
 
 from cockpit.access import audit
 from cockpit.access.accounts import Accounts
-from cockpit.access.state import connect, transaction
+from cockpit.access.audit import Action
+from cockpit.access.state import connect, open_state, transaction
+from cockpit.components.audit_trail import action_label, chain_status
 from cockpit.settings import Settings
 from tests.cockpit.dash_client import DashClient, find
 from tests.fixtures.accounts import TEST_PASSWORD, ensure_user, signed_client, signed_context
+from warehouse.paths import Home
 
 SHANGHAI_OFFSET = timedelta(hours=8)  # Asia/Shanghai keeps no summer time: the local day is UTC+8
 
@@ -402,3 +406,26 @@ def test_the_users_list_shows_accounts_read_only(app, trail_user):
     text = json.dumps(panel.to_plotly_json(), default=str, ensure_ascii=False)
     assert trail_user in text and "指挥中心" in text
     assert "tokens-name" not in text and "input" not in text.lower()  # nothing to change users with
+
+
+def test_a_broken_chain_shows_red_naming_the_entry(tmp_path):
+    home = Home(tmp_path / "home").ensure()
+    conn = open_state(home.state_db)
+    for n in range(4):
+        audit.append(conn, f"user{n}", "export", target="records.csv", detail={"rows": n})
+    intact = chain_status("en", conn)
+    assert "alert-success" in intact.className and "4" in intact.children
+    tampered = sqlite3.connect(home.state_db)
+    tampered.execute("DROP TRIGGER audit_append_only")
+    tampered.execute("UPDATE audit SET detail = '{\"rows\":0}' WHERE seq = 3")
+    tampered.commit()
+    tampered.close()
+    broken = chain_status("en", conn)
+    assert "alert-danger" in broken.className and broken.role == "alert"
+    assert re.search(r"\b3\b", broken.children) and "edited" in broken.children
+
+
+def test_every_action_has_a_name_in_both_languages():
+    for action in Action:
+        zh, en = action_label(action, "zh"), action_label(action, "en")
+        assert zh != action.value and en and zh != en, action
