@@ -215,6 +215,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "audit_page": ("第 {page} / {pages} 页，共 {total} 条", "Page {page} of {pages}, {total} entries"),
     "audit_prev": ("上一页", "Previous"),
     "audit_next": ("下一页", "Next"),
+    "audit_chain_checking": ("正在校验审计链…", "Verifying the audit chain…"),
     "audit_chain_ok": ("审计链完整：已校验 {count} 条", "Audit chain intact: {count} entries verified"),
     "audit_chain_broken": ("审计链在第 {seq} 条处断裂：{reason}", "Audit chain broken at entry {seq}: {reason}"),
     "audit_retention": (

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import flask
 import pyarrow as pa
-from dash import Input, Output, State, callback, ctx, html
+from dash import Input, Output, State, callback, ctx
 
 from cockpit.access import audit
 from cockpit.access.accounts import Permission
@@ -41,7 +41,7 @@ EXPORT_MAX_ROWS = 200_000
 _EXPORT_BATCH = 5_000
 # The table shows one page of entries at a time, each read from SQLite when it is asked for.
 PAGE_SIZE = 50
-GRID, FILTER_STORE, PAGE_STORE = "audit-grid", "audit-filters", "audit-page"
+GRID, FILTER_STORE, PAGE_STORE, CHAIN = "audit-grid", "audit-filters", "audit-page", "audit-chain"
 PREV, NEXT, PAGE_LABEL = "audit-prev", "audit-next", "audit-page-label"
 COLUMNS = ("seq", "at", "actor", "action", "target", "outcome", "detail")
 
@@ -317,18 +317,23 @@ def register_audit_routes(server: flask.Flask) -> None:
     server.add_url_rule(f"{EXPORT_PATH}.<fmt>", "export_audit", export_audit)
 
 
-def chain_status(lang: str, conn=None) -> html.Div:
-    """The hash chain's state (of the serving app's database, or `conn`'s): intact with its count, or broken (red)."""
+def chain_status(lang: str, conn=None) -> tuple[str, str]:
+    """The hash chain's state (of the serving app's database, or `conn`'s) and its alert class: intact with its
+    count, or broken at an entry (red)."""
     verified = audit.verify(conn if conn is not None else state_conn())
     if verified.ok:
-        return html.Div(
-            t("audit_chain_ok", lang, count=verified.checked),
-            className="audit-chain alert alert-success py-1",
-            id="audit-chain",
-        )
-    return html.Div(
-        t("audit_chain_broken", lang, seq=verified.broken_seq, reason=verified.reason),
-        className="audit-chain alert alert-danger py-1",
-        id="audit-chain",
-        role="alert",
-    )
+        return t("audit_chain_ok", lang, count=verified.checked), "audit-chain alert alert-success py-1"
+    text = t("audit_chain_broken", lang, seq=verified.broken_seq, reason=verified.reason)
+    return text, "audit-chain alert alert-danger py-1"
+
+
+@callback(
+    Output(CHAIN, "children"),
+    Output(CHAIN, "className"),
+    Input(FILTER_STORE, "data"),
+)
+@requires(Permission.AUDIT)
+def check_chain(_filters):
+    """Verify the chain after the page has appeared: it reads every entry (seconds for a few hundred thousand,
+    see benchmarks/audit.py), so the table does not wait for it."""
+    return chain_status(current_language())

@@ -21,6 +21,7 @@ from cockpit.access.audit import Action
 from cockpit.access.principal import current_principal
 from cockpit.access.web import requires
 from cockpit.components.audit_trail import (
+    CHAIN,
     FILTER_STORE,
     GRID,
     NEXT,
@@ -30,7 +31,6 @@ from cockpit.components.audit_trail import (
     AuditFilter,
     BadFilter,
     action_label,
-    chain_status,
     column_defs,
     export_href,
     state_conn,
@@ -98,7 +98,7 @@ def layout(**query) -> html.Div:
     trail = [
         dcc.Location(id=LOCATION, refresh=True),
         html.H2(t("audit", lang), className="page-title"),
-        chain_status(lang),
+        html.Div(t("audit_chain_checking", lang), id=CHAIN, className="audit-chain alert alert-secondary py-1"),
         html.P(t("audit_retention", lang, days=settings.audit_retention_days), id="audit-retention"),
         _filter_bar(wanted, lang),
         *([html.Div(problem, className="alert alert-danger py-1", id="audit-bad-filter")] if problem else []),
