@@ -208,7 +208,8 @@ def block(filters: object, offset: int, limit: int) -> tuple[list[dict], int]:
         return [], 0
     conn, lang = state_conn(), current_language()
     through = filters.get("through_seq")
-    through = through if isinstance(through, int) and not isinstance(through, bool) else audit.last_seq(conn)
+    if not (isinstance(through, int) and not isinstance(through, bool) and 0 <= through < 2**62):
+        through = audit.last_seq(conn)  # none, or one the browser made up (SQLite integers end at 2**63)
     bounds = wanted.bounds()
     found = audit.entries(conn, **bounds, limit=limit, offset=offset, through_seq=through)
     return [row(entry, lang) for entry in found], audit.count(conn, **bounds, through_seq=through)
