@@ -88,9 +88,20 @@ def tokens_panel(lang: str) -> html.Section:
             html.H3(t("tokens_title", lang)),
             html.Div(
                 [
-                    dcc.Input(id=NAME, type="text", placeholder=t("token_name", lang), maxLength=40, debounce=False),
                     dcc.Input(
-                        id=SCOPE, type="text", placeholder=t("token_scope_hint", lang), value="street", maxLength=2000
+                        id=NAME,
+                        type="text",
+                        placeholder=t("token_name", lang),
+                        maxLength=40,
+                        className="form-control form-control-sm tokens-name",
+                    ),
+                    dcc.Input(
+                        id=SCOPE,
+                        type="text",
+                        placeholder=t("token_scope_hint", lang),
+                        value="street",
+                        maxLength=2000,
+                        className="form-control form-control-sm tokens-scope",
                     ),
                     html.Button(t("token_issue", lang), id=ISSUE, className="btn btn-sm btn-primary", n_clicks=0),
                 ],

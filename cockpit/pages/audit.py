@@ -50,7 +50,14 @@ LOCATION = "audit-location"
 def _filter_bar(wanted: AuditFilter, lang: str) -> html.Div:
     return html.Div(
         [
-            dcc.Input(id=USER, type="text", value=wanted.user or "", placeholder=t("audit_actor", lang), maxLength=200),
+            dcc.Input(
+                id=USER,
+                type="text",
+                value=wanted.user or "",
+                placeholder=t("audit_actor", lang),
+                maxLength=200,
+                className="form-control form-control-sm audit-user",
+            ),
             dcc.Dropdown(
                 id=ACTION,
                 options=[{"label": action_label(action, lang), "value": action.value} for action in Action],
@@ -59,14 +66,17 @@ def _filter_bar(wanted: AuditFilter, lang: str) -> html.Div:
                 clearable=True,
                 className="audit-action",
             ),
-            dcc.DatePickerRange(
-                id=DATES,
-                start_date=wanted.since,
-                end_date=wanted.until,
-                display_format="YYYY-MM-DD",
-                clearable=True,
-                start_date_placeholder_text=t("audit_dates", lang),
-                end_date_placeholder_text=t("audit_dates", lang),
+            html.Div(
+                dcc.DatePickerRange(
+                    id=DATES,
+                    start_date=wanted.since,
+                    end_date=wanted.until,
+                    display_format="YYYY-MM-DD",
+                    clearable=True,
+                    start_date_placeholder_text=t("audit_dates", lang),
+                    end_date_placeholder_text=t("audit_dates", lang),
+                ),
+                className="audit-dates-wrap",
             ),
             html.Button(t("audit_apply", lang), id=APPLY, className="btn btn-sm btn-primary", n_clicks=0),
             html.A(t("audit_clear", lang), href="/audit", className="btn btn-sm btn-outline-secondary"),
