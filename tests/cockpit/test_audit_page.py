@@ -406,13 +406,40 @@ def test_only_a_token_manager_may_issue(app):
     assert ScreenTokens(connect(home_of(app)), Settings(home=home_of(app).root)).find("sneaky") is None
 
 
-def test_the_users_list_shows_accounts_read_only(app, trail_user):
+def test_the_users_list_shows_accounts_and_their_state_read_only(app, trail_user):
+    home = home_of(app)
+    gone = unique("gone")
+    ensure_user(home, gone, "community", scope=community_scope(app), grants=("personal",))
+    Accounts(connect(home), Settings(home=home.root)).disable(gone, actor="tests")
     with signed_context(app, name="auditor", role="admin"):
         page = dash.page_registry["cockpit.pages.audit"]["layout"]()
     (panel,) = find(page, lambda i: i == "users-panel")
+    users = {
+        row.children[0].children: [cell.children for cell in row.children] + [row.className] for row in find_rows(panel)
+    }
+    assert users[trail_user][2] == "指挥中心" and users[trail_user][5] == "正常"
+    assert users[gone][2] == "社区" and users[gone][3] == community_scope(app) and users[gone][4] == "personal"
+    assert users[gone][5] == "已停用" and "row-bad" in users[gone][6]
     text = json.dumps(panel.to_plotly_json(), default=str, ensure_ascii=False)
-    assert trail_user in text and "指挥中心" in text
-    assert "tokens-name" not in text and "input" not in text.lower()  # nothing to change users with
+    assert "input" not in text.lower() and "button" not in text.lower()  # nothing to change users with
+
+
+def community_scope(app) -> str:
+    import duckdb
+
+    from warehouse.releases import current_release
+
+    con = duckdb.connect(str(current_release(home_of(app))), read_only=True)
+    try:
+        return "community:" + con.execute("SELECT MIN(community_id) FROM dim_community").fetchone()[0]
+    finally:
+        con.close()
+
+
+def find_rows(component) -> list:
+    from tests.cockpit.dash_client import walk
+
+    return [c for c in walk(component) if "user-row" in (getattr(c, "className", None) or "")]
 
 
 def test_a_broken_chain_shows_red_naming_the_entry(tmp_path):
