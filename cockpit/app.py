@@ -27,6 +27,7 @@ from cockpit.access.accounts import Permission
 from cockpit.access.principal import Unauthenticated, current_principal
 from cockpit.access.web import guard_layouts, may_open, requires, user_menu, watermark
 from cockpit.access.web import install as install_gate
+from cockpit.components.audit_trail import register_audit_routes
 from cockpit.components.briefs import brief_modal, register_routes
 from cockpit.components.filters import LOCATION
 from cockpit.components.records import register_export_routes
@@ -40,7 +41,19 @@ ASSETS = files("cockpit") / "assets"
 VENDOR = Path(flask_bootstrap.__file__).with_name("static") / "bootstrap5"
 # Vendor CSS goes in external_stylesheets so that it loads before assets/ (ours must win).
 VENDOR_STYLESHEETS = ["/vendor/css/bootstrap.min.css", "/vendor/css/font/bootstrap-icons.min.css"]
-NAV = ("overview", "party", "approvals", "enforcement", "grid", "dispatch", "metrics", "pipeline", "briefs", "wall")
+NAV = (
+    "overview",
+    "party",
+    "approvals",
+    "enforcement",
+    "grid",
+    "dispatch",
+    "metrics",
+    "pipeline",
+    "briefs",
+    "audit",
+    "wall",
+)
 NAV_PATHS = {"overview": "/", "metrics": "/metrics", "pipeline": "/pipeline", "briefs": "/briefs", "wall": "/wall"}
 CALLBACK_PATH = "/_dash-update-component"
 
@@ -318,6 +331,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     app.server.add_url_rule("/preference", "preference", _preference)
     register_export_routes(app.server, settings)
     register_routes(app.server, settings.paths.briefs, settings.chromium)
+    register_audit_routes(app.server)
     # After Dash's own first-request hooks (they fill the callback map the checks look outputs up in);
     # the sign-in gate first, so that a request without a session learns that before anything else.
     install_gate(app.server, settings)

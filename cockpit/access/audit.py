@@ -145,16 +145,14 @@ def verify(conn: sqlite3.Connection) -> Verified:
     return Verified(True, checked)
 
 
-def entries(
-    conn: sqlite3.Connection,
-    *,
-    actor: str | None = None,
-    action: Action | str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 100,
-) -> list[Entry]:
-    """The newest entries first, filtered; `since` and `until` bound the time (until excluded)."""
+def _where(
+    actor: str | None,
+    action: Action | str | None,
+    since: datetime | None,
+    until: datetime | None,
+    through_seq: int | None,
+) -> tuple[str, list]:
+    """The WHERE clause (with its leading space, or empty) and parameters of an audit query."""
     where, params = [], []
     if actor is not None:
         # The CLI and the app record users by name; `cli:` actors are the people at the server's console.
@@ -169,8 +167,49 @@ def entries(
     if until is not None:
         where.append("at < ?")
         params.append(timestamp(until))
-    sql = "SELECT * FROM audit" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY seq DESC LIMIT ?"
-    return [Entry(**dict(row)) for row in conn.execute(sql, (*params, limit))]
+    if through_seq is not None:
+        where.append("seq <= ?")
+        params.append(through_seq)
+    return (f" WHERE {' AND '.join(where)}" if where else ""), params
+
+
+def entries(
+    conn: sqlite3.Connection,
+    *,
+    actor: str | None = None,
+    action: Action | str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    through_seq: int | None = None,
+) -> list[Entry]:
+    """The newest entries first, filtered; `since` and `until` bound the time (until excluded).
+
+    `offset` pages through them; `through_seq` (from `last_seq`) holds the pages still while new entries arrive.
+    """
+    where, params = _where(actor, action, since, until, through_seq)
+    sql = f"SELECT * FROM audit{where} ORDER BY seq DESC LIMIT ? OFFSET ?"
+    return [Entry(**dict(row)) for row in conn.execute(sql, (*params, limit, offset))]
+
+
+def count(
+    conn: sqlite3.Connection,
+    *,
+    actor: str | None = None,
+    action: Action | str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    through_seq: int | None = None,
+) -> int:
+    """How many entries `entries` would page through with the same filters."""
+    where, params = _where(actor, action, since, until, through_seq)
+    return conn.execute(f"SELECT COUNT(*) FROM audit{where}", params).fetchone()[0]
+
+
+def last_seq(conn: sqlite3.Connection) -> int:
+    """The newest entry's seq (0 when the trail is empty)."""
+    return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM audit").fetchone()[0]
 
 
 def prune(conn: sqlite3.Connection, *, older_than_days: int, actor: str, now: datetime | None = None) -> int:
