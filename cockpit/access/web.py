@@ -406,6 +406,7 @@ _FORM_PAGE = """<!doctype html>
 <html lang="{{ 'en' if lang == 'en' else 'zh-CN' }}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }} · {{ app_title }}</title>
+<link rel="icon" href="/_favicon.ico">
 <link rel="stylesheet" href="/vendor/css/bootstrap.min.css">
 <link rel="stylesheet" href="/assets/cockpit.css">
 </head><body class="login-body">

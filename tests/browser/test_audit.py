@@ -23,8 +23,7 @@ def watch(page: Page, base_url: str) -> tuple[list[str], list[str]]:
     outside: list[str] = []
 
     def on_console(message) -> None:
-        # The login page names no icon, so Chromium asks for /favicon.ico before there is a session (a 401).
-        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+        if message.type == "error":
             errors.append(f"{message.text} ({message.location.get('url')})")
 
     page.on("console", on_console)
