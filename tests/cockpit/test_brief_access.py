@@ -24,10 +24,14 @@ from pypdf import PdfReader
 
 from cockpit.access import audit
 from cockpit.access.accounts import Accounts, Scope, find
+from cockpit.access.principal import Principal
 from cockpit.access.state import connect, transaction
-from cockpit.briefing import SECTIONS
+from cockpit.briefing import SECTIONS, BriefSpec, collect
+from cockpit.briefing.content import Coverage, OutOfScope
 from cockpit.components.format import format_value
+from cockpit.data import current_warehouse
 from cockpit.metrics import compute, get_metric
+from cockpit.metrics.catalog import RowScope
 from cockpit.settings import Settings
 from cockpit.view import View
 from tests.cockpit.dash_client import DashClient
@@ -377,3 +381,76 @@ def test_the_preview_of_a_community_outside_the_scope_is_a_one_line_404(app, str
     response = client.get(f"/briefs/preview{search}")
     assert response.status_code == 404
     assert "outside the scope" in response.get_data(as_text=True) and response.get_data(as_text=True).count("\n") <= 1
+
+
+# ---- grid scope and who reads what, without printing ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def grid_author(app, loaded_demo) -> tuple[Principal, list[tuple[str, str, str]]]:
+    """A grid worker of two grids of one community (granted briefs), and those grids (id, name, community)."""
+    with duckdb.connect(str(loaded_demo.release), read_only=True) as con:
+        grids = con.execute(
+            "SELECT unit_id, name, community_id FROM dim_grid WHERE level = 'comprehensive' ORDER BY unit_id LIMIT 2"
+        ).fetchall()
+    account = ensure_user(loaded_demo.home, "bfgrid", "community", f"grid:{grids[0][0]},{grids[1][0]}", ("briefs",))
+    return Principal.for_account(account, account.grants), grids
+
+
+def test_a_grid_workers_brief_names_their_grids_and_holds_their_rows_only(grid_author, loaded_demo):
+    author, grids = grid_author
+    ids, community = tuple(grid for grid, _, _ in grids), grids[0][2]
+    assert grids[1][2] == community
+    brief = collect(current_warehouse(), BriefSpec(PERIOD), author=author)
+    assert brief.scope_name == f"金鸡湖街道 · {grids[0][1]}、{grids[1][1]}"
+    assert brief.coverage == Coverage(Scope.parse(f"grid:{','.join(ids)}"), (community,))
+    shown = {line.metric.id: line.value_text for section in brief.sections for line in section.kpis}
+    differs = 0
+    with duckdb.connect(str(loaded_demo.release), read_only=True) as con:
+        for kpi, text in shown.items():
+            metric = get_metric(kpi)
+            value = compute(con, kpi, PERIOD, scope=RowScope((community,), ids))["value"]
+            expected = format_value(value.iloc[0] if len(value) else None, metric.unit)
+            assert text == expected, kpi
+            community_wide = compute(con, kpi, PERIOD, scope=[community])["value"]
+            differs += expected != format_value(community_wide.iloc[0] if len(community_wide) else None, metric.unit)
+    assert differs > 0  # the grids are less than their community
+
+
+def test_a_grid_worker_may_narrow_to_their_community_but_not_to_another(grid_author, street):
+    author, grids = grid_author
+    community = grids[0][2]
+    name = _names(street, [community])[0]
+    brief = collect(current_warehouse(), BriefSpec(PERIOD, community), author=author)
+    assert brief.scope_name == f"金鸡湖街道{name} · {grids[0][1]}、{grids[1][1]}"
+    elsewhere = next(cid for cid, _ in street.communities if cid != community)
+    with pytest.raises(OutOfScope, match="outside the scope of bfgrid"):
+        collect(current_warehouse(), BriefSpec(PERIOD, elsewhere), author=author)
+
+
+@pytest.mark.parametrize(
+    ("brief", "reader", "readable"),
+    [
+        (("street", ()), "street", True),
+        (("street", ()), "community:C1,C2,C3", False),
+        (("street", ()), "grid:G1", False),
+        (("community:C1,C2", ("C1", "C2")), "street", True),
+        (("community:C1,C2", ("C1", "C2")), "community:C1,C2,C3", True),
+        (("community:C1,C2", ("C1", "C2")), "community:C1", False),
+        (("community:C1,C2", ("C1", "C2")), "grid:G1,G2", False),
+        (("grid:G1,G2", ("C1",)), "community:C1", True),
+        (("grid:G1,G2", ("C1",)), "community:C2", False),
+        (("grid:G1,G2", ("C1",)), "grid:G1,G2,G3", True),
+        (("grid:G1,G2", ("C1",)), "grid:G1", False),
+    ],
+)
+def test_a_brief_is_readable_by_a_scope_that_holds_all_its_rows(brief, reader, readable):
+    coverage = Coverage(Scope.parse(brief[0]), brief[1])
+    assert coverage.readable_by(Scope.parse(reader)) is readable
+    assert Coverage.from_json(json.loads(json.dumps(coverage.as_json()))) == coverage
+
+
+def test_a_brief_without_a_readable_record_is_for_street_readers_only():
+    assert Coverage.from_json(None) is None
+    assert Coverage.from_json({"scope": "community:"}) is None
+    assert Coverage.from_json({"communities": ["C1"]}) is None
