@@ -454,3 +454,33 @@ def test_a_brief_without_a_readable_record_is_for_street_readers_only():
     assert Coverage.from_json(None) is None
     assert Coverage.from_json({"scope": "community:"}) is None
     assert Coverage.from_json({"communities": ["C1"]}) is None
+
+
+def _open_modal(client: DashClient, search: str) -> dict:
+    outputs = [
+        {"id": "brief-modal", "property": "is_open"},
+        {"id": "brief-scope", "property": "children"},
+        {"id": "brief-spec", "property": "data"},
+        {"id": "brief-progress", "property": "value"},
+        {"id": "brief-status", "property": "children"},
+        {"id": "brief-download", "property": "className"},
+        {"id": "brief-start", "property": "disabled"},
+    ]
+    return client.update(
+        "brief-modal.is_open",
+        outputs,
+        [{"id": "brief-open", "property": "n_clicks", "value": 1}],
+        [{"id": "_pages_location", "property": "search", "value": search}],
+    )
+
+
+def test_the_brief_dialog_names_the_readers_scope_and_refuses_a_community_outside_it(app, street):
+    client = DashClient(app, name=AUTHOR["name"], role=AUTHOR["role"])
+    answer = _open_modal(client, View(preset="custom", period=PERIOD).to_search())
+    scope_text = json.dumps(answer["brief-scope"]["children"], ensure_ascii=False)
+    assert "、".join(_names(street, street.scope)) in scope_text
+    assert answer["brief-start"]["disabled"] is False
+    outside = View(preset="custom", period=PERIOD, filters={"community": street.other}).to_search()
+    answer = _open_modal(client, outside)
+    assert "outside the scope" in json.dumps(answer["brief-scope"]["children"], ensure_ascii=False)
+    assert answer["brief-start"]["disabled"] is True and answer["brief-spec"]["data"] is None
