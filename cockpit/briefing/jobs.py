@@ -199,14 +199,17 @@ def _write_state(directory: Path, job_id: str, **state) -> None:
     partial.replace(path)
 
 
-def job_state(directory: Path, job_id: str) -> dict | None:
-    """{'status': running|done|failed, 'step', 'done', 'total', 'file', 'error'} or None for an unknown job."""
+def job_state(directory: Path, job_id: str, principal: Principal | None = None) -> dict | None:
+    """{'status': running|done|failed, 'step', 'done', 'total', 'file', 'error', 'author'} or None for an unknown
+    job, and for another author's job when `principal` is given (a job is its author's to follow)."""
     if not JOB_ID.match(job_id or ""):
         return None
     path = _job_file(directory, job_id)
     if not path.exists():
         return None
     state = json.loads(path.read_text(encoding="utf-8"))
+    if principal is not None and state.get("author") != principal.name:
+        return None
     if state["status"] == "running" and time.time() - path.stat().st_mtime > STALLED_AFTER_S:
         return {**state, "status": "failed", "error": "the job stopped (the server restarted?): start it again"}
     return state
@@ -227,10 +230,15 @@ def start_job(
     """
     author = author or current_principal()
     job_id = uuid.uuid4().hex
-    _write_state(directory, job_id, status="running", step="排队", done=0, total=TOTAL_STEPS)
+
+    def write(**state) -> None:
+        # Every state names the author: the progress poll answers only them (see `job_state`).
+        _write_state(directory, job_id, author=author.name, **state)
+
+    write(status="running", step="排队", done=0, total=TOTAL_STEPS)
 
     def progress(step: str, done: int, total: int) -> None:
-        _write_state(directory, job_id, status="running", step=step, done=done, total=total)
+        write(status="running", step=step, done=done, total=total)
 
     def run() -> None:
         try:
@@ -239,12 +247,12 @@ def start_job(
                     warehouse, spec, directory, chromium=chromium, progress=progress, author=author, watermark=watermark
                 )
         except (NoData, RenderError) as exc:
-            _write_state(directory, job_id, status="failed", error=str(exc), done=0, total=TOTAL_STEPS)
+            write(status="failed", error=str(exc), done=0, total=TOTAL_STEPS)
         except Exception as exc:  # noqa: BLE001 - a job must always end in a state the page can show
-            _write_state(directory, job_id, status="failed", error=f"{type(exc).__name__}: {exc}", total=TOTAL_STEPS)
+            write(status="failed", error=f"{type(exc).__name__}: {exc}", total=TOTAL_STEPS)
             raise
         else:
-            _write_state(directory, job_id, status="done", file=path.name, done=TOTAL_STEPS, total=TOTAL_STEPS)
+            write(status="done", file=path.name, done=TOTAL_STEPS, total=TOTAL_STEPS)
 
     threading.Thread(target=run, name=f"brief-{job_id[:8]}", daemon=True).start()
     return job_id

@@ -15,13 +15,16 @@ import dash_bootstrap_components as dbc
 import flask
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from cockpit.access import audit
 from cockpit.access.accounts import Permission
+from cockpit.access.audit import Action, Outcome
 from cockpit.access.principal import current_principal
+from cockpit.access.state import connect
 from cockpit.access.web import requires
 from cockpit.briefing import BriefSpec, NoData, collect
 from cockpit.briefing.content import scope_of_brief
 from cockpit.briefing.document import PLOTLY_JS, render_html
-from cockpit.briefing.jobs import TOTAL_STEPS, job_state, readable_brief, record_brief, start_job
+from cockpit.briefing.jobs import TOTAL_STEPS, brief_path, job_state, readable_brief, record_brief, start_job
 from cockpit.components.filters import LOCATION, parse_search
 from cockpit.data import NoRelease, current_warehouse
 from cockpit.i18n import current_language, t
@@ -155,7 +158,7 @@ def _start(_clicks, data):
 @requires(Permission.BRIEFS)
 def _poll(_n, job):
     lang = current_language()
-    state = job_state(briefs_dir(), job or "")
+    state = job_state(briefs_dir(), job or "", current_principal())
     if state is None:
         return 0, "", "", "btn btn-success d-none", True, False
     if state["status"] == "running":
@@ -175,6 +178,16 @@ def serve_brief(name: str) -> flask.Response:
     principal = current_principal()
     brief = readable_brief(briefs_dir(), name, principal)
     if brief is None:
+        if brief_path(briefs_dir(), name) is not None:  # it exists: the reader is not told, the trail is
+            detail = {"reason": "the brief is outside the reader's scope", "method": flask.request.method}
+            audit.append(
+                connect(current_warehouse().home),
+                principal.name,
+                Action.DENIED,
+                target=flask.request.path[:200],
+                detail=detail,
+                outcome=Outcome.DENIED,
+            )
         return flask.Response("no such brief\n", status=404, mimetype="text/plain")
     detail = {"period": brief.period, "scope": str(brief.coverage.scope) if brief.coverage else "", "file": name}
     record_brief(current_warehouse().home, principal, "download", detail)

@@ -258,6 +258,9 @@ def test_a_community_reader_gets_their_briefs_and_a_404_for_any_other(app, stree
     missing = client.get("/briefs/file/brief_2026-01-01_2026-01-07_20260101T000000.pdf")
     refused = client.get(f"/briefs/file/{street.briefs['other'].path.name}")
     assert (refused.status_code, refused.data) == (missing.status_code, missing.data)  # nothing tells them apart
+    # … but the audit trail does: the refusal of a brief that exists is recorded, the missing one is not.
+    (entry,) = audit.entries(connect(street.home), actor=AUTHOR["name"], action="denied", limit=1)
+    assert (entry.target, entry.outcome) == (f"/briefs/file/{street.briefs['other'].path.name}", "denied")
 
 
 def test_a_reader_of_one_of_the_two_communities_does_not_get_the_brief_of_both(app, street):
@@ -346,10 +349,31 @@ def _wait(app, job: str) -> dict:
     raise AssertionError(f"brief job {job} still running")
 
 
+def _poll(client: DashClient, job: str) -> str:
+    """The download link the progress poll offers this client for the job ('' when it offers none)."""
+    answer = client.update(
+        "brief-download.href",
+        [
+            {"id": "brief-progress", "property": "value"},
+            {"id": "brief-status", "property": "children"},
+            {"id": "brief-download", "property": "href"},
+            {"id": "brief-download", "property": "className"},
+            {"id": "brief-poll", "property": "disabled"},
+            {"id": "brief-start", "property": "disabled"},
+        ],
+        [{"id": "brief-poll", "property": "n_intervals", "value": 1}],
+        [{"id": "brief-job", "property": "data", "value": job}],
+    )
+    return answer["brief-download"]["href"]
+
+
 def test_a_brief_made_in_the_app_is_the_signed_in_users(app, street, loaded_demo):
     client = DashClient(app, name=AUTHOR["name"], role=AUTHOR["role"])
-    state = _wait(app, _job(client, {"period": str(PERIOD), "community": None}))
+    job = _job(client, {"period": str(PERIOD), "community": None})
+    state = _wait(app, job)
     assert state["status"] == "done", state
+    assert _poll(client, job) == f"/briefs/file/{state['file']}"
+    assert _poll(DashClient(app, name=LEADER["name"], role=LEADER["role"]), job) == ""  # a job is its author's
     path = app.server.config["COCKPIT_BRIEFS"] / state["file"]
     pages = _pages(path)
     assert f"生成人{_label(AUTHOR)}" in pages[0]
