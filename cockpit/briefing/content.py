@@ -344,6 +344,7 @@ def _scoped_for(warehouse: Warehouse | ScopedWarehouse, author: Principal) -> Wa
 
 def scope_of_brief(warehouse: Warehouse | ScopedWarehouse, spec: BriefSpec, author: Principal) -> tuple[str, Coverage]:
     """The cover's 统计范围 and the rows the brief covers; a community outside the author's scope is refused."""
+    warehouse = _scoped_for(warehouse, author)
     street = t("street", "zh")
     scope, rows = author.scope, warehouse.row_scope
     communities = warehouse.dataset("communities")
