@@ -295,13 +295,21 @@ def pipeline_runs(limit: int) -> None:
     show_default=True,
     help="week | month | quarter (the last complete one), or YYYY-MM-DD:YYYY-MM-DD.",
 )
-@click.option("--community", help="One community (its id or name); default: the whole street.")
+@click.option("--community", help="One community (its id or name); default: the whole street (or --as's scope).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="PDF to write (default: briefs/…).")
-def brief(period: str, community: str | None, out: Path | None) -> None:
+@click.option(
+    "--as",
+    "as_user",
+    metavar="USER",
+    help="Make the brief as this user: their scope, their name as 生成人 and on the watermark.",
+)
+def brief(period: str, community: str | None, out: Path | None, as_user: str | None) -> None:
     """Write a briefing PDF (简报) for a period from the current release.
 
     Printed by headless Chromium (the `chromium` package, or COCKPIT_CHROMIUM).
-    Weekly, every Monday at 07:30 (cron):
+    Without --as the brief is the street's, made by the command line (生成人 系统（命令行）);
+    with --as USER it holds only what USER sees (an enabled user with the briefs permission).
+    Either way it is written to the audit trail. Weekly, every Monday at 07:30 (cron):
 
         30 7 * * 1  cd /srv/cockpit && .venv/bin/cockpit brief --period week
     """
@@ -311,16 +319,54 @@ def brief(period: str, community: str | None, out: Path | None) -> None:
     from cockpit.metrics import Period
 
     settings = _settings()
+    author = _brief_author(settings, as_user)
     store = Warehouse(settings.paths, settings.stale_after_hours)
     use_warehouse(store)
     try:
         info = store.info
         spec = BriefSpec(Period.parse(period, info.data_through), _community_id(store, community))
         with _progress() as update:
-            path = make_brief(store, spec, settings.paths.briefs, out=out, chromium=settings.chromium, progress=update)
+            path = make_brief(
+                store,
+                spec,
+                settings.paths.briefs,
+                out=out,
+                chromium=settings.chromium,
+                progress=update,
+                author=author,
+                watermark=settings.watermark,
+                via=_cli_actor() if as_user else "",
+            )
     except (NoRelease, NoData, RenderError, ValueError) as exc:
         _fail(str(exc))
     click.echo(str(path))
+
+
+# Who a brief of the command line is by when no user is named (生成人 on its cover).
+CLI_AUTHOR_NAME = "系统（命令行）"
+
+
+def _brief_author(settings: Settings, as_user: str | None):
+    """The principal a `cockpit brief` runs as: the named user, or the command line with the street's scope."""
+    import dataclasses
+
+    from cockpit.access.accounts import find
+    from cockpit.access.principal import SYSTEM, Principal
+    from cockpit.access.state import StateError, connect
+
+    if not as_user:
+        return dataclasses.replace(SYSTEM, name=_cli_actor(), display_name=CLI_AUTHOR_NAME)
+    try:
+        account = find(connect(_ensure_home(settings)), as_user.strip().lower())
+    except (StateError, OSError) as exc:
+        _fail(f"cannot use the app-state database: {exc}")
+    if account is None:
+        _fail(f"--as {as_user}: no such user (see `cockpit user list`)")
+    if account.disabled:
+        _fail(f"--as {as_user}: the user is disabled")
+    if not account.may(Permission.BRIEFS):
+        _fail(f"--as {as_user}: a {account.role.name} ({account.role.label}) may not make briefs")
+    return Principal.for_account(account, account.grants)
 
 
 def _community_id(store, community: str | None) -> str | None:

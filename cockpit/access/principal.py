@@ -8,6 +8,9 @@ job) acts as SYSTEM unless it names a user (`cockpit brief --as USER`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -86,14 +89,30 @@ SYSTEM = Principal(
 )
 
 
+# Work done outside a request on someone's behalf (a brief job's thread, `cockpit brief --as USER`) names its
+# principal here; a context variable, so it never leaks to another thread (threads start with an empty context).
+_acting: ContextVar[Principal | None] = ContextVar("cockpit_acting_principal", default=None)
+
+
+@contextmanager
+def acting_as(principal: Principal) -> Iterator[Principal]:
+    """Outside a request, run the block as `principal`: `current_principal()` (and so the scope) is theirs."""
+    token = _acting.set(principal)
+    try:
+        yield principal
+    finally:
+        _acting.reset(token)
+
+
 def current_principal() -> Principal:
-    """The principal of this request (set by the app's sign-in gate), or SYSTEM outside any request.
+    """The principal of this request (set by the app's sign-in gate), or outside any request the one
+    `acting_as` names, else SYSTEM.
 
     Inside a request with no principal it raises Unauthenticated: the gate answers such requests
     with 401 before any page code runs, so reaching this is a bug, and it fails closed.
     """
     if not flask.has_request_context():
-        return SYSTEM
+        return _acting.get() or SYSTEM
     principal = flask.g.get("principal")
     if principal is None:
         resolve = flask.current_app.config.get("COCKPIT_RESOLVE_PRINCIPAL")

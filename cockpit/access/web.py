@@ -151,9 +151,12 @@ def _guarded_layout(page: str, layout: Any) -> Callable:
 WATERMARK_TILES = 48  # enough copies of the text to cover a 4K wall at the CSS tile size
 
 
-def watermark_text(principal: Principal, when: datetime | None = None) -> str:
-    """The text of the screen and PDF watermarks: who, and the day (the convention of government systems)."""
-    return f"{principal.label} {(when or datetime.now()):%Y-%m-%d}"
+def watermark_text(principal: Principal, when: datetime | None = None, *, minutes: bool = False) -> str:
+    """The text of the screen and PDF watermarks: who, and the day (the convention of government systems).
+
+    `minutes` adds the time of day (HH:MM): a printed brief is one moment, a screen a whole day.
+    """
+    return f"{principal.label} {(when or datetime.now()):{'%Y-%m-%d %H:%M' if minutes else '%Y-%m-%d'}}"
 
 
 def watermark(principal: Principal, lang: str) -> dash.html.Div:

@@ -2,7 +2,11 @@
 
 `collect()` asks the warehouse (through the same cache as the screens) for every
 number a briefing prints, so a brief and the page for the same period and scope
-show the same values. Nothing here renders: see document.py (HTML) and pdf.py.
+show the same values. A brief is always someone's: its author's access scope
+decides every number, ranking and row in it (a community outside that scope is
+refused, never shown), and the brief records who made it and which rows it was
+drawn from (`Coverage`), which later decides who may read it. Nothing here
+renders: see document.py (HTML) and pdf.py.
 """
 
 from __future__ import annotations
@@ -13,16 +17,21 @@ from datetime import datetime
 
 import pandas as pd
 
+from cockpit.access.accounts import Scope, ScopeKind
+from cockpit.access.principal import Principal, acting_as, current_principal
+from cockpit.access.web import watermark_text
 from cockpit.components.board import Chart, render_chart
 from cockpit.components.charts import as_dict, unplaced_rows, worst_first
 from cockpit.components.format import format_change, format_value, group_label, is_missing
-from cockpit.data import ReleaseInfo, Warehouse
+from cockpit.data import ReleaseInfo, ScopedWarehouse, Warehouse
 from cockpit.i18n import t
 from cockpit.metrics import Metric, Period, get_metric
 from cockpit.view import View
 
 OVERDUE_ROWS = 30
 RANKING_ROWS = 10
+# A scope of many communities or grids is named by its first few on the cover, then "等N个社区".
+SCOPE_NAMES_SHOWN = 5
 # Briefing pages are A4 portrait: charts are drawn at the printable width.
 CHART_WIDTH = 680
 CHART_HEIGHT = 280
@@ -164,6 +173,41 @@ class SectionContent:
     ranking: list[tuple[int, str, str, str, str]] = field(default_factory=list)  # rank, name, value, 环比, status
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """The rows a brief was drawn from: an access scope and the communities it lies in.
+
+    Stored beside the PDF; a reader may open the brief only when their own scope holds all of these rows.
+    """
+
+    scope: Scope
+    communities: tuple[str, ...] = ()
+
+    def readable_by(self, reader: Scope) -> bool:
+        if reader.kind is ScopeKind.STREET:
+            return True
+        if self.scope.kind is ScopeKind.STREET:
+            return False
+        if reader.kind is ScopeKind.COMMUNITY:
+            return bool(self.communities) and set(self.communities) <= set(reader.unit_ids)
+        # A grid reader sees only their grids' rows: a brief of whole communities holds more than that.
+        return self.scope.kind is ScopeKind.GRID and set(self.scope.unit_ids) <= set(reader.unit_ids)
+
+    def as_json(self) -> dict:
+        return {"scope": str(self.scope), "communities": list(self.communities)}
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> Coverage | None:
+        """None for a missing or unreadable record: such a brief is read by street-wide readers only."""
+        if not isinstance(data, dict) or not isinstance(data.get("scope"), str):
+            return None
+        try:
+            scope = Scope.parse(data["scope"])
+        except ValueError:
+            return None
+        return cls(scope, tuple(str(each) for each in data.get("communities") or ()))
+
+
 @dataclass
 class Brief:
     spec: BriefSpec
@@ -175,6 +219,9 @@ class Brief:
     overdue: pd.DataFrame
     overdue_total: int
     definitions: list[Metric]
+    author: Principal
+    coverage: Coverage
+    watermark: str = ""  # printed diagonally on every page; empty when the deployment switched watermarks off
 
     @property
     def title(self) -> str:
@@ -183,6 +230,10 @@ class Brief:
 
 class NoData(ValueError):
     """The period has no loaded data; the message is one line."""
+
+
+class OutOfScope(NoData):
+    """The brief asks for a community outside its author's scope; the message is one line."""
 
 
 def check_period(release: ReleaseInfo, period: Period, first_day) -> None:
@@ -274,23 +325,78 @@ def _figure(chart: Chart, view: View) -> dict:
     return figure
 
 
+def _names(frame: pd.DataFrame, id_column: str, ids, unit: str) -> str:
+    """'澳韵社区、…、湖东社区' for up to SCOPE_NAMES_SHOWN ids, then '等N个社区'."""
+    names = dict(zip(frame[id_column], frame["name"], strict=True))
+    shown = [names.get(each, each) for each in ids]
+    text = "、".join(shown[:SCOPE_NAMES_SHOWN])
+    return f"{text}等{len(shown)}个{unit}" if len(shown) > SCOPE_NAMES_SHOWN else text
+
+
+def _scoped_for(warehouse: Warehouse | ScopedWarehouse, author: Principal) -> Warehouse | ScopedWarehouse:
+    """The warehouse as the author sees it; a warehouse scoped for someone else is refused."""
+    if isinstance(warehouse, ScopedWarehouse):
+        if warehouse.scope != author.scope:
+            raise ValueError(f"the warehouse is scoped to {warehouse.scope}, not to {author.name}'s {author.scope}")
+        return warehouse
+    return warehouse.scoped(author.scope)
+
+
+def scope_of_brief(warehouse: Warehouse | ScopedWarehouse, spec: BriefSpec, author: Principal) -> tuple[str, Coverage]:
+    """The cover's 统计范围 and the rows the brief covers; a community outside the author's scope is refused."""
+    warehouse = _scoped_for(warehouse, author)
+    street = t("street", "zh")
+    scope, rows = author.scope, warehouse.row_scope
+    communities = warehouse.dataset("communities")
+    if spec.community:
+        if rows is not None and spec.community not in rows.communities:
+            raise OutOfScope(f"community {spec.community!r} is outside the scope of {author.name} ({scope})")
+        known = communities[communities["community_id"] == spec.community]
+        if known.empty:
+            raise NoData(f"unknown community {spec.community!r}")
+        name = f"{street}{known['name'].iloc[0]}"
+        if scope.kind is ScopeKind.GRID:
+            grids = warehouse.dataset("grids")
+            here = set(grids.loc[grids["community_id"] == spec.community, "unit_id"])
+            inside = [grid for grid in scope.unit_ids if grid in here]
+            return f"{name} · {_names(grids, 'unit_id', inside, '网格')}", Coverage(scope, (spec.community,))
+        return name, Coverage(Scope(ScopeKind.COMMUNITY, (spec.community,)), (spec.community,))
+    if scope.kind is ScopeKind.STREET:
+        return street, Coverage(scope)
+    if scope.kind is ScopeKind.COMMUNITY:
+        names = _names(communities, "community_id", scope.unit_ids, "社区")
+        return f"{street} · {names}", Coverage(scope, scope.unit_ids)
+    names = _names(warehouse.dataset("grids"), "unit_id", scope.unit_ids, "网格")
+    return f"{street} · {names}", Coverage(scope, rows.communities)
+
+
 def collect(
-    warehouse: Warehouse,
+    warehouse: Warehouse | ScopedWarehouse,
     spec: BriefSpec,
     progress: Callable[[str, int, int], None] | None = None,
     now: datetime | None = None,
+    *,
+    author: Principal | None = None,
+    watermark: bool = True,
 ) -> Brief:
-    """Every number, sentence, chart and list of one briefing, from the current release."""
+    """Every number, sentence, chart and list of one briefing, from the current release, as `author` sees it.
+
+    `author` defaults to the current principal (the signed-in user of a request, SYSTEM on the command line).
+    Raises NoData (no data for the period, an unknown community) or OutOfScope, each with a one-line message.
+    """
+    author = author or current_principal()
+    warehouse = _scoped_for(warehouse, author)
+    # Charts and labels ask current_warehouse(): outside a request (a job thread, the CLI) it must be the author's.
+    with acting_as(author):
+        return _collect(warehouse, spec, progress, now or datetime.now(), author, watermark)
+
+
+def _collect(warehouse, spec: BriefSpec, progress, now: datetime, author: Principal, watermark: bool) -> Brief:
     release = warehouse.info
     with warehouse.cursor() as cur:
+        # When the loaded data starts: a fact of the release, not of any community's rows.
         first_day = cur.execute("SELECT min(received_date) FROM fct_ticket").fetchone()[0]
-        scope_name = t("street", "zh")
-        if spec.community:
-            row = cur.execute("SELECT name FROM dim_community WHERE community_id = $id", {"id": spec.community})
-            found = row.fetchone()
-            if found is None:
-                raise NoData(f"unknown community {spec.community!r}")
-            scope_name = f"{scope_name}{found[0]}"
+    scope_name, coverage = scope_of_brief(warehouse, spec, author)
     check_period(release, spec.period, first_day.date() if hasattr(first_day, "date") else first_day)
     view = View(preset="custom", period=spec.period, filters=spec.filters)
     total = len(SECTIONS) + 1
@@ -326,11 +432,14 @@ def collect(
     return Brief(
         spec=spec,
         release=release,
-        generated_at=now or datetime.now(),
+        generated_at=now,
         scope_name=scope_name,
         summary=summary,
         sections=sections,
         overdue=overdue,
         overdue_total=int(overdue_total or 0),
         definitions=list(used.values()),
+        author=author,
+        coverage=coverage,
+        watermark=watermark_text(author, now, minutes=True) if watermark else "",
     )

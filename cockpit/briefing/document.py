@@ -24,6 +24,8 @@ from cockpit.i18n import t
 TEMPLATES = files("cockpit.briefing") / "templates"
 PLOTLY_JS = Path(plotly.__file__).with_name("package_data") / "plotly.min.js"
 NUMERALS = "一二三四五六七八九十"
+# Copies of the watermark down each printed page (a fixed element fills one page).
+WATERMARK_ROWS = 4
 STATUS_WORDS = {"green": "正常", "amber": "关注", "red": "预警"}
 OVERDUE_COLUMNS = {
     "ticket_id": "工单编号",
@@ -80,6 +82,7 @@ def render_html(brief: Brief, plotly_src: str | None = None) -> str:
         plotly_src=plotly_src or PLOTLY_JS.as_uri(),
         numerals=NUMERALS,
         status_words=STATUS_WORDS,
+        watermark_rows=WATERMARK_ROWS,
         street=t("street", "zh"),
         figure_json=_figure_json,
         overdue_columns=list(OVERDUE_COLUMNS.values()),

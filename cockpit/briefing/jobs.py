@@ -2,7 +2,9 @@
 
 A brief is written to $COCKPIT_HOME/briefs/<slug>_<time>[-n].pdf (the name reserved on disk
 first, so briefs made in the same second never overwrite each other) with a small JSON
-file beside it (title, period, scope, release) for the list page. An app job
+file beside it (title, period, scope, release, who made it and the rows it covers) for the
+list page. A brief is shown and served only to a reader whose scope holds all its rows
+(`readable`); every brief made or downloaded is written to the audit trail. An app job
 runs in a thread of the worker that got the request and records its progress in
 briefs/.jobs/<id>.json, so whichever worker answers the progress poll can read it.
 """
@@ -20,9 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from cockpit.briefing.content import SECTIONS, BriefSpec, NoData, collect
+from cockpit.access import audit
+from cockpit.access.audit import Action
+from cockpit.access.principal import Principal, acting_as, current_principal
+from cockpit.access.state import connect
+from cockpit.briefing.content import SECTIONS, Brief, BriefSpec, Coverage, NoData, collect
 from cockpit.briefing.pdf import RenderError, find_chromium, render_pdf
-from cockpit.data import Warehouse
+from cockpit.data import ScopedWarehouse, Warehouse
+from warehouse.paths import Home
 
 BRIEF_NAME = re.compile(r"^brief_[0-9A-Za-z_-]+\.pdf$")
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -43,6 +50,13 @@ class BriefFile:
     generated_at: str
     run_id: str
     size: int
+    author: str = ""  # the generating principal's label (生成人)
+    coverage: Coverage | None = None  # None: a brief from before access control, for street-wide readers only
+
+    def readable_by(self, principal: Principal) -> bool:
+        if self.coverage is None:
+            return principal.street_wide
+        return self.coverage.readable_by(principal.scope)
 
 
 def reserve_brief_path(directory: Path, slug: str, generated_at: datetime) -> Path:
@@ -64,39 +78,65 @@ def reserve_brief_path(directory: Path, slug: str, generated_at: datetime) -> Pa
 
 
 def make_brief(
-    warehouse: Warehouse,
+    warehouse: Warehouse | ScopedWarehouse,
     spec: BriefSpec,
     directory: Path,
     *,
     out: Path | None = None,
     chromium: str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    author: Principal | None = None,
+    watermark: bool = True,
+    via: str = "",
 ) -> Path:
-    """Collect and print one brief; returns the PDF's path. Raises NoData or RenderError (one-line messages)."""
+    """Collect and print one brief as `author` sees it (default: the current principal); returns the PDF's path.
+
+    Raises NoData (OutOfScope) or RenderError, each with a one-line message. The brief is audited as made by
+    `author`; `via` says through what when that is not the app (the command line: "cli:<os user>").
+    """
+    author = author or current_principal()
     executable = find_chromium(chromium)  # fail before the queries when there is no browser
-    brief = collect(warehouse, spec, progress=progress)
+    brief = collect(warehouse, spec, progress=progress, author=author, watermark=watermark)
     if progress:
         progress("生成PDF", TOTAL_STEPS - 1, TOTAL_STEPS)
     reserved = out is None
     out = out or reserve_brief_path(directory, spec.slug, brief.generated_at)
     try:
-        render_pdf(brief, out, chromium=executable)
+        with acting_as(author):  # the print page names places through current_warehouse(): the author's
+            render_pdf(brief, out, chromium=executable)
     except BaseException:
         if reserved:
             out.unlink(missing_ok=True)
         raise
     if out.parent == directory:
-        meta = {
-            "title": brief.title,
-            "period": str(spec.period),
-            "scope": brief.scope_name,
-            "generated_at": f"{brief.generated_at:%Y-%m-%d %H:%M}",
-            "run_id": brief.release.run_id,
-        }
-        out.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        out.with_suffix(".json").write_text(json.dumps(_sidecar(brief), ensure_ascii=False), encoding="utf-8")
+    record_brief(warehouse.home, author, "generate", _audit_detail(brief, out.name), via=via)
     if progress:
         progress("完成", TOTAL_STEPS, TOTAL_STEPS)
     return out
+
+
+def _sidecar(brief: Brief) -> dict:
+    return {
+        "title": brief.title,
+        "period": str(brief.spec.period),
+        "scope": brief.scope_name,
+        "generated_at": f"{brief.generated_at:%Y-%m-%d %H:%M}",
+        "run_id": brief.release.run_id,
+        "author": brief.author.name,
+        "author_label": brief.author.label,
+        "coverage": brief.coverage.as_json(),
+    }
+
+
+def _audit_detail(brief: Brief, file: str) -> dict:
+    return {"period": str(brief.spec.period), "scope": str(brief.coverage.scope), "file": file}
+
+
+def record_brief(home: Home, principal: Principal, kind: str, detail: dict, *, via: str = "") -> None:
+    """One audit entry (Action.BRIEF) for a brief made or downloaded, with the principal as actor."""
+    detail = {"kind": kind, **detail, **({"via": via} if via else {})}
+    audit.append(connect(home), principal.name, Action.BRIEF, target=detail.get("file", ""), detail=detail)
 
 
 def list_briefs(directory: Path) -> list[BriefFile]:
@@ -116,6 +156,8 @@ def list_briefs(directory: Path) -> list[BriefFile]:
                 generated_at=meta.get("generated_at", f"{datetime.fromtimestamp(path.stat().st_mtime):%Y-%m-%d %H:%M}"),
                 run_id=meta.get("run_id", ""),
                 size=path.stat().st_size,
+                author=meta.get("author_label", ""),
+                coverage=Coverage.from_json(meta.get("coverage")),
             )
         )
     return sorted(found, key=lambda brief: brief.path.stat().st_mtime, reverse=True)
@@ -127,6 +169,19 @@ def brief_path(directory: Path, name: str) -> Path | None:
         return None
     path = directory / name
     return path if path.is_file() else None
+
+
+def readable_briefs(directory: Path, principal: Principal) -> list[BriefFile]:
+    """The briefs made so far that the principal's scope covers, newest first."""
+    return [brief for brief in list_briefs(directory) if brief.readable_by(principal)]
+
+
+def readable_brief(directory: Path, name: str, principal: Principal) -> BriefFile | None:
+    """The brief called `name` if the principal may read it; None alike for a missing one and one out of scope."""
+    path = brief_path(directory, name)
+    if path is None:
+        return None
+    return next((brief for brief in readable_briefs(directory, principal) if brief.path == path), None)
 
 
 # ---- background jobs (the app) ---------------------------------------------------------
@@ -144,38 +199,60 @@ def _write_state(directory: Path, job_id: str, **state) -> None:
     partial.replace(path)
 
 
-def job_state(directory: Path, job_id: str) -> dict | None:
-    """{'status': running|done|failed, 'step', 'done', 'total', 'file', 'error'} or None for an unknown job."""
+def job_state(directory: Path, job_id: str, principal: Principal | None = None) -> dict | None:
+    """{'status': running|done|failed, 'step', 'done', 'total', 'file', 'error', 'author'} or None for an unknown
+    job, and for another author's job when `principal` is given (a job is its author's to follow)."""
     if not JOB_ID.match(job_id or ""):
         return None
     path = _job_file(directory, job_id)
     if not path.exists():
         return None
     state = json.loads(path.read_text(encoding="utf-8"))
+    if principal is not None and state.get("author") != principal.name:
+        return None
     if state["status"] == "running" and time.time() - path.stat().st_mtime > STALLED_AFTER_S:
         return {**state, "status": "failed", "error": "the job stopped (the server restarted?): start it again"}
     return state
 
 
-def start_job(warehouse: Warehouse, spec: BriefSpec, directory: Path, chromium: str | None = None) -> str:
-    """Start making a brief in the background; returns the job id to poll with `job_state`."""
+def start_job(
+    warehouse: Warehouse | ScopedWarehouse,
+    spec: BriefSpec,
+    directory: Path,
+    chromium: str | None = None,
+    *,
+    author: Principal | None = None,
+    watermark: bool = True,
+) -> str:
+    """Start making a brief for `author` (default: the current principal) in the background; returns the job id.
+
+    The author is taken here, in the request: the job's thread has no request of its own.
+    """
+    author = author or current_principal()
     job_id = uuid.uuid4().hex
-    _write_state(directory, job_id, status="running", step="排队", done=0, total=TOTAL_STEPS)
+
+    def write(**state) -> None:
+        # Every state names the author: the progress poll answers only them (see `job_state`).
+        _write_state(directory, job_id, author=author.name, **state)
+
+    write(status="running", step="排队", done=0, total=TOTAL_STEPS)
 
     def progress(step: str, done: int, total: int) -> None:
-        _write_state(directory, job_id, status="running", step=step, done=done, total=total)
+        write(status="running", step=step, done=done, total=total)
 
     def run() -> None:
         try:
             with _PRINTING:
-                path = make_brief(warehouse, spec, directory, chromium=chromium, progress=progress)
+                path = make_brief(
+                    warehouse, spec, directory, chromium=chromium, progress=progress, author=author, watermark=watermark
+                )
         except (NoData, RenderError) as exc:
-            _write_state(directory, job_id, status="failed", error=str(exc), done=0, total=TOTAL_STEPS)
+            write(status="failed", error=str(exc), done=0, total=TOTAL_STEPS)
         except Exception as exc:  # noqa: BLE001 - a job must always end in a state the page can show
-            _write_state(directory, job_id, status="failed", error=f"{type(exc).__name__}: {exc}", total=TOTAL_STEPS)
+            write(status="failed", error=f"{type(exc).__name__}: {exc}", total=TOTAL_STEPS)
             raise
         else:
-            _write_state(directory, job_id, status="done", file=path.name, done=TOTAL_STEPS, total=TOTAL_STEPS)
+            write(status="done", file=path.name, done=TOTAL_STEPS, total=TOTAL_STEPS)
 
     threading.Thread(target=run, name=f"brief-{job_id[:8]}", daemon=True).start()
     return job_id

@@ -1,8 +1,10 @@
 """The "生成简报" action on every page, and the routes that serve briefs.
 
 The action takes the period and community of the page's URL, starts a
-background job (cockpit/briefing/jobs.py), shows its progress and then offers
-the PDF. Briefs made so far are listed on /briefs.
+background job (cockpit/briefing/jobs.py) for the signed-in user (their scope,
+their name as 生成人 and on the watermark), shows its progress and then offers
+the PDF. Briefs made so far are listed on /briefs, each only to readers whose
+scope covers it; anyone else is told no such brief exists (404).
 """
 
 from __future__ import annotations
@@ -13,12 +15,17 @@ import dash_bootstrap_components as dbc
 import flask
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from cockpit.access import audit
 from cockpit.access.accounts import Permission
+from cockpit.access.audit import Action, Outcome
+from cockpit.access.principal import current_principal
+from cockpit.access.state import connect
 from cockpit.access.web import requires
 from cockpit.briefing import BriefSpec, NoData, collect
+from cockpit.briefing.content import scope_of_brief
 from cockpit.briefing.document import PLOTLY_JS, render_html
-from cockpit.briefing.jobs import TOTAL_STEPS, brief_path, job_state, start_job
-from cockpit.components.filters import LOCATION, option_label, parse_search
+from cockpit.briefing.jobs import TOTAL_STEPS, brief_path, job_state, readable_brief, record_brief, start_job
+from cockpit.components.filters import LOCATION, parse_search
 from cockpit.data import NoRelease, current_warehouse
 from cockpit.i18n import current_language, t
 from cockpit.metrics import Period
@@ -29,6 +36,10 @@ POLL_MS = 700
 
 def briefs_dir() -> Path:
     return flask.current_app.config["COCKPIT_BRIEFS"]
+
+
+def watermarks_on() -> bool:
+    return bool(flask.current_app.config.get("COCKPIT_WATERMARK", True))
 
 
 def spec_from_search(search: str | None) -> BriefSpec:
@@ -97,9 +108,9 @@ def _open(_clicks, search):
     lang = current_language()
     try:
         spec = spec_from_search(search)
-    except NoRelease as exc:
+        scope, _ = scope_of_brief(current_warehouse(), spec, current_principal())
+    except (NoRelease, NoData) as exc:
         return True, str(exc), None, 0, "", "btn btn-success d-none", True
-    scope = option_label("community", spec.community, lang) if spec.community else t("street_total", lang)
     summary = [
         html.Div([html.Strong(f"{t('brief_period', lang)}："), f"{spec.period.label_zh()}（{spec.period}）"]),
         html.Div([html.Strong(f"{t('brief_scope', lang)}："), scope]),
@@ -122,7 +133,14 @@ def _start(_clicks, data):
         return no_update, True, True
     spec = BriefSpec(Period.parse(data["period"]), data.get("community"))
     config = flask.current_app.config
-    job = start_job(current_warehouse(), spec, briefs_dir(), chromium=config.get("COCKPIT_CHROMIUM"))
+    job = start_job(
+        current_warehouse(),
+        spec,
+        briefs_dir(),
+        chromium=config.get("COCKPIT_CHROMIUM"),
+        author=current_principal(),
+        watermark=watermarks_on(),
+    )
     return job, False, True
 
 
@@ -140,7 +158,7 @@ def _start(_clicks, data):
 @requires(Permission.BRIEFS)
 def _poll(_n, job):
     lang = current_language()
-    state = job_state(briefs_dir(), job or "")
+    state = job_state(briefs_dir(), job or "", current_principal())
     if state is None:
         return 0, "", "", "btn btn-success d-none", True, False
     if state["status"] == "running":
@@ -153,18 +171,34 @@ def _poll(_n, job):
 
 
 def serve_brief(name: str) -> flask.Response:
-    """GET /briefs/file/<name>: a brief made earlier, as a download."""
-    path = brief_path(briefs_dir(), name)
-    if path is None:
-        flask.abort(404)
-    return flask.send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name)
+    """GET /briefs/file/<name>: a brief made earlier, as a download (audited), to a reader whose scope covers it.
+
+    A brief out of the reader's scope answers 404 like a missing one: a refusal would confirm that it exists.
+    """
+    principal = current_principal()
+    brief = readable_brief(briefs_dir(), name, principal)
+    if brief is None:
+        if brief_path(briefs_dir(), name) is not None:  # it exists: the reader is not told, the trail is
+            detail = {"reason": "the brief is outside the reader's scope", "method": flask.request.method}
+            audit.append(
+                connect(current_warehouse().home),
+                principal.name,
+                Action.DENIED,
+                target=flask.request.path[:200],
+                detail=detail,
+                outcome=Outcome.DENIED,
+            )
+        return flask.Response("no such brief\n", status=404, mimetype="text/plain")
+    detail = {"period": brief.period, "scope": str(brief.coverage.scope) if brief.coverage else "", "file": name}
+    record_brief(current_warehouse().home, principal, "download", detail)
+    return flask.send_file(brief.path, mimetype="application/pdf", as_attachment=True, download_name=name)
 
 
 def preview_brief() -> flask.Response:
     """GET /briefs/preview?<page query>: the print page of a brief, in the browser (what the PDF prints)."""
     try:
         spec = spec_from_search(flask.request.query_string.decode())
-        brief = collect(current_warehouse(), spec)
+        brief = collect(current_warehouse(), spec, author=current_principal(), watermark=watermarks_on())
     except (NoRelease, NoData) as exc:
         return flask.Response(str(exc), status=404, mimetype="text/plain")
     return flask.Response(render_html(brief, plotly_src="/briefs/plotly.min.js"), mimetype="text/html")

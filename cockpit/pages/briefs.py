@@ -1,16 +1,20 @@
-"""简报 · briefs made so far (from any page's "生成简报" or by `cockpit brief`), to download again."""
+"""简报 · briefs made so far (from any page's "生成简报" or by `cockpit brief`), to download again.
+
+Only the briefs the reader's scope covers are listed (a community reader sees their communities' briefs).
+"""
 
 import dash
 import flask
 from dash import html
 
-from cockpit.briefing.jobs import list_briefs
+from cockpit.access.principal import current_principal
+from cockpit.briefing.jobs import readable_briefs
 from cockpit.i18n import current_language, t
 
 
 def layout(**_query) -> html.Div:
     lang = current_language()
-    briefs = list_briefs(flask.current_app.config["COCKPIT_BRIEFS"])
+    briefs = readable_briefs(flask.current_app.config["COCKPIT_BRIEFS"], current_principal())
     if not briefs:
         body = html.P(t("brief_none", lang), className="text-secondary")
     else:
@@ -21,6 +25,7 @@ def layout(**_query) -> html.Div:
                     html.Th(t("brief_period", lang)),
                     html.Th(t("brief_scope", lang)),
                     html.Th(t("brief_generated", lang)),
+                    html.Th(t("brief_author", lang)),
                     html.Th(t("brief_size", lang)),
                     html.Th(""),
                 ]
@@ -33,6 +38,7 @@ def layout(**_query) -> html.Div:
                     html.Td(brief.period),
                     html.Td(brief.scope),
                     html.Td(brief.generated_at),
+                    html.Td(brief.author),
                     html.Td(f"{brief.size / 1024:,.0f} KB"),
                     html.Td(
                         html.A(

@@ -1,4 +1,5 @@
-"""生成简报 from a page, in headless Chromium: progress, then the PDF for the page's period and community."""
+"""生成简报 from a page, in headless Chromium: progress, then the PDF for the page's period and community,
+made by the signed-in analyst (生成人 on the cover, their name on every page) and listed under their name."""
 
 from __future__ import annotations
 
@@ -38,12 +39,17 @@ def test_a_brief_made_from_a_page_follows_its_filters_and_can_be_downloaded(watc
     assert response.ok and response.headers["content-type"] == "application/pdf"
     path = tmp_path / "brief.pdf"
     path.write_bytes(response.body())
-    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(path).pages))
+    pages = [re.sub(r"\s+", "", p.extract_text()) for p in PdfReader(path).pages]
+    text = "".join(pages)
     tickets = warehouse.metric("tickets_received", period, filters={"community": community_id})["value"].iloc[0]
     assert f"金鸡湖街道{name}" in text and f"受理工单{format_value(tickets, '件')}" in text
+    # The watched browser is signed in as the account "analyst" (no display name): its name is the label.
+    assert "生成人analyst" in pages[0]
+    assert all(re.search(r"analyst\d{4}-\d{2}-\d{2}\d{2}:\d{2}", page) for page in pages)
 
     page.goto(f"{watched.base_url}/briefs")
     watched.settle()
     row = page.locator(".brief-row", has=page.locator(f'a[href="{href}"]'))
     expect(row).to_contain_text(name)
+    expect(row).to_contain_text("analyst")
     assert watched.errors == [] and watched.outside == []
