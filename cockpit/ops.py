@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from warehouse.ledger import loads_undone_by
+from warehouse.ledger import LEDGER_TIME_ZONE, loads_undone_by
 from warehouse.paths import Home
 from warehouse.releases import HomeBusy, ReleaseError, RolledBack, current_release, exclusive, rollback, rollback_target
 
@@ -89,8 +89,9 @@ def start_run(home: Home, actor: str) -> RunState:
         except BlockingIOError as exc:
             raise RunInProgress(_in_progress(latest_run(home))) from exc
         _check_warehouse_free(home)
-        job = f"{datetime.now():%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
-        meta = {"job": job, "started_at": datetime.now().isoformat(timespec="seconds"), "started_by": actor}
+        now = datetime.now(LEDGER_TIME_ZONE)  # the street's time, as the runs and releases it lists
+        job = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+        meta = {"job": job, "started_at": f"{now:%Y-%m-%d %H:%M:%S}", "started_by": actor}
         _write_json(folder / f"{job}.json", meta)
         try:
             with open(folder / f"{job}.out", "wb") as out, open(folder / f"{job}.err", "wb") as err:

@@ -6,7 +6,9 @@ app for the duration; the audit trail is read back from the state database of th
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 import time
 from datetime import date
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 from cockpit.access import audit
 from cockpit.access.audit import Action
 from cockpit.access.state import connect
+from cockpit.ops import latest_run, runs_folder
 from cockpit.status import rejected_days
 from pipelines.run import run_pipeline
 from tests.cockpit.dash_client import DashClient
@@ -272,3 +275,22 @@ def test_other_roles_are_refused_every_action_by_the_gate(app, home, role):
     assert statuses == [403] * 5
     assert current_release(home).stem == newer
     assert not (home.root / "pipeline_runs").exists()
+
+
+def test_a_run_whose_starting_worker_is_gone_takes_its_exit_code_from_its_summary(tmp_path):
+    # The worker that started the run (and would have written its exit code) was restarted; the run ended.
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    home = Home(tmp_path).ensure()
+    folder = runs_folder(home)
+    folder.mkdir()
+    job = "20261003T010203-abcdef"
+    meta = {"job": job, "started_at": "2026-10-03 01:02:03", "started_by": "operator", "pid": ended.pid}
+    (folder / f"{job}.json").write_text(json.dumps(meta))
+    summary = {"run_id": "r1", "status": "no_usable_data", "exit_code": 3, "message": "nothing usable was loaded"}
+    (folder / f"{job}.out").write_text(json.dumps(summary))
+    (folder / f"{job}.err").write_text("warning: a file was empty\nerror: nothing usable was loaded\n")
+    state = latest_run(home)
+    assert (state.job, state.running, state.exit_code, state.succeeded) == (job, False, 3, False)
+    assert state.outcome_line == "error: nothing usable was loaded"
+    assert latest_run(Home(tmp_path / "other").ensure()) is None
