@@ -206,6 +206,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "cancel": ("取消", "Cancel"),
     "none": ("无", "none"),
     "pipeline_rollback": ("回滚到上一版本", "Roll back to the previous release"),
+    "pipeline_rollback_to": ("回滚到此版本", "Roll back to this release"),
     "pipeline_rollback_confirm": ("确认回滚", "Roll back"),
     "pipeline_rollback_from_to": (
         "当前版本 {current} 将回滚到版本 {target}。",

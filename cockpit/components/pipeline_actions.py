@@ -9,7 +9,7 @@ either, the page's tables are drawn again through the `pipeline-changed` store.
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from cockpit.access.accounts import Permission
 from cockpit.access.audit import Action, Outcome
@@ -30,6 +30,8 @@ from cockpit.ops import (
 )
 
 POLL_MS = 2000
+# The "回滚到此版本" button of each release in the releases table (pattern-matching id: {type, run}).
+ROLLBACK_TO = "pipeline-rollback-to"
 # The page redraws its tables when this store changes (pages/pipeline.py listens to it).
 CHANGED = "pipeline-changed"
 
@@ -116,6 +118,20 @@ def run_status(state: RunState | None, lang: str) -> html.Span:
     return html.Span(t("pipeline_run_failed", lang, **values), className="run-failed")
 
 
+def with_rollback_buttons(table: html.Table, releases: list[tuple[str, bool]], lang: str) -> html.Table:
+    """The releases table with a "回滚到此版本" button on each row but the current one (`releases`: its rows)."""
+    head, body = [part for part in table.children if isinstance(part, html.Thead | html.Tbody)]
+    head.children.children.append(html.Th(""))
+    for row, (run_id, is_current) in zip(body.children, releases, strict=True):
+        button = html.Button(
+            t("pipeline_rollback_to", lang),
+            id={"type": ROLLBACK_TO, "run": run_id},
+            className="btn btn-sm btn-outline-danger",
+        )
+        row.children.append(html.Td(None if is_current else button))
+    return table
+
+
 def _line(text: str, *, error: bool) -> html.Span:
     return html.Span(text, className="action-error" if error else "action-ok")
 
@@ -129,13 +145,18 @@ def _line(text: str, *, error: bool) -> html.Span:
     Output("pipeline-rollback-target", "data"),
     Output("pipeline-action-message", "children"),
     Input("pipeline-rollback-open", "n_clicks"),
+    Input({"type": ROLLBACK_TO, "run": ALL}, "n_clicks"),
     prevent_initial_call=True,
 )
 @requires(Permission.PIPELINE)
-def _open_rollback(_clicks):
+def _open_rollback(_previous, _to_release):
+    # The releases' buttons are drawn again after every change: only a click opens the dialog.
+    if not ctx.triggered or not ctx.triggered[0]["value"]:
+        return no_update, no_update, no_update, no_update
+    chosen = ctx.triggered_id["run"] if isinstance(ctx.triggered_id, dict) else None
     lang = current_language()
     try:
-        plan = rollback_plan(current_warehouse().home)
+        plan = rollback_plan(current_warehouse().home, chosen)
     except OperationError as exc:
         return False, None, None, _line(t("pipeline_rollback_refused", lang, reason=exc), error=True)
     days = "、".join(plan.days) if plan.days else t("none", lang)

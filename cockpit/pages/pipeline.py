@@ -10,7 +10,7 @@ from dash import Input, Output, callback, html
 from cockpit import status
 from cockpit.access.accounts import Permission
 from cockpit.access.web import requires
-from cockpit.components.pipeline_actions import CHANGED, pipeline_actions
+from cockpit.components.pipeline_actions import CHANGED, pipeline_actions, with_rollback_buttons
 from cockpit.components.table import report_table
 from cockpit.data import NoRelease, current_warehouse
 from cockpit.i18n import current_language
@@ -155,9 +155,13 @@ def pipeline_status() -> list:
             row_class=lambda r: "row-bad" if r["status"] in ("failed", "no_usable_data") else None,
         ),
         html.H3("数据版本 · releases (cockpit warehouse rollback)"),
-        report_table(
-            releases,
-            {"run_id": "版本", "size_mib": "大小(MiB)", "created": "生成时间", "current": "当前"},
+        with_rollback_buttons(
+            report_table(
+                releases,
+                {"run_id": "版本", "size_mib": "大小(MiB)", "created": "生成时间", "current": "当前"},
+            ),
+            [(r["run_id"], bool(r["current"])) for r in releases.to_dict("records")],
+            current_language(),
         ),
     ]
 

@@ -32,6 +32,15 @@ def test_an_operator_rolls_back_and_runs_the_pipeline_from_the_page(browser, bas
             expect(page.locator("#pipeline-release")).to_contain_text(older)  # the tables are drawn again
             expect(page.locator("#pipeline-rejected")).to_contain_text(NEW_DAY.isoformat())
             assert current_release(home).stem == older
+            expect(page.locator("#pipeline-rollback-modal")).to_have_count(0)  # drawing new buttons opens nothing
+
+            # And forward again, from the newer release's row.
+            page.locator("tr", has_text=newer).get_by_role("button", name="回滚到此版本").click()
+            expect(page.locator("#pipeline-rollback-plan")).to_contain_text(newer)
+            page.get_by_role("button", name="确认回滚").click()
+            expect(page.locator("#pipeline-release")).to_contain_text(newer)
+            expect(page.locator("#pipeline-rejected")).to_contain_text("无")
+            assert current_release(home).stem == newer
 
             page.get_by_role("button", name="立即运行管道").click()
             expect(page.locator("#pipeline-action-message")).to_contain_text("开始运行")

@@ -21,7 +21,7 @@ from cockpit.access.state import connect
 from cockpit.ops import latest_run, runs_folder
 from cockpit.status import rejected_days
 from pipelines.run import run_pipeline
-from tests.cockpit.dash_client import DashClient
+from tests.cockpit.dash_client import DashClient, id_string
 from tests.cockpit.serving import serving
 from tests.conftest import SALT
 from warehouse.paths import Home
@@ -56,36 +56,44 @@ def home(two_releases, tmp_path) -> Home:
     return copy_home(two_releases, tmp_path / "home")
 
 
-def callback_of(client: DashClient, input_id: str) -> dict:
-    """The dependency fed by the component `input_id` (a button, the poll), as the renderer knows it."""
-    (found,) = [d for d in client.dependencies if any(i["id"] == input_id for i in d["inputs"])]
-    return found
+def fed_by(spec_id: str, input_id: str | dict) -> bool:
+    """Whether a dependency's input id (a pattern's as JSON) is `input_id` (a dict id: its type)."""
+    if isinstance(input_id, dict):
+        return spec_id.startswith("{") and json.loads(spec_id).get("type") == input_id["type"]
+    return spec_id == input_id
 
 
-def call(client: DashClient, input_id: str, prop: str, value, state: dict | None = None) -> dict:
-    """Post the callback of `input_id` as the browser does; returns {component id: {property: value}}."""
-    body = _body(client, input_id, prop, value, state)
-    return client.post(body)
+def call(client: DashClient, input_id: str | dict, prop: str, value, state: dict | None = None) -> dict:
+    """Post the callback fed by `input_id` as the browser does; returns {component id: {property: value}}."""
+    return client.post(_body(client, input_id, prop, value, state))
 
 
-def call_status(client: DashClient, input_id: str, prop: str, value, state: dict | None = None) -> int:
+def call_status(client: DashClient, input_id: str | dict, prop: str, value, state: dict | None = None) -> int:
     return client.client.post("/_dash-update-component", json=_body(client, input_id, prop, value, state)).status_code
 
 
-def _body(client: DashClient, input_id: str, prop: str, value, state: dict | None) -> dict:
-    dependency = callback_of(client, input_id)
+def _body(client: DashClient, input_id: str | dict, prop: str, value, state: dict | None) -> dict:
+    (dependency,) = [d for d in client.dependencies if any(fed_by(i["id"], input_id) for i in d["inputs"])]
     output = dependency["output"]
     parts = output.strip(".").split("...") if output.startswith("..") else [output]
     outputs = [{"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]} for part in parts]
+    inputs = []
+    for spec in dependency["inputs"]:
+        pattern = spec["id"].startswith("{")
+        if fed_by(spec["id"], input_id):
+            clicked = {"id": input_id, "property": prop, "value": value}
+            inputs.append([clicked] if pattern else clicked)
+        else:  # another button, never clicked (a pattern: none drawn)
+            inputs.append([] if pattern else {"id": spec["id"], "property": spec["property"], "value": None})
     states = [
         {"id": s["id"], "property": s["property"], "value": (state or {}).get(s["id"])} for s in dependency["state"]
     ]
     return {
         "output": output,
         "outputs": outputs if output.startswith("..") else outputs[0],
-        "inputs": [{"id": input_id, "property": prop, "value": value}],
+        "inputs": inputs,
         "state": states,
-        "changedPropIds": [f"{input_id}.{prop}"],
+        "changedPropIds": [f"{id_string(input_id)}.{prop}"],
     }
 
 
@@ -144,6 +152,38 @@ def test_a_rollback_confirmed_in_the_dialog_makes_the_older_release_current_and_
     assert (entry.actor, entry.target, entry.outcome) == ("operator", older, "ok")
     assert entry.details["from"] == newer and entry.details["to"] == older
     assert entry.details["rejected_days"] == [f"{NEW_DAY.isoformat()} {NEW_DAY_SOURCE}"]
+
+
+def test_the_button_of_a_release_rolls_forward_to_it_and_takes_back_the_days_set_aside(app, home):
+    older, newer = [r.run_id for r in list_releases(home)]
+    with serving(home):
+        client = DashClient(app, **OPERATOR)
+        call(client, "pipeline-rollback-confirm", "n_clicks", 1, {"pipeline-rollback-target": older})
+        assert current_release(home).stem == older and not rejected_days(home).empty
+
+        # The page lists both releases; the current one has no button.
+        redrawn = call(client, "pipeline-changed", "data", 1)["pipeline-body"]["children"]
+        buttons = [b["props"]["id"]["run"] for b in components(redrawn) if isinstance(b["props"].get("id"), dict)]
+        assert buttons == [newer]
+
+        clicked = {"type": "pipeline-rollback-to", "run": newer}
+        opened = call(client, clicked, "n_clicks", 1)
+        assert opened["pipeline-rollback-modal"]["is_open"] is True
+        assert opened["pipeline-rollback-target"]["data"] == newer
+        unclicked = call(client, clicked, "n_clicks", None)  # a button drawn again, not clicked
+        assert unclicked == {}
+        call(client, "pipeline-rollback-confirm", "n_clicks", 1, {"pipeline-rollback-target": newer})
+    assert current_release(home).stem == newer
+    assert rejected_days(home).empty
+
+
+def components(tree) -> list[dict]:
+    """Every component (as JSON) in a callback's answer, depth first."""
+    if isinstance(tree, list):
+        return [c for each in tree for c in components(each)]
+    if isinstance(tree, dict) and "props" in tree:
+        return [tree, *components(tree["props"].get("children"))]
+    return []
 
 
 def test_a_rollback_with_no_older_release_says_so_in_one_line(app, home):
