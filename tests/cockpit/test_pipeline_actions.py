@@ -10,8 +10,10 @@ import json
 import shutil
 import subprocess
 import time
+import urllib.request
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -23,7 +25,9 @@ from cockpit.status import rejected_days
 from pipelines.run import run_pipeline
 from tests.cockpit.dash_client import DashClient, id_string
 from tests.cockpit.serving import serving
+from tests.cockpit.test_serving import _free_port, _served
 from tests.conftest import SALT
+from tests.fixtures.accounts import cookie_header
 from warehouse.paths import Home
 from warehouse.releases import current_release, exclusive, list_releases
 
@@ -72,7 +76,7 @@ def call_status(client: DashClient, input_id: str | dict, prop: str, value, stat
     return client.client.post("/_dash-update-component", json=_body(client, input_id, prop, value, state)).status_code
 
 
-def _body(client: DashClient, input_id: str | dict, prop: str, value, state: dict | None) -> dict:
+def _body(client, input_id: str | dict, prop: str, value, state: dict | None) -> dict:
     (dependency,) = [d for d in client.dependencies if any(fed_by(i["id"], input_id) for i in d["inputs"])]
     output = dependency["output"]
     parts = output.strip(".").split("...") if output.startswith("..") else [output]
@@ -334,3 +338,34 @@ def test_a_run_whose_starting_worker_is_gone_takes_its_exit_code_from_its_summar
     assert (state.job, state.running, state.exit_code, state.succeeded) == (job, False, 3, False)
     assert state.outcome_line == "error: nothing usable was loaded"
     assert latest_run(Home(tmp_path / "other").ensure()) is None
+
+
+def test_under_gunicorn_any_worker_follows_the_run_and_its_end_is_audited_once(home):
+    """Several workers: the one that started the run is not the only one polling; the end is recorded once."""
+    port = _free_port()
+    cookie = cookie_header(home, **OPERATOR)
+
+    def post(body: dict) -> dict:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/_dash-update-component",
+            data=json.dumps(body).encode(),
+            headers={"Cookie": cookie, "Content-Type": "application/json", "Connection": "close"},
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read() or b"{}").get("response", {})
+
+    with _served(home.root, port, workers=2):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/_dash-dependencies", headers={"Cookie": cookie})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            served = SimpleNamespace(dependencies=json.loads(response.read()))
+        job = post(_body(served, "pipeline-run-start", "n_clicks", 1, None))["pipeline-run-job"]["data"]
+        deadline, polls, answer = time.monotonic() + RUN_BOUND_S, 0, {}
+        while time.monotonic() < deadline and not answer.get("pipeline-run-poll", {}).get("disabled"):
+            state = {"pipeline-run-job": job, "pipeline-changed": 0}
+            answer = post(_body(served, "pipeline-run-poll", "n_intervals", polls, state))
+            polls += 1
+        for extra in range(3):  # more polls (on either worker) after the end add nothing to the trail
+            post(_body(served, "pipeline-run-poll", "n_intervals", polls + extra, state))
+    assert "退出码 0" in text_of(answer["pipeline-run-status"]["children"])
+    trail = [e for e in reversed(audit.entries(connect(home), action=Action.PIPELINE_RUN)) if e.target == job]
+    assert [(e.details["event"], e.outcome) for e in trail] == [("started", "ok"), ("finished", "ok")]
