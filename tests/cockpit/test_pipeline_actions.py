@@ -364,6 +364,7 @@ def test_under_gunicorn_any_worker_follows_the_run_and_its_end_is_audited_once(h
             state = {"pipeline-run-job": job, "pipeline-changed": 0}
             answer = post(_body(served, "pipeline-run-poll", "n_intervals", polls, state))
             polls += 1
+            time.sleep(0.5)  # as a page polls; also keeps the access log within the pipe the helper reads at the end
         for extra in range(3):  # more polls (on either worker) after the end add nothing to the trail
             post(_body(served, "pipeline-run-poll", "n_intervals", polls + extra, state))
     assert "退出码 0" in text_of(answer["pipeline-run-status"]["children"])
