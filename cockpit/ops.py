@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -33,6 +34,8 @@ LOCK_NAME = "active.lock"
 # folder (the home, which has a warehouse/ folder of its own) must not shadow the installed packages.
 RUN_COMMAND = ("-P", "-m", "cockpit.cli", "pipeline", "run", "--json")
 LINE_CHARS = 300
+# A run's name, as start_run makes it: the street's time and a random suffix (what a browser sends is checked).
+JOB_NAME = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{6}$")
 
 
 class OperationError(Exception):
@@ -143,14 +146,14 @@ def _in_progress(state: RunState | None) -> str:
 
 def latest_run(home: Home) -> RunState | None:
     """The state of the most recent run started from the app, or None if there was none."""
-    jobs = sorted(path.stem for path in runs_folder(home).glob("*.json"))
+    jobs = sorted(path.stem for path in runs_folder(home).glob("*.json") if JOB_NAME.match(path.stem))
     return run_state(home, jobs[-1]) if jobs else None
 
 
 def run_state(home: Home, job: str) -> RunState | None:
     """The state of run `job` (None: no such run)."""
     folder = runs_folder(home)
-    if not _is_job_name(job) or not (folder / f"{job}.json").is_file():
+    if not JOB_NAME.match(job) or not (folder / f"{job}.json").is_file():
         return None
     meta = _read_json(folder / f"{job}.json") or {}
     exit_code = _read_exit_code(folder / f"{job}.rc")
@@ -180,10 +183,6 @@ def claim_finish(home: Home, job: str) -> bool:
 
 def finish_claimed(home: Home, job: str) -> bool:
     return (runs_folder(home) / f"{job}.finished").exists()
-
-
-def _is_job_name(job: str) -> bool:
-    return bool(job) and job.replace("-", "").replace("T", "").isalnum() and len(job) < 40 and "/" not in job
 
 
 def _run_lock_held(folder: Path) -> bool:
