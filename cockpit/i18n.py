@@ -275,6 +275,42 @@ STRINGS: dict[str, tuple[str, str]] = {
     "user_locked": ("锁定至 {until}", "Locked until {until}"),
     "user_must_change": ("待修改初始密码", "Initial password"),
     "user_ok": ("正常", "Active"),
+    # the operator's actions on the 数据管道 page (cockpit/components/pipeline_actions.py)
+    "cancel": ("取消", "Cancel"),
+    "none": ("无", "none"),
+    "pipeline_rollback": ("回滚到上一版本", "Roll back to the previous release"),
+    "pipeline_rollback_to": ("回滚到此版本", "Roll back to this release"),
+    "pipeline_rollback_confirm": ("确认回滚", "Roll back"),
+    "pipeline_rollback_from_to": (
+        "当前版本 {current} 将回滚到版本 {target}。",
+        "The current release {current} will be replaced by release {target}.",
+    ),
+    "pipeline_rollback_days": (
+        "较新版本装载的数据日将被搁置（不再入库），直至被接受：{days}",
+        "The landing days the newer release loaded are set aside (not loaded again) until accepted: {days}",
+    ),
+    "pipeline_rollback_accept_hint": (
+        "接受某一数据日：cockpit pipeline accept 数据日；数据源重新交付该日时也会重新装载。",
+        "To take a day back: cockpit pipeline accept DAY; a new delivery of the day is loaded as usual.",
+    ),
+    "pipeline_rollback_done": (
+        "已回滚，当前版本为 {target}；搁置的数据日：{days}",
+        "Rolled back to {target}; days set aside: {days}",
+    ),
+    "pipeline_rollback_refused": ("无法回滚：{reason}", "Cannot roll back: {reason}"),
+    "pipeline_run_now": ("立即运行管道", "Run the pipeline now"),
+    "pipeline_run_started": ("管道已在后台开始运行", "The pipeline run started in the background"),
+    "pipeline_run_refused": ("无法运行管道：{reason}", "Cannot run the pipeline: {reason}"),
+    "pipeline_run_none": ("尚未从此页面运行过管道", "No pipeline run started from this page yet"),
+    "pipeline_run_running": (
+        "管道运行中（{by} 于 {started} 启动）…",
+        "Pipeline running (started by {by} at {started})…",
+    ),
+    "pipeline_run_finished": (
+        "运行完成（退出码 {code}）· {run} {status}：{line}",
+        "Run finished (exit code {code}) · {run} {status}: {line}",
+    ),
+    "pipeline_run_failed": ("运行失败（退出码 {code}）：{line}", "Run failed (exit code {code}): {line}"),
 }
 
 

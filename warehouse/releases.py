@@ -222,7 +222,7 @@ def rollback(home: Home, run_id: str | None = None) -> RolledBack:
     holds days an earlier rollback rejected accepts them again (the next run reloads them from landing).
     """
     with exclusive(home):
-        target = _rollback_target(home, run_id)
+        target = rollback_target(home, run_id)
         verify_release(target.path)
         undone = loads_undone_by(home, target.run_id)
         decision = f"rollback-{_now():%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
@@ -238,7 +238,8 @@ def rollback(home: Home, run_id: str | None = None) -> RolledBack:
     return RolledBack(target, [(source, day) for source, day, _, _ in undone], moved)
 
 
-def _rollback_target(home: Home, run_id: str | None) -> Release:
+def rollback_target(home: Home, run_id: str | None) -> Release:
+    """The release a rollback to `run_id` (None: the one before the current) goes back to, or a ReleaseError."""
     releases = list_releases(home)
     if not releases:
         raise ReleaseError("there are no releases to roll back to")

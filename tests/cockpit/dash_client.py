@@ -51,7 +51,8 @@ class DashClient:
         self.client = signed_client(app, **account)
         if language:
             self.client.set_cookie("cockpit_lang", language)
-        assert self.client.get("/").status_code == 200  # the first request registers Dash Pages' router
+        # The first request registers Dash Pages' router; "/" sends a role without the overview to its own page.
+        assert self.client.get("/", follow_redirects=True).status_code == 200
         self.dependencies = self.client.get("/_dash-dependencies").get_json()
 
     def dependency(self, output_fragment: str) -> dict:
