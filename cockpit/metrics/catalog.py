@@ -570,7 +570,9 @@ class RowScope:
         if self.grids is not None:
             grid_columns = [columns[each] for each in GRID_SCOPE_DIMENSIONS if each in columns]
             in_grids = [f"{column} IN (SELECT unnest(CAST($scope_grids AS VARCHAR[])))" for column in grid_columns]
-            conditions.append(" OR ".join(in_grids) or "false")
+            # A fact with no grid column has no row in a grid scope; the condition still names $scope_grids,
+            # because params() binds it and DuckDB refuses a parameter the statement does not use.
+            conditions.append(" OR ".join(in_grids) or "(false AND $scope_grids IS NULL)")
         return conditions
 
     def params(self) -> dict[str, list[str]]:
