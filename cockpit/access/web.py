@@ -528,12 +528,17 @@ def change_password() -> flask.Response:
             title, PASSWORD_PATH, fields, t("save", lang), error=t("password_mismatch", lang), hint=hint, status=400
         )
     try:
-        Accounts(gate.conn(), gate.settings).change_password(
+        account = Accounts(gate.conn(), gate.settings).change_password(
             principal.name, form.get("current", ""), form.get("new", "")
         )
     except AccessError as exc:
         return _form(title, PASSWORD_PATH, fields, t("save", lang), error=str(exc), hint=hint, status=400)
-    return _redirect(home_path(principal) or "/")
+    # The change ended every session of the account (a thief's too); this browser goes on in a new one.
+    response = _redirect(home_path(principal) or "/")
+    response.set_cookie(
+        SESSION_COOKIE, sessions.begin(gate.conn(), account, client=gate.client()), **gate.cookie_options()
+    )
+    return response
 
 
 def logout() -> flask.Response:

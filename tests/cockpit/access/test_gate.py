@@ -414,3 +414,38 @@ def test_sso_header_for_an_unknown_or_disabled_user_is_refused(app, sso_gate):
     user_with_password(app, user)
     with app.server.test_request_context("/_dash-layout", environ_base={"REMOTE_ADDR": PROXY}, headers={HEADER: user}):
         assert app.server.config["COCKPIT_GATE"].check().status_code == 401
+
+
+def test_changing_ones_password_ends_the_other_sessions_but_not_this_one(app):
+    name = unique("pw")
+    user_with_password(app, name)
+    here, elsewhere = signed_in(app, name), signed_in(app, name)
+    form = here.get("/account/password").get_data(as_text=True)
+    new = "Changed-pass-8642"
+    data = {"current": TEST_PASSWORD, "new": new, "confirm": new, "csrf": CSRF_FIELD.search(form).group(1)}
+    assert here.post("/account/password", data=data).status_code == 302
+    assert here.get("/dispatch").status_code == 200
+    answer = elsewhere.get("/dispatch")
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/login")
+    assert login(app.server.test_client(), name, TEST_PASSWORD).status_code == 401
+    assert login(app.server.test_client(), name, new).status_code == 302
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:x"])
+def test_login_never_sends_the_browser_to_another_site(app, target):
+    name = unique("nx")
+    user_with_password(app, name)
+    client = app.server.test_client()
+    form = client.get("/login", query_string={"next": target}).get_data(as_text=True)
+    data = {"username": name, "password": TEST_PASSWORD, "csrf": CSRF_FIELD.search(form).group(1), "next": target}
+    location = client.post("/login", data=data).headers["Location"]
+    assert location.startswith("/") and not location.startswith(("//", "/\\")), location
+
+
+def test_a_forged_callback_key_naming_the_router_opens_nothing(app):
+    name = unique("op")
+    client = signed_client(app, name=name, role="operator")
+    forged = "..dispatch-kpis-0.children..._pages_content.children.."
+    response = client.post(CALLBACK, json=envelope(forged))
+    assert response.status_code in (400, 403, 404), response.status_code
+    assert "受理工单" not in response.get_data(as_text=True)
