@@ -21,6 +21,7 @@ from cockpit.access.audit import Action
 from cockpit.access.state import connect, transaction
 from cockpit.access.tokens import ScreenTokens
 from cockpit.access.web import Gate
+from cockpit.data import current_warehouse
 from cockpit.settings import Settings
 from tests.fixtures.accounts import TEST_PASSWORD, ensure_user, signed_client
 
@@ -342,16 +343,23 @@ def test_logout_ends_this_session_only_and_logout_everywhere_ends_all(app):
     assert "logout" in actions
 
 
-@pytest.mark.parametrize("change", ["disable", "set_role"])
-def test_disabling_a_user_or_changing_their_role_ends_their_sessions(app, change):
+@pytest.mark.parametrize("change", ["disable", "set_role", "set_scope", "revoke_grant"])
+def test_disabling_a_user_or_changing_what_they_may_see_ends_their_sessions(app, change):
     name = unique("chg")
     user_with_password(app, name)
-    client = signed_in(app, name)
     accounts = Accounts(connect(home_of(app)), settings_of(app))
+    if change == "revoke_grant":
+        accounts.grant(name, "personal", actor="tests")
+    client = signed_in(app, name)
     if change == "disable":
         accounts.disable(name, actor="tests")
-    else:
+    elif change == "set_role":
         accounts.set_role(name, "leader", actor="tests")
+    elif change == "set_scope":
+        community = current_warehouse().dataset("communities")["community_id"].iloc[0]
+        accounts.set_scope(name, Scope.parse(f"community:{community}"), actor="tests")
+    else:
+        accounts.revoke_grant(name, "personal", actor="tests")
     response = client.get("/dispatch")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
     again = login(app.server.test_client(), name, TEST_PASSWORD)
@@ -449,3 +457,19 @@ def test_a_forged_callback_key_naming_the_router_opens_nothing(app):
     response = client.post(CALLBACK, json=envelope(forged))
     assert response.status_code in (400, 403, 404), response.status_code
     assert "受理工单" not in response.get_data(as_text=True)
+
+
+def test_a_revoked_screen_token_stops_the_wall_at_its_next_refresh(app):
+    gate = app.server.config["COCKPIT_GATE"]
+    tokens = ScreenTokens(connect(gate.home), gate.settings)
+    name = unique("wall")
+    _, secret = tokens.issue(name, Scope.parse("street"), actor="tests")
+    client = app.server.test_client()
+    assert client.get(f"/wall?token={secret}").status_code == 302
+    refresh = next(output for output in callbacks(app) if "wall-ticker.children" in output)
+    assert client.post(CALLBACK, json=envelope(refresh)).status_code not in (401, 403)
+    tokens.revoke(name, actor="tests")
+    assert client.post(CALLBACK, json=envelope(refresh)).status_code == 401
+    assert client.get("/wall").status_code == 302
+    again = app.server.test_client().get(f"/wall?token={secret}")
+    assert again.status_code == 401 and len(again.get_data(as_text=True).strip().splitlines()) == 1
