@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import re
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -296,6 +297,12 @@ def test_the_record_table_serves_only_the_readers_records(app, release, reader):
     ):
         answer = records(client, "dispatch", {**forged, "record_kpi": TICKETS})
         assert answer["rowCount"] == 0 and answer["rowData"] == []
+    # A column filter of the table naming another community: the scope still holds.
+    column_filter = {"community_id": {"filterType": "text", "type": "equals", "filter": reader.other_community}}
+    answer = records(
+        client, "dispatch", {**store.data, "record_kpi": TICKETS}, {"startRow": 0, "filterModel": column_filter}
+    )
+    assert answer["rowCount"] == 0 and answer["rowData"] == []
     # Another page's KPI posted from this page: not served, whoever's rows they would be.
     other = records(client, "dispatch", {**store.data, "record_kpi": "approvals_received"})
     assert other.get("rowCount", 0) == 0 and not other.get("rowData")
@@ -318,6 +325,24 @@ def test_the_csv_export_holds_only_the_readers_records(app, release, reader):
     for filters in (f"community={reader.other_community}", f"grid={reader.other_grid}"):
         _, rows = export_rows(client, f"kpi={TICKETS}&period={PERIOD}&{filters}")
         assert rows == []
+
+
+def test_a_background_export_holds_only_the_readers_records(app, release, reader):
+    _, client = clients(app, reader)
+    started = client.post("/export/jobs", json={"kpi": TICKETS, "period": PERIOD, "format": "csv"})
+    assert started.status_code == 202, started.get_data(as_text=True)
+    job = started.get_json()
+    for _ in range(600):
+        state = client.get(job["status_url"]).get_json()
+        if state["status"] in ("done", "failed"):
+            break
+        time.sleep(0.05)
+    assert state["status"] == "done", state
+    text = client.get(job["download_url"]).get_data().decode("utf-8-sig")
+    lines = [row for row in csv.reader(io.StringIO(text)) if row and not row[0].startswith("#")]
+    header, rows = lines[0], lines[1:]
+    period = View.from_query({"period": PERIOD}, release_end(release)).period
+    assert {row[header.index("ticket_id")] for row in rows} == scoped_ticket_ids(release, reader, period)
 
 
 def release_end(release):
