@@ -458,7 +458,8 @@ class Accounts:
             name,
             name,
             {"change": "change_password"},
-            "password_hash = ?, must_change_password = 0",
+            # Sessions begun with the old password end (the web form gives its own client a new one).
+            "password_hash = ?, must_change_password = 0, session_epoch = session_epoch + 1",
             (hasher.hash(new),),
             now,
         )

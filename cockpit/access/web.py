@@ -535,12 +535,17 @@ def change_password() -> flask.Response:
     if sent.get("new", "") != sent.get("confirm", ""):
         return form(error=t("password_mismatch", lang), status=400)
     try:
-        Accounts(gate.conn(), gate.settings).change_password(
+        account = Accounts(gate.conn(), gate.settings).change_password(
             principal.name, sent.get("current", ""), sent.get("new", "")
         )
     except AccessError as exc:
         return form(error=str(exc), status=400)
-    return _redirect(home_path(principal) or "/")
+    # The change ended every session of the account (a thief's too); this browser goes on in a new one.
+    response = _redirect(home_path(principal) or "/")
+    response.set_cookie(
+        SESSION_COOKIE, sessions.begin(gate.conn(), account, client=gate.client()), **gate.cookie_options()
+    )
+    return response
 
 
 def logout() -> flask.Response:

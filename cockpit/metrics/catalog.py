@@ -566,11 +566,15 @@ class RowScope:
 
     def conditions(self, columns: Mapping[str, str]) -> list[str]:
         """SQL conditions on a row of a fact with these dimension columns, bound as $scope and $scope_grids."""
-        conditions = [f"{columns[SCOPE_DIMENSION]} IN (SELECT unnest(CAST($scope AS VARCHAR[])))"]
+        # list_contains is a plain filter on each row; `IN (SELECT unnest(…))` made DuckDB plan a join
+        # per condition, which cost a scoped reader about a fifth more time (benchmarks/callbacks.py).
+        conditions = [f"list_contains(CAST($scope AS VARCHAR[]), {columns[SCOPE_DIMENSION]})"]
         if self.grids is not None:
             grid_columns = [columns[each] for each in GRID_SCOPE_DIMENSIONS if each in columns]
-            in_grids = [f"{column} IN (SELECT unnest(CAST($scope_grids AS VARCHAR[])))" for column in grid_columns]
-            conditions.append(" OR ".join(in_grids) or "false")
+            in_grids = [f"list_contains(CAST($scope_grids AS VARCHAR[]), {column})" for column in grid_columns]
+            # A fact with no grid column has no row in a grid scope; the condition still names $scope_grids,
+            # because params() binds it and DuckDB refuses a parameter the statement does not use.
+            conditions.append(" OR ".join(in_grids) or "(false AND $scope_grids IS NULL)")
         return conditions
 
     def params(self) -> dict[str, list[str]]:
