@@ -45,6 +45,19 @@ STREET_READER = {"name": "bench_street", "role": "analyst"}
 COMMUNITY_READER = {"name": "bench_community", "role": "community"}
 
 
+def sign_in_requests(home: Path, account: dict = STREET_READER) -> dict:
+    """Every urllib request of this benchmark carries a real session of `account` on `home` (the app's gate
+    answers nothing without one); returns the cookie, for a browser context's add_cookies (add its url)."""
+    from tests.fixtures.accounts import SESSION_COOKIE, session_token
+    from warehouse.paths import Home
+
+    token = session_token(Home(home), **account)
+    opener = urllib.request.build_opener()
+    opener.addheaders = [("Cookie", f"{SESSION_COOKIE}={token}")]
+    urllib.request.install_opener(opener)
+    return {"name": SESSION_COOKIE, "value": token}
+
+
 class RecordingCursor:
     """Wraps a DuckDB cursor and keeps every (sql, params) it runs."""
 

@@ -29,7 +29,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
-from benchmarks.callbacks import _free_port, _percentile, _prepare_home
+from benchmarks.callbacks import _free_port, _percentile, _prepare_home, sign_in_requests
 
 TARGET_P95_S = 1.0
 CALL_TIMEOUT_S = 60.0
@@ -108,7 +108,8 @@ def _biggest_export(home: Path) -> tuple[str, str, int]:
 class SlowClients:
     """Slowloris sockets and slow export downloads, each in its own thread, until `stop()`."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, cookie: str = ""):
+        self.cookie = cookie  # a signed-in session: an export is served only to one
         self.port = port
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -137,7 +138,8 @@ class SlowClients:
 
     def export(self, path: str, read: bool) -> None:
         sock = self._connect()
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        cookie = f"Cookie: {self.cookie}\r\n" if self.cookie else ""
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{cookie}Connection: close\r\n\r\n".encode())
         received, first = 0, b""
         try:
             while not self.stopping.wait(1.0):
@@ -198,6 +200,7 @@ def main() -> None:
     args = parser.parse_args()
 
     home = _prepare_home(args)
+    cookie = sign_in_requests(home)
     kpi, period, rows = _biggest_export(home)
     export_path = f"/export/records.{args.format}?" + urlencode({"kpi": kpi, "period": period})
     print(f"biggest export: {kpi} over {period}: {rows:,} rows", flush=True)
@@ -208,7 +211,7 @@ def main() -> None:
     command = [sys.executable, "-m", "cockpit.cli", "serve", "--port", str(port), "--workers", str(args.workers)]
     with log.open("w") as log_file:
         server = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    clients = SlowClients(port)
+    clients = SlowClients(port, f"{cookie['name']}={cookie['value']}")
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_listening(port, log)

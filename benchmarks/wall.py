@@ -26,7 +26,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from benchmarks.callbacks import _free_port, _percentile, _prepare_home
+from benchmarks.callbacks import _free_port, _percentile, _prepare_home, sign_in_requests
 
 ANALYST_PAGE = "dispatch"
 
@@ -189,7 +189,7 @@ def client_communities() -> list[str]:
     return current_warehouse().dataset("communities")["community_id"].tolist()
 
 
-def _soak(base: str, seconds: int) -> None:
+def _soak(base: str, seconds: int, cookie: dict) -> None:
     from playwright.sync_api import sync_playwright
 
     from cockpit.briefing.pdf import CHROMIUM_FLAGS, find_chromium
@@ -198,7 +198,9 @@ def _soak(base: str, seconds: int) -> None:
     print(f"{'elapsed s':>10}{'JS heap MiB':>13}{'DOM nodes':>11}{'listeners':>11}")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
+        context = browser.new_context(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
+        context.add_cookies([cookie])
+        page = context.new_page()
         page.goto(base + "/wall?rotate=1&refresh=1&alarm_hours=1")
         page.wait_for_function("document.querySelectorAll('.wall-kpi').length === 36", timeout=60_000)
         cdp = page.context.new_cdp_session(page)
@@ -242,12 +244,13 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_app(Settings.load())
     client = DashClient(app)
+    cookie = sign_in_requests(root)
     server, base = _serve(root, args.workers)
     try:
         print(f"`cockpit serve` with {args.workers} workers at {base}")
         _load_test(app, client, base, args)
         if args.soak:
-            _soak(base, args.soak)
+            _soak(base, args.soak, {**cookie, "url": base})
     finally:
         server.terminate()
         server.wait(timeout=30)
