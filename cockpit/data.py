@@ -276,7 +276,10 @@ class Warehouse:
         if name not in DATASETS:
             raise ValueError(f"unknown dataset {name!r}")
         frame = self._cached(("dataset", name), lambda cur: cur.execute(DATASETS[name]).df())
-        return _in_scope(name, frame, scope).copy()
+        if scope is not None and name in PLACE_DATASETS:
+            # kept per scope too: filter options and map shapes are asked for on every page view
+            frame = self._cached(("dataset", name, scope), lambda _cur: _in_scope(name, frame, scope))
+        return frame.copy()
 
     def row_scope_of(self, scope: Scope) -> RowScope | None:
         """The rows an access scope sees on the current release (None: the whole street).
@@ -364,10 +367,8 @@ class Warehouse:
         return record_query(get_metric(metric_id), period, columns, **options)
 
 
-def _in_scope(name: str, frame: pd.DataFrame, scope: RowScope | None) -> pd.DataFrame:
-    """A dataset's rows that lie in the scope: its communities (never the unknown place), and its grids."""
-    if scope is None or name not in PLACE_DATASETS:
-        return frame
+def _in_scope(name: str, frame: pd.DataFrame, scope: RowScope) -> pd.DataFrame:
+    """A place dataset's rows that lie in the scope: its communities (never the unknown place), and its grids."""
     community = frame["community_id"] if "community_id" in frame else frame["id"]
     keep = community.isin(scope.communities)
     if scope.grids is not None and name != "communities" and name != "community_shapes":
