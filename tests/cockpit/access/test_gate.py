@@ -119,6 +119,9 @@ def test_an_operator_is_refused_every_view_callback_and_the_refusals_are_audited
         if any(open_ in output for open_ in ROUTER + SHELL):
             assert status != 403, f"{output}: the pages router is open to every principal"
             continue
+        if "..pipeline-" in f"..{output}":  # the 数据管道 page's own actions are the operator's to call
+            assert status != 403, f"{output}: the operator's own page refused them"
+            continue
         assert status == 403, f"{output} answered {status} to an operator"
         refused.append(output)
     targets = denied_targets(app, name)
