@@ -34,6 +34,7 @@ from cockpit.metrics.catalog import RowScope
 from cockpit.view import View
 from tests.cockpit.dash_client import DashClient, by_type, find, id_string
 from tests.cockpit.test_pages import BOARDS as PAGES
+from tests.cockpit.test_pages import texts
 from tests.cockpit.test_record_scope import page_boards
 from tests.fixtures.accounts import signed_client, signed_context
 
@@ -121,24 +122,6 @@ def clients(app, reader: Reader) -> tuple[DashClient, object]:
 def render(app, reader: Reader, page: str, query: dict | None = None):
     with signed_context(app, **reader.account):
         return board_layout(page_boards()[page], {"period": PERIOD, **(query or {})})
-
-
-def texts(node, class_name: str) -> list[str]:
-    found = []
-
-    def visit(each):
-        if isinstance(each, dict):
-            props = each.get("props", {})
-            if class_name in str(props.get("className", "")).split():
-                children = props.get("children")
-                found.append(children if isinstance(children, str) else json.dumps(children, ensure_ascii=False))
-            visit(props.get("children"))
-        elif isinstance(each, list):
-            for item in each:
-                visit(item)
-
-    visit(node)
-    return found
 
 
 def tiles(answer: dict, class_name: str = "kpi-value") -> dict[str, str]:
