@@ -148,7 +148,7 @@ def _guarded_layout(page: str, layout: Any) -> Callable:
 
 # ---- what every page shows of the principal -------------------------------------------------------------
 
-WATERMARK_TILES = 48  # enough copies of the text to cover a 4K wall at the CSS tile size
+WATERMARK_TILES = 160  # enough copies of the text to cover a 4K wall at the CSS tile size
 
 
 def watermark_text(principal: Principal, when: datetime | None = None, *, minutes: bool = False) -> str:
