@@ -145,15 +145,29 @@ def connect(home: Home) -> sqlite3.Connection:
     """This thread's connection to the home's state database, created (private) and migrated on first use.
 
     sqlite3 connections must not be shared between threads or carried across fork, so each (process, thread)
-    keeps its own.
+    keeps its own. A kept connection is dropped when the file at the path is no longer the one it opened (the
+    state folder restored from a backup, say): it would go on reading and writing the old file unseen.
     """
     key = (os.getpid(), str(home.state_db))
     cache = getattr(_local, "connections", None)
     if cache is None:
         cache = _local.connections = {}
-    if key not in cache:
-        cache[key] = open_state(home.state_db)
-    return cache[key]
+    kept = cache.get(key)
+    if kept is not None and kept[1] != _identity(home.state_db):
+        kept[0].close()
+        kept = None
+    if kept is None:
+        conn = open_state(home.state_db)
+        kept = cache[key] = (conn, _identity(home.state_db))
+    return kept[0]
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def open_state(path: Path, *, upto: int = SCHEMA_VERSION) -> sqlite3.Connection:

@@ -213,3 +213,21 @@ def test_workers_opening_a_new_database_at_once_all_get_it(tmp_path):
     while not errors.empty():
         problems.append(errors.get())
     assert problems == []
+
+
+def test_a_state_file_replaced_under_a_kept_connection_is_opened_again(tmp_path):
+    """A restore of the state folder (another file at the same path) is what the next request reads and writes."""
+    home, backup = Home(tmp_path / "home").ensure(), Home(tmp_path / "backup").ensure()
+    Accounts(connect(backup), Settings(home=backup.root)).create("restored", "leader", actor="tests")
+    before = connect(home)
+    Accounts(before, Settings(home=home.root)).create("lost", "leader", actor="tests")
+    assert connect(home) is before  # kept while the file stays the same
+    staged = home.state / "restore.sqlite"
+    copy = sqlite3.connect(staged)
+    connect(backup).backup(copy)  # a consistent copy of the backup's database, as a restore would bring it
+    copy.close()
+    staged.replace(home.state_db)
+    for leftover in home.state.glob("cockpit.sqlite-*"):
+        leftover.unlink()
+    names = {row[0] for row in connect(home).execute("SELECT name FROM users")}
+    assert names == {"restored"}
