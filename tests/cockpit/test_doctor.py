@@ -17,8 +17,13 @@ def doctor(home: Home, *args: str):
 
 @pytest.fixture
 def home(loaded_demo, tmp_path) -> Home:
-    """A private copy of the loaded demo street, to break."""
-    shutil.copytree(loaded_demo.home.root, tmp_path / "home")
+    """A private copy of the loaded demo street, to break.
+
+    Without its app state: copying a live SQLite file opens and closes it in this process, and closing
+    any descriptor of it drops the POSIX locks this process's own connections hold on it (SQLite's
+    documented hazard), after which the shared home's state database was read as malformed.
+    """
+    shutil.copytree(loaded_demo.home.root, tmp_path / "home", ignore=shutil.ignore_patterns("state", "secret"))
     return Home(tmp_path / "home")
 
 
