@@ -220,7 +220,7 @@ class Gate:
             if found.session is not None:
                 account = found.session.account
                 if sso_name is None or sso_name.lower() == account.name:
-                    return Principal.for_account(account, _grants(account), found.session.id_hash)
+                    return Principal.for_account(account, account.grants, found.session.id_hash)
                 sessions.end(self.conn(), found.session.id_hash, sessions.Ended.LOGOUT, actor=account.name)
             flask.g.session_ended = found.ended
         if sso_name is not None:
@@ -264,7 +264,7 @@ class Gate:
         audit.append(conn, account.name, Action.LOGIN, detail={"method": "sso", "client": self.client()})
         flask.g.new_session = token
         found = sessions.look_up(conn, token, idle=self.idle, absolute=self.absolute)
-        return Principal.for_account(account, _grants(account), found.session.id_hash if found.session else None)
+        return Principal.for_account(account, account.grants, found.session.id_hash if found.session else None)
 
     def _screen(self, secret: str, *, record_use: bool) -> Principal | None:
         from cockpit.access.tokens import ScreenTokens
@@ -301,8 +301,6 @@ class Gate:
             if path == "/" and home is not None:
                 return _redirect(home)
             return self.deny(principal, path, f"may not open the {page} page")
-        if page is None and path == "/":
-            return None
         return None
 
     def _check_callback(self, principal: Principal) -> flask.Response | None:
@@ -359,10 +357,6 @@ class Gate:
         if token:
             response.set_cookie(SESSION_COOKIE, token, **self.cookie_options())
         return response
-
-
-def _grants(account) -> frozenset[Permission]:
-    return account.grants
 
 
 def record(action: Action, *, target: str = "", detail: dict | None = None, outcome: Outcome = Outcome.OK) -> None:
@@ -494,7 +488,7 @@ def login() -> flask.Response:
     token = sessions.begin(gate.conn(), result.account, client=gate.client())
     target = PASSWORD_PATH if result.result is LoginResult.MUST_CHANGE else next_path
     if target == "/":
-        target = home_path(Principal.for_account(result.account, _grants(result.account))) or "/"
+        target = home_path(Principal.for_account(result.account, result.account.grants)) or "/"
     response = _redirect(target)
     response.set_cookie(SESSION_COOKIE, token, **gate.cookie_options())
     return response
