@@ -29,6 +29,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from cockpit import labels
 from cockpit.access.accounts import Scope, ScopeKind
 from cockpit.access.principal import current_principal
 from cockpit.metrics import Period, compute, get_metric
@@ -305,6 +306,12 @@ class Warehouse:
         fact = get_metric(metric_id).fact
         return self._cached(("columns", fact), lambda cur: fact_columns(cur, fact))
 
+    def code_names(self, metric_id: str, lang: str = "zh") -> dict[str, dict[str, str]]:
+        """column → (code → name in `lang`) for the coded columns of a KPI's record table, once per release."""
+        fact = get_metric(metric_id).fact
+        coded = labels.coded_columns(fact, self.record_columns(metric_id))
+        return self._cached(("names", fact, lang), lambda cur: labels.record_names(cur, coded, lang))
+
     def records(
         self,
         metric_id: str,
@@ -317,8 +324,12 @@ class Warehouse:
         limit: int = 100,
         with_count: bool = True,
         scope: RowScope | None = None,
+        lang: str | None = None,
     ) -> tuple[pd.DataFrame, int | None]:
-        """One page of the rows behind a KPI and (optionally) how many there are in all; not cached."""
+        """One page of the rows behind a KPI and (optionally) how many there are in all; not cached.
+
+        With `lang`, coded columns hold their names in that language (the columns keep their names).
+        """
         query = self._record_query(
             metric_id,
             period,
@@ -328,10 +339,11 @@ class Warehouse:
             offset=offset,
             limit=limit,
             scope=scope,
+            names=self.code_names(metric_id, lang) if lang else None,
         )
         with self.cursor() as cur:
             rows = cur.execute(query.rows_sql, query.params).df()
-            total = cur.execute(query.count_sql, query.params).fetchone()[0] if with_count else None
+            total = cur.execute(query.count_sql, query.count_params).fetchone()[0] if with_count else None
         return rows, total
 
     def record_stream(
@@ -343,6 +355,7 @@ class Warehouse:
         limit: int,
         batch_rows: int = STREAM_BATCH_ROWS,
         scope: RowScope | None = None,
+        lang: str | None = None,
     ) -> RecordStream:
         """The rows behind a KPI (at most `limit`) as Arrow batches read lazily, with their full count.
 
@@ -350,11 +363,31 @@ class Warehouse:
         large export never sits in memory whole. The count, the column types and
         the rows come from one cursor on one release; close the stream (or
         exhaust it) to free that cursor.
+
+        With `lang`, the columns are titled in that language and coded columns hold names, each followed by a
+        column of its codes (类别, 类别代码): what a person reads, and what a machine joins on.
         """
-        query = self._record_query(metric_id, period, filters=filters, limit=limit, scope=scope)
+        options = {}
+        if lang:
+            columns = [name for name, _ in self.record_columns(metric_id)]
+            names = self.code_names(metric_id, lang)
+            # A yes/no column needs no code column beside its 是/否.
+            fact = get_metric(metric_id).fact
+            coded = labels.coded_columns(fact, self.record_columns(metric_id))
+            booleans = {column for column, listed in coded.items() if listed == labels.BOOLEAN}
+            options = {
+                "names": names,
+                "headers": {column: labels.header(column, lang) for column in columns},
+                "code_headers": {
+                    column: labels.code_header(column, lang) for column in names if column not in booleans
+                },
+            }
+        query = self._record_query(metric_id, period, filters=filters, limit=limit, scope=scope, **options)
         info, cur = self.open()
         try:
-            total = cur.execute(query.count_sql, query.params).fetchall()[0][0]  # fetchall: the result is finished
+            total = cur.execute(query.count_sql, query.count_params).fetchall()[0][
+                0
+            ]  # fetchall: the result is finished
             # sql(), not execute(): a DB-API result would copy every row before the first batch.
             reader = cur.sql(query.rows_sql, params=query.params).to_arrow_reader(batch_rows)
         except BaseException:
@@ -429,6 +462,9 @@ class ScopedWarehouse:
 
     def record_columns(self, metric_id: str) -> list[tuple[str, str]]:
         return self.base.record_columns(metric_id)
+
+    def code_names(self, metric_id: str, lang: str = "zh") -> dict[str, dict[str, str]]:
+        return self.base.code_names(metric_id, lang)
 
     def records(self, metric_id: str, period: Period, **options) -> tuple[pd.DataFrame, int | None]:
         return self.base.records(metric_id, period, **options, scope=self.row_scope)

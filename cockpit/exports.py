@@ -316,7 +316,9 @@ class ExportJobs:
                 self._write_state(job_id, status="queued", rows_done=0, rows_total=None, **base)
             stream = None
             try:
-                stream = warehouse.record_stream(spec.kpi, spec.period, filters=spec.filters, limit=self.max_rows)
+                stream = warehouse.record_stream(
+                    spec.kpi, spec.period, filters=spec.filters, limit=self.max_rows, lang=spec.lang
+                )
                 shown = min(stream.total, self.max_rows)
                 self._write_state(job_id, status="running", rows_done=0, rows_total=shown, **base)
 

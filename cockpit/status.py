@@ -29,10 +29,10 @@ RECENT_RUNS = 10
 
 def has_table(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether the release has `table` (older releases lack the newer ledger tables)."""
-    return bool(_columns(cur, table))
+    return bool(table_columns(cur, table))
 
 
-def _columns(cur: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+def table_columns(cur: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     rows = cur.execute(
         "SELECT column_name FROM information_schema.columns "
         "WHERE table_catalog = current_database() AND table_name = ?",
@@ -57,7 +57,7 @@ def source_freshness(cur: duckdb.DuckDBPyConnection, stale_after_hours: int = 26
     mapping's `when:` left out (filtered) and rows loaded with an optional value set to
     NULL (flagged); the last two are NULL in a release built before they were counted.
     """
-    present = _columns(cur, "ops_source_load")
+    present = table_columns(cur, "ops_source_load")
     counts = {
         column: f"arg_max({column}, (day, loaded_at))" if column in present else "CAST(NULL AS BIGINT)"
         for column in ("rows_filtered", "rows_flagged")

@@ -540,4 +540,8 @@ def added_codes(mappings: list[Mapping]) -> dict[str, tuple[dict[str, str], ...]
             table = merged.setdefault(seed, {})
             for row in rows:
                 table.setdefault(row["code"], row)
+    # Each source's title names its code in the `source` code table (数据来源 on screens and in exports).
+    merged.setdefault("source", {})
+    for m in mappings:
+        merged["source"].setdefault(m.source, {"code": m.source, "name_zh": m.title or m.source})
     return {seed: tuple(rows.values()) for seed, rows in merged.items()}

@@ -26,10 +26,14 @@ COLUMN_TESTS = ("unique", "not_null", "accepted_values", "relationships")
 
 
 def load_schema(path: Path = SCHEMA_PATH) -> dict[str, dict]:
-    """schema.yaml as {"inputs": {table: spec}, "models": {model: spec}}."""
+    """schema.yaml as {"inputs": {table: spec}, "models": {model: spec}, "display": {headers, codes, vocabularies}}."""
     with path.open(encoding="utf-8") as handle:
         schema = yaml.safe_load(handle) or {}
-    return {"inputs": schema.get("inputs") or {}, "models": schema.get("models") or {}}
+    return {
+        "inputs": schema.get("inputs") or {},
+        "models": schema.get("models") or {},
+        "display": schema.get("display") or {},
+    }
 
 
 def run_checks(con: duckdb.DuckDBPyConnection, schema_path: Path = SCHEMA_PATH) -> list[str]:

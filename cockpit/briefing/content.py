@@ -426,6 +426,7 @@ def _collect(warehouse, spec: BriefSpec, progress, now: datetime, author: Princi
         filters=spec.filters,
         sort=[{"colId": "deadline_at", "sort": "asc"}],
         limit=OVERDUE_ROWS,
+        lang="zh",
     )
     used = {line.metric.id: line.metric for content in sections for line in content.kpis}
     used.setdefault("open_overdue_tickets", get_metric("open_overdue_tickets"))

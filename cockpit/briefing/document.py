@@ -15,8 +15,8 @@ import jinja2
 import plotly
 import plotly.io as pio
 
+from cockpit import labels
 from cockpit.briefing.content import Brief
-from cockpit.components.filters import dimension_options
 from cockpit.components.format import format_value, metric_definition, threshold_text
 from cockpit.components.table import format_cell
 from cockpit.i18n import t
@@ -27,15 +27,8 @@ NUMERALS = "一二三四五六七八九十"
 # Copies of the watermark down each printed page (a fixed element fills one page).
 WATERMARK_ROWS = 4
 STATUS_WORDS = {"green": "正常", "amber": "关注", "red": "预警"}
-OVERDUE_COLUMNS = {
-    "ticket_id": "工单编号",
-    "category": "类别",
-    "title": "标题",
-    "community_id": "社区",
-    "department_id": "承办部门",
-    "deadline_at": "办理时限",
-    "overdue_days": "超期天数",
-}
+# The overdue tickets' columns (titled from schema.yaml), then how many days each is past its deadline.
+OVERDUE_COLUMNS = ("ticket_id", "category", "title", "community_id", "department_id", "deadline_at")
 
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True
@@ -47,24 +40,17 @@ def _figure_json(figure: dict) -> str:
     return pio.to_json(figure, validate=False, engine="json").replace("</", "<\\/")
 
 
-def _labels(key: str) -> dict[str, str]:
-    return {option["value"]: option["label"] for option in dimension_options(key, "zh", {})}
-
-
 def _overdue_rows(brief: Brief) -> list[list[str]]:
+    """The overdue tickets as the brief prints them; codes arrive as names (the records were read with a language)."""
     frame = brief.overdue
     if frame.empty:
         return []
-    names = {key: _labels(key) for key in ("community", "department", "category")}
     end = brief.spec.period.end_before
     rows = []
     for record in frame.to_dict("records"):
-        record["overdue_days"] = max(0, (end - record["deadline_at"]).days)
-        record["community_id"] = names["community"].get(record["community_id"], record["community_id"])
-        record["department_id"] = names["department"].get(record["department_id"], record["department_id"])
-        record["category"] = names["category"].get(record["category"], record["category"])
         record["title"] = record.get("title") or _shorten(record.get("content"))
-        rows.append([format_cell(record.get(column)) for column in OVERDUE_COLUMNS])
+        overdue_days = max(0, (end - record["deadline_at"]).days)
+        rows.append([*(format_cell(record.get(column)) for column in OVERDUE_COLUMNS), format_cell(overdue_days)])
     return rows
 
 
@@ -85,7 +71,7 @@ def render_html(brief: Brief, plotly_src: str | None = None) -> str:
         watermark_rows=WATERMARK_ROWS,
         street=t("street", "zh"),
         figure_json=_figure_json,
-        overdue_columns=list(OVERDUE_COLUMNS.values()),
+        overdue_columns=[*(labels.header(column) for column in OVERDUE_COLUMNS), t("overdue_days", "zh")],
         overdue_rows=_overdue_rows(brief),
         overdue_total=format_value(brief.overdue_total, "件"),
         definition=lambda metric: metric_definition(metric, "zh"),

@@ -18,6 +18,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, callback, dcc, html
 
+from cockpit import labels
 from cockpit.access.principal import current_principal
 from cockpit.access.rules import personal_refusal
 from cockpit.components import charts
@@ -313,12 +314,15 @@ def render_list(chart: Chart, view: View, lang: str) -> html.Table | html.P:
         return html.P(t(refused, lang), className="records-refused")
     sort = [{"colId": column, "sort": direction} for column, direction in chart.sort]
     rows, total = current_warehouse().records(
-        metric.id, view.period, filters=view.filters, sort=sort, limit=chart.top or 10
+        metric.id, view.period, filters=view.filters, sort=sort, limit=chart.top or 10, lang=lang
     )
     columns = list(chart.columns) or list(rows.columns[:6])
     caption = f"{_title(chart, lang)} · {format_value(total, metric.unit, lang)}"
     return report_table(
-        rows, {column: column for column in columns}, caption=caption, class_name="cockpit-table record-list"
+        rows,
+        {column: labels.header(column, lang) for column in columns},
+        caption=caption,
+        class_name="cockpit-table record-list",
     )
 
 

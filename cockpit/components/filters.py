@@ -65,7 +65,7 @@ def dimension_options(key: str, lang: str, filters: dict) -> list[dict]:
     if key in OPTION_DATASETS:
         return _options(warehouse.dataset(OPTION_DATASETS[key]), lang)
     # Codes without a dim table (org levels, partner kinds…): the catalog's own names.
-    return [{"label": label, "value": code} for code, label in value_labels(key).items()]
+    return [{"label": label, "value": code} for code, label in value_labels(key, lang).items()]
 
 
 def option_label(key: str, value: str, lang: str) -> str:
@@ -73,7 +73,7 @@ def option_label(key: str, value: str, lang: str) -> str:
     for option in dimension_options(key, lang, {}):
         if option["value"] == value:
             return option["label"]
-    return value_labels(key).get(value, value)
+    return value_labels(key, lang).get(value, value)
 
 
 def filter_bar(view: View, dimensions: tuple[str, ...], lang: str) -> html.Div:

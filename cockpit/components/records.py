@@ -31,6 +31,7 @@ import flask
 import pandas as pd
 from dash import MATCH, Input, Output, State, callback, ctx, dcc, html
 
+from cockpit import labels
 from cockpit.access.accounts import Permission
 from cockpit.access.audit import Action, Outcome
 from cockpit.access.principal import current_principal
@@ -88,16 +89,22 @@ def column_docs() -> dict[str, dict[str, str]]:
     return {name: dict(spec.get("columns") or {}) for name, spec in load_schema()["models"].items()}
 
 
-def column_defs(metric_id: str) -> list[dict]:
+def column_defs(metric_id: str, lang: str = "zh") -> list[dict]:
+    """The grid's columns: titled in the reader's language, the schema's description as the tooltip.
+
+    Coded columns arrive as names (Warehouse.records with `lang`), so they filter as text.
+    """
     fact = get_metric(metric_id).fact
     docs = column_docs().get(fact, {})
+    warehouse = current_warehouse()
+    coded = warehouse.code_names(metric_id, lang)
     defs = []
-    for name, kind in current_warehouse().record_columns(metric_id):
-        numeric = kind.upper().startswith(_NUMERIC)
+    for name, kind in warehouse.record_columns(metric_id):
+        numeric = kind.upper().startswith(_NUMERIC) and name not in coded
         defs.append(
             {
                 "field": name,
-                "headerName": name,
+                "headerName": labels.header(name, lang),
                 "headerTooltip": str(docs.get(name, "")),
                 "filter": "agNumberColumnFilter" if numeric else "agTextColumnFilter",
                 "sortable": True,
@@ -150,7 +157,7 @@ def record_panel(page: str, view: View, kpi: str, lang: str) -> html.Div:
             ),
             dag.AgGrid(
                 id={"type": "records", "page": page},
-                columnDefs=column_defs(kpi),
+                columnDefs=column_defs(kpi, lang),
                 defaultColDef={"resizable": True, "floatingFilter": False},
                 rowModelType="infinite",
                 dashGridOptions={
@@ -234,6 +241,7 @@ def serve_rows(request, view_data):
             column_filters=column_filters,
             offset=offset,
             limit=limit,
+            lang=current_language(),
         )
     except (KeyError, TypeError, ValueError):  # a view or filter the browser made up: no rows, not a 500
         return empty
@@ -367,7 +375,9 @@ def export_records(fmt: str) -> flask.Response:
         spec = _export_spec(flask.request.args.to_dict(), fmt)
         if forbidden := _export_forbidden(get_metric(spec.kpi)):
             return forbidden
-        stream = current_warehouse().record_stream(spec.kpi, spec.period, filters=spec.filters, limit=jobs.direct_rows)
+        stream = current_warehouse().record_stream(
+            spec.kpi, spec.period, filters=spec.filters, limit=jobs.direct_rows, lang=spec.lang
+        )
     except NoRelease as exc:
         return _plain(str(exc), 503)
     except BadExport as exc:

@@ -31,6 +31,7 @@ import yaml
 
 from cockpit.metrics.period import Period
 from pipelines.mapping import SOURCES_DIR
+from warehouse.checks import load_schema
 
 CATALOG_PATH = files("cockpit.metrics") / "catalog.yaml"
 
@@ -84,6 +85,7 @@ LABEL_TABLES: Mapping[str, tuple[str, str, str]] = MappingProxyType(
         "category": ("dim_category", "category", "name_zh"),
         "service_item": ("dim_service_item", "service_item_id", "name"),
         "domain": ("dim_domain", "domain", "name_zh"),
+        "device_kind": ("seed_device_kind", "code", "name_zh"),
     }
 )
 UNSPECIFIED_LABEL = "未指定"
@@ -374,13 +376,7 @@ def _metric_from_entry(entry: Any, facts: Mapping[str, Mapping[str, str]]) -> Me
     )
 
 
-@dataclass(frozen=True)
-class _CatalogFile:
-    metrics: dict[str, Metric]
-    value_labels: Mapping[str, Mapping[str, str]]
-
-
-def _read_catalog(path: Path) -> _CatalogFile:
+def _read_catalog(path: Path) -> dict[str, Metric]:
     # libyaml's loader when present: the pure-Python one takes ~0.1 s for this file.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     document = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (a safe loader)
@@ -391,40 +387,46 @@ def _read_catalog(path: Path) -> _CatalogFile:
         isinstance(name, str) and _IDENTIFIER.match(name) and isinstance(cols, Mapping) for name, cols in facts.items()
     ):
         raise ValueError(f"{path}: 'facts' must map mart names to {{dimension: column}}")
-    labels = document.get("labels") or {}
-    for dimension in labels:
-        if dimension not in DIMENSIONS:
-            raise ValueError(f"{path}: labels for unknown dimension {dimension!r}")
     metrics: dict[str, Metric] = {}
     for entry in document["kpis"]:
         metric = _metric_from_entry(entry, facts)
         if metric.id in metrics:
             _fail(metric.id, "id is defined twice")
         metrics[metric.id] = metric
-    value_labels = MappingProxyType(
-        {dim: MappingProxyType({str(k): str(v) for k, v in names.items()}) for dim, names in labels.items()}
-    )
-    return _CatalogFile(metrics, value_labels)
+    return metrics
 
 
 def load_catalog(path: Path | None = None) -> dict[str, Metric]:
     """All KPIs of the catalog by id, validated; a bad entry raises ValueError naming its KPI."""
-    return dict(_read_catalog(path or CATALOG_PATH).metrics)
+    return dict(_read_catalog(path or CATALOG_PATH))
 
 
 @functools.cache
-def _default_catalog() -> _CatalogFile:
+def _default_catalog() -> dict[str, Metric]:
     return _read_catalog(CATALOG_PATH)
 
 
 def default_catalog() -> Mapping[str, Metric]:
     """The packaged catalog, loaded once per process."""
-    return MappingProxyType(_default_catalog().metrics)
+    return MappingProxyType(_default_catalog())
 
 
-def value_labels(dimension: str) -> Mapping[str, str]:
-    """The catalog's Chinese names for the codes of a dimension without a dim table (may be empty)."""
-    return _default_catalog().value_labels.get(dimension, MappingProxyType({}))
+@functools.cache
+def _vocabularies() -> Mapping[str, Mapping[str, tuple[str, str]]]:
+    """schema.yaml's code lists with no table of their own: list → code → (中文, English)."""
+    lists = load_schema()["display"].get("vocabularies") or {}
+    return MappingProxyType(
+        {
+            name: MappingProxyType({str(code): tuple(pair) for code, pair in codes.items()})
+            for name, codes in lists.items()
+        }
+    )
+
+
+def value_labels(dimension: str, lang: str = "zh") -> Mapping[str, str]:
+    """Names for the codes of a code list without a name table (may be empty): schema.yaml display.vocabularies."""
+    index = 1 if lang == "en" else 0
+    return MappingProxyType({code: pair[index] for code, pair in _vocabularies().get(dimension, {}).items()})
 
 
 def get_metric(metric_id: str, catalog: Mapping[str, Metric] | None = None) -> Metric:
@@ -803,7 +805,7 @@ def compute(
     elif group_by in TIME_DIMENSIONS:
         frame["label"] = [_time_label(group_by, key) for key in frame[group_by]]
     else:
-        names = _default_catalog().value_labels.get(group_by, {})
+        names = value_labels(group_by)
         frame["label"] = [_label(key, label, names) for key, label in zip(frame[group_by], frame["label"], strict=True)]
     if compare:
         frame["change_kind"] = metric.change_kind

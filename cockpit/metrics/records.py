@@ -12,6 +12,7 @@ parameters.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,11 @@ class RecordQuery:
     rows_sql: str
     count_sql: str
     params: dict[str, Any]
+
+    @property
+    def count_params(self) -> dict[str, Any]:
+        """The parameters the count uses (DuckDB rejects unused ones; the count may skip the code names)."""
+        return {name: value for name, value in self.params.items() if re.search(rf"\${name}\b", self.count_sql)}
 
 
 def fact_columns(con: duckdb.DuckDBPyConnection, fact: str) -> list[tuple[str, str]]:
@@ -104,11 +110,19 @@ def record_query(
     offset: int = 0,
     limit: int = 100,
     scope: RowScope | None = None,
+    names: Mapping[str, Mapping[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    code_headers: Mapping[str, str] | None = None,
 ) -> RecordQuery:
     """SQL for the rows behind `metric` for `period` and `filters`, one page of them, and their count.
 
     `columns` are the fact's visible columns (see `fact_columns`); `sort` and
     `column_filters` are ag-grid's sortModel and filterModel; `scope` keeps the reader's rows (as `compute()`).
+
+    What a person reads: `names` (column → code → name) shows those columns' codes by name — and the user's
+    sort and column filters act on the names they see, while scope and filters still act on the codes; a
+    code with no name stays as it is. `headers` (column → title) names the result's columns; `code_headers`
+    (column → title) adds, after a named column, one holding its codes (exports keep them for machines).
     """
     known = set(columns)
     params: dict[str, Any] = {}
@@ -125,31 +139,73 @@ def record_query(
     applied = applicable_filters(metric, filters)
     conditions += filter_conditions(metric.fact, metric.columns, tuple(applied))
     params.update({f"filter_{dimension}": value for dimension, value in applied.items()})
+    where = " AND ".join(f"({each})" for each in conditions) or "true"
+    # The user's column filters act on what the table shows (names), after the rows are chosen by code.
+    shown_conditions: list[str] = []
     counter = [0]
     for column, model in (column_filters or {}).items():
         if column not in known:
             raise ValueError(f"unknown column {column!r} for {metric.fact}")
-        conditions.append(_column_filter(column, model, params, counter))
-    where = " AND ".join(f"({each})" for each in conditions) or "true"
+        shown_conditions.append(_column_filter(column, model, params, counter))
+    shown_where = " AND ".join(f"({each})" for each in shown_conditions) or "true"
 
     order = []
     for each in sort:
         column = each.get("colId")
         if column not in known:
             raise ValueError(f"unknown sort column {column!r} for {metric.fact}")
-        order.append(f'"{column}" {"DESC" if each.get("sort") == "desc" else "ASC"} NULLS LAST')
+        order.append(f'r."{column}" {"DESC" if each.get("sort") == "desc" else "ASC"} NULLS LAST')
     if not order and metric.period_column:
-        order.append(f"{metric.period_column} DESC NULLS LAST")
+        order.append(f'r."{metric.period_column}" DESC NULLS LAST')
     order_sql = f" ORDER BY {', '.join(order)}" if order else ""
 
-    select = ", ".join(f'"{column}"' for column in columns)
     # DuckDB rejects parameters a statement does not use: bind only the bounds that appear.
     if "$period_start" in where:
         params["period_start"] = period.start_at
     if "$period_end" in where:
         params["period_end"] = period.end_before
+    chosen = f"SELECT * FROM {metric.fact} WHERE {where}"
+    named = {column: names[column] for column in columns if names and names.get(column)}
+    shown = _named_relation(metric.fact, chosen, named, params) if named else chosen
+    select = []
+    for column in columns:
+        select.append(_alias(f'r."{column}"', (headers or {}).get(column)))
+        if code_headers and column in named and column in code_headers:
+            select.append(_alias(f'r."{_CODE_PREFIX}{column}"', code_headers[column]))
     rows_sql = (
-        f"SELECT {select} FROM {metric.fact} WHERE {where}{order_sql} LIMIT {int(limit)} OFFSET {max(int(offset), 0)}"
+        f"SELECT {', '.join(select)} FROM ({shown}) AS r WHERE {shown_where}{order_sql} "
+        f"LIMIT {int(limit)} OFFSET {max(int(offset), 0)}"
     )
-    count_sql = f"SELECT count(*) FROM {metric.fact} WHERE {where}"
+    # Counting needs the names only when the user filters on them.
+    count_sql = f"SELECT count(*) FROM ({shown if shown_conditions else chosen}) AS r WHERE {shown_where}"
     return RecordQuery(rows_sql, count_sql, params)
+
+
+# The column a named relation keeps a coded column's codes in (beside the names that replace them).
+_CODE_PREFIX = "__code__"
+
+
+def _alias(expression: str, title: str | None) -> str:
+    return expression if title is None else f'{expression} AS "{title.replace(chr(34), chr(34) * 2)}"'
+
+
+def _named_relation(fact: str, chosen: str, named: Mapping[str, Mapping[str, str]], params: dict[str, Any]) -> str:
+    """The chosen rows with each named column's codes replaced by their names (and kept under _CODE_PREFIX).
+
+    Each code list travels as two bound lists joined as a small table: nothing of it is composed into SQL.
+    """
+    joins, replaced, kept = [], [], []
+    for index, (column, codes) in enumerate(named.items()):
+        params[f"codes_{index}"] = list(codes)
+        params[f"names_{index}"] = list(codes.values())
+        code = f'CAST({fact}."{column}" AS VARCHAR)'
+        joins.append(
+            f"LEFT JOIN (SELECT unnest($codes_{index}) AS code, unnest($names_{index}) AS name) AS n{index} "
+            f"ON {code} = n{index}.code"
+        )
+        replaced.append(f'coalesce(n{index}.name, {code}) AS "{column}"')
+        kept.append(f'{fact}."{column}" AS "{_CODE_PREFIX}{column}"')
+    return (
+        f"SELECT {fact}.* REPLACE ({', '.join(replaced)}), {', '.join(kept)} "
+        f"FROM ({chosen}) AS {fact} {' '.join(joins)}"
+    )

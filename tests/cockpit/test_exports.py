@@ -112,9 +112,9 @@ def test_xlsx_export_writes_hostile_text_as_text_and_numbers_as_numbers(served):
     assert {_crlf(text) for text in HOSTILE} <= strings
 
     rows = [[cell for cell in row] for row in sheet.iter_rows()]
-    names_at = next(i for i, row in enumerate(rows) if row[0].value == "ticket_id")
+    names_at = next(i for i, row in enumerate(rows) if row[0].value == "工单编号")
     names = [cell.value for cell in rows[names_at]]
-    title, hours = names.index("title"), names.index("accept_hours")
+    title, hours = names.index("标题"), names.index("签收用时（小时）")
     hostile_rows = [row for row in rows[names_at + 1 :] if _crlf(row[title].value) in {_crlf(h) for h in HOSTILE}]
     assert len(hostile_rows) == len(HOSTILE)
     for row in hostile_rows:
@@ -128,9 +128,9 @@ def test_csv_export_defuses_formulas_quotes_text_and_leaves_numbers_bare(served)
     text = response.get_data().decode("utf-8-sig")
     # Read back as a spreadsheet would: quoted cells are text, bare cells must parse as numbers.
     rows = list(csv.reader(io.StringIO(text, newline=""), quoting=csv.QUOTE_NONNUMERIC))
-    names_at = next(i for i, row in enumerate(rows) if row and row[0] == "ticket_id")
+    names_at = next(i for i, row in enumerate(rows) if row and row[0] == "工单编号")
     names = rows[names_at]
-    title, content, hours = names.index("title"), names.index("content"), names.index("accept_hours")
+    title, content, hours = names.index("标题"), names.index("诉求内容"), names.index("签收用时（小时）")
     written = {row[title]: row for row in rows[names_at + 1 :]}
     for hostile, safe in HOSTILE.items():
         assert safe in written, f"{hostile!r} was not written as {safe!r}"
@@ -192,7 +192,7 @@ def test_an_export_over_the_direct_cap_is_refused_with_the_count_and_a_job_gives
     download = client.get(job["download_url"])
     assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
     rows = list(openpyxl.load_workbook(io.BytesIO(download.get_data())).active.iter_rows(values_only=True))
-    names_at = next(i for i, row in enumerate(rows) if row[0] == "ticket_id")
+    names_at = next(i for i, row in enumerate(rows) if row[0] == "工单编号")
     assert len(rows) - names_at - 1 == 30
     assert any(f"30 / {total}" == row[1] for row in rows[:names_at])
     note = " ".join(str(row[1]) for row in rows[:names_at] if row[0] == "# 注意")
@@ -345,5 +345,5 @@ def test_the_panels_background_export_button_starts_a_job_and_offers_the_file(se
     assert link == f"/export/jobs/{job_id}/file"
     download = signed_client(served).get(link)
     rows = list(openpyxl.load_workbook(io.BytesIO(download.get_data())).active.iter_rows(values_only=True))
-    names_at = next(i for i, row in enumerate(rows) if row[0] == "ticket_id")
+    names_at = next(i for i, row in enumerate(rows) if row[0] == "工单编号")
     assert len(rows) - names_at - 1 == 40

@@ -310,7 +310,7 @@ def test_party_members_rows_only_for_a_principal_granted_personal_records(app, c
         assert rows(client, "party", members)["rowCount"] == expected > 0
         csv_text = http.get(f"/export/records.csv?kpi={PERSONAL_KPI}&period={PERIOD}").get_data(as_text=True)
         data_lines = [line for line in csv_text.splitlines()[1:] if not line.startswith('"#')]
-        assert data_lines[0].startswith('"member_id"') and len(data_lines) - 1 == expected
+        assert data_lines[0].startswith('"党员编号"') and len(data_lines) - 1 == expected
         started = http.post("/export/jobs", json={"kpi": PERSONAL_KPI, "period": PERIOD, "format": "xlsx"})
         assert started.status_code == 202
         job_id = started.get_json()["job"]
@@ -318,7 +318,7 @@ def test_party_members_rows_only_for_a_principal_granted_personal_records(app, c
         download = http.get(f"/export/jobs/{job_id}/file")
         assert download.status_code == 200
         sheet = list(openpyxl.load_workbook(io.BytesIO(download.get_data())).active.iter_rows(values_only=True))
-        names_at = next(i for i, row in enumerate(sheet) if row[0] == "member_id")
+        names_at = next(i for i, row in enumerate(sheet) if row[0] == "党员编号")
         assert len(sheet) - names_at - 1 == min(expected, jobs.max_rows)
 
     # the job's file does not pass to someone else, even with its id: another user's job is as good as unknown

@@ -170,6 +170,25 @@ def test_a_taxonomy_loads_as_a_code_table_grouped_by_its_levels(real_home, reald
     )
 
 
+def test_the_boards_tickets_read_by_name_in_both_languages(real_home, realdata):
+    """Every coded value of the loaded board has a name in both languages; taxonomy codes read as its own words."""
+    from tests.cockpit.test_labels import unnamed_codes
+
+    home, _ = real_home
+    sheet = openpyxl.load_workbook(realdata / "messages" / "category_taxonomy.xlsx", read_only=True).active
+    leaves = {r[2] for r in list(sheet.iter_rows(values_only=True))[1:] if r[0]}
+    con = _release(home)
+    assert unnamed_codes(con) == []
+    from cockpit import labels
+
+    names = labels.names(con, "category", "zh")
+    # the board's messages carry no category: they read 未分类; the taxonomy's codes read as its third level
+    shown = {names[code] for (code,) in con.execute("SELECT DISTINCT category FROM fct_ticket").fetchall()}
+    assert shown == {"未分类"}
+    taxonomy = con.execute("SELECT category FROM dim_category WHERE category LIKE '%/%/%'").fetchall()
+    assert {names[code] for (code,) in taxonomy} == leaves
+
+
 # ---------------------------------------------------------------- the air-quality station
 
 METRICS = {"PM2.5": "pm25", "SO2": "so2", "TEMP": "temp_c", "PRES": "pres_hpa", "WSPM": "wind_m_s"}

@@ -92,10 +92,11 @@ def test_a_community_users_xlsx_export_holds_only_their_community_and_says_so(ap
     sheet = list(openpyxl.load_workbook(io.BytesIO(response.get_data())).active.iter_rows(values_only=True))
     header = {row[0]: row[1] for row in sheet if row and isinstance(row[0], str) and row[1] is not None}
     assert header["导出人"] == "clerk" and header["数据范围"] == name
-    columns_at = next(i for i, row in enumerate(sheet) if row[0] == "ticket_id")
+    columns_at = next(i for i, row in enumerate(sheet) if row[0] == "工单编号")
     columns = sheet[columns_at]
     rows = [dict(zip(columns, row, strict=True)) for row in sheet[columns_at + 1 :]]
-    assert {row["community_id"] for row in rows} == {community}
+    # the community column shows its name, the code column beside it the code
+    assert {row["社区代码"] for row in rows} == {community}
     assert len(rows) == _tickets_in(loaded_demo, community) > 0
     detail = _trail(loaded_demo.home, "clerk", "export")[-1].details
     assert detail["scope"] == f"community:{community}" and detail["rows"] == len(rows)

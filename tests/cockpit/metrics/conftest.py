@@ -81,6 +81,7 @@ CREATE TABLE dim_party_org (org_id VARCHAR, name VARCHAR, level VARCHAR, parent_
     area_id VARCHAR, members INTEGER);
 CREATE TABLE dim_partner_unit (partner_id VARCHAR, name VARCHAR, kind VARCHAR, community_id VARCHAR, joined_on DATE);
 CREATE TABLE dim_domain (domain VARCHAR, name_zh VARCHAR, name_en VARCHAR);
+CREATE TABLE seed_device_kind (code VARCHAR, name_zh VARCHAR, name_en VARCHAR);
 CREATE TABLE dim_calendar (day DATE, is_workday BOOLEAN, workday_index INTEGER, holiday_name VARCHAR,
     calendar_source VARCHAR);
 CREATE TABLE meta_release (run_id VARCHAR, built_at TIMESTAMP, as_of TIMESTAMP, data_through DATE,
@@ -476,6 +477,7 @@ def build_warehouse(path: Path) -> None:
     insert("dim_department", seed("department", "department_id"))
     insert("dim_channel", seed("channel", "channel"))
     insert("dim_domain", seed("domain", "domain"))
+    insert("seed_device_kind", seed("device_kind", "code"))
     insert(
         "dim_category",
         [
