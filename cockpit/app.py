@@ -101,6 +101,10 @@ def _topbar(lang: str, theme: str) -> html.Header:
                 ],
                 className="brand",
             ),
+            # On a phone the links and tools fold behind this button: they show while it (or they) hold the focus.
+            html.Button(
+                "☰", className="nav-toggle", id="nav-toggle", title=t("menu", lang), **{"aria-label": t("menu", lang)}
+            ),
             dbc.Nav(links, pills=True, className="main-nav"),
             html.Div(
                 [

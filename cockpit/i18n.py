@@ -312,6 +312,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "pipeline_run_failed": ("运行失败（退出码 {code}）：{line}", "Run failed (exit code {code}): {line}"),
     "overdue_days": ("超期天数", "Days overdue"),
+    "menu": ("菜单", "Menu"),
 }
 
 

@@ -60,6 +60,7 @@ class Chart:
     sort: tuple[tuple[str, str], ...] = ()  # for lists: (column, asc|desc)
     columns: tuple[str, ...] = ()  # for lists: which record columns to show
     follows_map: bool = False  # a ranking of whatever KPI the map shows
+    height: int | None = None  # a map's height in px (its builder's default when None)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ class Board:
     dimensions: tuple[str, ...] = ()
     record_kpi: str = ""
     map_kpis: tuple[str, ...] = ()
+    # One full-width row of small tiles per group, the first charts in a row of even height: the overview's
+    # headline KPIs, map and lists on one 1920×1080 screen (cockpit.css `.board-compact`).
+    compact: bool = False
 
     @property
     def kpis(self) -> frozenset[str]:
@@ -230,6 +234,7 @@ def render_chart(board: Board, chart: Chart, view: View, lang: str, theme: str):
             theme=theme,
             tiles=tiles,
             collection=collection,
+            **({"height": chart.height} if chart.height else {}),
         )
     if chart.kind == "tree":
         return charts.hierarchy(grid_tree(view, lang), value="residents", title=title, lang=lang, theme=theme)
@@ -392,7 +397,7 @@ def board_layout(board: Board, query: dict) -> html.Div:
             ),
             record_panel(board.id, view, record_kpi, lang),
         ],
-        className="page",
+        className="page board-compact" if board.compact else "page",
         id=f"{board.id}-page",
     )
 

@@ -103,7 +103,7 @@ def filter_bar(view: View, dimensions: tuple[str, ...], lang: str) -> html.Div:
                 first_day_of_week=1,
                 minimum_nights=0,
             ),
-            className="filter-item",
+            className="filter-item filter-dates",
         ),
     ]
     for key in ("community", "grid", *dimensions):

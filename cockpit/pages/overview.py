@@ -8,6 +8,7 @@ BOARD = Board(
     id="overview",
     path="/",
     order=0,
+    compact=True,
     groups=(
         KpiGroup(
             ("residents", "households", "communities", "open_overdue_tickets", "live_alarms", "live_high_alarms"),
@@ -45,8 +46,27 @@ BOARD = Board(
             link="/party",
         ),
     ),
+    # First screen: the map beside the live alarms and the most overdue tickets; the ranking and the trend below.
     charts=(
-        Chart("map", ("on_time_rate",), width=7),
+        Chart("map", ("on_time_rate",), width=5, height=400),
+        Chart(
+            "list",
+            ("live_alarms",),
+            title=("实时告警", "Live alarms"),
+            top=10,
+            width=3,
+            sort=(("raised_at", "desc"),),
+            columns=("raised_at", "alarm_kind", "level", "community_id"),
+        ),
+        Chart(
+            "list",
+            ("open_overdue_tickets",),
+            title=("超期未办结工单", "Most overdue open tickets"),
+            top=10,
+            width=4,
+            sort=(("deadline_at", "asc"),),
+            columns=("title", "category", "department_id", "community_id", "deadline_at"),
+        ),
         Chart(
             "bar",
             ("on_time_rate",),
@@ -57,24 +77,10 @@ BOARD = Board(
             follows_map=True,
         ),
         Chart(
-            "trend", ("tickets_received", "tickets_resolved"), title=("工单受理与办结", "Tickets received and resolved")
-        ),
-        Chart(
-            "list",
-            ("live_alarms",),
-            title=("实时告警", "Live alarms"),
-            top=10,
-            sort=(("raised_at", "desc"),),
-            columns=("raised_at", "alarm_kind", "level", "device_kind", "community_id", "grid_id"),
-        ),
-        Chart(
-            "list",
-            ("open_overdue_tickets",),
-            title=("超期未办结工单", "Most overdue open tickets"),
-            top=10,
-            width=12,
-            sort=(("deadline_at", "asc"),),
-            columns=("ticket_id", "title", "category", "department_id", "community_id", "received_at", "deadline_at"),
+            "trend",
+            ("tickets_received", "tickets_resolved"),
+            title=("工单受理与办结", "Tickets received and resolved"),
+            width=7,
         ),
     ),
     record_kpi="open_overdue_tickets",
