@@ -34,6 +34,7 @@ from cockpit.access.principal import current_principal
 from cockpit.metrics import Period, compute, get_metric
 from cockpit.metrics.catalog import UNKNOWN_PLACE, RowScope
 from cockpit.metrics.records import RecordQuery, fact_columns, record_query
+from cockpit.status import sources_complete_through
 from warehouse.paths import Home
 from warehouse.releases import META_COLUMNS, RELEASE_SUFFIX, Resolved, open_release, resolve_release
 
@@ -249,6 +250,14 @@ class Warehouse:
         """
         return self._cached(("memo", *key), lambda _cursor: build())
 
+    def sources_complete_through(self) -> Mapping[str, date]:
+        """Per source, the last landing day this release loaded from it (from its copy of the run ledger)."""
+        return self._cached(("sources_complete_through",), sources_complete_through)
+
+    def complete_through(self, metric_id: str) -> date | None:
+        """The last day a KPI's sources are complete through on this release (None: not known)."""
+        return get_metric(metric_id).complete_through(self.sources_complete_through())
+
     def metric(
         self,
         metric_id: str,
@@ -258,15 +267,28 @@ class Warehouse:
         group_by: str | None = None,
         compare: bool = True,
         scope: RowScope | None = None,
+        cut: bool = True,
     ) -> pd.DataFrame:
-        """`compute()` on the current release, cached by release, KPI, period, filters, grouping and scope."""
+        """`compute()` on the current release, cached by release, KPI, period, filters, grouping and scope.
+
+        The period is cut at the day the KPI's sources are complete through (see `compute()`).
+        """
         get_metric(metric_id)  # unknown ids fail before they reach the cache
         frozen = tuple(sorted((filters or {}).items()))
-        key = ("metric", metric_id, str(period), frozen, group_by, compare, scope)
+        key = ("metric", metric_id, str(period), frozen, group_by, compare, scope, cut)
+        through = self.complete_through(metric_id)
         frame = self._cached(
             key,
             lambda cur: compute(
-                cur, metric_id, period, filters=dict(frozen), group_by=group_by, compare=compare, scope=scope
+                cur,
+                metric_id,
+                period,
+                filters=dict(frozen),
+                group_by=group_by,
+                compare=compare,
+                scope=scope,
+                complete_through=through,
+                cut=cut,
             ),
         )
         return frame.copy()
@@ -420,6 +442,9 @@ class ScopedWarehouse:
 
     def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
         return self.base.memo(("scope", str(self.scope), *key), build)
+
+    def complete_through(self, metric_id: str) -> date | None:
+        return self.base.complete_through(metric_id)
 
     def metric(self, metric_id: str, period: Period, **options) -> pd.DataFrame:
         return self.base.metric(metric_id, period, **options, scope=self.row_scope)

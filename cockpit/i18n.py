@@ -311,6 +311,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Run finished (exit code {code}) · {run} {status}: {line}",
     ),
     "pipeline_run_failed": ("运行失败（退出码 {code}）：{line}", "Run failed (exit code {code}): {line}"),
+    # A KPI whose sources are complete through an earlier day than its period's end (cockpit/metrics/catalog.py).
+    "through_note": ("数据截至 {day}", "data through {day}"),
+    "status_reason_partial": ("本期数据不全，不作评判", "partial period: not rated"),
+    "status_reason_no_complete_data": ("本期尚无完整数据", "no complete data for this period yet"),
 }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -28,6 +30,25 @@ def explanation(metric: Metric, loaded: str, lang: str) -> list[str]:
         f"{t('sources', lang)}：{', '.join(metric.sources)}",
         f"{t('loaded', lang)}：{loaded}",
     ]
+
+
+def through_note(row: Mapping[str, Any] | None, lang: str) -> str | None:
+    """'数据截至 10-31' (and why it is not rated) when the KPI's value stops before its period's end, else None.
+
+    `row` is a row of `compute()`: its `through` is the day its sources are complete through,
+    set only when that day is before the period's end.
+    """
+    through = None if row is None else row.get("through")
+    if through is None or (isinstance(through, float) and math.isnan(through)):
+        return None
+    day = through.date() if isinstance(through, datetime) else through
+    if not isinstance(day, date):
+        return None
+    text = t("through_note", lang, day=f"{day:%b} {day.day}" if lang == "en" else f"{day:%m-%d}")
+    reason = row.get("status_reason")
+    if isinstance(reason, str):
+        text += " · " + t(f"status_reason_{reason}", lang)
+    return text
 
 
 def kpi_tile(
@@ -69,6 +90,9 @@ def kpi_tile(
         if ignored
         else []
     )
+    through = through_note(row, lang)
+    if through is not None:
+        note.append(html.Div(through, className="kpi-note kpi-through"))
     # The ⓘ mark sits beside the clickable body, not inside it: a click on it must open the
     # explanation, not also bubble up as a click on the KPI (which would re-render the page).
     body = html.Div(
