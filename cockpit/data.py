@@ -267,7 +267,6 @@ class Warehouse:
         group_by: str | None = None,
         compare: bool = True,
         scope: RowScope | None = None,
-        cut: bool = True,
     ) -> pd.DataFrame:
         """`compute()` on the current release, cached by release, KPI, period, filters, grouping and scope.
 
@@ -275,7 +274,7 @@ class Warehouse:
         """
         get_metric(metric_id)  # unknown ids fail before they reach the cache
         frozen = tuple(sorted((filters or {}).items()))
-        key = ("metric", metric_id, str(period), frozen, group_by, compare, scope, cut)
+        key = ("metric", metric_id, str(period), frozen, group_by, compare, scope)
         through = self.complete_through(metric_id)
         frame = self._cached(
             key,
@@ -288,7 +287,6 @@ class Warehouse:
                 compare=compare,
                 scope=scope,
                 complete_through=through,
-                cut=cut,
             ),
         )
         return frame.copy()

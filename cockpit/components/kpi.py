@@ -79,7 +79,10 @@ def kpi_tile(
     details.append(html.P(f"{t('formula', lang)}：", className="mb-0"))
     details.append(html.Code(info["formula"], className="kpi-formula"))
     if metric.thresholds is not None:
-        details.append(html.P(f"{t('thresholds', lang)}：{threshold_text(metric, lang)}", className="mt-2 mb-0"))
+        bounds = threshold_text(metric, lang)
+        if metric.thresholds.prorate is not None:
+            bounds += t("prorated", lang, unit=t(f"prorate_{metric.thresholds.prorate}", lang))
+        details.append(html.P(f"{t('thresholds', lang)}：{bounds}", className="mt-2 mb-0"))
     note = (
         [
             html.Div(
