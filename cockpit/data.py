@@ -275,7 +275,6 @@ class Warehouse:
         get_metric(metric_id)  # unknown ids fail before they reach the cache
         frozen = tuple(sorted((filters or {}).items()))
         key = ("metric", metric_id, str(period), frozen, group_by, compare, scope)
-        through = self.complete_through(metric_id)
         frame = self._cached(
             key,
             lambda cur: compute(
@@ -286,7 +285,7 @@ class Warehouse:
                 group_by=group_by,
                 compare=compare,
                 scope=scope,
-                complete_through=through,
+                complete_through=self.complete_through(metric_id),
             ),
         )
         return frame.copy()
@@ -384,7 +383,10 @@ class Warehouse:
 
     def _record_query(self, metric_id: str, period: Period, **options) -> RecordQuery:
         columns = [name for name, _ in self.record_columns(metric_id)]
-        return record_query(get_metric(metric_id), period, columns, **options)
+        # The rows behind a number add up to it: the period is cut where the KPI's value is (see metric()).
+        through = self.complete_through(metric_id)
+        window = (period.cut(through) or period) if through is not None else period
+        return record_query(get_metric(metric_id), window, columns, **options)
 
 
 def _in_scope(name: str, frame: pd.DataFrame, scope: RowScope) -> pd.DataFrame:
