@@ -350,6 +350,10 @@ def _metric_from_entry(entry: Any, facts: Mapping[str, Mapping[str, str]]) -> Me
             _fail(kpi_id, f"dimension {dimension!r} is not supported by fact {entry['fact']}")
     if len(set(dimensions)) != len(dimensions):
         _fail(kpi_id, "dimensions are listed twice")
+    prorated = isinstance(entry.get("thresholds"), Mapping) and entry["thresholds"].get("prorate") is not None
+    if prorated and set(dimensions) & set(TIME_DIMENSIONS):
+        # a day's bucket would be held to the whole period's share of the target
+        _fail(kpi_id, "a KPI with thresholds.prorate cannot have a time dimension (day, week, month)")
 
     denominator = None
     if entry.get("denominator") is not None:
@@ -896,7 +900,8 @@ def compute(
         blank = ["change_mom", "change_yoy"] if compare else []
         if reason == "no_complete_data":
             blank.append("value")
-        frame[blank] = None
+        if blank:
+            frame[blank] = None
     frame["status"] = [status_for(metric, value, window) if reason is None else "none" for value in frame["value"]]
     if complete_through is not None:
         frame["through"] = through

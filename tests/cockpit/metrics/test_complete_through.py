@@ -161,6 +161,18 @@ def test_a_partial_window_that_is_not_cut_gets_no_colour_and_no_comparison(wareh
     assert partial["through"] == PARTY_DELIVERED
     assert pd.isna(partial["change_mom"]) and pd.isna(partial["change_yoy"])
     assert partial["value"] == pytest.approx(hours_between(volunteer_rows, date(2026, 11, 1), date(2026, 11, 30)))
+    with warehouse.cursor() as cur:
+        by_community = compute(
+            cur,
+            "volunteer_hours",
+            NOVEMBER,
+            catalog=catalog,
+            complete_through=PARTY_DELIVERED,
+            cut=False,
+            group_by="community",
+            compare=False,
+        )
+    assert set(by_community["status"]) == {"none"} and set(by_community["status_reason"]) == {"partial"}
 
 
 def test_a_window_with_no_complete_day_shows_no_value_and_no_colour(warehouse, volunteer_rows):
@@ -246,6 +258,11 @@ def _catalog_with(tmp_path: Path, kpi_id: str, **fields) -> Path:
             "party_volunteers",
             {"thresholds": {"green": 10, "amber": 5, "prorate": "year"}},
             "prorate needs a period_column",
+        ),
+        (
+            "visits",
+            {"thresholds": {"green": 2.0, "amber": 1.5, "prorate": "year"}},
+            "prorate cannot have a time dimension",
         ),
         ("visits", {"reference_sources": ["grid"]}, "reference_sources must list some"),
         ("visit_coverage", {"reference_sources": ["grid_reports", "grid"]}, "reference_sources must list some"),
