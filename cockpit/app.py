@@ -35,6 +35,7 @@ from cockpit.data import NoRelease, Warehouse, current_warehouse, use_warehouse
 from cockpit.i18n import LANG_COOKIE, LANGUAGES, THEME_COOKIE, THEMES, current_language, current_theme, t
 from cockpit.settings import Settings
 from cockpit.view import InvalidView
+from pipelines.freshness import freshness_status
 
 # Our CSS and clientside JS are package data (cockpit/assets), so an installed wheel serves them too.
 ASSETS = files("cockpit") / "assets"
@@ -58,18 +59,22 @@ NAV_PATHS = {"overview": "/", "metrics": "/metrics", "pipeline": "/pipeline", "b
 CALLBACK_PATH = "/_dash-update-component"
 
 
+# The freshness scale (pipelines/freshness.py) in Bootstrap's badge colours.
+BADGE_COLOURS = {"green": "success", "amber": "warning", "red": "danger"}
+
+
 def freshness(warehouse: Warehouse, lang: str, now: datetime | None = None) -> tuple[str, str]:
-    """The badge text and its colour: green when fresh, amber past the stale threshold, red past twice it."""
+    """The badge text and its colour on the freshness scale (the wall's banner uses the same one)."""
     try:
         info = warehouse.info
     except NoRelease:
         return t("no_release", lang), "danger"
     text = t("freshness", lang, through=f"{info.data_through:%Y-%m-%d}", built=f"{info.built_at:%m-%d %H:%M}")
     age_hours = warehouse.age_hours(now)
-    if age_hours > warehouse.stale_after_hours:
+    status = freshness_status(age_hours, warehouse.stale_after_hours)
+    if status != "green":
         text += " · " + t("stale", lang, hours=int(age_hours))
-        return text, "danger" if age_hours > 2 * warehouse.stale_after_hours else "warning"
-    return text, "success"
+    return text, BADGE_COLOURS[status]
 
 
 def _topbar(lang: str, theme: str) -> html.Header:

@@ -214,6 +214,7 @@ def pipeline_run(day, rebuild_all: bool, as_json: bool) -> None:
 
 
 def _run_pipeline(*, day: date | None = None, rebuild_all: bool = False, quiet: bool = False):
+    from pipelines.freshness import stale_after_days
     from pipelines.mapping import MappingError
     from pipelines.run import PipelineError, run_pipeline
 
@@ -227,7 +228,7 @@ def _run_pipeline(*, day: date | None = None, rebuild_all: bool = False, quiet: 
                 extra_mappings=settings.extra_mappings,
                 day=day,
                 rebuild_all=rebuild_all,
-                stale_after_days=max(1, round(settings.stale_after_hours / 24)),
+                stale_after_days=stale_after_days(settings.stale_after_hours),
                 build_memory=settings.build_memory,
                 progress=progress,
                 area=settings.area,

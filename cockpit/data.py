@@ -35,6 +35,7 @@ from cockpit.access.principal import current_principal
 from cockpit.metrics import Period, compute, get_metric
 from cockpit.metrics.catalog import UNKNOWN_PLACE, RowScope
 from cockpit.metrics.records import RecordQuery, fact_columns, record_query
+from cockpit.status import sources_complete_through
 from warehouse.paths import Home
 from warehouse.releases import META_COLUMNS, RELEASE_SUFFIX, Resolved, open_release, resolve_release
 
@@ -250,6 +251,14 @@ class Warehouse:
         """
         return self._cached(("memo", *key), lambda _cursor: build())
 
+    def sources_complete_through(self) -> Mapping[str, date]:
+        """Per source, the last landing day this release loaded from it (from its copy of the run ledger)."""
+        return self._cached(("sources_complete_through",), sources_complete_through)
+
+    def complete_through(self, metric_id: str) -> date | None:
+        """The last day a KPI's sources are complete through on this release (None: not known)."""
+        return get_metric(metric_id).complete_through(self.sources_complete_through())
+
     def metric(
         self,
         metric_id: str,
@@ -260,14 +269,24 @@ class Warehouse:
         compare: bool = True,
         scope: RowScope | None = None,
     ) -> pd.DataFrame:
-        """`compute()` on the current release, cached by release, KPI, period, filters, grouping and scope."""
+        """`compute()` on the current release, cached by release, KPI, period, filters, grouping and scope.
+
+        The period is cut at the day the KPI's sources are complete through (see `compute()`).
+        """
         get_metric(metric_id)  # unknown ids fail before they reach the cache
         frozen = tuple(sorted((filters or {}).items()))
         key = ("metric", metric_id, str(period), frozen, group_by, compare, scope)
         frame = self._cached(
             key,
             lambda cur: compute(
-                cur, metric_id, period, filters=dict(frozen), group_by=group_by, compare=compare, scope=scope
+                cur,
+                metric_id,
+                period,
+                filters=dict(frozen),
+                group_by=group_by,
+                compare=compare,
+                scope=scope,
+                complete_through=self.complete_through(metric_id),
             ),
         )
         return frame.copy()
@@ -397,7 +416,10 @@ class Warehouse:
 
     def _record_query(self, metric_id: str, period: Period, **options) -> RecordQuery:
         columns = [name for name, _ in self.record_columns(metric_id)]
-        return record_query(get_metric(metric_id), period, columns, **options)
+        # The rows behind a number add up to it: the period is cut where the KPI's value is (see metric()).
+        through = self.complete_through(metric_id)
+        window = (period.cut(through) or period) if through is not None else period
+        return record_query(get_metric(metric_id), window, columns, **options)
 
 
 def _in_scope(name: str, frame: pd.DataFrame, scope: RowScope) -> pd.DataFrame:
@@ -453,6 +475,9 @@ class ScopedWarehouse:
 
     def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
         return self.base.memo(("scope", str(self.scope), *key), build)
+
+    def complete_through(self, metric_id: str) -> date | None:
+        return self.base.complete_through(metric_id)
 
     def metric(self, metric_id: str, period: Period, **options) -> pd.DataFrame:
         return self.base.metric(metric_id, period, **options, scope=self.row_scope)

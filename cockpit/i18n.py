@@ -313,6 +313,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pipeline_run_failed": ("运行失败（退出码 {code}）：{line}", "Run failed (exit code {code}): {line}"),
     "overdue_days": ("超期天数", "Days overdue"),
     "menu": ("菜单", "Menu"),
+    # A KPI whose sources are complete through an earlier day than its period's end (cockpit/metrics/catalog.py).
+    "through_note": ("数据截至 {day}", "data through {day}"),
+    "status_reason_partial": ("本期数据不全，不作评判", "partial period: not rated"),
+    "status_reason_no_complete_data": ("本期尚无完整数据", "no complete data for this period yet"),
+    # Bounds of a target that accrues (thresholds.prorate): per unit, pro-rated to the period's days.
+    "prorated": ("（每{unit}，按统计期天数折算）", " (per {unit}, pro-rated to the days of the period)"),
+    "prorate_year": ("年", "year"),
+    "prorate_half_year": ("半年", "half year"),
+    "prorate_quarter": ("季度", "quarter"),
+    "prorate_month": ("月", "month"),
 }
 
 

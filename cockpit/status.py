@@ -16,13 +16,17 @@ without it (an empty table, or NULL for the column) rather than failing the page
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import pandas as pd
 
+from pipelines.freshness import is_stale, stale_after_days
 from warehouse import ledger
 from warehouse.paths import Home
 
-CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 31}
+# The landing days loaded by the runs that published a release (a failed run's loads never reached one).
+_PUBLISHED_LOADS = "SELECT l.* FROM ops_source_load AS l JOIN ops_run AS r USING (run_id) WHERE r.status = 'published'"
 # Unmapped values and flagged fields are listed over this many of the latest published runs.
 RECENT_RUNS = 10
 
@@ -63,9 +67,7 @@ def source_freshness(cur: duckdb.DuckDBPyConnection, stale_after_hours: int = 26
         for column in ("rows_filtered", "rows_flagged")
     }
     frame = cur.execute(
-        f"""WITH loads AS (
-               SELECT l.* FROM ops_source_load AS l JOIN ops_run AS r USING (run_id) WHERE r.status = 'published'
-           )
+        f"""WITH loads AS ({_PUBLISHED_LOADS})
            SELECT source,
                   max(day) AS last_day,
                   arg_max(cadence, loaded_at) AS cadence,
@@ -76,11 +78,29 @@ def source_freshness(cur: duckdb.DuckDBPyConnection, stale_after_hours: int = 26
                   (SELECT data_through FROM meta_release) - max(day) AS days_behind
            FROM loads GROUP BY source ORDER BY source"""
     ).df()
-    allowed = [max(round(stale_after_hours / 24), CADENCE_DAYS.get(c, 1)) for c in frame["cadence"]]
+    through = cur.execute("SELECT data_through FROM meta_release").fetchone()[0]
+    stale_days = stale_after_days(stale_after_hours)
     frame["status"] = [
-        "stale" if behind >= limit else "ok" for behind, limit in zip(frame["days_behind"], allowed, strict=True)
+        "stale" if is_stale(_day(last), through, cadence, stale_days) else "ok"
+        for last, cadence in zip(frame["last_day"], frame["cadence"], strict=True)
     ]
     return frame
+
+
+def _day(value) -> date:
+    """A DATE read back through pandas (a Timestamp) as a date."""
+    return value.date() if isinstance(value, pd.Timestamp) else value
+
+
+def sources_complete_through(cur: duckdb.DuckDBPyConnection) -> dict[str, date]:
+    """Per source, the last landing day a published run loaded: what the source's data is complete through.
+
+    Empty for a release without a run ledger (its KPIs are then taken as complete).
+    """
+    if not has_table(cur, "ops_source_load") or not has_table(cur, "ops_run"):
+        return {}
+    rows = cur.execute(f"SELECT source, max(day) FROM ({_PUBLISHED_LOADS}) GROUP BY source").fetchall()
+    return {source: _day(day) for source, day in rows if day is not None}
 
 
 def quarantine_by_reason(cur: duckdb.DuckDBPyConnection, days: int = 30) -> pd.DataFrame:

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipelines import freshness
 from pipelines.contracts import load_contracts
 from pipelines.geometry import BBox
 from pipelines.lake import known_keys, partition_path, replace_day_partitions
@@ -498,7 +499,7 @@ def run_pipeline(
     extra_mappings: tuple[Path, ...] = (),
     day: date | None = None,
     rebuild_all: bool = False,
-    stale_after_days: int = 2,
+    stale_after_days: int = freshness.stale_after_days(),
     build_memory: str | None = None,
     progress: Progress | None = None,
     area: BBox | None = None,
@@ -609,10 +610,9 @@ def _freshness_warnings(
     for mapping in [m for m in mappings if m.files]:  # a mapping of code lists only delivers no files
         days = all_days.get(mapping.source, {})
         last = max(days) if days else None
-        allowed = max(stale_after_days, mapping.cadence_days)
         if last is None:
             summary.warnings.append(f"{mapping.source}: no landing data at all")
-        elif (summary.data_through - last).days >= allowed:
+        elif freshness.is_stale(last, summary.data_through, mapping.cadence, stale_after_days):
             behind = (summary.data_through - last).days
             summary.warnings.append(
                 f"{mapping.source}: last landing day {last.isoformat()} is stale ({behind} days behind, "

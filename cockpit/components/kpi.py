@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -28,6 +30,25 @@ def explanation(metric: Metric, loaded: str, lang: str) -> list[str]:
         f"{t('sources', lang)}：{', '.join(metric.sources)}",
         f"{t('loaded', lang)}：{loaded}",
     ]
+
+
+def through_note(row: Mapping[str, Any] | None, lang: str) -> str | None:
+    """'数据截至 10-31' (and why it is not rated) when the KPI's value stops before its period's end, else None.
+
+    `row` is a row of `compute()`: its `through` is the day its sources are complete through,
+    set only when that day is before the period's end.
+    """
+    through = None if row is None else row.get("through")
+    if through is None or (isinstance(through, float) and math.isnan(through)):
+        return None
+    day = through.date() if isinstance(through, datetime) else through
+    if not isinstance(day, date):
+        return None
+    text = t("through_note", lang, day=f"{day:%b} {day.day}" if lang == "en" else f"{day:%m-%d}")
+    reason = row.get("status_reason")
+    if isinstance(reason, str):
+        text += " · " + t(f"status_reason_{reason}", lang)
+    return text
 
 
 def kpi_tile(
@@ -58,7 +79,10 @@ def kpi_tile(
     details.append(html.P(f"{t('formula', lang)}：", className="mb-0"))
     details.append(html.Code(info["formula"], className="kpi-formula"))
     if metric.thresholds is not None:
-        details.append(html.P(f"{t('thresholds', lang)}：{threshold_text(metric, lang)}", className="mt-2 mb-0"))
+        bounds = threshold_text(metric, lang)
+        if metric.thresholds.prorate is not None:
+            bounds += t("prorated", lang, unit=t(f"prorate_{metric.thresholds.prorate}", lang))
+        details.append(html.P(f"{t('thresholds', lang)}：{bounds}", className="mt-2 mb-0"))
     note = (
         [
             html.Div(
@@ -69,6 +93,9 @@ def kpi_tile(
         if ignored
         else []
     )
+    through = through_note(row, lang)
+    if through is not None:
+        note.append(html.Div(through, className="kpi-note kpi-through"))
     # The ⓘ mark sits beside the clickable body, not inside it: a click on it must open the
     # explanation, not also bubble up as a click on the KPI (which would re-render the page).
     body = html.Div(

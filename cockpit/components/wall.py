@@ -17,12 +17,14 @@ from dash import html
 from cockpit.components.board import Board, Chart, KpiGroup, map_shapes
 from cockpit.components.charts import base_figure
 from cockpit.components.format import change_tone, format_change, format_value, metric_name
+from cockpit.components.kpi import through_note
 from cockpit.components.theme import STATUS_COLOURS, TONE_COLOURS
 from cockpit.data import Warehouse
 from cockpit.i18n import t
 from cockpit.metrics import Metric, Period, get_metric
 from cockpit.metrics.catalog import value_labels
 from cockpit.view import View
+from pipelines.freshness import freshness_status
 
 # Counts that read as "nothing wrong" when zero: the wall puts the offline-device count beside them.
 ALARM_KPIS = ("live_alarms", "live_high_alarms", "alarms_raised")
@@ -221,6 +223,9 @@ def wall_tile(metric: Metric, row: Mapping[str, Any] | None, lang: str, offline:
             style={"color": TONE_COLOURS[change_tone(metric, change)]},
         ),
     ]
+    through = through_note(row, lang)
+    if through is not None:
+        parts.append(html.Div(through, className="wall-kpi-through"))
     if offline is not None:
         parts.append(
             html.Div(t("wall_offline", lang, count=format_value(offline, "个", lang)), className="wall-offline")
@@ -325,21 +330,26 @@ def ticker(warehouse: Warehouse, period: Period, hours: int, lang: str, offline:
     return [counts, html.Div(html.Div([*items, *items], className="ticker-track"), className="ticker-window")]
 
 
-def stale_banner(warehouse: Warehouse, lang: str, now: datetime | None = None) -> tuple[str, str]:
-    """(text, class): a red banner saying since when the data has not been updated, or nothing.
+# The freshness scale (pipelines/freshness.py) as the banner's class: the top bar's badge uses the same scale.
+BANNER_CLASSES = {"green": "wall-banner hidden", "amber": "wall-banner late", "red": "wall-banner stale"}
 
-    A broken release CURRENT names (the wall shows the newest one that opens) is said first.
+
+def stale_banner(warehouse: Warehouse, lang: str, now: datetime | None = None) -> tuple[str, str]:
+    """(text, class): a banner saying since when the data has not been updated (amber, then red), or nothing.
+
+    A broken release CURRENT names (the wall shows the newest one that opens) is said first, in red.
     """
     info = warehouse.info
     if info.problem is not None:
-        return t("release_problem", lang, problem=info.problem, run_id=info.run_id), "wall-banner stale"
+        return t("release_problem", lang, problem=info.problem, run_id=info.run_id), BANNER_CLASSES["red"]
     age = warehouse.age_hours(now)
-    if age <= warehouse.stale_after_hours:
-        return "", "wall-banner hidden"
+    status = freshness_status(age, warehouse.stale_after_hours)
+    if status == "green":
+        return "", BANNER_CLASSES[status]
     text = t(
         "wall_stale", lang, since=f"{info.as_of:%Y-%m-%d %H:%M}", hours=int(age), built=f"{info.built_at:%m-%d %H:%M}"
     )
-    return text, "wall-banner stale"
+    return text, BANNER_CLASSES[status]
 
 
 LEVELS = ("low", "medium", "high")

@@ -62,6 +62,13 @@ SOURCES = tuple(sorted(path.stem for path in SOURCES_DIR.glob("*.yaml")))
 UNITS = ("件", "%", "小时", "分钟", "天", "个", "人", "元", "次", "户")
 GOOD_DIRECTIONS = ("up", "down", "neutral")
 STATUSES = ("green", "amber", "red", "none")
+# Why a KPI has status 'none' although it has thresholds and a value: its window runs past the day its
+# sources are complete through and was not cut ('partial'), or holds no complete day at all.
+STATUS_REASONS = ("partial", "no_complete_data")
+# Targets that accrue over time (`thresholds: {…, prorate: year}`): how many of each unit make a year.
+# The bounds are per unit and are pro-rated to the days of the period a value covers.
+PRORATE_UNITS: Mapping[str, int] = MappingProxyType({"year": 1, "half_year": 2, "quarter": 4, "month": 12})
+DAYS_PER_YEAR = 365
 
 # The dimension whose column scopes a query (access control: community_id IN scope).
 SCOPE_DIMENSION = "community"
@@ -124,8 +131,9 @@ _KPI_KEYS = {
     "definition",
     "definition_en",
     "sources",
+    "reference_sources",
 }
-_REQUIRED_KEYS = _KPI_KEYS - {"where", "denominator", "target", "thresholds", "columns"}
+_REQUIRED_KEYS = _KPI_KEYS - {"where", "denominator", "target", "thresholds", "columns", "reference_sources"}
 _DENOMINATOR_KEYS = {"fact", "value", "where", "columns"}
 
 
@@ -136,10 +144,27 @@ _DENOMINATOR_KEYS = {"fact", "value", "where", "columns"}
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Colour bounds: for `good: up` green ≥ green, amber ≥ amber; for `down` green ≤ green, amber ≤ amber."""
+    """Colour bounds: for `good: up` green ≥ green, amber ≥ amber; for `down` green ≤ green, amber ≤ amber.
+
+    With `prorate` (a unit of PRORATE_UNITS) the bounds are what one such unit should reach, and a
+    period is held to its share of them: visit coverage of one full round each half year is
+    held to about 17 % in a month, not to 100 %.
+    """
 
     green: float
     amber: float
+    prorate: str | None = None
+
+    def for_period(self, period: Period, is_ratio: bool) -> Thresholds:
+        """The bounds a value over `period` is held to (these bounds when they do not accrue)."""
+        if self.prorate is None:
+            return self
+        share = period.days * PRORATE_UNITS[self.prorate] / DAYS_PER_YEAR
+        if is_ratio and self.green * share > 1:
+            # A share of households cannot pass 100 %: over a long period both bounds are scaled
+            # down together, so green asks for everything and amber keeps its distance.
+            share = 1 / self.green
+        return Thresholds(self.green * share, self.amber * share)
 
 
 @dataclass(frozen=True)
@@ -175,6 +200,9 @@ class Metric:
     definition: str
     definition_en: str
     sources: tuple[str, ...]
+    # Sources that only describe (base data such as households per micro grid): the KPI's period is
+    # not cut at their last delivery, since a snapshot of them stays true until the next one.
+    reference_sources: tuple[str, ...] = ()
     # Mappings cannot be hashed: equality still compares them, the hash leaves them out.
     columns: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     denominator: Denominator | None = field(default=None, hash=False)
@@ -192,6 +220,20 @@ class Metric:
     @property
     def change_kind(self) -> str:
         return "points" if self.is_ratio else "relative"
+
+    def complete_through(self, source_days: Mapping[str, date]) -> date | None:
+        """The last day this KPI's data is complete through: the earliest last delivery of its sources.
+
+        `source_days` maps each source to the last landing day the release loaded from it. Reference
+        sources do not count, nor do sources that never delivered (they hold no rows to be partial);
+        None when none of the KPI's sources is known (a release without a ledger).
+        """
+        days = [
+            source_days[source]
+            for source in self.sources
+            if source in source_days and source not in self.reference_sources
+        ]
+        return min(days) if days else None
 
     def supports(self, dimension: str) -> bool:
         """Whether the KPI can be grouped, and so filtered, by `dimension`."""
@@ -310,6 +352,10 @@ def _metric_from_entry(entry: Any, facts: Mapping[str, Mapping[str, str]]) -> Me
             _fail(kpi_id, f"dimension {dimension!r} is not supported by fact {entry['fact']}")
     if len(set(dimensions)) != len(dimensions):
         _fail(kpi_id, "dimensions are listed twice")
+    prorated = isinstance(entry.get("thresholds"), Mapping) and entry["thresholds"].get("prorate") is not None
+    if prorated and set(dimensions) & set(TIME_DIMENSIONS):
+        # a day's bucket would be held to the whole period's share of the target
+        _fail(kpi_id, "a KPI with thresholds.prorate cannot have a time dimension (day, week, month)")
 
     denominator = None
     if entry.get("denominator") is not None:
@@ -332,10 +378,17 @@ def _metric_from_entry(entry: Any, facts: Mapping[str, Mapping[str, str]]) -> Me
     thresholds = None
     if entry.get("thresholds") is not None:
         spec = entry["thresholds"]
-        if not isinstance(spec, Mapping) or set(spec) != {"green", "amber"}:
-            _fail(kpi_id, f"thresholds must be {{green: …, amber: …}}, got {spec!r}")
+        if not isinstance(spec, Mapping) or not {"green", "amber"} <= set(spec) <= {"green", "amber", "prorate"}:
+            _fail(kpi_id, f"thresholds must be {{green: …, amber: …}} with an optional prorate, got {spec!r}")
+        prorate = spec.get("prorate")
+        if prorate is not None and prorate not in PRORATE_UNITS:
+            _fail(kpi_id, f"thresholds.prorate must be one of {', '.join(PRORATE_UNITS)}, got {prorate!r}")
+        if prorate is not None and period_column is None:
+            _fail(kpi_id, "thresholds.prorate needs a period_column (a stock KPI does not accrue over a period)")
         thresholds = Thresholds(
-            _number(kpi_id, "thresholds.green", spec["green"]), _number(kpi_id, "thresholds.amber", spec["amber"])
+            _number(kpi_id, "thresholds.green", spec["green"]),
+            _number(kpi_id, "thresholds.amber", spec["amber"]),
+            prorate,
         )
         if entry["good"] == "neutral":
             _fail(kpi_id, "a neutral KPI cannot have thresholds")
@@ -353,6 +406,9 @@ def _metric_from_entry(entry: Any, facts: Mapping[str, Mapping[str, str]]) -> Me
     for source in sources:
         if source not in SOURCES:
             _fail(kpi_id, f"unknown source {source!r}; known: {', '.join(SOURCES)}")
+    reference_sources = entry.get("reference_sources") or []
+    if not isinstance(reference_sources, list) or not set(reference_sources) < set(sources):
+        _fail(kpi_id, f"reference_sources must list some (not all) of its sources {sources}, got {reference_sources!r}")
 
     return Metric(
         id=kpi_id,
@@ -371,6 +427,7 @@ def _metric_from_entry(entry: Any, facts: Mapping[str, Mapping[str, str]]) -> Me
         definition=entry["definition"].strip(),
         definition_en=entry["definition_en"].strip(),
         sources=tuple(sources),
+        reference_sources=tuple(reference_sources),
         columns=MappingProxyType(columns),
         denominator=denominator,
     )
@@ -443,9 +500,15 @@ def get_metric(metric_id: str, catalog: Mapping[str, Metric] | None = None) -> M
 # ---------------------------------------------------------------------------------------
 
 
-def status_for(metric: Metric, value: float | None) -> str:
-    """'green' | 'amber' | 'red' from the thresholds and the good direction; 'none' without either or a value."""
+def status_for(metric: Metric, value: float | None, period: Period | None = None) -> str:
+    """'green' | 'amber' | 'red' from the thresholds and the good direction; 'none' without either or a value.
+
+    `period` is the window the value covers: a KPI whose thresholds accrue (`prorate`) is held to
+    their share for that window, and cannot be rated without one.
+    """
     if value is None or metric.thresholds is None or metric.good == "neutral":
+        return "none"
+    if metric.thresholds.prorate is not None and period is None:
         return "none"
     try:
         number = float(value)
@@ -453,7 +516,7 @@ def status_for(metric: Metric, value: float | None) -> str:
         return "none"
     if math.isnan(number):
         return "none"
-    bounds = metric.thresholds
+    bounds = metric.thresholds if period is None else metric.thresholds.for_period(period, metric.is_ratio)
     if metric.good == "up":
         return "green" if number >= bounds.green else "amber" if number >= bounds.amber else "red"
     return "green" if number <= bounds.green else "amber" if number <= bounds.amber else "red"
@@ -474,6 +537,13 @@ def _formula_text(metric: Metric) -> str:
     return text
 
 
+def _thresholds_dict(thresholds: Thresholds) -> dict[str, Any]:
+    bounds: dict[str, Any] = {"green": thresholds.green, "amber": thresholds.amber}
+    if thresholds.prorate is not None:
+        bounds["prorate"] = thresholds.prorate
+    return bounds
+
+
 def explain(metric_id: str, catalog: Mapping[str, Metric] | None = None) -> dict[str, Any]:
     """What a tooltip needs to explain a number: 统计口径, sources, formula, thresholds."""
     metric = get_metric(metric_id, catalog)
@@ -492,9 +562,7 @@ def explain(metric_id: str, catalog: Mapping[str, Metric] | None = None) -> dict
         "is_stock": metric.is_stock,
         "good": metric.good,
         "target": metric.target,
-        "thresholds": None
-        if metric.thresholds is None
-        else {"green": metric.thresholds.green, "amber": metric.thresholds.amber},
+        "thresholds": None if metric.thresholds is None else _thresholds_dict(metric.thresholds),
         "dimensions": list(metric.dimensions),
         "change_kind": metric.change_kind,
     }
@@ -786,6 +854,8 @@ def compute(
     compare: bool = True,
     filters: Mapping[str, str] | None = None,
     catalog: Mapping[str, Metric] | None = None,
+    complete_through: date | None = None,
+    cut: bool = True,
 ) -> pd.DataFrame:
     """One KPI for a period: one row per group (or one row), with 环比/同比 and a status colour.
 
@@ -795,9 +865,26 @@ def compute(
     `filters` ({dimension: value}) narrows it further where the KPI supports the dimension.
     Changes are relative ((value − base) / |base|, NULL on a 0/NULL base), or for
     '%' KPIs differences of the fractions (change_kind 'points': 0.03 = 3 个百分点).
+
+    `complete_through` is the last day the KPI's sources are complete through (`Metric.complete_through`;
+    None: not known, the period is taken as it is). A period running past it is cut there, so its
+    环比/同比 compare windows of the cut's length; the frame then gets `through` (that day, else None)
+    and `status_reason` columns. With `cut=False`, or when no day of the period is complete, nothing
+    is compared and the status is 'none' for the reason given ('partial', 'no_complete_data'): a
+    partial window never reads as a collapse.
     """
     metric = get_metric(metric_id, catalog)
-    sql, params = compute_sql(metric, period, scope=scope, group_by=group_by, compare=compare, filters=filters)
+    window, through, reason = period, None, None
+    if complete_through is not None and complete_through < period.end:
+        through = complete_through
+        complete = period.cut(complete_through)
+        if complete is None:
+            reason = "no_complete_data"
+        elif cut:
+            window = complete
+        else:
+            reason = "partial"
+    sql, params = compute_sql(metric, window, scope=scope, group_by=group_by, compare=compare, filters=filters)
     frame = con.execute(sql, params).df()
 
     if group_by is None:
@@ -809,5 +896,16 @@ def compute(
         frame["label"] = [_label(key, label, names) for key, label in zip(frame[group_by], frame["label"], strict=True)]
     if compare:
         frame["change_kind"] = metric.change_kind
-    frame["status"] = [status_for(metric, value) for value in frame["value"]]
+    if reason is not None:
+        # A partial window is shown as it is, but neither compared nor rated; with no complete day
+        # at all there is no value to show either.
+        blank = ["change_mom", "change_yoy"] if compare else []
+        if reason == "no_complete_data":
+            blank.append("value")
+        if blank:
+            frame[blank] = None
+    frame["status"] = [status_for(metric, value, window) if reason is None else "none" for value in frame["value"]]
+    if complete_through is not None:
+        frame["through"] = through
+        frame["status_reason"] = reason
     return frame

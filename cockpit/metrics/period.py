@@ -142,6 +142,21 @@ class Period:
             return Period(start, end)
         return Period(_one_year_earlier(self.start), _one_year_earlier(self.end))
 
+    def cut(self, through: date) -> Period | None:
+        """The part of the period up to `through` (the last day its data is complete), or None if none is.
+
+        The cut period is an ordinary period: its 环比 and 同比 follow the rules above, so a
+        cut window is compared with a window of its own length (a cut month that is no longer a
+        whole month is compared with the same number of days right before it).
+        """
+        if isinstance(through, datetime) or not isinstance(through, date):
+            raise TypeError(f"through must be a datetime.date, got {through!r}")
+        if through >= self.end:
+            return self
+        if through < self.start:
+            return None
+        return Period(self.start, through)
+
     # ---- text --------------------------------------------------------------------------
 
     def label_zh(self) -> str:

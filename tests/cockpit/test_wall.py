@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import date, timedelta
 
 import pytest
 
@@ -68,7 +69,8 @@ def test_stale_banner_only_past_the_threshold_and_says_since_when():
     as_of = warehouse.info.as_of
     assert wall.stale_banner(warehouse, "zh", now=as_of + timedelta(hours=20)) == ("", "wall-banner hidden")
     text, css = wall.stale_banner(warehouse, "zh", now=as_of + timedelta(hours=30))
-    assert css == "wall-banner stale"
+    assert css == "wall-banner late"  # amber past the allowance (26 h), as the top bar's badge
+    assert wall.stale_banner(warehouse, "zh", now=as_of + timedelta(hours=60))[1] == "wall-banner stale"
     built = f"{warehouse.info.built_at:%m-%d %H:%M}"
     assert text == f"数据已超过30小时未更新：自 {as_of:%Y-%m-%d %H:%M} 起无新数据（最近装载 {built}）"
 
@@ -110,3 +112,30 @@ def test_wall_settings_fall_back_or_clamp(app):
     picked = (settings["rotate"], settings["refresh"], settings["pinned"], settings["alarm_level"])
     assert picked == (1, 30, "grid", "high")
     assert config({"board": "nowhere"}, "zh")["pinned"] is None
+
+
+@pytest.mark.parametrize("hours", [8, 26, 27, 30, 52, 53, 60, 500])
+def test_the_top_bar_and_the_wall_colour_the_data_age_alike(hours):
+    from cockpit.app import freshness
+
+    warehouse = current_warehouse()
+    now = warehouse.info.as_of + timedelta(hours=hours)
+    badge = freshness(warehouse, "zh", now=now)[1]
+    banner = wall.stale_banner(warehouse, "zh", now=now)[1]
+    # green / amber / red: the badge's Bootstrap colour and the banner's class say the same
+    expected = "green" if hours <= 26 else "amber" if hours <= 52 else "red"
+    assert badge == {"green": "success", "amber": "warning", "red": "danger"}[expected]
+    assert banner == {"green": "wall-banner hidden", "amber": "wall-banner late", "red": "wall-banner stale"}[expected]
+
+
+def test_a_tile_of_a_source_that_lags_says_how_far_its_data_goes(client):
+    # The demo's party ledger and grid base data are monthly snapshots, last delivered on 10-01;
+    # the daily sources run to the release's data_through, 10-02.
+    warehouse = current_warehouse()
+    assert warehouse.sources_complete_through()["party"] == date(2026, 10, 1)
+    assert warehouse.info.data_through == date(2026, 10, 2)
+    answers = refresh(client)
+    party = json.dumps(answers[id_string({"board": "party", "type": "wall-kpis"})], ensure_ascii=False)
+    assert party.count("数据截至 10-01") == len(next(b for b in BOARDS if b.id == "party").groups[0].kpis)
+    dispatch = json.dumps(answers[id_string({"board": "dispatch", "type": "wall-kpis"})], ensure_ascii=False)
+    assert "数据截至" not in dispatch

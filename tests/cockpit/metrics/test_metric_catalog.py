@@ -743,7 +743,7 @@ def test_kpi_equals_an_independent_pandas_computation(con, tables, expectations,
             expected_change = NAN if same(base, NAN) or base == 0 else (row.value - base) / abs(base)
             assert same(row.change_mom, expected_change)
         assert row.change_kind == ("points" if metric.is_ratio else "relative")
-        assert row.status == status_for(metric, row.value)
+        assert row.status == status_for(metric, row.value, period)
 
 
 def test_expectations_cover_the_whole_catalog(expectations):

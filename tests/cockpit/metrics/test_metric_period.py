@@ -133,3 +133,31 @@ def test_parse_refuses_bad_text_with_a_message(text):
 )
 def test_label_zh(period, label):
     assert period.label_zh() == label
+
+
+@pytest.mark.parametrize(
+    ("period", "through", "cut", "previous"),
+    [
+        # 近30天 of a monthly source delivered on 11-01: six days, compared with the six before
+        (p("2026-10-27", "2026-11-25"), "2026-11-01", p("2026-10-27", "2026-11-01"), p("2026-10-21", "2026-10-26")),
+        # a month delivered through the 15th: half a month against the half month before, not all of October
+        (p("2026-11-01", "2026-11-30"), "2026-11-15", p("2026-11-01", "2026-11-15"), p("2026-10-17", "2026-10-31")),
+        # a quarter cut at a month's end is a whole month: compared with the month before
+        (p("2026-10-01", "2026-12-31"), "2026-10-31", p("2026-10-01", "2026-10-31"), p("2026-09-01", "2026-09-30")),
+        # complete through the first day only
+        (p("2026-11-01", "2026-11-30"), "2026-11-01", p("2026-11-01", "2026-11-01"), p("2026-10-31", "2026-10-31")),
+    ],
+)
+def test_a_cut_period_is_compared_with_a_window_of_its_own_length(period, through, cut, previous):
+    assert period.cut(date.fromisoformat(through)) == cut
+    assert cut.previous() == previous
+    assert cut.year_ago() == Period(cut.start.replace(year=cut.start.year - 1), cut.end.replace(year=cut.end.year - 1))
+
+
+def test_a_period_complete_to_its_end_is_not_cut_and_one_with_no_complete_day_has_nothing_left():
+    november = p("2026-11-01", "2026-11-30")
+    assert november.cut(date(2026, 11, 30)) is november
+    assert november.cut(date(2026, 12, 5)) is november
+    assert november.cut(date(2026, 10, 31)) is None
+    with pytest.raises(TypeError):
+        november.cut(datetime(2026, 11, 15, 12))
