@@ -48,7 +48,7 @@ BOARD = Board(
     ),
     # First screen: the map beside the live alarms and the most overdue tickets; the ranking and the trend below.
     charts=(
-        Chart("map", ("on_time_rate",), width=5, height=400),
+        Chart("map", ("on_time_rate",), width=5, height=340),
         Chart(
             "list",
             ("live_alarms",),

@@ -1,0 +1,107 @@
+"""Screens at the sizes they are looked at: a 1920×1080 display, a 1366×768 laptop, a 390×844 phone.
+
+Geometry is read from the rendered page (getBoundingClientRect, computed styles);
+what counts as "fits" is stated here: no horizontal scroll, no two boxes on top of
+each other, the overview's map and lists above the fold, readable type on a phone.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import Watched, signed_in_context
+
+# The smallest type a phone reader is asked to read, in CSS px.
+MIN_PHONE_FONT_PX = 11.5
+
+
+def _open(browser, base_url: str, path: str, viewport: tuple[int, int]) -> Watched:
+    context = signed_in_context(browser, base_url, viewport=viewport)
+    page = context.new_page()
+    page.goto(f"{base_url}{path}")
+    seen = Watched(page, base_url)
+    page.locator(".kpi-tile").first.wait_for()
+    seen.settle()
+    return seen
+
+
+def _horizontal_overflow(page) -> int:
+    return page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+def _boxes(page, selector: str) -> list[dict]:
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)]
+            .filter(e => e.offsetParent !== null)
+            .map(e => { const r = e.getBoundingClientRect();
+                        return {left: r.left, top: r.top + scrollY, right: r.right, bottom: r.bottom + scrollY}; })""",
+        selector,
+    )
+
+
+def _overlaps(boxes: list[dict]) -> list[tuple[dict, dict]]:
+    found = []
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            width = min(a["right"], b["right"]) - max(a["left"], b["left"])
+            height = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"])
+            if width > 1 and height > 1:
+                found.append((a, b))
+    return found
+
+
+def test_the_overview_shows_its_headline_map_and_lists_on_one_1920_screen(browser, base_url):
+    seen = _open(browser, base_url, "/", (1920, 1080))
+    page = seen.page
+    page.locator('[id*="overview-chart-0"] .js-plotly-plot').wait_for()
+    assert _horizontal_overflow(page) <= 0
+    # one full-width row per module
+    strips = _boxes(page, ".kpi-strip")
+    assert len(strips) >= 6
+    assert all(strip["right"] - strip["left"] >= 0.8 * 1920 for strip in strips), strips
+    assert all(strip["right"] >= 1920 - 60 for strip in strips)
+    # the map, the live alarms and the most overdue tickets end above the fold
+    panels = [_boxes(page, f'[id*="overview-chart-{i}"]')[0] for i in range(3)]
+    assert all(panel["bottom"] <= 1080 for panel in panels), panels
+    assert page.locator(".record-list caption").first.is_visible()
+    assert not _overlaps(_boxes(page, ".kpi-tile") + _boxes(page, ".card-panel"))
+    page.context.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/dispatch"])
+def test_a_1366_laptop_has_nothing_on_top_of_anything_and_no_sideways_scroll(browser, base_url, path):
+    seen = _open(browser, base_url, path, (1366, 768))
+    page = seen.page
+    assert _horizontal_overflow(page) <= 0
+    boxes = _boxes(page, ".kpi-tile") + _boxes(page, ".card-panel")
+    assert len(boxes) > 6
+    assert not _overlaps(boxes)
+    page.context.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/dispatch"])
+def test_a_phone_reads_one_column_with_two_tiles_a_row_and_the_menu_folded(browser, base_url, path):
+    seen = _open(browser, base_url, path, (390, 844))
+    page = seen.page
+    assert _horizontal_overflow(page) <= 0
+    for strip in page.locator(".kpi-strip").all():
+        lefts = {round(box["x"]) for box in (tile.bounding_box() for tile in strip.locator(".kpi-tile").all())}
+        assert 1 <= len(lefts) <= 2, lefts
+    # charts and lists full width: each panel as wide as the page's column
+    panels = _boxes(page, ".card-panel")
+    assert panels and all(panel["right"] - panel["left"] >= 390 * 0.85 for panel in panels)
+    # tables scroll sideways inside their card, not the page
+    assert _horizontal_overflow(page) <= 0
+    sizes = page.evaluate(
+        """() => [...document.querySelectorAll('.kpi-value, .kpi-name, .kpi-changes, .cockpit-table td')]
+              .filter(e => e.offsetParent !== null).map(e => parseFloat(getComputedStyle(e).fontSize))"""
+    )
+    assert sizes and min(sizes) >= MIN_PHONE_FONT_PX
+    # the top bar's links wait behind the menu button
+    nav = page.locator(".topbar .main-nav")
+    assert not nav.is_visible()
+    page.locator(".nav-toggle").click()
+    assert nav.is_visible()
+    nav.get_by_text("指挥调度").click()
+    page.wait_for_url("**/dispatch")
+    page.context.close()
