@@ -336,6 +336,7 @@ def brief(period: str, community: str | None, out: Path | None, as_user: str | N
                 author=author,
                 watermark=settings.watermark,
                 via=_cli_actor() if as_user else "",
+                street=settings.street.name,
             )
     except (NoRelease, NoData, RenderError, ValueError) as exc:
         _fail(str(exc))
