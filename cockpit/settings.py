@@ -153,6 +153,7 @@ class Settings:
     session_cookie_secure: bool = False  # set when the cockpit is served over HTTPS
     watermark: bool = True  # the faint user-and-date watermark on screens, exports and briefs
     street: Street = Street()  # the [street] table: its names title every screen, the wall and the briefs
+    config_file: Path | None = None  # the file these settings were read from (or would be: it may not exist yet)
 
     @property
     def paths(self) -> Home:
@@ -215,6 +216,7 @@ class Settings:
                 session_cookie_secure=_flag(pick("session_cookie_secure", False)),
                 watermark=_flag(pick("watermark", True)),
                 street=street,
+                config_file=config_path,
                 **access,
             )
         except ValueError as exc:
