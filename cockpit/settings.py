@@ -269,7 +269,7 @@ def _street_settings(env: dict[str, str], config: dict, folder: Path) -> tuple[S
         if not (area[0] <= centre[0] <= area[2] and area[1] <= centre[1] <= area[3]):
             raise SettingsError(f"{setting('centre')} {centre} lies outside the street's area {area}")
     else:
-        centre = ((area[0] + area[2]) / 2, (area[1] + area[3]) / 2)
+        centre = (round((area[0] + area[2]) / 2, 6), round((area[1] + area[3]) / 2, 6))  # to the micro-degree
     street = Street(
         name=name,
         name_en=text("name_en") or romanise(name),
