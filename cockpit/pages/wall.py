@@ -109,6 +109,7 @@ def layout(**query) -> html.Div:
         return html.Div(t("no_release", lang), className="wall wall-empty")
     settings = config(query, lang)
     size = canvas(query)
+    street = street_name(lang)  # none configured: the neutral title alone
     period = View.from_query({}, info.data_through).period
     first = BOARD_IDS.index(settings["pinned"]) if settings["pinned"] else 0
     stores = [
@@ -126,7 +127,7 @@ def layout(**query) -> html.Div:
                 [
                     html.Div(
                         [
-                            *([html.Span(street_name(lang), className="wall-street")] if street_name(lang) else []),
+                            *([html.Span(street, className="wall-street")] if street else []),
                             html.Span(t("app_title", lang)),
                         ],
                         className="wall-brand",
