@@ -156,6 +156,10 @@ def demo(days: int, start, end, scale: float, seed: int, clean: bool) -> None:
     The extracts carry the dirt real exports have (mixed encodings, duplicates,
     malformed rows, late events, sensor spikes, a changed header); a manifest
     of what was injected is written to landing/_demo_manifest.json.
+
+    The street is the configured one ([street] in cockpit.toml: its name and
+    area). A home with no cockpit.toml yet gets the demo street's [street]
+    table written into one; an existing config is never changed.
     """
     settings = _settings()
     home = _ensure_home(settings)
