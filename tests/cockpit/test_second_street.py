@@ -13,11 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import openpyxl
 import pytest
 from pypdf import PdfReader
 
 from tests.conftest import DEMO_START
+from warehouse.paths import Home
+from warehouse.releases import current_release
 
 NAME, NAME_EN, CODE = "澄湖街道", "Chenghu Street", "320506120"
 AREA = (120.80, 31.05, 120.95, 31.20)
@@ -101,6 +104,15 @@ def test_the_demo_data_itself_names_the_configured_street(second_street):
                 continue
     assert any(NAME in text for text in decoded)
     assert not [text for text in decoded if DEMO_STREET in text]
+
+
+def test_the_demo_street_lies_in_the_configured_area_and_its_data_was_kept(second_street):
+    with duckdb.connect(str(current_release(Home(second_street))), read_only=True) as con:
+        devices, west, east, south, north = con.execute(
+            "SELECT count(*), min(lon), max(lon), min(lat), max(lat) FROM dim_device"
+        ).fetchone()
+    assert devices > 0
+    assert AREA[0] <= west <= east <= AREA[2] and AREA[1] <= south <= north <= AREA[3]
 
 
 def test_an_excel_export_names_the_street_and_nothing_of_the_demo_street(shown):
