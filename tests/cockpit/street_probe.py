@@ -20,6 +20,7 @@ from pathlib import Path
 
 import dash
 
+from cockpit.access.accounts import ROLES
 from cockpit.access.web import page_permission
 from cockpit.app import create_app
 from cockpit.components.board import board_layout
@@ -29,8 +30,11 @@ from tests.cockpit.test_wall import refresh
 from tests.fixtures.accounts import signed_context
 
 # Who opens which page: the first of these roles whose permissions include the page's.
-ACCOUNTS = ({"name": "probe-analyst", "role": "analyst"}, {"name": "probe-operator", "role": "operator"})
-ACCOUNTS += ({"name": "probe-admin", "role": "admin"},)
+ACCOUNTS = (
+    {"name": "probe-analyst", "role": "analyst"},
+    {"name": "probe-operator", "role": "operator"},
+    {"name": "probe-admin", "role": "admin"},
+)
 EXPORT_KPI = "tickets_received"
 
 
@@ -93,7 +97,7 @@ def probe(xlsx: Path) -> dict:
         }
         for module, page in dash.page_registry.items():
             permission = page_permission(module.rsplit(".", 1)[-1])
-            role = next(a["role"] for a in ACCOUNTS if permission in _role_permissions(a["role"]))
+            role = next(a["role"] for a in ACCOUNTS if ROLES[a["role"]].may(permission))
             client = clients[role]
             answers = _board_answers(app, client, module, lang)
             seen["pages"][page["path"]] = _route(client, page["path"]) + _text(answers)
@@ -105,12 +109,6 @@ def probe(xlsx: Path) -> dict:
     assert response.status_code == 200, response.get_data(as_text=True)
     xlsx.write_bytes(response.get_data())
     return shown
-
-
-def _role_permissions(role: str):
-    from cockpit.access.accounts import ROLES
-
-    return ROLES[role].permissions
 
 
 if __name__ == "__main__":
