@@ -32,7 +32,16 @@ from cockpit.components.briefs import brief_modal, register_routes
 from cockpit.components.filters import LOCATION
 from cockpit.components.records import register_export_routes
 from cockpit.data import NoRelease, Warehouse, current_warehouse, use_warehouse
-from cockpit.i18n import LANG_COOKIE, LANGUAGES, THEME_COOKIE, THEMES, current_language, current_theme, t
+from cockpit.i18n import (
+    LANG_COOKIE,
+    LANGUAGES,
+    THEME_COOKIE,
+    THEMES,
+    current_language,
+    current_theme,
+    street_name,
+    t,
+)
 from cockpit.settings import Settings
 from cockpit.view import InvalidView
 from pipelines.freshness import freshness_status
@@ -92,11 +101,13 @@ def _topbar(lang: str, theme: str) -> html.Header:
     ]
     other_lang = "en" if lang == "zh" else "zh"
     other_theme = "dark" if theme == "light" else "light"
+    # An unconfigured street shows the neutral title alone (街道数字驾驶舱), never another street's name.
+    street = street_name(lang)
     return html.Header(
         [
             html.Div(
                 [
-                    html.Span(t("street", lang), className="street-name"),
+                    *([html.Span(street, className="street-name")] if street else []),
                     html.Span(t("app_title", lang), className="app-name"),
                     *(
                         [dbc.Badge(t("demo", lang), color="warning", className="demo-label", id="demo-label")]
@@ -334,6 +345,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     )
     app.server.config["COCKPIT_MAP_TILES"] = settings.map_tiles
     app.server.config["COCKPIT_WATERMARK"] = settings.watermark
+    app.server.config["COCKPIT_STREET"] = settings.street
     app.layout = shell
     guard_layouts()
     app.server.add_url_rule("/vendor/<path:filename>", "vendor", _vendor)

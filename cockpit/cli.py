@@ -65,7 +65,7 @@ DEMO_SCALE = click.option(
     type=click.FloatRange(0.01, 100),
     default=1.0,
     show_default=True,
-    help="1 = one street (金鸡湖街道 profile); 10 = a district of ten streets.",
+    help="1 = one street (the demo street's published figures); 10 = a district of ten streets.",
 )
 
 
@@ -156,6 +156,10 @@ def demo(days: int, start, end, scale: float, seed: int, clean: bool) -> None:
     The extracts carry the dirt real exports have (mixed encodings, duplicates,
     malformed rows, late events, sensor spikes, a changed header); a manifest
     of what was injected is written to landing/_demo_manifest.json.
+
+    The street is the configured one ([street] in cockpit.toml: its name and
+    area). A home with no cockpit.toml yet gets the demo street's [street]
+    table written into one; an existing config is never changed.
     """
     settings = _settings()
     home = _ensure_home(settings)
@@ -167,18 +171,51 @@ def demo(days: int, start, end, scale: float, seed: int, clean: bool) -> None:
     )
 
 
+def _demo_street(settings: Settings):
+    """The street the demo generates: the configured [street] (its name and area), else the demo street.
+
+    A home with no config file yet gets the demo street's [street] table written into its
+    cockpit.toml, so the demo names itself through the settings any street uses; an existing
+    config (the home's file or COCKPIT_CONFIG's) is never touched.
+    """
+    from pipelines.demo.profile import DemoStreet, write_street_config
+
+    config = settings.config_file or settings.home / "cockpit.toml"
+    try:
+        written = write_street_config(config)
+    except OSError as exc:
+        _fail(f"demo configuration not written: {_os_reason(exc)}")
+    if written:
+        click.echo(f"demo street configured in {config}")
+        settings = _settings()
+    if settings.street.configured:
+        return DemoStreet.configured(settings.street.name, settings.area)
+    return DemoStreet.from_file()
+
+
 def _generate_demo(home, *, days: int, scale: float, seed: int = 7, start=None, end=None) -> None:
     from pipelines.demo import generate
 
+    street = _demo_street(_settings())
     try:
         with _progress() as progress:
             manifest = generate(
-                home.landing, days=days, start=start, end=end, scale=scale, seed=seed, progress=progress
+                home.landing,
+                days=days,
+                start=start,
+                end=end,
+                scale=scale,
+                seed=seed,
+                progress=progress,
+                street=street,
             )
     except OSError as exc:
         _fail(f"demo landing not written: {_os_reason(exc)}")
+    except ValueError as exc:
+        _fail(f"demo landing not written: {exc}")
     click.echo(
-        f"demo landing written: {manifest['start']} … {manifest['end']}, scale {scale}, seed {seed} → {home.landing}"
+        f"demo landing written for {street.name}: {manifest['start']} … {manifest['end']}, scale {scale}, seed {seed} "
+        f"→ {home.landing}"
     )
 
 
@@ -337,6 +374,7 @@ def brief(period: str, community: str | None, out: Path | None, as_user: str | N
                 author=author,
                 watermark=settings.watermark,
                 via=_cli_actor() if as_user else "",
+                street=settings.street.name,
             )
     except (NoRelease, NoData, RenderError, ValueError) as exc:
         _fail(str(exc))

@@ -3,6 +3,8 @@
 KPI names and definitions come from the metric catalog (name_zh/name_en); this
 module holds everything else a screen says. The language is a per-browser
 preference kept in a cookie, so a shared link shows each reader their language.
+The street's own name is configuration (cockpit/settings.py), read here from
+the app serving the request; `romanise` gives a Chinese place name in English.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ THEMES = ("light", "dark")
 
 STRINGS: dict[str, tuple[str, str]] = {
     "app_title": ("街道数字驾驶舱", "Street Command Cockpit"),
-    "street": ("金鸡湖街道", "Jinjihu Street"),
     "demo": ("演示数据", "Demo data"),
     "overview": ("驾驶舱首页", "Overview"),
     "party": ("党建引领", "Party building"),
@@ -345,6 +346,56 @@ def current_language() -> str:
         if value in LANGUAGES:
             return value
     return "zh"
+
+
+# The kind of place a Chinese place name ends with, longest first, and how an English address says it.
+PLACE_KINDS = (
+    ("居委会", "Residents' Committee"),
+    ("街道", "Street"),
+    ("社区", "Community"),
+    ("小区", "Compound"),
+    ("网格", "Grid"),
+    ("镇", "Town"),
+    ("乡", "Township"),
+    ("村", "Village"),
+)
+# Pinyin writes an apostrophe before a syllable starting with a, o or e inside a word (Xi'an, not Xian).
+_VOWEL_INITIAL = ("a", "o", "e")
+
+
+def romanise(name: str) -> str:
+    """A Chinese place name in pinyin as an English text writes it: 澳韵社区 → Aoyun Community.
+
+    The name proper is one capitalised word (tone marks dropped, an apostrophe where syllables
+    would run together); a known kind of place at the end (街道, 社区, 村…) is translated.
+    Text that is not Chinese is kept as it is; an empty name stays empty.
+    """
+    from pypinyin import lazy_pinyin  # loads its dictionaries on import (~0.4 s): only when a name needs it
+
+    name = (name or "").strip()
+    kind = ""
+    for suffix, english in PLACE_KINDS:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name, kind = name[: -len(suffix)], english
+            break
+    word = ""
+    for syllable in lazy_pinyin(name, errors="default"):
+        if word and syllable[:1] in _VOWEL_INITIAL and word[-1:].isalpha():
+            word += "'"
+        word += syllable
+    word = word[:1].upper() + word[1:]
+    return f"{word} {kind}".strip()
+
+
+def street_name(lang: str = "zh") -> str:
+    """The configured street's name in `lang` for the app serving this request; empty when none is configured.
+
+    An empty name is a neutral title (only 街道数字驾驶舱), never another street's name.
+    """
+    if not flask.has_app_context():
+        return ""
+    street = flask.current_app.config.get("COCKPIT_STREET")
+    return street.label(lang) if street is not None else ""
 
 
 def current_theme() -> str:

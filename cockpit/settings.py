@@ -2,11 +2,14 @@
 
 Read once by the CLI (or the app factory) and passed down; nothing else reads
 the environment. The file is $COCKPIT_CONFIG, else $COCKPIT_HOME/cockpit.toml.
+The street the cockpit serves (its names, code, area and map centre) is its
+`[street]` table, with COCKPIT_STREET_* variables over it.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import secrets
@@ -14,6 +17,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from cockpit.i18n import romanise
 from warehouse.paths import Home
 
 # The demo street's surroundings (Suzhou and its neighbours); another street configures its own.
@@ -24,20 +28,98 @@ EXCEL_MAX_ROWS = 1_048_576 - 20
 AUDIT_MIN_RETENTION_DAYS = 180
 
 
-def parse_area(value) -> tuple[float, float, float, float]:
+def parse_area(value, setting: str = "COCKPIT_AREA") -> tuple[float, float, float, float]:
     """'minlon,minlat,maxlon,maxlat' (or a list of four numbers) → a checked lon/lat box."""
     parts = value.split(",") if isinstance(value, str) else list(value)
     try:
         box = tuple(float(p) for p in parts)
     except (TypeError, ValueError) as exc:
-        raise SettingsError(f"COCKPIT_AREA must be four numbers min_lon,min_lat,max_lon,max_lat: {value!r}") from exc
+        raise SettingsError(f"{setting} must be four numbers min_lon,min_lat,max_lon,max_lat: {value!r}") from exc
     if len(box) != 4 or not (-180 <= box[0] < box[2] <= 180 and -90 <= box[1] < box[3] <= 90):
-        raise SettingsError(f"COCKPIT_AREA must be min_lon,min_lat,max_lon,max_lat in degrees, not {value!r}")
+        raise SettingsError(f"{setting} must be min_lon,min_lat,max_lon,max_lat in degrees, not {value!r}")
+    return box
+
+
+def parse_centre(value, setting: str) -> tuple[float, float]:
+    """'lon,lat' (or a list of two numbers) → a checked point in degrees."""
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        point = tuple(float(p) for p in parts)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{setting} must be two numbers lon,lat: {value!r}") from exc
+    if len(point) != 2 or not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90):
+        raise SettingsError(f"{setting} must be lon,lat in degrees, not {value!r}")
+    return point
+
+
+def outline_area(path: Path, crs: str | None, setting: str) -> tuple[float, float, float, float]:
+    """The lon/lat box around a boundary file's polygons (GeoJSON or Esri JSON; projected files need `crs`)."""
+    # Imported here: PROJ and GEOS take a third of a second to load, and most homes configure a box.
+    from pipelines.geometry import (
+        GeometryError,
+        crs_from_document,
+        features_from_document,
+        polygon_shape,
+        reproject_geometry,
+    )
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"{setting} names a missing file: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SettingsError(f"{setting}: {path} is not a readable JSON boundary file ({exc})") from None
+    try:
+        system = crs or crs_from_document(document)
+        outlines = [
+            polygon_shape(reproject_geometry(feature["geometry"], system))
+            for feature in features_from_document(document)
+            if feature.get("geometry") is not None
+        ]
+    except GeometryError as exc:
+        raise SettingsError(f"{setting}: {path}: {exc}") from None
+    if not outlines:
+        raise SettingsError(f"{setting}: {path} holds no polygon")
+    bounds = [outline.bounds for outline in outlines]
+    box = (min(b[0] for b in bounds), min(b[1] for b in bounds), max(b[2] for b in bounds), max(b[3] for b in bounds))
+    if not (-180 <= box[0] < box[2] <= 180 and -90 <= box[1] < box[3] <= 90):
+        raise SettingsError(
+            f"{setting}: {path} is not in lon/lat (projected metres?): name its system in street.outline_crs"
+        )
     return box
 
 
 class SettingsError(ValueError):
     """A setting that cannot be used; the message is one line."""
+
+
+# 统计用区划代码: 6 digits for a county, 9 for a street or town, 12 for a neighbourhood committee (or a street's
+# code padded with 000).
+ADMIN_CODE_LENGTHS = (6, 9, 12)
+# The [street] table's keys, each also COCKPIT_STREET_<KEY>.
+STREET_KEYS = ("name", "name_en", "short_name", "admin_code", "area", "outline", "outline_crs", "centre")
+
+
+@dataclass(frozen=True)
+class Street:
+    """Who the cockpit serves: the street's names and code, shown on every screen, the wall and the briefs.
+
+    An unconfigured street has empty names: screens then show a neutral title, never another street's.
+    """
+
+    name: str = ""  # 中文, e.g. 某某街道
+    name_en: str = ""  # default: the Chinese name romanised (斜塘街道 → Xietang Street)
+    short_name: str = ""  # default: the name without 街道
+    admin_code: str = ""  # 统计用区划代码, 6, 9 or 12 digits
+    centre: tuple[float, float] | None = None  # the map's centre (lon, lat); default: the area's centre
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.name)
+
+    def label(self, lang: str = "zh") -> str:
+        """The street's name as a reader of `lang` reads it (empty when unconfigured)."""
+        return self.name_en if lang == "en" and self.name_en else self.name
 
 
 @dataclass(frozen=True)
@@ -70,6 +152,8 @@ class Settings:
     sso_proxies: tuple[str, ...] = ()
     session_cookie_secure: bool = False  # set when the cockpit is served over HTTPS
     watermark: bool = True  # the faint user-and-date watermark on screens, exports and briefs
+    street: Street = Street()  # the [street] table: its names title every screen, the wall and the briefs
+    config_file: Path | None = None  # the file these settings were read from (or would be: it may not exist yet)
 
     @property
     def paths(self) -> Home:
@@ -110,6 +194,7 @@ class Settings:
                 f"<= {EXCEL_MAX_ROWS} (what one Excel sheet holds, less the header)"
             )
         access = _access_settings(pick)
+        street, area = _street_settings(env, config, config_path.parent)
         missing = [str(p) for p in mappings if not p.exists()]
         if missing:
             raise SettingsError(f"extra mapping file(s) not found: {', '.join(missing)}")
@@ -123,13 +208,15 @@ class Settings:
                 build_memory=build_memory,
                 map_tiles=pick("map_tiles", None) or None,
                 chromium=pick("chromium", None) or None,
-                area=parse_area(pick("area", DEFAULT_AREA)),
+                area=area,
                 export_direct_rows=direct_rows,
                 export_max_rows=max_rows,
                 sso_header=pick("sso_header", None) or None,
                 sso_proxies=_sso_proxies(pick("sso_proxies", ())),
                 session_cookie_secure=_flag(pick("session_cookie_secure", False)),
                 watermark=_flag(pick("watermark", True)),
+                street=street,
+                config_file=config_path,
                 **access,
             )
         except ValueError as exc:
@@ -146,6 +233,74 @@ class Settings:
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(16))
         return path.read_text().strip()
+
+
+def _street_settings(env: dict[str, str], config: dict, folder: Path) -> tuple[Street, tuple[float, ...]]:
+    """The [street] table (COCKPIT_STREET_* over it) and the area its outline or box gives.
+
+    The area is, first found: the street's outline file or box (environment, then file), then the
+    older top-level `area` / COCKPIT_AREA, then DEFAULT_AREA.
+    """
+    table = config.get("street", {})
+    if not isinstance(table, dict):
+        raise SettingsError('street in cockpit.toml must be a table: [street] name = "…街道"')
+    unknown = sorted(set(table) - set(STREET_KEYS))
+    if unknown:
+        raise SettingsError(f"[street] has unknown key(s) {', '.join(unknown)}: use {', '.join(STREET_KEYS)}")
+
+    def setting(key: str) -> str:
+        return f"COCKPIT_STREET_{key.upper()}" if f"COCKPIT_STREET_{key.upper()}" in env else f"street.{key}"
+
+    def text(key: str) -> str:
+        value = env.get(f"COCKPIT_STREET_{key.upper()}", table.get(key, ""))
+        if not isinstance(value, str):
+            raise SettingsError(f"{setting(key)} must be text, not {value!r}")
+        if "\n" in value or "\r" in value:
+            raise SettingsError(f"{setting(key)} must be one line")
+        return value.strip()
+
+    name, admin_code = text("name"), text("admin_code")
+    if admin_code and not (admin_code.isascii() and admin_code.isdigit() and len(admin_code) in ADMIN_CODE_LENGTHS):
+        raise SettingsError(f"{setting('admin_code')} must be 6, 9 or 12 digits (统计用区划代码), not {admin_code!r}")
+    area = _street_area(env, config, table, folder, setting)
+    centre_value = env.get("COCKPIT_STREET_CENTRE", table.get("centre"))
+    if centre_value not in (None, ""):
+        centre = parse_centre(centre_value, setting("centre"))
+        if not (area[0] <= centre[0] <= area[2] and area[1] <= centre[1] <= area[3]):
+            raise SettingsError(f"{setting('centre')} {centre} lies outside the street's area {area}")
+    else:
+        centre = (round((area[0] + area[2]) / 2, 6), round((area[1] + area[3]) / 2, 6))  # to the micro-degree
+    street = Street(
+        name=name,
+        name_en=text("name_en") or romanise(name),
+        short_name=text("short_name") or name.removesuffix("街道"),
+        admin_code=admin_code,
+        centre=centre,
+    )
+    return street, area
+
+
+def _street_area(env, config, table: dict, folder: Path, setting) -> tuple[float, float, float, float]:
+    crs = env.get("COCKPIT_STREET_OUTLINE_CRS", table.get("outline_crs")) or None
+    if crs is not None and not isinstance(crs, str):
+        raise SettingsError(f"{setting('outline_crs')} must be text like EPSG:4549, not {crs!r}")
+    # The environment over the file; in each, the street's own keys over the older top-level area.
+    layers = (
+        (env.get("COCKPIT_STREET_OUTLINE"), env.get("COCKPIT_STREET_AREA"), Path.cwd()),
+        (None, env.get("COCKPIT_AREA"), None),
+        (table.get("outline"), table.get("area"), folder),
+        (None, config.get("area"), None),
+    )
+    for index, (outline, box, relative_to) in enumerate(layers):
+        if outline and box:
+            raise SettingsError(f"set either {setting('outline')} or {setting('area')}, not both")
+        if outline:
+            if not isinstance(outline, str):
+                raise SettingsError(f"{setting('outline')} must be a file path, not {outline!r}")
+            return outline_area((relative_to / Path(outline).expanduser()).resolve(), crs, setting("outline"))
+        if box:
+            return parse_area(box, ("COCKPIT_STREET_AREA", "COCKPIT_AREA", "street.area", "area")[index])
+    return DEFAULT_AREA
 
 
 # name: (lowest, highest) accepted; the account settings' bounds, each checked with a one-line reason.

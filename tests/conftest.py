@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.demo import generate
+from pipelines.demo.profile import write_street_config
 from pipelines.run import RunSummary, run_pipeline
 from warehouse.paths import Home
 from warehouse.releases import current_release
@@ -35,6 +36,7 @@ class LoadedDemo:
 
 def load_demo(root: Path, **run_options) -> LoadedDemo:
     home = Home(root).ensure()
+    write_street_config(root / "cockpit.toml")  # as `cockpit demo` configures a new home
     manifest = generate(home.landing, days=DEMO_DAYS, start=DEMO_START, scale=DEMO_SCALE, seed=11)
     summary = run_pipeline(home, salt=SALT, **run_options)
     return LoadedDemo(home, manifest, summary)
@@ -62,6 +64,7 @@ def loaded_demo(tmp_path_factory, demo_landing) -> LoadedDemo:
     root = tmp_path_factory.mktemp("loaded-demo")
     shutil.copytree(demo_landing, root / "landing")
     home = Home(root).ensure()
+    write_street_config(root / "cockpit.toml")  # as `cockpit demo` configures a new home
     summary = run_pipeline(home, salt=SALT)
     import json
 
@@ -86,4 +89,4 @@ def app(loaded_demo):
     from cockpit.app import create_app
     from cockpit.settings import Settings
 
-    return create_app(Settings(home=loaded_demo.home.root))
+    return create_app(Settings.load({"COCKPIT_HOME": str(loaded_demo.home.root)}))

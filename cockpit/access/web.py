@@ -29,7 +29,7 @@ from cockpit.access.accounts import AccessError, Accounts, LoginResult, Permissi
 from cockpit.access.audit import Action, Outcome
 from cockpit.access.principal import Principal, PrincipalKind, current_principal
 from cockpit.access.state import connect
-from cockpit.i18n import current_language, t
+from cockpit.i18n import current_language, street_name, t
 from cockpit.settings import Settings
 
 SESSION_COOKIE = "cockpit_session"
@@ -409,7 +409,8 @@ _FORM_PAGE = """<!doctype html>
 </head><body class="login-body">
 <main class="login-card card shadow-sm">
   <div class="card-body">
-    <div class="login-brand"><span class="street-name">{{ street }}</span> <span>{{ app_title }}</span></div>
+    <div class="login-brand">{% if street %}<span class="street-name">{{ street }}</span> {% endif %}
+      <span>{{ app_title }}</span></div>
     <h1 class="h5">{{ title }}</h1>
     {% if notice %}<div class="alert alert-info" role="status" id="login-notice">{{ notice }}</div>{% endif %}
     {% if error %}<div class="alert alert-danger" role="alert" id="login-error">{{ error }}</div>{% endif %}
@@ -436,7 +437,7 @@ def _form(title: str, action: str, fields, submit: str, *, error="", notice="", 
         lang=lang,
         title=title,
         app_title=t("app_title", lang),
-        street=t("street", lang),
+        street=street_name(lang),
         action=action,
         fields=fields,
         submit=submit,

@@ -222,6 +222,7 @@ class Brief:
     author: Principal
     coverage: Coverage
     watermark: str = ""  # printed diagonally on every page; empty when the deployment switched watermarks off
+    street: str = ""  # the configured street's name; empty when none is configured (the cover then names none)
 
     @property
     def title(self) -> str:
@@ -342,10 +343,14 @@ def _scoped_for(warehouse: Warehouse | ScopedWarehouse, author: Principal) -> Wa
     return warehouse.scoped(author.scope)
 
 
-def scope_of_brief(warehouse: Warehouse | ScopedWarehouse, spec: BriefSpec, author: Principal) -> tuple[str, Coverage]:
-    """The cover's 统计范围 and the rows the brief covers; a community outside the author's scope is refused."""
+def scope_of_brief(
+    warehouse: Warehouse | ScopedWarehouse, spec: BriefSpec, author: Principal, street: str = ""
+) -> tuple[str, Coverage]:
+    """The cover's 统计范围 and the rows the brief covers; a community outside the author's scope is refused.
+
+    `street` is the configured street's name (settings' [street]); without one the scope names no street.
+    """
     warehouse = _scoped_for(warehouse, author)
-    street = t("street", "zh")
     scope, rows = author.scope, warehouse.row_scope
     communities = warehouse.dataset("communities")
     if spec.community:
@@ -359,15 +364,20 @@ def scope_of_brief(warehouse: Warehouse | ScopedWarehouse, spec: BriefSpec, auth
             grids = warehouse.dataset("grids")
             here = set(grids.loc[grids["community_id"] == spec.community, "unit_id"])
             inside = [grid for grid in scope.unit_ids if grid in here]
-            return f"{name} · {_names(grids, 'unit_id', inside, '网格')}", Coverage(scope, (spec.community,))
+            return _within(name, _names(grids, "unit_id", inside, "网格")), Coverage(scope, (spec.community,))
         return name, Coverage(Scope(ScopeKind.COMMUNITY, (spec.community,)), (spec.community,))
     if scope.kind is ScopeKind.STREET:
-        return street, Coverage(scope)
+        return street or t("street_total", "zh"), Coverage(scope)
     if scope.kind is ScopeKind.COMMUNITY:
         names = _names(communities, "community_id", scope.unit_ids, "社区")
-        return f"{street} · {names}", Coverage(scope, scope.unit_ids)
+        return _within(street, names), Coverage(scope, scope.unit_ids)
     names = _names(warehouse.dataset("grids"), "unit_id", scope.unit_ids, "网格")
-    return f"{street} · {names}", Coverage(scope, rows.communities)
+    return _within(street, names), Coverage(scope, rows.communities)
+
+
+def _within(place: str, part: str) -> str:
+    """'<place> · <part>', or the part alone when the street has no configured name."""
+    return f"{place} · {part}" if place else part
 
 
 def collect(
@@ -378,8 +388,11 @@ def collect(
     *,
     author: Principal | None = None,
     watermark: bool = True,
+    street: str = "",
 ) -> Brief:
     """Every number, sentence, chart and list of one briefing, from the current release, as `author` sees it.
+
+    `street` is the configured street's Chinese name (settings' [street]): it titles the cover and the pages.
 
     `author` defaults to the current principal (the signed-in user of a request, SYSTEM on the command line).
     Raises NoData (no data for the period, an unknown community) or OutOfScope, each with a one-line message.
@@ -388,15 +401,17 @@ def collect(
     warehouse = _scoped_for(warehouse, author)
     # Charts and labels ask current_warehouse(): outside a request (a job thread, the CLI) it must be the author's.
     with acting_as(author):
-        return _collect(warehouse, spec, progress, now or datetime.now(), author, watermark)
+        return _collect(warehouse, spec, progress, now or datetime.now(), author, watermark, street)
 
 
-def _collect(warehouse, spec: BriefSpec, progress, now: datetime, author: Principal, watermark: bool) -> Brief:
+def _collect(
+    warehouse, spec: BriefSpec, progress, now: datetime, author: Principal, watermark: bool, street: str
+) -> Brief:
     release = warehouse.info
     with warehouse.cursor() as cur:
         # When the loaded data starts: a fact of the release, not of any community's rows.
         first_day = cur.execute("SELECT min(received_date) FROM fct_ticket").fetchone()[0]
-    scope_name, coverage = scope_of_brief(warehouse, spec, author)
+    scope_name, coverage = scope_of_brief(warehouse, spec, author, street)
     check_period(release, spec.period, first_day.date() if hasattr(first_day, "date") else first_day)
     view = View(preset="custom", period=spec.period, filters=spec.filters)
     total = len(SECTIONS) + 1
@@ -443,4 +458,5 @@ def _collect(warehouse, spec: BriefSpec, progress, now: datetime, author: Princi
         author=author,
         coverage=coverage,
         watermark=watermark_text(author, now, minutes=True) if watermark else "",
+        street=street,
     )

@@ -19,7 +19,6 @@ from cockpit import labels
 from cockpit.briefing.content import Brief
 from cockpit.components.format import format_value, metric_definition, threshold_text
 from cockpit.components.table import format_cell
-from cockpit.i18n import t
 
 TEMPLATES = files("cockpit.briefing") / "templates"
 PLOTLY_JS = Path(plotly.__file__).with_name("package_data") / "plotly.min.js"
@@ -69,7 +68,7 @@ def render_html(brief: Brief, plotly_src: str | None = None) -> str:
         numerals=NUMERALS,
         status_words=STATUS_WORDS,
         watermark_rows=WATERMARK_ROWS,
-        street=t("street", "zh"),
+        street=brief.street or "街道",  # an unconfigured street: the neutral 街道数字驾驶舱
         figure_json=_figure_json,
         overdue_columns=[*(labels.header(column) for column in OVERDUE_COLUMNS), t("overdue_days", "zh")],
         overdue_rows=_overdue_rows(brief),

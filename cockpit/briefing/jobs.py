@@ -88,6 +88,7 @@ def make_brief(
     author: Principal | None = None,
     watermark: bool = True,
     via: str = "",
+    street: str = "",
 ) -> Path:
     """Collect and print one brief as `author` sees it (default: the current principal); returns the PDF's path.
 
@@ -96,7 +97,7 @@ def make_brief(
     """
     author = author or current_principal()
     executable = find_chromium(chromium)  # fail before the queries when there is no browser
-    brief = collect(warehouse, spec, progress=progress, author=author, watermark=watermark)
+    brief = collect(warehouse, spec, progress=progress, author=author, watermark=watermark, street=street)
     if progress:
         progress("生成PDF", TOTAL_STEPS - 1, TOTAL_STEPS)
     reserved = out is None
@@ -223,6 +224,7 @@ def start_job(
     *,
     author: Principal | None = None,
     watermark: bool = True,
+    street: str = "",
 ) -> str:
     """Start making a brief for `author` (default: the current principal) in the background; returns the job id.
 
@@ -244,7 +246,14 @@ def start_job(
         try:
             with _PRINTING:
                 path = make_brief(
-                    warehouse, spec, directory, chromium=chromium, progress=progress, author=author, watermark=watermark
+                    warehouse,
+                    spec,
+                    directory,
+                    chromium=chromium,
+                    progress=progress,
+                    author=author,
+                    watermark=watermark,
+                    street=street,
                 )
         except (NoData, RenderError) as exc:
             write(status="failed", error=str(exc), done=0, total=TOTAL_STEPS)

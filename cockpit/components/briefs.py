@@ -27,7 +27,7 @@ from cockpit.briefing.document import PLOTLY_JS, render_html
 from cockpit.briefing.jobs import TOTAL_STEPS, brief_path, job_state, readable_brief, record_brief, start_job
 from cockpit.components.filters import LOCATION, parse_search
 from cockpit.data import NoRelease, current_warehouse
-from cockpit.i18n import current_language, t
+from cockpit.i18n import current_language, street_name, t
 from cockpit.metrics import Period
 from cockpit.view import View
 
@@ -108,7 +108,7 @@ def _open(_clicks, search):
     lang = current_language()
     try:
         spec = spec_from_search(search)
-        scope, _ = scope_of_brief(current_warehouse(), spec, current_principal())
+        scope, _ = scope_of_brief(current_warehouse(), spec, current_principal(), street_name("zh"))
     except (NoRelease, NoData) as exc:
         return True, str(exc), None, 0, "", "btn btn-success d-none", True
     summary = [
@@ -140,6 +140,7 @@ def _start(_clicks, data):
         chromium=config.get("COCKPIT_CHROMIUM"),
         author=current_principal(),
         watermark=watermarks_on(),
+        street=street_name("zh"),
     )
     return job, False, True
 
@@ -198,7 +199,9 @@ def preview_brief() -> flask.Response:
     """GET /briefs/preview?<page query>: the print page of a brief, in the browser (what the PDF prints)."""
     try:
         spec = spec_from_search(flask.request.query_string.decode())
-        brief = collect(current_warehouse(), spec, author=current_principal(), watermark=watermarks_on())
+        brief = collect(
+            current_warehouse(), spec, author=current_principal(), watermark=watermarks_on(), street=street_name("zh")
+        )
     except (NoRelease, NoData) as exc:
         return flask.Response(str(exc), status=404, mimetype="text/plain")
     return flask.Response(render_html(brief, plotly_src="/briefs/plotly.min.js"), mimetype="text/html")

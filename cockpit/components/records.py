@@ -41,7 +41,7 @@ from cockpit.components.filters import option_label
 from cockpit.components.format import metric_name
 from cockpit.data import NoRelease, ReleaseInfo, current_warehouse, scope_names
 from cockpit.exports import FORMATS, ExportJobs, ExportSpec, JobRefused, csv_chunks, write_xlsx
-from cockpit.i18n import current_language, dimension_name, t
+from cockpit.i18n import current_language, dimension_name, street_name, t
 from cockpit.metrics import Metric, get_metric
 from cockpit.settings import Settings
 from cockpit.view import FILTER_KEYS, View
@@ -328,7 +328,7 @@ def _spec(view: View, fmt: str, lang: str) -> ExportSpec:
     """An export of the view's KPI for the principal asking: they own it, the header names them and their scope."""
     principal = current_principal()
     warehouse = current_warehouse()
-    scope = "、".join(scope_names(warehouse)) or t("street_total", lang)
+    scope = "、".join(scope_names(warehouse)) or street_name(lang) or t("street_total", lang)
     return ExportSpec(view.kpi, view.period, dict(view.filters), fmt, lang, principal.name, principal.label, scope)
 
 

@@ -28,7 +28,7 @@ from cockpit.components import wall
 from cockpit.components.board import Board, Chart, render_chart
 from cockpit.components.charts import as_dict
 from cockpit.data import NoRelease, current_warehouse
-from cockpit.i18n import LANGUAGES, current_language, t
+from cockpit.i18n import LANGUAGES, current_language, street_name, t
 from cockpit.view import View
 
 LAYOUTS = {"1080p": (1920, 1080), "4k": (3840, 2160), "triple": (5760, 1080)}
@@ -109,6 +109,7 @@ def layout(**query) -> html.Div:
         return html.Div(t("no_release", lang), className="wall wall-empty")
     settings = config(query, lang)
     size = canvas(query)
+    street = street_name(lang)  # none configured: the neutral title alone
     period = View.from_query({}, info.data_through).period
     first = BOARD_IDS.index(settings["pinned"]) if settings["pinned"] else 0
     stores = [
@@ -125,7 +126,10 @@ def layout(**query) -> html.Div:
             html.Header(
                 [
                     html.Div(
-                        [html.Span(t("street", lang), className="wall-street"), html.Span(t("app_title", lang))],
+                        [
+                            *([html.Span(street, className="wall-street")] if street else []),
+                            html.Span(t("app_title", lang)),
+                        ],
                         className="wall-brand",
                     ),
                     html.Div(settings["titles"][first], id="wall-board-title", className="wall-board-title"),

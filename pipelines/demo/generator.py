@@ -16,7 +16,7 @@ from pipelines.demo.iot import Iot
 from pipelines.demo.manifest import Manifest
 from pipelines.demo.party import PartyLedger
 from pipelines.demo.pools import build_pools
-from pipelines.demo.profile import PARTNER_UNITS, plan_district
+from pipelines.demo.profile import PARTNER_UNITS, DemoStreet, plan_district
 from pipelines.demo.street import build_district
 from pipelines.demo.tickets import TicketDesk
 from pipelines.demo.visits import VisitRounds
@@ -31,15 +31,20 @@ def generate(
     scale: float = 1.0,
     seed: int = 7,
     progress: Callable[[str, int, int], None] | None = None,
+    street: DemoStreet | None = None,
 ) -> dict:
-    """Write landing extracts for the demo street; return the manifest (also written to landing/_demo_manifest.json)."""
+    """Write landing extracts for the demo street; return the manifest (also written to landing/_demo_manifest.json).
+
+    `street` names the district's first street and the area it lies in (default: street.toml's demo street);
+    a scale whose district does not fit that area raises ValueError.
+    """
     start, end = resolve_range(days, start, end)
     landing = Path(landing)
     all_days = day_range(start, end)
     report = progress or (lambda step, done, total: None)
 
     report("street", 0, 1)
-    plans = plan_district(scale)
+    plans = plan_district(scale, street)
     pools = build_pools(seed, scale)
     district = build_district(plans, pools, seed)
     manifest = Manifest(seed, scale, start, end)

@@ -1,14 +1,20 @@
-"""The demo street's published figures (金鸡湖街道, see GLOSSARY.md "demo profile") and how they scale.
+"""The demo street's published figures (see GLOSSARY.md "demo profile") and how they scale.
 
 Scale 1 is one street; scale 10 is a district of ten such streets; a fraction
 shrinks the one street (tests use 0.03-0.1). Everything a street owns is
 counted here once, so the generator modules never hard-code a calibration figure.
+The street's name and area are not figures: they come from street.toml (the
+demo street) or from the home's configured [street] (see DemoStreet).
 """
 
 from __future__ import annotations
 
 import math
+import tomllib
 from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
 
 # Per street, as published (or, where nothing is published, a plausible figure noted as such).
 STREET_FIGURES = {
@@ -52,12 +58,74 @@ DAILY_VOLUMES = {
     "alarms": 7,  # each alarm is raised, acknowledged and cleared: ~20 events
 }
 
-STREET_NAMES = ["金鸡湖", "斜塘", "娄葑", "唯亭", "胜浦", "湖西", "湖东", "月亮湾", "独墅湖", "星港"]
+# The demo street's identity: its [street] table is what `cockpit demo` configures, [district] names the others.
+STREET_FILE = files("pipelines.demo") / "street.toml"
 
-# A street's bounding box at scale 1 (WGS84), near Suzhou Industrial Park; more streets tile beside it.
-ORIGIN_LON, ORIGIN_LAT = 120.68, 31.28
+# A street's size at scale 1 (degrees); the district's streets tile east, then south, of the first one,
+# which sits MARGIN inside the north-west corner of the area.
 STREET_WIDTH, STREET_HEIGHT = 0.08, 0.06
 STREETS_PER_ROW = 4
+MARGIN = 0.02
+
+
+@cache
+def street_file() -> dict:
+    """street.toml, parsed."""
+    return tomllib.loads(STREET_FILE.read_text(encoding="utf-8"))
+
+
+def street_config_text() -> str:
+    """street.toml's [street] table as TOML text, comments kept: what `cockpit demo` writes into a new home's config."""
+    lines, inside = [], False
+    for line in STREET_FILE.read_text(encoding="utf-8").splitlines():
+        if line.startswith("["):
+            inside = line.strip() == "[street]"
+        if inside:
+            lines.append(line)
+    return "\n".join(lines).strip() + "\n"
+
+
+def write_street_config(config: Path) -> bool:
+    """Configure the demo street in `config` (a home's cockpit.toml) unless that file exists; True when written."""
+    if config.exists():
+        return False
+    note = "# Written by `cockpit demo` for its demo street; configure your street here (README, Configuration)."
+    config.write_text(f"{note}\n\n{street_config_text()}", encoding="utf-8")
+    return True
+
+
+@dataclass(frozen=True)
+class DemoStreet:
+    """The street a demo district is generated for: its name, the area its streets lie in, and its neighbours."""
+
+    name: str
+    area: tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
+    neighbours: tuple[str, ...] = ()  # the district's other streets, for scales above 1
+
+    @classmethod
+    def from_file(cls) -> DemoStreet:
+        """The demo street of street.toml."""
+        data = street_file()
+        return cls(data["street"]["name"], tuple(data["street"]["area"]), tuple(data["district"]["streets"]))
+
+    @classmethod
+    def configured(cls, name: str, area: tuple[float, float, float, float]) -> DemoStreet:
+        """A configured street's demo: its own name and area, street.toml's neighbours (less itself)."""
+        others = tuple(each for each in cls.from_file().neighbours if each != name)
+        return cls(name, tuple(area), others)
+
+    def street_name(self, number: int) -> str:
+        """The name of the district's street `number` (1 is this street)."""
+        if number == 1:
+            return self.name
+        return self.neighbours[number - 2] if number - 2 < len(self.neighbours) else f"第{number}街道"
+
+    def origin(self, slot: int) -> tuple[float, float]:
+        """The south-west corner of the street in `slot` (0-based): east along a row, rows going south."""
+        lon = self.area[0] + MARGIN + STREET_WIDTH * (slot % STREETS_PER_ROW)
+        lat = self.area[3] - MARGIN - STREET_HEIGHT * (slot // STREETS_PER_ROW + 1)
+        # Rounded to the micro-degree: the same corner whatever order the sums above were taken in.
+        return round(lon, 6), round(lat, 6)
 
 
 @dataclass(frozen=True)
@@ -108,18 +176,19 @@ def street_fractions(scale: float) -> list[float]:
     return fractions
 
 
-def plan_street(number: int, fraction: float) -> StreetPlan:
+def plan_street(number: int, fraction: float, street: DemoStreet | None = None) -> StreetPlan:
+    street = street or DemoStreet.from_file()
     f = STREET_FIGURES
     communities = _scaled(f["communities"], fraction, 2)
     comprehensive = max(communities, _scaled(f["comprehensive"], fraction))
     micro = max(comprehensive, _scaled(f["micro"], fraction))
     slot = number - 1
     side = math.sqrt(fraction)  # area follows the number of grids
-    name = STREET_NAMES[slot] if slot < len(STREET_NAMES) else f"第{number}"
+    lon0, lat0 = street.origin(slot)
     return StreetPlan(
         number=number,
         fraction=fraction,
-        name=f"{name}街道",
+        name=street.street_name(number),
         communities=communities,
         compounds=max(communities, _scaled(f["compounds"], fraction)),
         comprehensive=comprehensive,
@@ -136,12 +205,23 @@ def plan_street(number: int, fraction: float) -> StreetPlan:
         volunteer_teams=_scaled(f["volunteer_teams"], fraction),
         enforcement_subjects=_scaled(f["enforcement_subjects"], fraction, 20),
         partner_units={kind: _scaled(n, fraction) for kind, n in PARTNER_UNITS.items()},
-        lon0=ORIGIN_LON + STREET_WIDTH * (slot % STREETS_PER_ROW),
-        lat0=ORIGIN_LAT - STREET_HEIGHT * (slot // STREETS_PER_ROW),
+        lon0=lon0,
+        lat0=lat0,
         width=STREET_WIDTH * side,
         height=STREET_HEIGHT * side,
     )
 
 
-def plan_district(scale: float) -> list[StreetPlan]:
-    return [plan_street(i + 1, fraction) for i, fraction in enumerate(street_fractions(scale))]
+def plan_district(scale: float, street: DemoStreet | None = None) -> list[StreetPlan]:
+    """The district's streets for a scale; a district that does not fit the street's area raises ValueError."""
+    street = street or DemoStreet.from_file()
+    plans = [plan_street(i + 1, fraction, street) for i, fraction in enumerate(street_fractions(scale))]
+    west, south, east, north = street.area
+    for plan in plans:
+        if plan.lon0 < west or plan.lat0 < south or plan.lon0 + plan.width > east or plan.lat0 + plan.height > north:
+            raise ValueError(
+                f"a demo of scale {scale:g} needs more room than the area {street.area}: its street {plan.number} "
+                f"would lie at {plan.lon0:.3f}–{plan.lon0 + plan.width:.3f} E, {plan.lat0:.3f}–"
+                f"{plan.lat0 + plan.height:.3f} N (each street is {STREET_WIDTH}° × {STREET_HEIGHT}°, four a row)"
+            )
+    return plans

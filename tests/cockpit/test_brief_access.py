@@ -425,7 +425,7 @@ def test_a_grid_workers_brief_names_their_grids_and_holds_their_rows_only(grid_a
     author, grids = grid_author
     ids, community = tuple(grid for grid, _, _ in grids), grids[0][2]
     assert grids[1][2] == community
-    brief = collect(current_warehouse(), BriefSpec(PERIOD), author=author)
+    brief = collect(current_warehouse(), BriefSpec(PERIOD), author=author, street="金鸡湖街道")
     assert brief.scope_name == f"金鸡湖街道 · {grids[0][1]}、{grids[1][1]}"
     assert brief.coverage == Coverage(Scope.parse(f"grid:{','.join(ids)}"), (community,))
     shown = {line.metric.id: line.value_text for section in brief.sections for line in section.kpis}
@@ -445,7 +445,7 @@ def test_a_grid_worker_may_narrow_to_their_community_but_not_to_another(grid_aut
     author, grids = grid_author
     community = grids[0][2]
     name = _names(street, [community])[0]
-    brief = collect(current_warehouse(), BriefSpec(PERIOD, community), author=author)
+    brief = collect(current_warehouse(), BriefSpec(PERIOD, community), author=author, street="金鸡湖街道")
     assert brief.scope_name == f"金鸡湖街道{name} · {grids[0][1]}、{grids[1][1]}"
     elsewhere = next(cid for cid, _ in street.communities if cid != community)
     with pytest.raises(OutOfScope, match="outside the scope of bfgrid"):

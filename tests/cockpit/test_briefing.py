@@ -149,7 +149,7 @@ def test_summary_sentences_speak_of_change_and_target(app):
 
 def test_a_background_job_reports_progress_then_lists_the_brief(app, tmp_path):
     directory = tmp_path / "briefs"
-    job = start_job(current_warehouse(), BriefSpec(PERIOD), directory)
+    job = start_job(current_warehouse(), BriefSpec(PERIOD), directory, street="金鸡湖街道")
     states = []
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
