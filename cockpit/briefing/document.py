@@ -19,6 +19,7 @@ from cockpit import labels
 from cockpit.briefing.content import Brief
 from cockpit.components.format import format_value, metric_definition, threshold_text
 from cockpit.components.table import format_cell
+from cockpit.i18n import t
 
 TEMPLATES = files("cockpit.briefing") / "templates"
 PLOTLY_JS = Path(plotly.__file__).with_name("package_data") / "plotly.min.js"
