@@ -9,6 +9,8 @@ the app serving the request; `romanise` gives a Chinese place name in English.
 
 from __future__ import annotations
 
+import re
+
 import flask
 
 LANGUAGES = ("zh", "en")
@@ -354,11 +356,14 @@ PLACE_KINDS = (
     ("街道", "Street"),
     ("社区", "Community"),
     ("小区", "Compound"),
+    ("微网格", "Micro-grid"),
     ("网格", "Grid"),
     ("镇", "Town"),
     ("乡", "Township"),
     ("村", "Village"),
 )
+# A kind of place in a name, its number before (第7网格) or after (微网格47): 春南社区第7网格 is a community's grid.
+_PLACE_PART = re.compile(rf"(?:第(\d+))?({'|'.join(kind for kind, _ in PLACE_KINDS)})(\d+)?")
 # Pinyin writes an apostrophe before a syllable starting with a, o or e inside a word (Xi'an, not Xian).
 _VOWEL_INITIAL = ("a", "o", "e")
 
@@ -366,25 +371,35 @@ _VOWEL_INITIAL = ("a", "o", "e")
 def romanise(name: str) -> str:
     """A Chinese place name in pinyin as an English text writes it: 澳韵社区 → Aoyun Community.
 
-    The name proper is one capitalised word (tone marks dropped, an apostrophe where syllables
-    would run together); a known kind of place at the end (街道, 社区, 村…) is translated.
-    Text that is not Chinese is kept as it is; an empty name stays empty.
+    Each name proper is one capitalised word (tone marks dropped, an apostrophe where syllables
+    would run together); each known kind of place (街道, 社区, 网格…) is translated, with its number:
+    春南社区第7网格 → Chunnan Community Grid 7. Text that is not Chinese is kept; an empty name stays empty.
     """
+    name = (name or "").strip()
+    words, at = [], 0
+    for part in _PLACE_PART.finditer(name):
+        if part.start() == 0 and part.end() == len(name) and not (part.group(1) or part.group(3)):
+            break  # a bare kind (社区) is a name, not a kind of one
+        if part.start() > at:
+            words.append(_pinyin_word(name[at : part.start()]))
+        number = part.group(1) or part.group(3)
+        kind = dict(PLACE_KINDS)[part.group(2)]
+        words.append(f"{kind} {number}" if number else kind)
+        at = part.end()
+    if at < len(name):
+        words.append(_pinyin_word(name[at:]))
+    return " ".join(word for word in words if word)
+
+
+def _pinyin_word(text: str) -> str:
     from pypinyin import lazy_pinyin  # loads its dictionaries on import (~0.4 s): only when a name needs it
 
-    name = (name or "").strip()
-    kind = ""
-    for suffix, english in PLACE_KINDS:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            name, kind = name[: -len(suffix)], english
-            break
     word = ""
-    for syllable in lazy_pinyin(name, errors="default"):
+    for syllable in lazy_pinyin(text.strip(), errors="default"):
         if word and syllable[:1] in _VOWEL_INITIAL and word[-1:].isalpha():
             word += "'"
         word += syllable
-    word = word[:1].upper() + word[1:]
-    return f"{word} {kind}".strip()
+    return word[:1].upper() + word[1:]
 
 
 def street_name(lang: str = "zh") -> str:

@@ -5,7 +5,8 @@ of every mart column, which code list names the values of a coded column, and
 the names of the code lists that have no table. A code list's names come from,
 in order: the dimension's name table (`catalog.LABEL_TABLES`: communities,
 grids, departments…), a seed table `seed_<list>` (the sources' own: each source
-mapping's title), and the schema's own lists. A code no list names is shown as it
+mapping's title), and the schema's own lists; in English, a name table's name_en,
+and place names (communities, grids) in pinyin. A code no list names is shown as it
 is: never a blank. Record tables, the wall's lists, briefs and exports use this
 module; an export writes each code beside its name (类别, 类别代码).
 """
@@ -17,7 +18,7 @@ from collections.abc import Mapping
 
 import duckdb
 
-from cockpit.i18n import t
+from cockpit.i18n import romanise, t
 from cockpit.metrics.catalog import LABEL_TABLES, UNKNOWN_PLACE, value_labels
 from cockpit.status import table_columns
 from warehouse.checks import load_schema
@@ -91,6 +92,8 @@ def names(cur: duckdb.DuckDBPyConnection, listed: str, lang: str = "zh") -> dict
         rows = rows.fetchall()
         found.update({code: str(text) for code, text in rows if code is not None})
     if listed in _PLACE_LISTS:
+        if lang == "en":  # places have Chinese names only: English readers get them in pinyin
+            found = {code: romanise(name) for code, name in found.items()}
         found[UNKNOWN_PLACE] = t("unlocated", lang)
     return found
 

@@ -122,6 +122,9 @@ def test_an_english_csv_export_names_codes_in_english(app):
     for record in records:
         assert record["Channel"] == channels[record["Channel code"]][1]
         assert record["Resolved"] in ("Yes", "No")
+        # places in pinyin: no Chinese character left, one capitalised word per name and kind
+        assert not re.search(r"[\u4e00-\u9fff]", record["Community"] + record["Grid"])
+        assert record["Community"].endswith(" Community") or record["Community"] == "Unlocated"
 
 
 def _store(kpi: str) -> dict:
