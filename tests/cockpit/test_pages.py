@@ -231,7 +231,7 @@ def test_record_table_pages_sorts_and_filters_the_rows_behind_the_number(client,
     first = records(client, store, {"startRow": 0, "endRow": 5, "sortModel": [{"colId": "received_at", "sort": "asc"}]})
     assert first["rowCount"] == total
     assert len(first["rowData"]) == min(5, total)
-    assert {row["category"] for row in first["rowData"]} == {"sanitation"}
+    assert {row["category"] for row in first["rowData"]} == {"环境卫生"}  # the category's name, not its code
     stamps = [row["received_at"] for row in first["rowData"]]
     assert stamps == sorted(stamps)
     assert "geometry" not in first["rowData"][0]
@@ -267,14 +267,14 @@ def test_exports_state_their_view_and_hold_only_masked_rows(app, as_of):
     with current_warehouse().cursor() as cur:
         view = View.from_query({"category": "sanitation"}, as_of)
         total = int(compute(cur, "tickets_received", view.period, filters=view.filters)["value"].iloc[0])
-    assert lines[0].startswith('"ticket_id",') and len(lines) - 1 == total
+    assert lines[0].startswith('"工单编号",') and len(lines) - 1 == total
     assert not re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", text), "a phone number reached an export"
 
     xlsx = client.get(f"/export/records.xlsx{query}")
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.get_data())).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "指标" and "tickets_received" in rows[0][1]
-    header_at = next(i for i, row in enumerate(rows) if row[0] == "ticket_id")
+    header_at = next(i for i, row in enumerate(rows) if row[0] == "工单编号")
     assert len(rows) - header_at - 1 == total
 
     missing = client.get("/export/records.csv?category=sanitation")
@@ -383,7 +383,7 @@ def test_the_overview_ranking_follows_the_map_kpi(client, app):
     answers = run_page(client, app, "overview", {"map": "visit_coverage"})
     figures = {json.loads(k)["chart"]: v["figure"] for k, v in answers.items() if k.startswith("{")}
     assert "走访覆盖率" in figures["overview-chart-0"]["layout"]["title"]["text"]
-    assert figures["overview-chart-1"]["layout"]["title"]["text"] == "社区排名 · 走访覆盖率"
+    assert figures["overview-chart-3"]["layout"]["title"]["text"] == "社区排名 · 走访覆盖率"
     search = write_url(client, {"type": "filter", "key": "map"}, "open_hazards", "?map=visit_coverage")
     assert search == "?map=open_hazards"
 
