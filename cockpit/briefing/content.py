@@ -26,6 +26,7 @@ from cockpit.components.format import format_change, format_value, group_label, 
 from cockpit.data import ReleaseInfo, ScopedWarehouse, Warehouse
 from cockpit.i18n import t
 from cockpit.metrics import Metric, Period, get_metric
+from cockpit.modules import MODULES
 from cockpit.view import View
 
 OVERDUE_ROWS = 30
@@ -48,81 +49,30 @@ class Section:
     ranking: str | None = None
 
 
+def _section(module_id: str, more: tuple[str, ...] = ()) -> Section:
+    """A module's brief section: its headline KPIs and then `more`, its headline charts (a map is for screens)."""
+    module = MODULES[module_id]
+    charts = tuple(chart for chart in module.charts if chart.kind != "map")
+    return Section(module.id, (*module.headline, *more), module.summary, charts, module.ranking)
+
+
 SECTIONS = (
-    Section(
+    _section(
         "dispatch",
         (
-            "tickets_received",
             "tickets_resolved",
-            "on_time_rate",
             "timely_accept_rate",
             "satisfaction_rate",
-            "open_overdue_tickets",
             "repeat_complaint_rate",
-            "alarms_raised",
             "live_alarms",
             "devices_offline",
-            "video_online_rate",
             "sensor_online_rate",
         ),
-        summary=("tickets_received", "on_time_rate", "satisfaction_rate"),
-        charts=(
-            Chart("trend", ("tickets_received", "tickets_resolved"), title=("工单受理与办结", "")),
-            Chart("bar", ("tickets_received",), by="category", title=("热点诉求", ""), top=10),
-        ),
-        ranking="on_time_rate",
     ),
-    Section(
-        "grid",
-        ("visit_coverage", "visits", "grid_events_reported", "grid_self_resolution_rate", "grids", "grid_workers"),
-        summary=("grid_events_reported", "grid_self_resolution_rate", "visit_coverage"),
-        charts=(Chart("bar", ("grid_events_reported",), by="community", top=10),),
-        ranking="visit_coverage",
-    ),
-    Section(
-        "approvals",
-        (
-            "approvals_received",
-            "approvals_completed",
-            "approval_on_time_rate",
-            "avg_approval_working_days",
-            "good_rating_rate",
-            "open_approvals_past_limit",
-        ),
-        summary=("approvals_received", "approval_on_time_rate", "good_rating_rate"),
-        charts=(Chart("bar", ("approvals_received",), by="service_item", top=10),),
-    ),
-    Section(
-        "enforcement",
-        (
-            "inspections",
-            "hazards_found",
-            "hazard_rectification_rate",
-            "open_hazards",
-            "open_major_hazards",
-            "cases_opened",
-            "cases_closed",
-            "penalties_yuan",
-        ),
-        summary=("hazards_found", "hazard_rectification_rate", "open_major_hazards"),
-        charts=(Chart("bar", ("hazards_found",), by="domain"),),
-        ranking="hazard_rectification_rate",
-    ),
-    Section(
-        "party",
-        (
-            "party_members",
-            "party_orgs",
-            "pledges_posted",
-            "pledges_delivered",
-            "pledge_claim_rate",
-            "meetings_held",
-            "volunteer_hours",
-            "projects_delayed",
-        ),
-        summary=("pledges_delivered", "pledge_claim_rate", "volunteer_hours"),
-        charts=(Chart("bar", ("pledges_delivered",), by="community", top=10),),
-    ),
+    _section("grid"),
+    _section("approvals"),
+    _section("enforcement", ("inspections", "cases_closed")),
+    _section("party", ("pledges_posted", "meetings_held")),
 )
 
 PERIOD_WORDS = {"day": "当日", "week": "本周", "month": "本月", "quarter": "本季度", "year": "本年度"}

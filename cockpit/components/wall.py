@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 from dash import html
 
-from cockpit.components.board import Board, Chart, KpiGroup, map_shapes
+from cockpit.components.board import Board, KpiGroup, map_shapes
 from cockpit.components.charts import base_figure
 from cockpit.components.format import change_tone, format_change, format_value, metric_name
 from cockpit.components.kpi import through_note
@@ -23,6 +23,7 @@ from cockpit.data import Warehouse
 from cockpit.i18n import t
 from cockpit.metrics import Metric, Period, get_metric
 from cockpit.metrics.catalog import value_labels
+from cockpit.modules import MODULES, STREET
 from cockpit.view import View
 from pipelines.freshness import freshness_status
 
@@ -60,147 +61,17 @@ LIMIT $limit
 """
 
 
-# One board per module: six big KPIs and two charts each (the map where it belongs).
-BOARDS = (
+# One board per module: its six headline KPIs and two headline charts (cockpit/modules.py), the street's first.
+BOARDS = tuple(
     Board(
-        "overview",
+        module.id,
         "/wall",
-        0,
-        groups=(
-            KpiGroup(
-                (
-                    "open_overdue_tickets",
-                    "live_alarms",
-                    "tickets_received",
-                    "on_time_rate",
-                    "satisfaction_rate",
-                    "open_hazards",
-                )
-            ),
-        ),
-        charts=(
-            Chart("map", ("on_time_rate",), title=("各社区按期办结率", "On-time rate by community")),
-            Chart("trend", ("tickets_received", "tickets_resolved"), title=("工单受理与办结", "Tickets")),
-        ),
-        map_kpis=("on_time_rate",),
-    ),
-    Board(
-        "party",
-        "/wall",
-        1,
-        groups=(
-            KpiGroup(
-                (
-                    "party_members",
-                    "party_orgs",
-                    "pledges_delivered",
-                    "pledge_claim_rate",
-                    "volunteer_hours",
-                    "projects_delayed",
-                )
-            ),
-        ),
-        charts=(
-            Chart("bar", ("pledges_delivered",), by="community", top=10),
-            Chart("trend", ("volunteer_hours",)),
-        ),
-    ),
-    Board(
-        "approvals",
-        "/wall",
-        2,
-        groups=(
-            KpiGroup(
-                (
-                    "approvals_received",
-                    "approvals_completed",
-                    "approval_on_time_rate",
-                    "avg_approval_working_days",
-                    "good_rating_rate",
-                    "open_approvals_past_limit",
-                )
-            ),
-        ),
-        charts=(
-            Chart("trend", ("approvals_received", "approvals_completed"), title=("受理与办结", "Received, completed")),
-            Chart("bar", ("approval_on_time_rate",), by="department", top=10),
-        ),
-    ),
-    Board(
-        "enforcement",
-        "/wall",
-        3,
-        groups=(
-            KpiGroup(
-                (
-                    "hazards_found",
-                    "hazard_rectification_rate",
-                    "open_hazards",
-                    "open_major_hazards",
-                    "cases_opened",
-                    "penalties_yuan",
-                )
-            ),
-        ),
-        charts=(
-            Chart("map", ("open_hazards",), title=("各社区未整改隐患", "Open hazards by community")),
-            Chart("bar", ("hazards_found",), by="domain"),
-        ),
-        map_kpis=("open_hazards",),
-    ),
-    Board(
-        "grid",
-        "/wall",
-        4,
-        groups=(
-            KpiGroup(
-                (
-                    "visit_coverage",
-                    "visits",
-                    "grid_events_reported",
-                    "grid_self_resolution_rate",
-                    "grids",
-                    "grid_workers",
-                )
-            ),
-        ),
-        charts=(
-            Chart("map", ("visit_coverage",), title=("各社区走访覆盖率", "Visit coverage by community")),
-            Chart("bar", ("grid_events_reported",), by="community", top=10),
-        ),
-        map_kpis=("visit_coverage",),
-    ),
-    Board(
-        "dispatch",
-        "/wall",
-        5,
-        groups=(
-            KpiGroup(
-                (
-                    "tickets_received",
-                    "on_time_rate",
-                    "open_overdue_tickets",
-                    "due_soon_tickets",
-                    "alarms_raised",
-                    "video_online_rate",
-                )
-            ),
-        ),
-        charts=(
-            Chart(
-                "funnel",
-                (
-                    "tickets_received",
-                    "tickets_dispatched",
-                    "tickets_accepted",
-                    "tickets_received_resolved",
-                    "tickets_closed",
-                ),
-                title=("闭环流程", "Closed loop"),
-            ),
-            Chart("bar", ("tickets_received",), by="category", title=("热点诉求", "Hot topics"), top=10),
-        ),
-    ),
+        order,
+        groups=(KpiGroup(module.headline),),
+        charts=module.charts,
+        map_kpis=(module.map_kpi,) if module.map_kpi else (),
+    )
+    for order, module in enumerate((STREET, *MODULES.values()))
 )
 BOARD_IDS = tuple(board.id for board in BOARDS)
 

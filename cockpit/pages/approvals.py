@@ -3,31 +3,21 @@
 import dash
 
 from cockpit.components.board import Board, Chart, KpiGroup, page_options, register_callbacks
+from cockpit.modules import MODULES
+
+MODULE = MODULES["approvals"]
 
 BOARD = Board(
     id="approvals",
     path="/approvals",
     order=2,
     dimensions=("service_item", "department", "channel"),
-    groups=(
-        KpiGroup(
-            (
-                "approvals_received",
-                "approvals_completed",
-                "approval_on_time_rate",
-                "avg_approval_working_days",
-                "good_rating_rate",
-                "open_approvals",
-                "open_approvals_past_limit",
-            )
-        ),
-    ),
+    groups=(KpiGroup((*MODULE.headline, "open_approvals")),),
     charts=(
-        Chart("trend", ("approvals_received", "approvals_completed"), title=("受理与办结", "Received and completed")),
+        *MODULE.charts,
         Chart("share", ("approvals_received",), by="channel", title=("办理渠道", "Channel mix")),
         Chart("bar", ("approval_on_time_rate",), by="service_item", top=15),
         Chart("bar", ("avg_approval_working_days",), by="service_item", top=15),
-        Chart("bar", ("approval_on_time_rate",), by="department"),
         Chart("bar", ("good_rating_rate",), by="department"),
         Chart("bar", ("open_approvals",), by="department", title=("在办申请（积压）", "Open applications (backlog)")),
         Chart(

@@ -3,6 +3,9 @@
 import dash
 
 from cockpit.components.board import Board, Chart, KpiGroup, page_options, register_callbacks
+from cockpit.modules import MODULES
+
+MODULE = MODULES["dispatch"]
 
 BOARD = Board(
     id="dispatch",
@@ -10,18 +13,12 @@ BOARD = Board(
     order=5,
     dimensions=("channel", "category", "department"),
     groups=(
+        KpiGroup(MODULE.headline),
         KpiGroup(
             (
-                "tickets_received",
                 "open_tickets",
-                "on_time_rate",
                 "timely_accept_rate",
                 "satisfaction_rate",
-                "due_soon_tickets",
-            )
-        ),
-        KpiGroup(
-            (
                 "return_rate",
                 "extension_rate",
                 "rework_rate",
@@ -35,35 +32,16 @@ BOARD = Board(
             )
         ),
         KpiGroup(
-            (
-                "alarms_raised",
-                "live_alarms",
-                "avg_minutes_to_clear",
-                "video_online_rate",
-                "sensor_online_rate",
-                "sensor_data_quality_rate",
-            ),
+            ("live_alarms", "avg_minutes_to_clear", "sensor_online_rate", "sensor_data_quality_rate"),
             title=("物联感知", "IoT sensing"),
         ),
     ),
     charts=(
-        Chart(
-            "funnel",
-            (
-                "tickets_received",
-                "tickets_dispatched",
-                "tickets_accepted",
-                "tickets_received_resolved",
-                "tickets_followed_up",
-                "tickets_closed",
-            ),
-            title=("闭环流程", "Closed loop"),
-        ),
+        *MODULE.charts,
         Chart(
             "trend", ("tickets_received", "tickets_resolved"), title=("工单受理与办结", "Tickets received and resolved")
         ),
         Chart("share", ("tickets_received",), by="channel"),
-        Chart("bar", ("tickets_received",), by="category", title=("热点诉求", "Hot topics"), top=12),
         Chart("bar", ("on_time_rate",), by="department"),
         Chart("bar", ("avg_resolve_hours",), by="category"),
         Chart("bar", ("alarms_raised",), by="alarm_kind"),

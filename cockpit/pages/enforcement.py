@@ -3,6 +3,9 @@
 import dash
 
 from cockpit.components.board import Board, Chart, KpiGroup, page_options, register_callbacks
+from cockpit.modules import MODULES
+
+MODULE = MODULES["enforcement"]
 
 BOARD = Board(
     id="enforcement",
@@ -10,25 +13,15 @@ BOARD = Board(
     order=3,
     dimensions=("domain",),
     groups=(
-        KpiGroup(
-            (
-                "inspections",
-                "hazards_found",
-                "hazards_rectified",
-                "hazard_rectification_rate",
-                "open_hazards",
-                "open_major_hazards",
-            )
-        ),
-        KpiGroup(("cases_opened", "cases_closed", "penalties_yuan", "avg_days_to_close")),
+        KpiGroup(MODULE.headline),
+        KpiGroup(("inspections", "hazards_rectified", "cases_closed", "avg_days_to_close")),
     ),
     charts=(
-        Chart("bar", ("hazards_found",), by="domain"),
+        *MODULE.charts,
         Chart("bar", ("hazard_rectification_rate",), by="domain"),
         Chart("trend", ("cases_opened", "cases_closed"), title=("立案与结案", "Cases opened and closed")),
         Chart("trend", ("penalties_yuan",), title=("罚没金额", "Penalties")),
-        Chart("map", ("open_hazards",), width=7),
-        Chart("bar", ("cases_opened",), by="subject", title=("重复违法对象", "Repeat subjects"), top=12, width=5),
+        Chart("bar", ("cases_opened",), by="subject", title=("重复违法对象", "Repeat subjects"), top=12),
         Chart(
             "list",
             ("open_hazards",),

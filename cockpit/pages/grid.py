@@ -3,6 +3,9 @@
 import dash
 
 from cockpit.components.board import Board, Chart, KpiGroup, page_options, register_callbacks
+from cockpit.modules import MODULES
+
+MODULE = MODULES["grid"]
 
 BOARD = Board(
     id="grid",
@@ -10,14 +13,12 @@ BOARD = Board(
     order=4,
     dimensions=("micro_grid", "category"),
     groups=(
-        KpiGroup(("grids", "micro_grids", "grid_workers", "households", "residents")),
-        KpiGroup(
-            ("visit_coverage", "visits", "households_visited", "grid_events_reported", "grid_self_resolution_rate")
-        ),
+        KpiGroup(MODULE.headline),
+        KpiGroup(("micro_grids", "households", "residents", "households_visited")),
     ),
     charts=(
-        Chart("map", ("visit_coverage",), width=7),
-        Chart("tree", ("residents",), title=("网格体系（按实有人口）", "Grid hierarchy (by residents)"), width=5),
+        *MODULE.charts,
+        Chart("tree", ("residents",), title=("网格体系（按实有人口）", "Grid hierarchy (by residents)")),
         Chart("bar", ("grid_events_reported",), by="grid", top=20),
         Chart("bar", ("grid_self_resolution_rate",), by="grid", top=20),
         Chart("bar", ("visit_coverage",), by="community", top=20),

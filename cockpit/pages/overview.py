@@ -3,6 +3,8 @@
 import dash
 
 from cockpit.components.board import Board, Chart, KpiGroup, page_options, register_callbacks
+from cockpit.i18n import t
+from cockpit.modules import MODULES
 
 BOARD = Board(
     id="overview",
@@ -20,30 +22,10 @@ BOARD = Board(
             period="today",
             link="/dispatch?period=today",
         ),
-        KpiGroup(
-            ("tickets_received", "on_time_rate", "satisfaction_rate", "video_online_rate"),
-            title=("指挥调度", "Dispatch"),
-            link="/dispatch",
-        ),
-        KpiGroup(
-            ("visit_coverage", "grid_events_reported", "grid_self_resolution_rate"),
-            title=("网格管理", "Grid management"),
-            link="/grid",
-        ),
-        KpiGroup(
-            ("approvals_received", "approval_on_time_rate", "good_rating_rate"),
-            title=("审批服务", "Approvals"),
-            link="/approvals",
-        ),
-        KpiGroup(
-            ("hazards_found", "hazard_rectification_rate", "open_hazards", "cases_opened"),
-            title=("综合执法", "Enforcement"),
-            link="/enforcement",
-        ),
-        KpiGroup(
-            ("party_members", "pledges_delivered", "pledge_claim_rate", "volunteer_hours"),
-            title=("党建引领", "Party building"),
-            link="/party",
+        # Then each module's headline, in the order of the navigation (cockpit/modules.py).
+        *(
+            KpiGroup(module.headline, title=(t(module.id, "zh"), t(module.id, "en")), link=f"/{module.id}")
+            for module in MODULES.values()
         ),
     ),
     # First screen: the map beside the live alarms and the most overdue tickets; the ranking and the trend below.

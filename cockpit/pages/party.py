@@ -3,6 +3,9 @@
 import dash
 
 from cockpit.components.board import Board, Chart, KpiGroup, page_options, register_callbacks
+from cockpit.modules import MODULES
+
+MODULE = MODULES["party"]
 
 BOARD = Board(
     id="party",
@@ -10,21 +13,21 @@ BOARD = Board(
     order=1,
     dimensions=("org_level", "partner_kind", "category"),
     groups=(
-        KpiGroup(("party_orgs", "party_members", "party_volunteers", "partner_units")),
+        KpiGroup(MODULE.headline),
         KpiGroup(
             (
+                "party_volunteers",
+                "partner_units",
                 "pledges_posted",
                 "pledges_claimed",
-                "pledges_delivered",
-                "pledge_claim_rate",
                 "project_avg_progress",
                 "projects_completed",
-                "projects_delayed",
             )
         ),
-        KpiGroup(("meetings_held", "volunteer_hours", "errands_done", "visit_coverage")),
+        KpiGroup(("meetings_held", "errands_done", "visit_coverage")),
     ),
     charts=(
+        *MODULE.charts,
         Chart("bar", ("party_orgs",), by="org_level"),
         Chart("share", ("partner_units",), by="partner_kind"),
         Chart("funnel", ("pledges_posted", "pledges_claimed", "pledges_delivered"), title=("揭榜领办", "Pledges")),
@@ -33,7 +36,6 @@ BOARD = Board(
         Chart("bar", ("visit_coverage",), by="community", top=20),
         Chart("bar", ("visits",), by="round"),
         Chart("trend", ("meetings_held",), title=("党建会议", "Meetings")),
-        Chart("trend", ("volunteer_hours",), title=("志愿服务时长", "Volunteer hours")),
     ),
     record_kpi="pledges_posted",
 )

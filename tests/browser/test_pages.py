@@ -57,7 +57,7 @@ def test_a_bar_click_narrows_the_kpis_and_the_records_and_back_undoes_it(watched
     page.goto(watched.base_url + "/dispatch")
     before = catalog_value("tickets_received", {})
     expect(tile(watched, "tickets_received")).to_have_text(before)
-    chart = page.locator('[id*="dispatch-chart-3"]')
+    chart = page.locator('[id*="dispatch-chart-1"]')
     chart.locator(".bars .point path").first.click(force=True)
     page.wait_for_url(re.compile(r"category="))
     category = re.search(r"category=([a-z_]+)", page.url).group(1)

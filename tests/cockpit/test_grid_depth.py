@@ -109,7 +109,7 @@ def grid_page_figures(app, query: dict) -> dict[str, dict]:
 def test_the_grid_page_draws_the_register_to_whatever_depth_it_has(app, homes, depth, query, tree_ids, map_ids):
     with serving(homes[depth]):
         figures = grid_page_figures(app, query)
-    (tree,) = figures["grid-chart-1"]["data"]
+    (tree,) = figures["grid-chart-2"]["data"]
     assert tree["type"] == "treemap"
     assert set(tree["ids"]) == tree_ids
     names = {u["unit_id"]: u["name"] for u in REGISTERS[depth]}
@@ -127,5 +127,5 @@ def test_the_grid_page_draws_the_register_to_whatever_depth_it_has(app, homes, d
 
 def test_a_community_without_grids_is_sized_by_its_own_residents(app, homes):
     with serving(homes["communities"]):
-        (tree,) = grid_page_figures(app, {})["grid-chart-1"]["data"]
+        (tree,) = grid_page_figures(app, {})["grid-chart-2"]["data"]
     assert dict(zip(tree["ids"], tree["values"], strict=True)) == {"community|C1": 1000, "community|C2": 1500}

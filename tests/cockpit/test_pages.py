@@ -106,7 +106,7 @@ def test_tiles_show_the_catalogs_value_for_the_filtered_view(client, app, as_of)
     category = "sanitation"
     query = {"period": "this_month", "category": category}
     answers = run_page(client, app, "dispatch", query)
-    shown = tile_values(answers["dispatch-kpis-0"])
+    shown = {**tile_values(answers["dispatch-kpis-0"]), **tile_values(answers["dispatch-kpis-1"])}
     period = Period.preset("this_month", as_of)
     with current_warehouse().cursor() as cur:
         for kpi in ("tickets_received", "on_time_rate", "open_tickets"):
@@ -121,7 +121,7 @@ def test_a_tile_names_the_filters_it_cannot_apply(client, app):
     answers = run_page(client, app, "dispatch", {"channel": "hotline_12345"})
     strip = answers["dispatch-kpis-2"]  # IoT alarms: no channel
     assert any("未按渠道筛选" in note for note in texts(strip["children"], "kpi-note"))
-    assert not texts(answers["dispatch-kpis-0"]["children"], "kpi-note")
+    assert not texts(answers["dispatch-kpis-1"]["children"], "kpi-note")  # ticket quality: all by channel
 
 
 def write_url(client: DashClient, trigger: dict, value, search: str = "", pattern_inputs: dict | None = None) -> str:
@@ -156,7 +156,7 @@ def write_url(client: DashClient, trigger: dict, value, search: str = "", patter
 
 
 def test_clicks_and_filters_become_the_url(client, app, as_of):
-    drill = {"type": "drill", "dim": "category", "chart": "dispatch-chart-3"}
+    drill = {"type": "drill", "dim": "category", "chart": "dispatch-chart-1"}
     search = write_url(client, drill, {"points": [{"customdata": "sanitation"}]})
     assert search == "?category=sanitation"
 
@@ -177,7 +177,7 @@ def test_clicks_and_filters_become_the_url(client, app, as_of):
 
     day = (as_of - timedelta(days=2)).isoformat()
     search = write_url(
-        client, {"type": "drill", "dim": "day", "chart": "dispatch-chart-1"}, {"points": [{"customdata": day}]}
+        client, {"type": "drill", "dim": "day", "chart": "dispatch-chart-2"}, {"points": [{"customdata": day}]}
     )
     assert search == f"?period={day}%3A{day}"
     search = write_url(client, {"type": "filter", "key": "period"}, "this_year", search)
@@ -192,7 +192,7 @@ def test_clicks_and_filters_become_the_url(client, app, as_of):
 
 
 def test_treemap_nodes_drill_to_their_own_level(client):
-    tree = {"type": "drill", "dim": "auto", "chart": "grid-chart-1"}
+    tree = {"type": "drill", "dim": "auto", "chart": "grid-chart-2"}
     assert write_url(client, tree, {"points": [{"customdata": "grid|S01C001G01"}]}) == "?grid=S01C001G01"
     assert write_url(client, tree, {"points": [{"customdata": "community|S01C002"}]}) == "?community=S01C002"
     assert write_url(client, tree, {"points": [{"customdata": "nonsense|x"}]}, "?kpi=visits") == "?kpi=visits"
