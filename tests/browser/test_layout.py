@@ -7,6 +7,10 @@ each other, the overview's map and lists above the fold, readable type on a phon
 
 from __future__ import annotations
 
+import csv
+import re
+from pathlib import Path
+
 import pytest
 
 from tests.browser.conftest import Watched, signed_in_context
@@ -105,3 +109,50 @@ def test_a_phone_reads_one_column_with_two_tiles_a_row_and_the_menu_folded(brows
     nav.get_by_text("指挥调度").click()
     page.wait_for_url("**/dispatch")
     page.context.close()
+
+
+# A name a person reads is no snake_case word: `ticket_id`, `labor_dispute`, `video_offline`.
+SNAKE_WORD = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+# A ticket number is `<channel>:<its number in the channel>`: an identifier, read as a whole.
+TICKET_NUMBER = re.compile(r"\b[a-z0-9_]+:[A-Za-z0-9-]+")
+BOARD_PAGES = ("/", "/party", "/approvals", "/enforcement", "/grid", "/dispatch")
+
+
+def _codes() -> set[str]:
+    """Every code of the seed code tables (warehouse/seeds/*.csv): none of them is for a reader."""
+    codes = set()
+    for path in Path("warehouse/seeds").glob("*.csv"):
+        with path.open(encoding="utf-8") as handle:
+            codes |= {row["code"] for row in csv.DictReader(handle)}
+    return codes
+
+
+def _shown_words(page) -> set[str]:
+    text = TICKET_NUMBER.sub(" ", page.evaluate("() => document.body.innerText"))
+    return set(re.findall(r"[A-Za-z0-9_]+", text))
+
+
+@pytest.mark.parametrize(("lang", "theme"), [("zh", "light"), ("en", "dark")])
+def test_no_page_shows_a_code_or_a_column_name(browser, base_url, lang, theme):
+    codes = {code for code in _codes() if not code.isdigit() and len(code) > 2}
+    context = signed_in_context(browser, base_url, viewport=(1920, 1080))
+    context.add_cookies(
+        [
+            {"name": "cockpit_lang", "value": lang, "url": base_url},
+            {"name": "cockpit_theme", "value": theme, "url": base_url},
+        ]
+    )
+    page = context.new_page()
+    found = {}
+    for path in BOARD_PAGES:
+        page.goto(f"{base_url}{path}")
+        page.locator(".kpi-tile").first.wait_for(state="attached")
+        Watched(page, base_url).settle()
+        page.locator(".ag-row").first.wait_for()  # the record table's rows are on screen too
+        words = _shown_words(page)
+        snake = {word for word in words if SNAKE_WORD.fullmatch(word)}
+        coded = words & codes
+        if snake or coded:
+            found[path] = sorted(snake | coded)[:10]
+    context.close()
+    assert not found, found
