@@ -311,6 +311,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Run finished (exit code {code}) · {run} {status}: {line}",
     ),
     "pipeline_run_failed": ("运行失败（退出码 {code}）：{line}", "Run failed (exit code {code}): {line}"),
+    "no_data_period": ("本期无数据", "No data in this period"),
 }
 
 

@@ -16,7 +16,7 @@ from dash import html
 
 from cockpit.components.board import Board, Chart, KpiGroup, map_shapes
 from cockpit.components.charts import base_figure
-from cockpit.components.format import change_tone, format_change, format_value, metric_name
+from cockpit.components.format import change_tone, format_change, format_time, format_value, metric_name
 from cockpit.components.theme import STATUS_COLOURS, TONE_COLOURS
 from cockpit.data import Warehouse
 from cockpit.i18n import t
@@ -290,17 +290,18 @@ def ticker(warehouse: Warehouse, period: Period, hours: int, lang: str, offline:
     items = []
     for row in alarms.head(TICKER_ALARMS).itertuples():
         state = t("wall_live", lang) if row.is_live else t("wall_cleared", lang)
+        kind = labels.get(row.alarm_kind, row.alarm_kind)
         items.append(
             html.Span(
-                f"{row.raised_at:%m-%d %H:%M} {labels.get(row.alarm_kind, row.alarm_kind)} · {_place(row)} · {state}",
+                f"{format_time(row.raised_at, 'short')} {kind} · {_place(row)} · {state}",
                 className=f"ticker-item level-{row.level}",
             )
         )
     for row in newly_overdue(warehouse).itertuples():
         items.append(
             html.Span(
-                f"{t('wall_overdue', lang)} {row.deadline_at:%m-%d %H:%M} {row.category} · {row.community or ''} · "
-                f"{str(row.title)[:28]}",
+                f"{t('wall_overdue', lang)} {format_time(row.deadline_at, 'short')} {row.category} · "
+                f"{row.community or ''} · {str(row.title)[:28]}",
                 className="ticker-item overdue",
             )
         )
@@ -337,7 +338,11 @@ def stale_banner(warehouse: Warehouse, lang: str, now: datetime | None = None) -
     if age <= warehouse.stale_after_hours:
         return "", "wall-banner hidden"
     text = t(
-        "wall_stale", lang, since=f"{info.as_of:%Y-%m-%d %H:%M}", hours=int(age), built=f"{info.built_at:%m-%d %H:%M}"
+        "wall_stale",
+        lang,
+        since=format_time(info.as_of),
+        hours=int(age),
+        built=format_time(info.built_at, "short"),
     )
     return text, "wall-banner stale"
 
@@ -359,8 +364,8 @@ def pending_alarm(warehouse: Warehouse, hours: int, seen: list[str], level: str 
         "kind": labels.get(row.alarm_kind, row.alarm_kind),
         "device": row.device if isinstance(row.device, str) else "",
         "place": _place(row),
-        "raised_at": f"{row.raised_at:%Y-%m-%d %H:%M}",
-        "cleared_at": None if pd.isna(row.cleared_at) else f"{row.cleared_at:%H:%M}",
+        "raised_at": format_time(row.raised_at),
+        "cleared_at": format_time(row.cleared_at, "clock") or None,
         "lon": None if pd.isna(row.lon) else float(row.lon),
         "lat": None if pd.isna(row.lat) else float(row.lat),
     }
