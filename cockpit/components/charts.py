@@ -52,8 +52,20 @@ def no_data_figure(title: str, lang: str = "zh", theme: str = "light") -> go.Fig
 
 
 def has_values(frame: pd.DataFrame | None, column: str = "value") -> bool:
-    """Whether a KPI frame has anything to draw: a row whose `column` is not null."""
+    """Whether a frame has anything to draw: a row whose `column` is not null."""
     return frame is not None and column in frame and bool(frame[column].notna().any())
+
+
+def drawable(frame: pd.DataFrame | None, metric: Metric) -> bool:
+    """Whether a KPI frame is worth a chart: some value, and for a count, an average or a sum, one that is not 0.
+
+    A count of nothing over the whole period (no pledge delivered by any community, no ticket on any
+    day) is what a period with no data looks like: zero-length bars and a flat line at 0 would only
+    draw axes from −1 to 1. A rate of 0 % is a value, and is drawn.
+    """
+    if not has_values(frame):
+        return False
+    return metric.is_ratio or bool(frame["value"].fillna(0).astype(float).ne(0).any())
 
 
 def unplaced_rows(frame: pd.DataFrame, dimension: str) -> pd.Series:
@@ -99,11 +111,9 @@ def bar(
     for a neutral count, the largest comes first. Records with no place are a grey,
     hatched 未定位 bar at the end, outside the ranking.
     """
-    data = worst_first(frame, metric, dimension, top) if has_values(frame) else frame.iloc[0:0]
-    # A count of nothing in every group (no pledge delivered by any community) is no ranking:
-    # zero-length bars would only draw an axis from −1 to 1.
-    if data.empty or (not metric.is_ratio and not data["value"].astype(float).ne(0).any()):
+    if not drawable(frame, metric):
         return no_data_figure(title, lang, theme)
+    data = worst_first(frame, metric, dimension, top)
     unplaced = list(unplaced_rows(data, dimension))
     colours = [UNPLACED_COLOUR if away else STATUS_COLOURS[s] for s, away in zip(data["status"], unplaced, strict=True)]
     patterns = [UNPLACED_PATTERN if away else "" for away in unplaced]
@@ -154,7 +164,7 @@ def trend(
     The time axis is labelled for the bucket in the reader's language (date_axis); the value axis
     as the first KPI's tiles are (value_axis: %, 万).
     """
-    drawn = [(metric, frame) for metric, frame in frames if has_values(frame)]
+    drawn = [(metric, frame) for metric, frame in frames if drawable(frame, metric)]
     if not drawn:
         return no_data_figure(title, lang, theme)
     unit = drawn[0][0].unit
@@ -162,7 +172,7 @@ def trend(
     _, value_settings = value_axis(largest, unit, lang)
     figure = base_figure(title, theme)
     for index, (metric, frame) in enumerate(frames):
-        if not has_values(frame):
+        if not drawable(frame, metric):
             continue
         keys = [str(k)[:10] for k in frame[dimension]]
         figure.add_scatter(
