@@ -7,6 +7,7 @@ numbers change only when a new release is published.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -203,17 +204,32 @@ BOARDS = (
 BOARD_IDS = tuple(board.id for board in BOARDS)
 
 
+def text_width_em(text: str) -> float:
+    """About how wide `text` is set in the wall's font, in em, never less than it is.
+
+    An ideograph (and %, —, arrows) is 1 em in Noto Sans CJK; its digits are 0.59 em, capitals up to 0.85.
+    wall.css sizes a KPI value by it (font-size = tile width / this), so a value shrinks to fit its tile.
+    """
+    wide = sum(1 for char in text if unicodedata.east_asian_width(char) in "WFA" or char in "%—")
+    capitals = sum(1 for char in text if char.isascii() and char.isupper())
+    return round(wide + 0.85 * capitals + 0.65 * (len(text) - wide - capitals), 2)
+
+
 def wall_tile(metric: Metric, row: Mapping[str, Any] | None, lang: str, offline: float | None = None) -> html.Div:
     """A KPI readable from across the room: name, big value in its status colour, 环比."""
     value = None if row is None else row.get("value")
     status = "none" if row is None else row.get("status", "none")
     change = None if row is None else row.get("change_mom")
+    text = format_value(value, metric.unit, lang)
     parts = [
         html.Div(metric_name(metric, lang), className="wall-kpi-name"),
         html.Div(
-            format_value(value, metric.unit, lang),
+            text,
             className=f"wall-kpi-value status-{status}",
-            style={"color": STATUS_COLOURS[status]} if status != "none" else None,
+            style={
+                "--value-em": f"{max(text_width_em(text), 1)}",
+                **({"color": STATUS_COLOURS[status]} if status != "none" else {}),
+            },
         ),
         html.Div(
             f"{t('mom', lang)} {format_change(change, metric.change_kind, lang)}",
