@@ -34,10 +34,10 @@ def opened(browser, base_url: str, path: str, lang: str, size=(1600, 1000)) -> I
 
 
 def tick_texts(page: Page, graph: str) -> list[str]:
-    """The x-axis tick labels Plotly drew in the graph matched by the CSS selector `graph`."""
-    ticks = page.locator(f"{graph} .xaxislayer-above .xtick text")
-    ticks.first.wait_for(timeout=60_000)
-    return [text for text in ticks.all_text_contents() if text.strip()]
+    """The x-axis tick labels Plotly drew in the graph matched by the CSS selector `graph`, once it has its lines."""
+    drawn = page.locator(graph).first
+    drawn.locator(".scatterlayer .trace").first.wait_for(timeout=90_000)  # the figure, not the blank placeholder
+    return [text for text in drawn.locator(".xaxislayer-above .xtick text").all_text_contents() if text.strip()]
 
 
 # The dispatch page's trend chart: a drill graph whose id names a time bucket.
