@@ -22,6 +22,7 @@ from cockpit.components.format import (
     is_unplaced,
     metric_name,
     value_axis,
+    value_scale,
 )
 from cockpit.components.theme import STATUS_COLOURS, UNPLACED_COLOUR, UNPLACED_PATTERN, template_name
 from cockpit.i18n import t
@@ -167,9 +168,10 @@ def trend(
     drawn = [(metric, frame) for metric, frame in frames if drawable(frame, metric)]
     if not drawn:
         return no_data_figure(title, lang, theme)
+    # Every line on one scale, the first KPI's (its 同比 line included, so the axis holds it too).
     unit = drawn[0][0].unit
-    largest = [v for _, frame in drawn for v in frame["value"]]
-    _, value_settings = value_axis(largest, unit, lang)
+    plotted = [v for _, frame in drawn for column in ("value", "year_ago") if column in frame for v in frame[column]]
+    factor, value_settings = value_scale(plotted, unit, lang)
     figure = base_figure(title, theme)
     for index, (metric, frame) in enumerate(frames):
         if not drawable(frame, metric):
@@ -177,7 +179,7 @@ def trend(
         keys = [str(k)[:10] for k in frame[dimension]]
         figure.add_scatter(
             x=keys,
-            y=_scaled(frame["value"], unit, largest, lang),
+            y=_times(frame["value"], factor),
             name=metric_name(metric, lang),
             mode="lines+markers",
             customdata=keys,
@@ -187,7 +189,7 @@ def trend(
         if with_year_ago and index == 0 and "year_ago" in frame and frame["year_ago"].fillna(0).ne(0).any():
             figure.add_scatter(
                 x=keys,
-                y=_scaled(frame["year_ago"], unit, largest, lang),
+                y=_times(frame["year_ago"], factor),
                 name=f"{metric_name(metric, lang)} · {t('yoy', lang)}",
                 mode="lines",
                 line={"dash": "dot", "width": 1.5},
@@ -199,10 +201,8 @@ def trend(
     return figure
 
 
-def _scaled(values: pd.Series, unit: str, largest: list, lang: str) -> list[float | None]:
-    """`values` on the scale value_axis chose for `largest` (every line of a chart on one axis)."""
-    scaled, _ = value_axis([*largest, *values], unit, lang)
-    return scaled[len(largest) :]
+def _times(values: pd.Series, factor: float) -> list[float | None]:
+    return [None if is_missing(value) else float(value) * factor for value in values]
 
 
 def share(

@@ -65,19 +65,23 @@ def count_scale(largest: float, lang: str = "zh") -> tuple[float, str]:
     return (divisor, suffix) if abs(largest) >= threshold else (1, "")
 
 
-def value_axis(values: Sequence[Any], unit: str, lang: str = "zh") -> tuple[list[float | None], dict]:
-    """A KPI's values as a chart plots them, and the axis settings that label them as the tiles do.
+def value_scale(values: Sequence[Any], unit: str, lang: str = "zh") -> tuple[float, dict]:
+    """(factor, axis settings) for plotting a KPI's `values`: multiply by factor, label the axis with the settings.
 
     Ratios are drawn in percent ('96%'); counts of 10万 and more in 万 ('40万'), so an axis never
     reads '400k'; other numbers with thousands separators, never an SI prefix.
     """
-    numbers = [None if is_missing(value) else float(value) for value in values]
     if unit == "%":
-        return [None if n is None else n * 100 for n in numbers], {"ticksuffix": "%"}
-    largest = max((abs(n) for n in numbers if n is not None), default=0.0)
+        return 100.0, {"ticksuffix": "%"}
+    largest = max((abs(float(value)) for value in values if not is_missing(value)), default=0.0)
     divisor, suffix = count_scale(largest, lang) if unit in COUNT_UNITS else (1, "")
-    scaled = [None if n is None else n / divisor for n in numbers]
-    return scaled, {"ticksuffix": suffix, "separatethousands": True, "exponentformat": "none"}
+    return 1 / divisor, {"ticksuffix": suffix, "separatethousands": True, "exponentformat": "none"}
+
+
+def value_axis(values: Sequence[Any], unit: str, lang: str = "zh") -> tuple[list[float | None], dict]:
+    """`values` as a chart plots them (value_scale) and the axis settings that label them as the tiles do."""
+    factor, settings = value_scale(values, unit, lang)
+    return [None if is_missing(value) else float(value) * factor for value in values], settings
 
 
 def date_axis(bucket: str, lang: str = "zh") -> dict:

@@ -81,12 +81,21 @@ def test_a_trend_axis_reads_days_as_a_chinese_report_writes_them_and_counts_in_w
     # d3-time-format: %-m and %-d are the month and day without a leading zero.
     assert "月" in zh["layout"]["xaxis"]["tickformat"] and "%b" not in zh["layout"]["xaxis"]["tickformat"]
     assert zh["layout"]["yaxis"]["ticksuffix"] == "万"
-    assert list(zh["data"][0]["y"])[:2] == [15.2, 9.8]  # plotted in 万, labelled as the tiles label them
+    assert list(zh["data"][0]["y"])[:2] == pytest.approx([15.2, 9.8])  # plotted in 万, labelled as the tiles are
     assert list(zh["data"][0]["text"])[:2] == ["15.2万件", "98,000件"]
     en = plain(charts.trend([(get_metric("tickets_received"), frame)], "day", title="t", lang="en"))
     assert en["layout"]["xaxis"]["tickformat"].startswith("%b")  # Nov 1
     assert en["layout"]["yaxis"].get("ticksuffix", "") == "" and list(en["data"][0]["y"])[:2] == [152_000, 98_000]
     assert en["layout"]["yaxis"]["exponentformat"] == "none"  # 152,000, never 152k
+
+
+def test_a_year_ago_line_shares_the_axis_of_this_year():
+    days = pd.to_datetime(["2026-11-01", "2026-11-02"])
+    frame = pd.DataFrame({"day": days, "value": [90_000.0, 80_000.0], "year_ago": [120_000.0, 60_000.0]})
+    figure = plain(charts.trend([(get_metric("tickets_received"), frame)], "day", title="t", lang="zh"))
+    this_year, year_ago = figure["data"]
+    assert figure["layout"]["yaxis"]["ticksuffix"] == "万"  # the axis reaches 12万
+    assert list(this_year["y"]) == pytest.approx([9.0, 8.0]) and list(year_ago["y"]) == pytest.approx([12.0, 6.0])
 
 
 def test_value_axis_follows_the_unit_of_the_kpi():
