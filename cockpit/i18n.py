@@ -326,6 +326,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "prorate_half_year": ("半年", "half year"),
     "prorate_quarter": ("季度", "quarter"),
     "prorate_month": ("月", "month"),
+    "no_data_period": ("本期无数据", "No data in this period"),
 }
 
 

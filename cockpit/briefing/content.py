@@ -271,8 +271,6 @@ def _figure(chart: Chart, view: View) -> dict:
     figure = as_dict(render_chart(None, chart, view, "zh", "light"))
     layout = figure.setdefault("layout", {})
     layout.update(width=CHART_WIDTH, height=CHART_HEIGHT, autosize=False)
-    if chart.kind == "trend":  # dates as a Chinese report writes them, not Plotly's "Oct 4"
-        layout["xaxis"] = {**(layout.get("xaxis") or {}), "tickformat": "%m-%d"}
     return figure
 
 

@@ -2,11 +2,13 @@
 
 The same page is served by the app at /briefs/preview, so what is printed can be
 looked at in a browser first. Charts are drawn by the Plotly.js the app already
-ships; nothing is fetched from outside.
+ships, with the zh-CN locale the app serves from its assets; nothing is fetched
+from outside.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from importlib.resources import files
 from pathlib import Path
@@ -17,12 +19,17 @@ import plotly.io as pio
 
 from cockpit import labels
 from cockpit.briefing.content import Brief
-from cockpit.components.format import format_value, metric_definition, threshold_text
+from cockpit.components.format import format_value, metric_definition, plotly_config, threshold_text
 from cockpit.components.table import format_cell
 from cockpit.i18n import t
 
 TEMPLATES = files("cockpit.briefing") / "templates"
 PLOTLY_JS = Path(plotly.__file__).with_name("package_data") / "plotly.min.js"
+# Plotly's Chinese months and weekdays: the app's own asset (served at /assets/ to pages and the wall).
+PLOTLY_LOCALE_FILE = "plotly-locale-zh-cn.js"
+PLOTLY_LOCALE_JS = Path(str(files("cockpit") / "assets" / PLOTLY_LOCALE_FILE))
+# A brief is printed: static charts, no mode bar, in Chinese.
+PLOT_CONFIG = {"staticPlot": True, "displayModeBar": False, **plotly_config("zh")}
 NUMERALS = "一二三四五六七八九十"
 # Copies of the watermark down each printed page (a fixed element fills one page).
 WATERMARK_ROWS = 4
@@ -59,13 +66,16 @@ def _shorten(text, length: int = 24) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
-def render_html(brief: Brief, plotly_src: str | None = None) -> str:
-    """The briefing page; `plotly_src` is where the page loads Plotly.js from (default: the package's file)."""
+def render_html(brief: Brief, plotly_src: str | None = None, locale_src: str | None = None) -> str:
+    """The briefing page; `plotly_src` and `locale_src` are where it loads Plotly.js and its zh-CN locale from
+    (default: the files themselves)."""
     template = _environment.get_template("brief.html")
     return template.render(
         brief=brief,
         css=(TEMPLATES / "brief.css").read_text(encoding="utf-8"),
         plotly_src=plotly_src or PLOTLY_JS.as_uri(),
+        locale_src=locale_src or PLOTLY_LOCALE_JS.as_uri(),
+        plot_config=json.dumps(PLOT_CONFIG),
         numerals=NUMERALS,
         status_words=STATUS_WORDS,
         watermark_rows=WATERMARK_ROWS,

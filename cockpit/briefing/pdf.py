@@ -24,6 +24,7 @@ from pypdf import PdfReader, PdfWriter
 
 from cockpit.briefing.content import Brief
 from cockpit.briefing.document import render_html
+from cockpit.components.format import format_time
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_FLAGS = [
@@ -131,7 +132,7 @@ def _header(brief: Brief) -> str:
 
 def _footer(brief: Brief) -> str:
     demo = " · 演示数据" if brief.release.is_demo else ""
-    facts = f"数据截至 {brief.release.data_through} · 生成于 {brief.generated_at:%Y-%m-%d %H:%M}{demo}"
+    facts = f"数据截至 {brief.release.data_through} · 生成于 {format_time(brief.generated_at)}{demo}"
     return (
         f'<div style="{_FONT}width:100%;margin:0 16mm;display:flex;justify-content:space-between;">'
         f"<span>{escape(facts)}</span>"

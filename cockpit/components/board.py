@@ -28,7 +28,7 @@ from cockpit.components.kpi import kpi_tile
 from cockpit.components.map import choropleth, feature_collection
 from cockpit.components.records import declare_record_kpis, record_panel
 from cockpit.components.table import report_table
-from cockpit.components.theme import GRAPH_CONFIG
+from cockpit.components.theme import graph_config
 from cockpit.data import NoRelease, current_warehouse
 from cockpit.i18n import current_language, current_theme, dimension_name, t
 from cockpit.metrics import Metric, Period, get_metric
@@ -342,7 +342,7 @@ def _chart_panel(board: Board, index: int, chart: Chart, view: View, lang: str):
         body = html.Div(id=component_id, className="list-panel")
     else:
         graph_id = {"type": "drill", "dim": chart_dimension(chart, view), "chart": component_id}
-        body = dcc.Graph(id=graph_id, config=GRAPH_CONFIG, className="chart")
+        body = dcc.Graph(id=graph_id, config=graph_config(lang), className="chart")
     extra = []
     if chart.kind == "map" and len(board.map_kpis) > 1:
         extra.append(

@@ -23,7 +23,7 @@ from cockpit.access.state import connect
 from cockpit.access.web import requires
 from cockpit.briefing import BriefSpec, NoData, collect
 from cockpit.briefing.content import scope_of_brief
-from cockpit.briefing.document import PLOTLY_JS, render_html
+from cockpit.briefing.document import PLOTLY_JS, PLOTLY_LOCALE_FILE, render_html
 from cockpit.briefing.jobs import TOTAL_STEPS, brief_path, job_state, readable_brief, record_brief, start_job
 from cockpit.components.filters import LOCATION, parse_search
 from cockpit.data import NoRelease, current_warehouse
@@ -204,7 +204,8 @@ def preview_brief() -> flask.Response:
         )
     except (NoRelease, NoData) as exc:
         return flask.Response(str(exc), status=404, mimetype="text/plain")
-    return flask.Response(render_html(brief, plotly_src="/briefs/plotly.min.js"), mimetype="text/html")
+    page = render_html(brief, plotly_src="/briefs/plotly.min.js", locale_src=f"/assets/{PLOTLY_LOCALE_FILE}")
+    return flask.Response(page, mimetype="text/html")
 
 
 def plotly_js() -> flask.Response:

@@ -1,7 +1,10 @@
 """Figure builders: a KPI's grouped frame (from `compute()`) in, a Plotly figure out, no I/O.
 
 Every clickable shape carries the group's key in `customdata`, which the drill
-callback reads to narrow the view.
+callback reads to narrow the view. A chart with nothing to draw in the period
+(no rows, or only empty values) says so in words (本期无数据) instead of drawing
+empty axes. Numbers and dates are labelled through cockpit.components.format,
+as the KPI tiles are.
 """
 
 from __future__ import annotations
@@ -11,7 +14,16 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from cockpit.components.format import format_value, group_label, is_unplaced, metric_name, unit_suffix
+from cockpit.components.format import (
+    date_axis,
+    format_value,
+    group_label,
+    is_missing,
+    is_unplaced,
+    metric_name,
+    value_axis,
+    value_scale,
+)
 from cockpit.components.theme import STATUS_COLOURS, UNPLACED_COLOUR, UNPLACED_PATTERN, template_name
 from cockpit.i18n import t
 from cockpit.metrics import Metric
@@ -27,11 +39,34 @@ def base_figure(title: str, theme: str, height: int = 320) -> go.Figure:
 
 
 def empty_figure(title: str, message: str, theme: str = "light") -> go.Figure:
+    """A titled figure with `message` in words where the chart would be, and no axes."""
     figure = base_figure(title, theme, EMPTY_HEIGHT)
     figure.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False)
     return figure
+
+
+def no_data_figure(title: str, lang: str = "zh", theme: str = "light") -> go.Figure:
+    """The chart of a period with no data: 本期无数据 / No data in this period."""
+    return empty_figure(title, t("no_data_period", lang), theme)
+
+
+def has_values(frame: pd.DataFrame | None, column: str = "value") -> bool:
+    """Whether a frame has anything to draw: a row whose `column` is not null."""
+    return frame is not None and column in frame and bool(frame[column].notna().any())
+
+
+def drawable(frame: pd.DataFrame | None, metric: Metric) -> bool:
+    """Whether a KPI frame is worth a chart: some value, and for a count, an average or a sum, one that is not 0.
+
+    A count of nothing over the whole period (no pledge delivered by any community, no ticket on any
+    day) is what a period with no data looks like: zero-length bars and a flat line at 0 would only
+    draw axes from −1 to 1. A rate of 0 % is a value, and is drawn.
+    """
+    if not has_values(frame):
+        return False
+    return metric.is_ratio or bool(frame["value"].fillna(0).astype(float).ne(0).any())
 
 
 def unplaced_rows(frame: pd.DataFrame, dimension: str) -> pd.Series:
@@ -60,11 +95,6 @@ def as_dict(figure: go.Figure | dict) -> dict:
     return figure if isinstance(figure, dict) else figure.to_plotly_json()
 
 
-def _axis_values(frame: pd.DataFrame, metric: Metric) -> pd.Series:
-    values = frame["value"].astype(float)
-    return values * 100 if metric.is_ratio else values
-
-
 def bar(
     frame: pd.DataFrame,
     metric: Metric,
@@ -82,13 +112,13 @@ def bar(
     for a neutral count, the largest comes first. Records with no place are a grey,
     hatched 未定位 bar at the end, outside the ranking.
     """
+    if not drawable(frame, metric):
+        return no_data_figure(title, lang, theme)
     data = worst_first(frame, metric, dimension, top)
-    if data.empty:
-        return empty_figure(title, t("no_data", lang), theme)
     unplaced = list(unplaced_rows(data, dimension))
     colours = [UNPLACED_COLOUR if away else STATUS_COLOURS[s] for s, away in zip(data["status"], unplaced, strict=True)]
     patterns = [UNPLACED_PATTERN if away else "" for away in unplaced]
-    values = _axis_values(data, metric)
+    values, value_settings = value_axis(list(data["value"]), metric.unit, lang)
     text = [format_value(v, metric.unit, lang) for v in data["value"]]
     keys = [str(k) for k in data[dimension]]
     labels = [group_label(dimension, k, label, lang) for k, label in zip(data[dimension], data["label"], strict=True)]
@@ -105,7 +135,7 @@ def bar(
             hovertemplate="%{y}: %{text}<extra></extra>",
             textposition="auto",
         )
-        figure.update_xaxes(ticksuffix="%" if metric.is_ratio else "")
+        figure.update_xaxes(**value_settings)
     else:
         figure.add_bar(
             x=labels,
@@ -116,7 +146,7 @@ def bar(
             hovertemplate="%{x}: %{text}<extra></extra>",
             textposition="auto",
         )
-        figure.update_yaxes(ticksuffix="%" if metric.is_ratio else "")
+        figure.update_yaxes(**value_settings)
     figure.update_layout(showlegend=False, clickmode="event")
     return figure
 
@@ -130,17 +160,26 @@ def trend(
     theme: str = "light",
     with_year_ago: bool = True,
 ) -> go.Figure:
-    """One or more KPIs over day/week/month buckets; the first KPI's 同比 line dotted beside it."""
+    """One or more KPIs over day/week/month buckets (`dimension`); the first KPI's 同比 line dotted beside it.
+
+    The time axis is labelled for the bucket in the reader's language (date_axis); the value axis
+    as the first KPI's tiles are (value_axis: %, 万).
+    """
+    drawn = [(metric, frame) for metric, frame in frames if drawable(frame, metric)]
+    if not drawn:
+        return no_data_figure(title, lang, theme)
+    # Every line on one scale, the first KPI's (its 同比 line included, so the axis holds it too).
+    unit = drawn[0][0].unit
+    plotted = [v for _, frame in drawn for column in ("value", "year_ago") if column in frame for v in frame[column]]
+    factor, value_settings = value_scale(plotted, unit, lang)
     figure = base_figure(title, theme)
-    plotted = False
     for index, (metric, frame) in enumerate(frames):
-        if frame.empty:
+        if not drawable(frame, metric):
             continue
-        plotted = True
         keys = [str(k)[:10] for k in frame[dimension]]
         figure.add_scatter(
             x=keys,
-            y=_axis_values(frame, metric),
+            y=_times(frame["value"], factor),
             name=metric_name(metric, lang),
             mode="lines+markers",
             customdata=keys,
@@ -148,30 +187,31 @@ def trend(
             hovertemplate="%{x}: %{text}<extra>%{fullData.name}</extra>",
         )
         if with_year_ago and index == 0 and "year_ago" in frame and frame["year_ago"].fillna(0).ne(0).any():
-            year_ago = frame["year_ago"].astype(float) * (100 if metric.is_ratio else 1)
             figure.add_scatter(
                 x=keys,
-                y=year_ago,
+                y=_times(frame["year_ago"], factor),
                 name=f"{metric_name(metric, lang)} · {t('yoy', lang)}",
                 mode="lines",
                 line={"dash": "dot", "width": 1.5},
                 hoverinfo="skip",
             )
-    if not plotted:
-        return empty_figure(title, t("no_data", lang), theme)
-    unit = frames[0][0]
-    figure.update_yaxes(ticksuffix="%" if unit.is_ratio else "", rangemode="tozero")
+    figure.update_xaxes(**date_axis(dimension, lang))
+    figure.update_yaxes(**value_settings, rangemode="tozero")
     figure.update_layout(hovermode="x unified", clickmode="event")
     return figure
+
+
+def _times(values: pd.Series, factor: float) -> list[float | None]:
+    return [None if is_missing(value) else float(value) * factor for value in values]
 
 
 def share(
     frame: pd.DataFrame, metric: Metric, dimension: str, *, title: str, lang: str = "zh", theme: str = "light"
 ) -> go.Figure:
     """A KPI's split over a few groups as a donut (channel mix, partner kinds)."""
-    data = frame[frame["value"].fillna(0) > 0]
+    data = frame[frame["value"].fillna(0) > 0] if has_values(frame) else frame.iloc[0:0]
     if data.empty:
-        return empty_figure(title, t("no_data", lang), theme)
+        return no_data_figure(title, lang, theme)
     figure = base_figure(title, theme)
     figure.add_pie(
         labels=list(data["label"]),
@@ -180,7 +220,8 @@ def share(
         customdata=[str(k) for k in data[dimension]],
         sort=False,
         textinfo="label+percent",
-        hovertemplate="%{label}: %{value:,.0f}" + unit_suffix(metric.unit, lang) + " (%{percent})<extra></extra>",
+        hovertext=[format_value(v, metric.unit, lang) for v in data["value"]],
+        hovertemplate="%{label}: %{hovertext} (%{percent})<extra></extra>",
     )
     figure.update_layout(showlegend=False)
     return figure
@@ -188,34 +229,40 @@ def share(
 
 def funnel(stages: Sequence[tuple[Metric, float | None]], *, title: str, lang: str = "zh", theme: str = "light"):
     """Counts along a process (received → … → closed), each stage a KPI; the share of the first shown."""
-    if not stages or all(value in (None, 0) for _, value in stages):
-        return empty_figure(title, t("no_data", lang), theme)
+    numbers = [0.0 if is_missing(value) else float(value) for _, value in stages]
+    if not any(numbers):
+        return no_data_figure(title, lang, theme)
     figure = base_figure(title, theme, 340)
     figure.add_funnel(
         y=[metric_name(metric, lang) for metric, _ in stages],
-        x=[0 if value is None else float(value) for _, value in stages],
+        x=numbers,
         customdata=[metric.id for metric, _ in stages],
-        textinfo="value+percent initial",
-        texttemplate="%{value:,.0f} (%{percentInitial:.1%})",
-        hovertemplate="%{y}: %{value:,.0f}<extra></extra>",
+        text=[format_value(number, metric.unit, lang) for (metric, _), number in zip(stages, numbers, strict=True)],
+        textinfo="text+percent initial",
+        texttemplate="%{text} (%{percentInitial:.1%})",
+        hovertemplate="%{y}: %{text}<extra></extra>",
     )
     return figure
 
 
-def hierarchy(tree: pd.DataFrame, *, value: str, title: str, lang: str = "zh", theme: str = "light") -> go.Figure:
+def hierarchy(
+    tree: pd.DataFrame, *, value: str, title: str, unit: str = "人", lang: str = "zh", theme: str = "light"
+) -> go.Figure:
     """The grid system as a treemap: community → comprehensive/dedicated grid → micro grid, sized by `value`."""
-    if tree.empty:
-        return empty_figure(title, t("no_data", lang), theme)
+    if not has_values(tree, value) or not tree[value].fillna(0).astype(float).any():
+        return no_data_figure(title, lang, theme)
+    sizes = list(tree[value].fillna(0).astype(float))
     figure = base_figure(title, theme, 460)
     figure.add_treemap(
         ids=list(tree["id"]),
         labels=list(tree["label"]),
         parents=list(tree["parent"]),
-        values=list(tree[value].fillna(0).astype(float)),
+        values=sizes,
         branchvalues="total",
         maxdepth=2,
         customdata=list(tree["dimension"]),
-        hovertemplate="%{label}: %{value:,.0f}<extra></extra>",
+        hovertext=[format_value(size, unit, lang) for size in sizes],
+        hovertemplate="%{label}: %{hovertext}<extra></extra>",
     )
     figure.update_layout(margin={"l": 4, "r": 4, "t": 36, "b": 4})
     return figure

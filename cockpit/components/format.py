@@ -1,9 +1,16 @@
-"""Numbers as a Chinese report writes them: 万 for large counts, percentages with one decimal."""
+"""Numbers, times and chart axes as a Chinese report writes them, for pages, the wall and briefs alike.
+
+万 for large counts, percentages with one decimal, dates like 11月1日 on time axes
+(Plotly's zh-CN locale, served from cockpit/assets/, names months and weekdays).
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
+
+import pandas as pd
 
 from cockpit.i18n import t
 from cockpit.metrics import Metric
@@ -11,6 +18,26 @@ from cockpit.metrics.catalog import PLACE_DIMENSIONS, UNKNOWN_PLACE
 
 COUNT_UNITS = ("件", "个", "人", "户", "次", "元")
 UNIT_EN = {"件": "", "个": "", "人": "", "户": " hh", "次": "", "元": " CNY", "小时": " h", "分钟": " min", "天": " d"}
+# From which size a count is written in 万 (Chinese) or in millions (English), and by what it is divided.
+LARGE_COUNT = {"zh": (100_000, 10_000, "万"), "en": (1_000_000, 1_000_000, "M")}
+
+# Plotly's locale per reader language; English is Plotly's own default, so it needs none.
+PLOTLY_LOCALES = {"zh": "zh-CN"}
+# A time axis per trend bucket: (tick labels, hover label), in d3-time-format; %a and %b follow the locale.
+DATE_AXIS_FORMATS = {
+    "zh": {
+        "day": ("%-m月%-d日", "%Y年%-m月%-d日 %a"),
+        "week": ("%-m月%-d日", "%Y年%-m月%-d日起当周"),
+        "month": ("%Y年%-m月", "%Y年%-m月"),
+    },
+    "en": {
+        "day": ("%b %-d", "%a %b %-d, %Y"),
+        "week": ("%b %-d", "week of %b %-d, %Y"),
+        "month": ("%b %Y", "%B %Y"),
+    },
+}
+# Times in lists, banners and briefs: to the minute, the same within a year, a clock time.
+TIME_FORMATS = {"stamp": "%Y-%m-%d %H:%M", "short": "%m-%d %H:%M", "clock": "%H:%M", "day": "%Y-%m-%d"}
 
 
 def is_missing(value: Any) -> bool:
@@ -25,12 +52,56 @@ def format_number(value: Any, unit: str, lang: str = "zh") -> str:
     if unit == "%":
         return f"{number * 100:.1f}%"
     if unit in COUNT_UNITS:
-        if lang == "zh" and abs(number) >= 100_000:
-            return f"{number / 10_000:,.1f}万"
-        if lang == "en" and abs(number) >= 1_000_000:
-            return f"{number / 1_000_000:,.2f}M"
+        divisor, suffix = count_scale(number, lang)
+        if suffix:
+            return f"{number / divisor:,.{1 if lang == 'zh' else 2}f}{suffix}"
         return f"{number:,.0f}"
     return f"{number:,.1f}"
+
+
+def count_scale(largest: float, lang: str = "zh") -> tuple[float, str]:
+    """(divisor, suffix) for counts as large as `largest`: (10000, '万') from 10万 in Chinese, else (1, '')."""
+    threshold, divisor, suffix = LARGE_COUNT["en" if lang == "en" else "zh"]
+    return (divisor, suffix) if abs(largest) >= threshold else (1, "")
+
+
+def value_scale(values: Sequence[Any], unit: str, lang: str = "zh") -> tuple[float, dict]:
+    """(factor, axis settings) for plotting a KPI's `values`: multiply by factor, label the axis with the settings.
+
+    Ratios are drawn in percent ('96%'); counts of 10万 and more in 万 ('40万'), so an axis never
+    reads '400k'; other numbers with thousands separators, never an SI prefix.
+    """
+    if unit == "%":
+        return 100.0, {"ticksuffix": "%"}
+    largest = max((abs(float(value)) for value in values if not is_missing(value)), default=0.0)
+    divisor, suffix = count_scale(largest, lang) if unit in COUNT_UNITS else (1, "")
+    return 1 / divisor, {"ticksuffix": suffix, "separatethousands": True, "exponentformat": "none"}
+
+
+def value_axis(values: Sequence[Any], unit: str, lang: str = "zh") -> tuple[list[float | None], dict]:
+    """`values` as a chart plots them (value_scale) and the axis settings that label them as the tiles do."""
+    factor, settings = value_scale(values, unit, lang)
+    return [None if is_missing(value) else float(value) * factor for value in values], settings
+
+
+def date_axis(bucket: str, lang: str = "zh") -> dict:
+    """Axis settings for a time axis of `bucket` (day, week, month) in `lang`: '11月1日' or 'Nov 1'."""
+    formats = DATE_AXIS_FORMATS["en" if lang == "en" else "zh"]
+    ticks, hover = formats.get(bucket, formats["day"])
+    return {"type": "date", "tickformat": ticks, "hoverformat": hover}
+
+
+def plotly_config(lang: str = "zh") -> dict:
+    """The part of a graph's Plotly config that depends on the reader's language (its locale)."""
+    locale = PLOTLY_LOCALES.get(lang)
+    return {"locale": locale} if locale else {}
+
+
+def format_time(value: Any, style: str = "stamp") -> str:
+    """A date or time as the cockpit prints it (TIME_FORMATS: stamp, short, clock, day); '' when missing."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return f"{value:{TIME_FORMATS[style]}}"
 
 
 def unit_suffix(unit: str, lang: str = "zh") -> str:

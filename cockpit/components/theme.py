@@ -9,6 +9,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from cockpit.components.format import plotly_config
 from cockpit.metrics import Metric
 
 FONT_STACK = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
@@ -58,3 +59,8 @@ def template_name(theme: str) -> str:
 
 def colour_scale(metric: Metric) -> list:
     return {"up": SCALE_GOOD_UP, "down": SCALE_GOOD_DOWN}.get(metric.good, SCALE_NEUTRAL)
+
+
+def graph_config(lang: str) -> dict:
+    """GRAPH_CONFIG for a reader of `lang`: in Chinese with Plotly's zh-CN locale (months, weekdays, buttons)."""
+    return {**GRAPH_CONFIG, **plotly_config(lang)}

@@ -7,6 +7,7 @@ numbers change only when a new release is published.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from dash import html
 
 from cockpit.components.board import Board, KpiGroup, map_shapes
 from cockpit.components.charts import base_figure
-from cockpit.components.format import change_tone, format_change, format_value, metric_name
+from cockpit.components.format import change_tone, format_change, format_time, format_value, metric_name
 from cockpit.components.kpi import through_note
 from cockpit.components.theme import STATUS_COLOURS, TONE_COLOURS
 from cockpit.data import Warehouse
@@ -76,17 +77,32 @@ BOARDS = tuple(
 BOARD_IDS = tuple(board.id for board in BOARDS)
 
 
+def text_width_em(text: str) -> float:
+    """About how wide `text` is set in the wall's font, in em, never less than it is.
+
+    An ideograph (and %, —, arrows) is 1 em in Noto Sans CJK; its digits are 0.59 em, capitals up to 0.85.
+    wall.css sizes a KPI value by it (font-size = tile width / this), so a value shrinks to fit its tile.
+    """
+    wide = sum(1 for char in text if unicodedata.east_asian_width(char) in "WFA" or char in "%—")
+    capitals = sum(1 for char in text if char.isascii() and char.isupper())
+    return round(wide + 0.85 * capitals + 0.65 * (len(text) - wide - capitals), 2)
+
+
 def wall_tile(metric: Metric, row: Mapping[str, Any] | None, lang: str, offline: float | None = None) -> html.Div:
     """A KPI readable from across the room: name, big value in its status colour, 环比."""
     value = None if row is None else row.get("value")
     status = "none" if row is None else row.get("status", "none")
     change = None if row is None else row.get("change_mom")
+    text = format_value(value, metric.unit, lang)
     parts = [
         html.Div(metric_name(metric, lang), className="wall-kpi-name"),
         html.Div(
-            format_value(value, metric.unit, lang),
+            text,
             className=f"wall-kpi-value status-{status}",
-            style={"color": STATUS_COLOURS[status]} if status != "none" else None,
+            style={
+                "--value-em": f"{max(text_width_em(text), 1)}",
+                **({"color": STATUS_COLOURS[status]} if status != "none" else {}),
+            },
         ),
         html.Div(
             f"{t('mom', lang)} {format_change(change, metric.change_kind, lang)}",
@@ -166,17 +182,18 @@ def ticker(warehouse: Warehouse, period: Period, hours: int, lang: str, offline:
     items = []
     for row in alarms.head(TICKER_ALARMS).itertuples():
         state = t("wall_live", lang) if row.is_live else t("wall_cleared", lang)
+        kind = labels.get(row.alarm_kind, row.alarm_kind)
         items.append(
             html.Span(
-                f"{row.raised_at:%m-%d %H:%M} {labels.get(row.alarm_kind, row.alarm_kind)} · {_place(row)} · {state}",
+                f"{format_time(row.raised_at, 'short')} {kind} · {_place(row)} · {state}",
                 className=f"ticker-item level-{row.level}",
             )
         )
     for row in newly_overdue(warehouse).itertuples():
         items.append(
             html.Span(
-                f"{t('wall_overdue', lang)} {row.deadline_at:%m-%d %H:%M} {row.category} · {row.community or ''} · "
-                f"{str(row.title)[:28]}",
+                f"{t('wall_overdue', lang)} {format_time(row.deadline_at, 'short')} {row.category} · "
+                f"{row.community or ''} · {str(row.title)[:28]}",
                 className="ticker-item overdue",
             )
         )
@@ -218,7 +235,11 @@ def stale_banner(warehouse: Warehouse, lang: str, now: datetime | None = None) -
     if status == "green":
         return "", BANNER_CLASSES[status]
     text = t(
-        "wall_stale", lang, since=f"{info.as_of:%Y-%m-%d %H:%M}", hours=int(age), built=f"{info.built_at:%m-%d %H:%M}"
+        "wall_stale",
+        lang,
+        since=format_time(info.as_of),
+        hours=int(age),
+        built=format_time(info.built_at, "short"),
     )
     return text, BANNER_CLASSES[status]
 
@@ -240,8 +261,8 @@ def pending_alarm(warehouse: Warehouse, hours: int, seen: list[str], level: str 
         "kind": labels.get(row.alarm_kind, row.alarm_kind),
         "device": row.device if isinstance(row.device, str) else "",
         "place": _place(row),
-        "raised_at": f"{row.raised_at:%Y-%m-%d %H:%M}",
-        "cleared_at": None if pd.isna(row.cleared_at) else f"{row.cleared_at:%H:%M}",
+        "raised_at": format_time(row.raised_at),
+        "cleared_at": format_time(row.cleared_at, "clock") or None,
         "lon": None if pd.isna(row.lon) else float(row.lon),
         "lat": None if pd.isna(row.lat) else float(row.lat),
     }

@@ -27,6 +27,7 @@ from cockpit.access.web import requires
 from cockpit.components import wall
 from cockpit.components.board import Board, Chart, render_chart
 from cockpit.components.charts import as_dict
+from cockpit.components.format import plotly_config
 from cockpit.data import NoRelease, current_warehouse
 from cockpit.i18n import LANGUAGES, current_language, street_name, t
 from cockpit.view import View
@@ -35,6 +36,12 @@ LAYOUTS = {"1080p": (1920, 1080), "4k": (3840, 2160), "triple": (5760, 1080)}
 DEFAULTS = {"rotate": 20, "refresh": 30, "alert_timeout": 120, "alarm_hours": 24}
 LIMITS = {"rotate": (1, 3600), "refresh": (1, 3600), "alert_timeout": (1, 86_400), "alarm_hours": (1, 24 * 31)}
 WALL_CONFIG = {"staticPlot": True, "displayModeBar": False, "responsive": True}
+
+
+def wall_config(lang: str) -> dict:
+    """WALL_CONFIG for a wall in `lang` (Plotly's zh-CN locale in Chinese)."""
+    return {**WALL_CONFIG, **plotly_config(lang)}
+
 
 BOARDS = wall.BOARDS
 BOARD_IDS = wall.BOARD_IDS
@@ -78,7 +85,7 @@ def config(query: Mapping, lang: str) -> dict:
     }
 
 
-def _board(board: Board) -> html.Div:
+def _board(board: Board, lang: str) -> html.Div:
     return html.Div(
         [
             html.Div(id={"type": "wall-kpis", "board": board.id}, className="wall-kpis"),
@@ -86,7 +93,7 @@ def _board(board: Board) -> html.Div:
                 [
                     dcc.Graph(
                         id={"type": "wall-chart", "board": board.id, "index": index},
-                        config=WALL_CONFIG,
+                        config=wall_config(lang),
                         className=f"wall-chart kind-{chart.kind}",
                     )
                     for index, chart in enumerate(board.charts)
@@ -149,7 +156,7 @@ def layout(**query) -> html.Div:
                 className="wall-header",
             ),
             html.Div(id="wall-banner", className="wall-banner hidden"),
-            html.Div([_board(board) for board in BOARDS], className="wall-boards"),
+            html.Div([_board(board, lang) for board in BOARDS], className="wall-boards"),
             html.Div(id="wall-ticker", className="wall-ticker"),
             html.Div(
                 [
@@ -161,7 +168,7 @@ def layout(**query) -> html.Div:
                         ],
                         className="wall-alert-side",
                     ),
-                    dcc.Graph(id="wall-alert-map", config=WALL_CONFIG, className="wall-alert-map"),
+                    dcc.Graph(id="wall-alert-map", config=wall_config(lang), className="wall-alert-map"),
                 ],
                 id="wall-alert",
                 className="wall-alert",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import calendar
 import os
 import re
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -93,6 +95,21 @@ def test_the_kpi_values_in_the_pdf_equal_the_catalog(brief_pdf, loaded_demo):
                 value = compute(con, kpi, PERIOD)["value"].iloc[0]
                 expected = re.sub(r"\s+", "", f"{metric.name_zh}{format_value(value, metric.unit)}")
                 assert expected in text, f"{kpi}: {expected} not in the PDF"
+
+
+def test_the_charts_in_the_pdf_read_chinese_dates_and_say_when_a_period_has_no_data(brief_pdf, loaded_demo):
+    raw = "".join(page.extract_text() for page in PdfReader(brief_pdf).pages)
+    # The dispatch trend's ticks: days as 9月28日, never Plotly's English "Sep 28" nor a bare "09-28".
+    days = {(int(month), int(day)) for month, day in re.findall(r"(\d{1,2})\s*月\s*(\d{1,2})\s*日", raw)}
+    in_period = {(day.month, day.day) for day in (PERIOD.start + timedelta(days=n) for n in range(DEMO_DAYS))}
+    assert days & in_period, raw[:2000]
+    english = [name for name in calendar.month_abbr if name and re.search(rf"\b{name}\b", raw)]
+    assert english == []
+    # The party section's ranking of pledges delivered: none in the test week, so the chart says so.
+    with duckdb.connect(str(loaded_demo.release), read_only=True) as con:
+        delivered = compute(con, "pledges_delivered", PERIOD, group_by="community")
+    assert delivered["value"].fillna(0).eq(0).all()
+    assert "本期无数据" in _text(PdfReader(brief_pdf))
 
 
 def test_a_community_brief_counts_only_that_community(loaded_demo, tmp_path):

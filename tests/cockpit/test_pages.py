@@ -97,7 +97,7 @@ def test_every_callback_of_every_page_answers_from_the_catalog(client, app, name
     assert len(drawn) > len(figures) / 2
     for figure in figures:
         if not figure["data"]:  # an empty chart says so, it is not a blank box
-            assert figure["layout"]["annotations"][0]["text"] == "无数据"
+            assert figure["layout"]["annotations"][0]["text"] == "本期无数据"
     for figure in figures:
         assert "http" not in json.dumps(figure.get("layout", {}).get("map", {}))
 
