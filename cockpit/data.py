@@ -33,7 +33,7 @@ from cockpit import labels
 from cockpit.access.accounts import Scope, ScopeKind
 from cockpit.access.principal import current_principal
 from cockpit.metrics import Period, compute, get_metric
-from cockpit.metrics.catalog import UNKNOWN_PLACE, RowScope
+from cockpit.metrics.catalog import TIME_DIMENSIONS, UNKNOWN_PLACE, RowScope
 from cockpit.metrics.records import RecordQuery, fact_columns, record_query
 from cockpit.status import sources_complete_through
 from warehouse.paths import Home
@@ -268,10 +268,12 @@ class Warehouse:
         group_by: str | None = None,
         compare: bool = True,
         scope: RowScope | None = None,
+        lang: str = "zh",
     ) -> pd.DataFrame:
         """`compute()` on the current release, cached by release, KPI, period, filters, grouping and scope.
 
-        The period is cut at the day the KPI's sources are complete through (see `compute()`).
+        The period is cut at the day the KPI's sources are complete through (see `compute()`). Groups are
+        labelled in `lang` (compute() names them in Chinese; English names come from the code lists).
         """
         get_metric(metric_id)  # unknown ids fail before they reach the cache
         frozen = tuple(sorted((filters or {}).items()))
@@ -289,7 +291,17 @@ class Warehouse:
                 complete_through=self.complete_through(metric_id),
             ),
         )
-        return frame.copy()
+        frame = frame.copy()
+        if lang != "zh" and group_by and group_by in frame and group_by not in TIME_DIMENSIONS:
+            names = self.code_list_names(group_by, lang)
+            frame["label"] = [
+                names.get(str(key), label) for key, label in zip(frame[group_by], frame["label"], strict=True)
+            ]
+        return frame
+
+    def code_list_names(self, listed: str, lang: str) -> dict[str, str]:
+        """code → name of one code list (cockpit.labels) in `lang`, once per release."""
+        return self._cached(("code-list", listed, lang), lambda cur: labels.names(cur, listed, lang))
 
     def dataset(self, name: str, scope: RowScope | None = None) -> pd.DataFrame:
         """One of DATASETS from the current release, cached per release, with only the rows of `scope`."""
@@ -329,7 +341,7 @@ class Warehouse:
         """column → (code → name in `lang`) for the coded columns of a KPI's record table, once per release."""
         fact = get_metric(metric_id).fact
         coded = labels.coded_columns(fact, self.record_columns(metric_id))
-        return self._cached(("names", fact, lang), lambda cur: labels.record_names(cur, coded, lang))
+        return {column: self.code_list_names(listed, lang) for column, listed in coded.items()}
 
     def records(
         self,
@@ -490,6 +502,9 @@ class ScopedWarehouse:
 
     def code_names(self, metric_id: str, lang: str = "zh") -> dict[str, dict[str, str]]:
         return self.base.code_names(metric_id, lang)
+
+    def code_list_names(self, listed: str, lang: str) -> dict[str, str]:
+        return self.base.code_list_names(listed, lang)
 
     def records(self, metric_id: str, period: Period, **options) -> tuple[pd.DataFrame, int | None]:
         return self.base.records(metric_id, period, **options, scope=self.row_scope)

@@ -14,7 +14,6 @@ module; an export writes each code beside its name (类别, 类别代码).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 
 import duckdb
 
@@ -96,9 +95,3 @@ def names(cur: duckdb.DuckDBPyConnection, listed: str, lang: str = "zh") -> dict
             found = {code: romanise(name) for code, name in found.items()}
         found[UNKNOWN_PLACE] = t("unlocated", lang)
     return found
-
-
-def record_names(cur: duckdb.DuckDBPyConnection, coded: Mapping[str, str], lang: str) -> dict[str, dict[str, str]]:
-    """column → (code → name) for the coded columns of a record table (see `coded_columns`)."""
-    lists = {listed: names(cur, listed, lang) for listed in set(coded.values())}
-    return {column: lists[listed] for column, listed in coded.items()}

@@ -199,7 +199,9 @@ def render_chart(board: Board, chart: Chart, view: View, lang: str, theme: str):
         metric = get_metric(_map_metric(board, view) if chart.follows_map else chart.kpis[0])
         if chart.follows_map:
             title = f"{title} · {metric_name(metric, lang)}"
-        frame = warehouse.metric(metric.id, view.period, filters=_group_filters(view, chart.by), group_by=chart.by)
+        frame = warehouse.metric(
+            metric.id, view.period, filters=_group_filters(view, chart.by), group_by=chart.by, lang=lang
+        )
         if chart.kind == "share":
             return charts.share(frame, metric, chart.by, title=title, lang=lang, theme=theme)
         return charts.bar(frame, metric, chart.by, title=title, lang=lang, theme=theme, top=chart.top)

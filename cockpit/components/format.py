@@ -12,9 +12,12 @@ from typing import Any
 
 import pandas as pd
 
-from cockpit.i18n import t
+from cockpit.i18n import romanise, t
 from cockpit.metrics import Metric
 from cockpit.metrics.catalog import PLACE_DIMENSIONS, UNKNOWN_PLACE
+
+# Dimensions whose names are places: an English reader gets them in pinyin.
+ROMANISED_DIMENSIONS = (*PLACE_DIMENSIONS, "micro_grid")
 
 COUNT_UNITS = ("件", "个", "人", "户", "次", "元")
 UNIT_EN = {"件": "", "个": "", "人": "", "户": " hh", "次": "", "元": " CNY", "小时": " h", "分钟": " min", "天": " d"}
@@ -143,9 +146,12 @@ def is_unplaced(dimension: str, key: Any) -> bool:
 
 
 def group_label(dimension: str, key: Any, label: Any, lang: str = "zh") -> str:
-    """A group's name on screen: the unknown place in the reader's language (未定位 / Unlocated), else `label`."""
+    """A group's name on screen: the unknown place in the reader's language (未定位 / Unlocated), else `label`;
+    a place in pinyin for an English reader (places have Chinese names only)."""
     if is_unplaced(dimension, key):
         return t("unlocated", lang)
+    if lang == "en" and dimension in ROMANISED_DIMENSIONS:
+        return romanise(str(label))
     return str(label)
 
 

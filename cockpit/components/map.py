@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cockpit.components.charts import base_figure, empty_figure
-from cockpit.components.format import COUNT_UNITS, format_value, is_missing, is_unplaced, metric_name
+from cockpit.components.format import COUNT_UNITS, format_value, group_label, is_missing, is_unplaced, metric_name
 from cockpit.components.theme import NOTE_BACKGROUND, colour_scale
 from cockpit.i18n import t
 from cockpit.metrics import Metric
@@ -114,9 +114,9 @@ def choropleth(
     z = merged["value"].astype(float) * (100 if metric.is_ratio else 1)
     note = unplaced_note(values, metric, key, lang)
     text = [
-        f"{name}<br>{metric_name(metric, lang)}: {format_value(v, metric.unit, lang)}"
+        f"{group_label(key, place, name, lang)}<br>{metric_name(metric, lang)}: {format_value(v, metric.unit, lang)}"
         + (f"<br><i>{note}</i>" if note else "")
-        for name, v in zip(merged["name"], merged["value"], strict=True)
+        for place, name, v in zip(merged["id"], merged["name"], merged["value"], strict=True)
     ]
     west, south, east, north = collection["bbox"]
     figure = base_figure(title, theme, height)

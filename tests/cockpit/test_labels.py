@@ -211,3 +211,24 @@ def _walk(node):
     for child in children if isinstance(children, list | tuple) else [children]:
         if hasattr(child, "children"):
             yield from _walk(child)
+
+
+def test_english_charts_name_departments_in_english(app):
+    from tests.cockpit.test_pages import render
+
+    client = DashClient(app, language="en")
+    answers = {}
+    for output, outputs, inputs in client.page_updates(
+        render(app, "approvals", {"period": PERIOD}, "cockpit_lang=en"), "approvals"
+    ):
+        answers.update(client.update(output, outputs, inputs))
+    shown = set()
+    for key, value in answers.items():
+        if key.startswith("{"):
+            for trace in value["figure"].get("data", []):
+                shown |= {str(each) for each in (trace.get("y") or []) if isinstance(each, str)}
+                shown |= {str(each) for each in (trace.get("x") or []) if isinstance(each, str)}
+    departments = _seed("department").values()
+    assert shown & {en for _, en in departments}, "no department named in English"
+    assert not shown & {zh for zh, _ in departments}, "a department named in Chinese on an English chart"
+    # service items have Chinese names only: they stay Chinese rather than become blanks or codes
