@@ -75,6 +75,8 @@ DATASETS: Mapping[str, str] = {
         "SELECT service_item_id AS value, name AS name_zh, name AS name_en FROM dim_service_item ORDER BY 1"
     ),
     "device_kinds": "SELECT DISTINCT kind AS value FROM dim_device ORDER BY 1",
+    # When the loaded data starts: a fact of the release, not of any community's rows (briefs check periods by it).
+    "first_ticket_day": "SELECT min(received_date) AS day FROM fct_ticket",
 }
 # The datasets that list places: a scoped reader gets only theirs (the others are code lists).
 PLACE_DATASETS = frozenset({"communities", "grids", "community_shapes", "grid_shapes", "grid_tree"})

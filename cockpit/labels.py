@@ -28,6 +28,7 @@ BOOLEAN = "boolean"
 NAME_TABLES = {
     "party_org": ("dim_party_org", "org_id", "name"),
     "partner_unit": ("dim_partner_unit", "partner_id", "name"),
+    "device": ("dim_device", "device_id", "name"),
 }
 # Place code lists: their unknown member reads 未定位 / Unlocated.
 _PLACE_LISTS = ("community", "grid", "micro_grid")

@@ -356,9 +356,8 @@ def _collect(
     warehouse, spec: BriefSpec, progress, now: datetime, author: Principal, watermark: bool, street: str
 ) -> Brief:
     release = warehouse.info
-    with warehouse.cursor() as cur:
-        # When the loaded data starts: a fact of the release, not of any community's rows.
-        first_day = cur.execute("SELECT min(received_date) FROM fct_ticket").fetchone()[0]
+    first_day = warehouse.dataset("first_ticket_day")["day"].iloc[0]
+    first_day = None if pd.isna(first_day) else first_day
     scope_name, coverage = scope_of_brief(warehouse, spec, author, street)
     check_period(release, spec.period, first_day.date() if hasattr(first_day, "date") else first_day)
     view = View(preset="custom", period=spec.period, filters=spec.filters)

@@ -23,7 +23,6 @@ from cockpit.components.theme import STATUS_COLOURS, TONE_COLOURS
 from cockpit.data import Warehouse
 from cockpit.i18n import t
 from cockpit.metrics import Metric, Period, get_metric
-from cockpit.metrics.catalog import value_labels
 from cockpit.modules import MODULES, STREET
 from cockpit.view import View
 from pipelines.freshness import freshness_status
@@ -39,27 +38,9 @@ DARK_MAP_STYLE = {
 TICKER_ALARMS = 12
 TICKER_OVERDUE = 8
 
-_ALARMS_SQL = """
-SELECT a.alarm_id, a.alarm_kind, a.level, a.raised_at, a.cleared_at, a.is_live, a.lon, a.lat,
-       d.name AS device, c.name AS community, g.name AS grid
-FROM fct_alarm AS a
-LEFT JOIN dim_device AS d USING (device_id)
-LEFT JOIN dim_community AS c ON c.community_id = a.community_id
-LEFT JOIN dim_grid AS g ON g.unit_id = a.grid_id
-WHERE (a.is_live OR a.raised_at >= $since) AND {scope}
-ORDER BY a.raised_at DESC
-LIMIT 200
-"""
-_OVERDUE_SQL = """
-SELECT t.ticket_id, coalesce(k.name_zh, t.category) AS category, coalesce(t.title, t.content) AS title,
-       c.name AS community, t.deadline_at
-FROM fct_ticket AS t
-LEFT JOIN dim_category AS k USING (category)
-LEFT JOIN dim_community AS c ON c.community_id = t.community_id
-WHERE t.is_open_overdue AND t.duplicate_of IS NULL AND t.deadline_at >= $since AND {scope}
-ORDER BY t.deadline_at DESC
-LIMIT $limit
-"""
+# The wall's lists are the records of catalog KPIs, newest first: what the counts beside them count.
+NEWEST_RAISED = ({"colId": "raised_at", "sort": "desc"},)
+ALARM_ROWS = 200
 
 
 # One board per module: its six headline KPIs and two headline charts (cockpit/modules.py), the street's first.
@@ -137,63 +118,89 @@ def offline_devices(warehouse: Warehouse, period: Period) -> float | None:
     return None if frame.empty else frame["value"].iloc[0]
 
 
-def _in_scope(sql: str, warehouse: Warehouse, kpi: str, alias: str) -> tuple[str, dict]:
-    """A list's SQL kept to the reader's scope, by the columns `kpi` (a KPI over the same fact) is scoped by."""
-    scope = warehouse.row_scope
-    if scope is None:
-        return sql.format(scope="true"), {}
-    columns = {dimension: f"{alias}.{column}" for dimension, column in get_metric(kpi).columns.items()}
-    return sql.format(scope=" AND ".join(f"({each})" for each in scope.conditions(columns))), scope.params()
+def _latest_day(warehouse: Warehouse) -> Period:
+    """The last day of data: stock KPIs over it are read "at as_of" (live alarms, open overdue tickets)."""
+    through = warehouse.info.data_through
+    return Period(through, through)
 
 
 def recent_alarms(warehouse: Warehouse, hours: int) -> pd.DataFrame:
-    """Live alarms and those raised in the last `hours` of data, newest first (cached per release)."""
+    """The live alarms and those raised in the last `hours` of data, newest first (cached per release and scope).
+
+    The records of the catalog's `live_alarms` and `alarms_raised`: the list is what the counts beside it count.
+    `is_live` says which are live; `device` is the device's name.
+    """
     since = warehouse.info.as_of - timedelta(hours=hours)
 
     def build() -> pd.DataFrame:
-        sql, params = _in_scope(_ALARMS_SQL, warehouse, "live_alarms", "a")
-        with warehouse.cursor() as cur:
-            return cur.execute(sql, {"since": since, **params}).df()
+        latest = _latest_day(warehouse)
+        live, _ = warehouse.records("live_alarms", latest, sort=NEWEST_RAISED, limit=ALARM_ROWS, with_count=False)
+        window = Period(min(since.date(), latest.end), latest.end)
+        raised, _ = warehouse.records("alarms_raised", window, sort=NEWEST_RAISED, limit=ALARM_ROWS, with_count=False)
+        raised = raised[raised["raised_at"] >= since]
+        alarms = pd.concat([live, raised[~raised["alarm_id"].isin(live["alarm_id"])]], ignore_index=True)
+        alarms["is_live"] = alarms["alarm_id"].isin(live["alarm_id"])
+        alarms["device"] = alarms["device_id"].map(warehouse.code_list_names("device", "zh"))
+        return alarms.sort_values("raised_at", ascending=False, kind="stable").head(ALARM_ROWS).reset_index(drop=True)
 
     return warehouse.memo(("wall-alarms", hours), build)
 
 
 def newly_overdue(warehouse: Warehouse, hours: int = 24) -> pd.DataFrame:
-    """Open tickets that went past their deadline in the last `hours` of data, newest first."""
+    """Open tickets that went past their deadline in the last `hours` of data, newest first: the most recent
+    records of the catalog's `open_overdue_tickets`."""
     since = warehouse.info.as_of - timedelta(hours=hours)
 
     def build() -> pd.DataFrame:
-        sql, params = _in_scope(_OVERDUE_SQL, warehouse, "open_overdue_tickets", "t")
-        with warehouse.cursor() as cur:
-            return cur.execute(sql, {"since": since, "limit": TICKER_OVERDUE, **params}).df()
+        tickets, _ = warehouse.records(
+            "open_overdue_tickets",
+            _latest_day(warehouse),
+            sort=[{"colId": "deadline_at", "sort": "desc"}],
+            limit=TICKER_OVERDUE,
+            with_count=False,
+        )
+        return tickets[tickets["deadline_at"] >= since].reset_index(drop=True)
 
     return warehouse.memo(("wall-overdue", hours), build)
 
 
-def _place(row) -> str:
-    return " ".join(str(part) for part in (row.community, row.grid) if isinstance(part, str))
+def _named(warehouse: Warehouse, kpi: str, row, column: str, lang: str) -> str:
+    """A code of `row` by its name in `lang` (cockpit.labels), the code itself when it has none."""
+    code = getattr(row, column)
+    if not isinstance(code, str):
+        return ""
+    return warehouse.code_names(kpi, lang).get(column, {}).get(code, code)
+
+
+def _place(warehouse: Warehouse, kpi: str, row, lang: str) -> str:
+    return " ".join(
+        name for name in (_named(warehouse, kpi, row, column, lang) for column in ("community_id", "grid_id")) if name
+    )
 
 
 def ticker(warehouse: Warehouse, period: Period, hours: int, lang: str, offline: float | None) -> list:
     """The bottom line: live-alarm and offline counts, then alarms and newly overdue tickets, newest first."""
     alarms = recent_alarms(warehouse, hours)
-    labels = value_labels("alarm_kind")
     live = warehouse.metric("live_alarms", period, compare=False)["value"].iloc[0]
     items = []
     for row in alarms.head(TICKER_ALARMS).itertuples():
         state = t("wall_live", lang) if row.is_live else t("wall_cleared", lang)
-        kind = labels.get(row.alarm_kind, row.alarm_kind)
+        kind = _named(warehouse, "live_alarms", row, "alarm_kind", lang)
+        place = _place(warehouse, "live_alarms", row, lang)
         items.append(
             html.Span(
-                f"{format_time(row.raised_at, 'short')} {kind} · {_place(row)} · {state}",
+                f"{format_time(row.raised_at, 'short')} {kind} · {place} · {state}",
                 className=f"ticker-item level-{row.level}",
             )
         )
     for row in newly_overdue(warehouse).itertuples():
+        category = _named(warehouse, "open_overdue_tickets", row, "category", lang)
+        community = _named(warehouse, "open_overdue_tickets", row, "community_id", lang)
+        title = row.title if isinstance(row.title, str) and row.title else str(row.content or "")
         items.append(
             html.Span(
-                f"{t('wall_overdue', lang)} {format_time(row.deadline_at, 'short')} {row.category} · "
-                f"{row.community or ''} · {str(row.title)[:28]}",
+                f"{t('wall_overdue', lang)} {format_time(row.deadline_at, 'short')} {category} · "
+                f"{community} · {title[:28]}",
                 className="ticker-item overdue",
             )
         )
@@ -247,20 +254,21 @@ def stale_banner(warehouse: Warehouse, lang: str, now: datetime | None = None) -
 LEVELS = ("low", "medium", "high")
 
 
-def pending_alarm(warehouse: Warehouse, hours: int, seen: list[str], level: str = "high") -> dict | None:
-    """The newest alarm at `level` or above in the last `hours` that this wall has not shown yet."""
+def pending_alarm(
+    warehouse: Warehouse, hours: int, seen: list[str], level: str = "high", lang: str = "zh"
+) -> dict | None:
+    """The newest alarm at `level` or above in the last `hours` that this wall has not shown yet, named in `lang`."""
     alarms = recent_alarms(warehouse, hours)
     levels = LEVELS[LEVELS.index(level) :] if level in LEVELS else ("high",)
     high = alarms[alarms["level"].isin(levels) & ~alarms["alarm_id"].isin(seen or [])]
     if high.empty:
         return None
     row = next(high.itertuples())
-    labels = value_labels("alarm_kind")
     return {
         "id": row.alarm_id,
-        "kind": labels.get(row.alarm_kind, row.alarm_kind),
+        "kind": _named(warehouse, "live_alarms", row, "alarm_kind", lang),
         "device": row.device if isinstance(row.device, str) else "",
-        "place": _place(row),
+        "place": _place(warehouse, "live_alarms", row, lang),
         "raised_at": format_time(row.raised_at),
         "cleared_at": format_time(row.cleared_at, "clock") or None,
         "lon": None if pd.isna(row.lon) else float(row.lon),

@@ -245,7 +245,7 @@ def _refresh(_n, settings, seen, release, shown_alarm):
     ]
     banner, banner_class = wall.stale_banner(warehouse, lang)
     run_id = warehouse.info.run_id
-    alarm = wall.pending_alarm(warehouse, settings["alarm_hours"], seen or [], settings["alarm_level"])
+    alarm = wall.pending_alarm(warehouse, settings["alarm_hours"], seen or [], settings["alarm_level"], lang)
     same_alarm = (alarm or {}).get("id") == (shown_alarm or {}).get("id")
     return (
         strips,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -139,3 +140,71 @@ def test_a_tile_of_a_source_that_lags_says_how_far_its_data_goes(client):
     assert party.count("数据截至 10-01") == len(next(b for b in BOARDS if b.id == "party").groups[0].kpis)
     dispatch = json.dumps(answers[id_string({"board": "dispatch", "type": "wall-kpis"})], ensure_ascii=False)
     assert "数据截至" not in dispatch
+
+
+def test_the_walls_lists_are_what_the_counts_beside_them_count(loaded_demo):
+    """Live alarms and newly overdue tickets: the catalog's rule, re-stated here over the raw marts."""
+    import duckdb
+
+    warehouse = current_warehouse()
+    as_of = warehouse.info.as_of
+    alarms = wall.recent_alarms(warehouse, 744)
+    with duckdb.connect(str(loaded_demo.release), read_only=True) as con:
+        live = {
+            alarm_id
+            for (alarm_id,) in con.execute(
+                "SELECT alarm_id FROM fct_alarm WHERE raised_at < ? AND (cleared_at IS NULL OR cleared_at >= ?)",
+                [as_of, as_of],
+            ).fetchall()
+        }
+        since = as_of - timedelta(hours=24 * 40)
+        overdue = {
+            ticket_id
+            for (ticket_id,) in con.execute(
+                "SELECT ticket_id FROM fct_ticket WHERE duplicate_of IS NULL AND received_at < ? "
+                "AND (resolved_at IS NULL OR resolved_at >= ?) AND deadline_at < ? AND deadline_at >= ?",
+                [as_of, as_of, as_of, since],
+            ).fetchall()
+        }
+    assert set(alarms.loc[alarms["is_live"], "alarm_id"]) == live
+    listed = wall.newly_overdue(warehouse, 24 * 40)
+    assert set(listed["ticket_id"]) <= overdue and len(listed) == min(len(overdue), wall.TICKER_OVERDUE)
+
+
+def test_an_english_wall_ticker_names_alarms_and_places_in_english(app):
+    from cockpit.pages.wall import config
+
+    settings = {**config({}, "en"), "alarm_level": "low", "alarm_hours": 744}
+    answer = DashClient(app, language="en").update(
+        "wall-ticker.children",
+        refresh_outputs(),
+        [{"id": "wall-refresh", "property": "n_intervals", "value": 3}],
+        state=[
+            {"id": "wall-config", "property": "data", "value": settings},
+            {"id": "wall-seen", "property": "data", "value": []},
+            {"id": "wall-release", "property": "data", "value": None},
+            {"id": "wall-alarm", "property": "data", "value": None},
+        ],
+    )
+    alarms = [span["props"]["children"] for span in _spans(answer["wall-ticker"]) if "level-" in _class(span)]
+    assert alarms, "no alarm on the ticker"
+    # alarm kinds, places and states in English: no Chinese character left
+    assert not [item for item in alarms if re.search(r"[\u4e00-\u9fff]", item)], alarms[:3]
+
+
+def _class(node: dict) -> str:
+    return str(node.get("props", {}).get("className", ""))
+
+
+def _spans(node) -> list[dict]:
+    """Every html.Span in a serialized component tree."""
+    found = []
+    if isinstance(node, dict):
+        if node.get("type") == "Span":
+            found.append(node)
+        for value in node.values():
+            found += _spans(value)
+    elif isinstance(node, list):
+        for each in node:
+            found += _spans(each)
+    return found
