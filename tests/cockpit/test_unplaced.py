@@ -110,15 +110,15 @@ def test_the_ranking_shows_the_unlocated_bucket_last_whatever_its_value(app, hom
         figures = overview_figures(app, {"map": "tickets_received"})
         english = overview_figures(app, {"map": "tickets_received"}, language="en")
     # 6 unplaced tickets are more than any community's, yet they do not lead the ranking.
-    assert ranking_rows(figures["overview-chart-1"]) == [
+    assert ranking_rows(figures["overview-chart-3"]) == [
         ("金湖社区", 4, "C1"),
         ("星湖社区", 3, "C2"),
         ("未定位", 6, "unknown"),
     ]
-    (trace,) = figures["overview-chart-1"]["data"]
+    (trace,) = figures["overview-chart-3"]["data"]
     assert trace["marker"]["pattern"]["shape"][0] == "/"  # the bottom bar, hatched apart from the ranked ones
     assert set(trace["marker"]["pattern"]["shape"][1:]) == {""}
-    assert [label for label, _, _ in ranking_rows(english["overview-chart-1"])][-1] == "Unlocated"
+    assert [label for label, _, _ in ranking_rows(english["overview-chart-3"])][-1] == "Unlocated"
 
 
 def test_an_unlocated_bucket_with_the_worst_value_is_not_ranked_worst(app, home):
@@ -126,7 +126,7 @@ def test_an_unlocated_bucket_with_the_worst_value_is_not_ranked_worst(app, home)
         figures = overview_figures(app, {})  # the map and ranking default to on_time_rate
     # Resolved in the period: C1 H001 on time (100%); C2 R001, H006 on time and H004 late (2/3);
     # the unplaced F105 late (0%) — the lowest, shown after the communities.
-    rows = ranking_rows(figures["overview-chart-1"])
+    rows = ranking_rows(figures["overview-chart-3"])
     assert [(label, key) for label, _, key in rows] == [("星湖社区", "C2"), ("金湖社区", "C1"), ("未定位", "unknown")]
     assert [value for _, value, _ in rows] == pytest.approx([200 / 3, 100, 0])
 

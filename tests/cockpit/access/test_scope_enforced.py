@@ -303,7 +303,7 @@ def test_the_csv_export_holds_only_the_readers_records(app, release, reader):
     _, client = clients(app, reader)
     header, rows = export_rows(client, f"kpi={TICKETS}&period={PERIOD}")
     period = View.from_query({"period": PERIOD}, release_end(release)).period
-    ids = {row[header.index("ticket_id")] for row in rows}
+    ids = {row[header.index("工单编号")] for row in rows}
     assert ids == scoped_ticket_ids(release, reader, period)
     for filters in (f"community={reader.other_community}", f"grid={reader.other_grid}"):
         _, rows = export_rows(client, f"kpi={TICKETS}&period={PERIOD}&{filters}")
@@ -325,7 +325,7 @@ def test_a_background_export_holds_only_the_readers_records(app, release, reader
     lines = [row for row in csv.reader(io.StringIO(text)) if row and not row[0].startswith("#")]
     header, rows = lines[0], lines[1:]
     period = View.from_query({"period": PERIOD}, release_end(release)).period
-    assert {row[header.index("ticket_id")] for row in rows} == scoped_ticket_ids(release, reader, period)
+    assert {row[header.index("工单编号")] for row in rows} == scoped_ticket_ids(release, reader, period)
 
 
 def release_end(release):
