@@ -339,11 +339,13 @@ class Warehouse:
         fact = get_metric(metric_id).fact
         return self._cached(("columns", fact), lambda cur: fact_columns(cur, fact))
 
+    def _coded_columns(self, metric_id: str) -> dict[str, str]:
+        """column → code list of the coded columns of a KPI's record table (cockpit.labels)."""
+        return labels.coded_columns(get_metric(metric_id).fact, self.record_columns(metric_id))
+
     def code_names(self, metric_id: str, lang: str = "zh") -> dict[str, dict[str, str]]:
         """column → (code → name in `lang`) for the coded columns of a KPI's record table, once per release."""
-        fact = get_metric(metric_id).fact
-        coded = labels.coded_columns(fact, self.record_columns(metric_id))
-        return {column: self.code_list_names(listed, lang) for column, listed in coded.items()}
+        return {column: self.code_list_names(listed, lang) for column, listed in self._coded_columns(metric_id).items()}
 
     def records(
         self,
@@ -403,16 +405,14 @@ class Warehouse:
         options = {}
         if lang:
             columns = [name for name, _ in self.record_columns(metric_id)]
-            names = self.code_names(metric_id, lang)
-            # A yes/no column needs no code column beside its 是/否.
-            fact = get_metric(metric_id).fact
-            coded = labels.coded_columns(fact, self.record_columns(metric_id))
-            booleans = {column for column, listed in coded.items() if listed == labels.BOOLEAN}
             options = {
-                "names": names,
+                "names": self.code_names(metric_id, lang),
                 "headers": {column: labels.header(column, lang) for column in columns},
+                # A yes/no column needs no code column beside its 是/否.
                 "code_headers": {
-                    column: labels.code_header(column, lang) for column in names if column not in booleans
+                    column: labels.code_header(column, lang)
+                    for column, listed in self._coded_columns(metric_id).items()
+                    if listed != labels.BOOLEAN
                 },
             }
         query = self._record_query(metric_id, period, filters=filters, limit=limit, scope=scope, **options)

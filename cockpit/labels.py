@@ -18,7 +18,7 @@ import functools
 import duckdb
 
 from cockpit.i18n import romanise, t
-from cockpit.metrics.catalog import LABEL_TABLES, UNKNOWN_PLACE, value_labels
+from cockpit.metrics.catalog import LABEL_TABLES, PLACE_DIMENSIONS, UNKNOWN_PLACE, value_labels
 from cockpit.status import table_columns
 from warehouse.checks import load_schema
 
@@ -30,8 +30,8 @@ NAME_TABLES = {
     "partner_unit": ("dim_partner_unit", "partner_id", "name"),
     "device": ("dim_device", "device_id", "name"),
 }
-# Place code lists: their unknown member reads 未定位 / Unlocated.
-_PLACE_LISTS = ("community", "grid", "micro_grid")
+# Place code lists: their unknown member reads 未定位 / Unlocated; an English reader gets them in pinyin.
+PLACE_LISTS = (*PLACE_DIMENSIONS, "micro_grid")
 
 
 @functools.cache
@@ -91,7 +91,7 @@ def names(cur: duckdb.DuckDBPyConnection, listed: str, lang: str = "zh") -> dict
         rows = cur.execute(f'SELECT CAST("{key}" AS VARCHAR), {shown} AS name FROM {table} WHERE name IS NOT NULL')
         rows = rows.fetchall()
         found.update({code: str(text) for code, text in rows if code is not None})
-    if listed in _PLACE_LISTS:
+    if listed in PLACE_LISTS:
         if lang == "en":  # places have Chinese names only: English readers get them in pinyin
             found = {code: romanise(name) for code, name in found.items()}
         found[UNKNOWN_PLACE] = t("unlocated", lang)

@@ -13,11 +13,9 @@ from typing import Any
 import pandas as pd
 
 from cockpit.i18n import romanise, t
+from cockpit.labels import PLACE_LISTS
 from cockpit.metrics import Metric
 from cockpit.metrics.catalog import PLACE_DIMENSIONS, UNKNOWN_PLACE
-
-# Dimensions whose names are places: an English reader gets them in pinyin.
-ROMANISED_DIMENSIONS = (*PLACE_DIMENSIONS, "micro_grid")
 
 COUNT_UNITS = ("件", "个", "人", "户", "次", "元")
 UNIT_EN = {"件": "", "个": "", "人": "", "户": " hh", "次": "", "元": " CNY", "小时": " h", "分钟": " min", "天": " d"}
@@ -150,7 +148,7 @@ def group_label(dimension: str, key: Any, label: Any, lang: str = "zh") -> str:
     a place in pinyin for an English reader (places have Chinese names only)."""
     if is_unplaced(dimension, key):
         return t("unlocated", lang)
-    if lang == "en" and dimension in ROMANISED_DIMENSIONS:
+    if lang == "en" and dimension in PLACE_LISTS:
         return romanise(str(label))
     return str(label)
 

@@ -60,6 +60,24 @@ class DashClient:
         assert len(matches) == 1, f"{output_fragment!r} matches {len(matches)} callbacks"
         return matches[0]
 
+    def route(self, path: str, search: str = ""):
+        """Dash Pages' router callback (what renders a page for a URL), as the browser calls it: the response."""
+        return self.client.post(
+            "/_dash-update-component",
+            json={
+                "output": self.dependency("_pages_content.children")["output"],
+                "outputs": [
+                    {"id": "_pages_content", "property": "children"},
+                    {"id": "_pages_store", "property": "data"},
+                ],
+                "inputs": [
+                    {"id": "_pages_location", "property": "pathname", "value": path},
+                    {"id": "_pages_location", "property": "search", "value": search},
+                ],
+                "changedPropIds": ["_pages_location.pathname"],
+            },
+        )
+
     def post(self, payload: dict) -> dict:
         response = self.client.post("/_dash-update-component", json=payload)
         assert response.status_code in (200, 204), response.get_data(as_text=True)[-2000:]

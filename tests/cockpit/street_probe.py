@@ -40,19 +40,7 @@ EXPORT_KPI = "tickets_received"
 
 def _route(client: DashClient, path: str) -> str:
     """Dash Pages' router callback for a path: the page as the browser receives it."""
-    dependency = client.dependency("_pages_content.children")
-    response = client.client.post(
-        "/_dash-update-component",
-        json={
-            "output": dependency["output"],
-            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-            "inputs": [
-                {"id": "_pages_location", "property": "pathname", "value": path},
-                {"id": "_pages_location", "property": "search", "value": ""},
-            ],
-            "changedPropIds": ["_pages_location.pathname"],
-        },
-    )
+    response = client.route(path)
     assert response.status_code == 200, f"{path}: {response.status_code}"
     return _text(response.get_json())
 

@@ -294,19 +294,7 @@ def test_downloads_are_in_the_audit_trail(app, street):
 
 
 def _briefs_page(client: DashClient) -> str:
-    dependency = client.dependency("_pages_content.children")
-    response = client.client.post(
-        "/_dash-update-component",
-        json={
-            "output": dependency["output"],
-            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-            "inputs": [
-                {"id": "_pages_location", "property": "pathname", "value": "/briefs"},
-                {"id": "_pages_location", "property": "search", "value": ""},
-            ],
-            "changedPropIds": ["_pages_location.pathname"],
-        },
-    )
+    response = client.route("/briefs")
     assert response.status_code == 200
     return json.dumps(response.get_json(), ensure_ascii=False)
 

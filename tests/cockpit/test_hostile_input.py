@@ -28,19 +28,7 @@ def client(app) -> DashClient:
 
 def route(client: DashClient, path: str, search: str) -> tuple[int, str]:
     """Dash Pages' router callback (what renders a page for a URL): its status and its answer as text."""
-    dependency = client.dependency("_pages_content.children")
-    response = client.client.post(
-        "/_dash-update-component",
-        json={
-            "output": dependency["output"],
-            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-            "inputs": [
-                {"id": "_pages_location", "property": "pathname", "value": path},
-                {"id": "_pages_location", "property": "search", "value": search},
-            ],
-            "changedPropIds": ["_pages_location.pathname"],
-        },
-    )
+    response = client.route(path, search)
     return response.status_code, response.get_data(as_text=True)
 
 
