@@ -17,7 +17,14 @@ $(BIN)/cockpit: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(BIN)/cockpit
 
-install: $(BIN)/cockpit
+# The cockpit's partial Plotly bundle (only the trace types it draws: a third of the full bundle's transfer),
+# built with esbuild from the npm registry's plotly.js; Node and npm from Debian when missing.
+PLOTLY_BUNDLE := cockpit/assets/plotly-cockpit.min.js
+$(PLOTLY_BUNDLE): tools/plotly-bundle/package.json tools/plotly-bundle/package-lock.json tools/plotly-bundle/entry.js tools/plotly-bundle/build.js
+	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
+	cd tools/plotly-bundle && npm ci --no-audit --no-fund --loglevel=error && node build.js
+
+install: $(BIN)/cockpit $(PLOTLY_BUNDLE)
 
 # The browser tests drive Debian's Chromium (no browser download); the CJK fonts make
 # Chinese render (and embed in PDFs). Installed once, when missing; needs root, as on CI.

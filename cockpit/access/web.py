@@ -12,14 +12,18 @@ the warehouse (`cockpit.data.current_warehouse`). Refusals are audited.
 
 from __future__ import annotations
 
+import base64
 import functools
 import ipaddress
 import logging
+import math
 import secrets
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
+from xml.sax.saxutils import escape as xml_escape
 
 import dash
 import flask
@@ -148,7 +152,8 @@ def _guarded_layout(page: str, layout: Any) -> Callable:
 
 # ---- what every page shows of the principal -------------------------------------------------------------
 
-WATERMARK_TILES = 160  # enough copies of the text to cover a 4K wall at the CSS tile size
+WATERMARK_FONT_PX = 17  # the watermark's text size on screen
+WATERMARK_ANGLE = -24  # degrees: diagonal, like the printed brief's
 
 
 def watermark_text(principal: Principal, when: datetime | None = None, *, minutes: bool = False) -> str:
@@ -159,13 +164,37 @@ def watermark_text(principal: Principal, when: datetime | None = None, *, minute
     return f"{principal.label} {(when or datetime.now()):{'%Y-%m-%d %H:%M' if minutes else '%Y-%m-%d'}}"
 
 
+def watermark_tile(text: str) -> str:
+    """One tile of the screen watermark as a CSS url(): an SVG with the text once, turned diagonally.
+
+    The page repeats the tile as the mask of one fixed element, so the watermark costs the browser one
+    box whatever the screen's size (copies of the text as elements cost a 4K wall hundreds, each laid
+    out and re-rendered with every update). The text is XML-escaped and the SVG base64-encoded: a
+    display name cannot break out of either.
+    """
+    width_px = sum(
+        WATERMARK_FONT_PX if unicodedata.east_asian_width(ch) in "WF" else WATERMARK_FONT_PX * 0.6 for ch in text
+    )
+    angle = math.radians(abs(WATERMARK_ANGLE))
+    width = round(width_px * math.cos(angle) + 7 * WATERMARK_FONT_PX)
+    height = round(width_px * math.sin(angle) + 5 * WATERMARK_FONT_PX)
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
+        f'<text x="50%" y="50%" text-anchor="middle" dominant-baseline="middle" font-size="{WATERMARK_FONT_PX}" '
+        f'font-family="sans-serif" transform="rotate({WATERMARK_ANGLE} {width / 2} {height / 2})">'
+        f"{xml_escape(text)}</text></svg>"
+    )
+    return f'url("data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}")'
+
+
 def watermark(principal: Principal, lang: str) -> dash.html.Div:
     """A faint diagonal watermark over the whole page: the reader's name and the date, deterring photos."""
     text = watermark_text(principal)
+    tile = watermark_tile(text)
     return dash.html.Div(
-        [dash.html.Span(text, className="watermark-text") for _ in range(WATERMARK_TILES)],
         className="watermark",
         id="watermark",
+        style={"maskImage": tile, "WebkitMaskImage": tile},
         **{"aria-hidden": "true", "data-text": text},
     )
 

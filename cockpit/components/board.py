@@ -24,7 +24,7 @@ from cockpit.access.rules import personal_refusal
 from cockpit.components import charts
 from cockpit.components.filters import chips, filter_bar
 from cockpit.components.format import format_value, metric_name
-from cockpit.components.kpi import kpi_tile
+from cockpit.components.kpi import explain_popover, kpi_tile
 from cockpit.components.map import choropleth, feature_collection
 from cockpit.components.records import declare_record_kpis, record_panel
 from cockpit.components.table import report_table
@@ -398,6 +398,7 @@ def board_layout(board: Board, query: dict) -> html.Div:
                 [_chart_panel(board, i, chart, view, lang) for i, chart in enumerate(board.charts)], className="g-3"
             ),
             record_panel(board.id, view, record_kpi, lang),
+            *explain_popover(),
         ],
         className="page board-compact" if board.compact else "page",
         id=f"{board.id}-page",

@@ -52,7 +52,7 @@ def brief_modal(lang: str) -> html.Div:
     return html.Div(
         [
             html.Button(
-                [html.I(className="bi bi-file-earmark-pdf me-1"), t("brief_make", lang)],
+                t("brief_make", lang),
                 id="brief-open",
                 className="btn btn-sm btn-light",
                 n_clicks=0,

@@ -1,4 +1,10 @@
-"""KPI tiles: the value in its status colour, 环比/同比, and its 统计口径, sources and load time on hover or click."""
+"""KPI tiles: the value in its status colour, 环比/同比, and its 统计口径, sources and load time on hover or click.
+
+A tile is a handful of elements: every element of a page costs the browser on every update of the page (Dash
+re-checks each mounted component per store update, and a page's first render is one update per component),
+so the explanation behind a tile's ⓘ is not carried by each tile but made on click, in the board's one
+explanation popover (`explain_popover`, filled by `_explain`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from datetime import date, datetime
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import ALL, Input, Output, State, callback, clientside_callback, html
+from dash.exceptions import PreventUpdate
 
 from cockpit.components.format import (
     change_tone,
@@ -19,8 +26,12 @@ from cockpit.components.format import (
     threshold_text,
 )
 from cockpit.components.theme import STATUS_COLOURS, TONE_COLOURS
-from cockpit.i18n import dimension_name, t
-from cockpit.metrics import Metric, explain
+from cockpit.data import current_warehouse
+from cockpit.i18n import current_language, dimension_name, t
+from cockpit.metrics import Metric, explain, get_metric
+
+EXPLAIN_ID = "kpi-explain"  # the board's one popover explaining a tile (统计口径, formula, thresholds)
+EXPLAIN_ANCHOR = "kpi-explain-anchor"
 
 
 def explanation(metric: Metric, loaded: str, lang: str) -> list[str]:
@@ -73,16 +84,7 @@ def kpi_tile(
                 style={"color": TONE_COLOURS[change_tone(metric, change)]},
             )
         )
-    info = explain(metric.id)
     help_id = {"type": "kpi-help", "kpi": metric.id}
-    details = [html.P(line) for line in explanation(metric, loaded, lang)]
-    details.append(html.P(f"{t('formula', lang)}：", className="mb-0"))
-    details.append(html.Code(info["formula"], className="kpi-formula"))
-    if metric.thresholds is not None:
-        bounds = threshold_text(metric, lang)
-        if metric.thresholds.prorate is not None:
-            bounds += t("prorated", lang, unit=t(f"prorate_{metric.thresholds.prorate}", lang))
-        details.append(html.P(f"{t('thresholds', lang)}：{bounds}", className="mt-2 mb-0"))
     note = (
         [
             html.Div(
@@ -114,17 +116,70 @@ def kpi_tile(
         className="kpi-body",
     )
     return html.Div(
-        [
-            body,
-            html.Span("ⓘ", id=help_id, className="kpi-help", role="button", tabIndex="0"),
-            dbc.Popover(
-                [dbc.PopoverHeader(metric_name(metric, lang)), dbc.PopoverBody(details)],
-                target=help_id,
-                trigger="legacy",
-                placement="bottom",
-            ),
-        ],
+        [body, html.Span("ⓘ", id=help_id, className="kpi-help", role="button", tabIndex="0")],
         title="\n".join(explanation(metric, loaded, lang)),
         className="kpi-tile" + (" kpi-active" if active else ""),
         **{"data-kpi": metric.id, "data-status": status},
     )
+
+
+def explanation_body(metric: Metric, loaded: str, lang: str) -> list:
+    """What the ⓘ of a tile opens: the hover lines, the formula, and the thresholds."""
+    details = [html.P(line) for line in explanation(metric, loaded, lang)]
+    details.append(html.P(f"{t('formula', lang)}：", className="mb-0"))
+    details.append(html.Code(explain(metric.id)["formula"], className="kpi-formula"))
+    if metric.thresholds is not None:
+        bounds = threshold_text(metric, lang)
+        if metric.thresholds.prorate is not None:
+            bounds += t("prorated", lang, unit=t(f"prorate_{metric.thresholds.prorate}", lang))
+        details.append(html.P(f"{t('thresholds', lang)}：{bounds}", className="mt-2 mb-0"))
+    return [dbc.PopoverHeader(metric_name(metric, lang)), dbc.PopoverBody(details)]
+
+
+def explain_popover() -> list:
+    """The board's one explanation popover, and the hidden mark it points at until a ⓘ is clicked."""
+    return [
+        html.Span(id=EXPLAIN_ANCHOR, className="kpi-explain-anchor"),
+        dbc.Popover(id=EXPLAIN_ID, target=EXPLAIN_ANCHOR, is_open=False, trigger="legacy", placement="bottom"),
+    ]
+
+
+# Which ⓘ was clicked is the browser's to say (a tile appearing is not a click, and the page load costs no
+# request); the explanation itself is made by the server, once the popover points at a new tile.
+clientside_callback(
+    """
+    function (clicks, target) {
+        const context = window.dash_clientside.callback_context;
+        const fired = context.triggered.length ? context.triggered[0] : null;
+        if (!fired || !fired.value) {
+            return window.dash_clientside.no_update;
+        }
+        const clicked = JSON.parse(fired.prop_id.slice(0, fired.prop_id.lastIndexOf('.')));
+        const same = target && typeof target === 'object' && target.kpi === clicked.kpi;
+        return same ? window.dash_clientside.no_update : clicked;
+    }
+    """,
+    Output(EXPLAIN_ID, "target"),
+    Input({"type": "kpi-help", "kpi": ALL}, "n_clicks"),
+    State(EXPLAIN_ID, "target"),
+    prevent_initial_call=True,
+)
+
+
+@callback(
+    Output(EXPLAIN_ID, "children"),
+    Output(EXPLAIN_ID, "is_open"),
+    Input(EXPLAIN_ID, "target"),
+    prevent_initial_call=True,
+)
+def _explain(target):
+    """The popover now points at a tile's ⓘ: fill it with that KPI's explanation, open. (A second click on the
+    same ⓘ is the popover's own: its legacy trigger closes it, as a click anywhere else does.)"""
+    if not isinstance(target, dict) or target.get("type") != "kpi-help":
+        raise PreventUpdate
+    try:
+        metric = get_metric(target.get("kpi"))
+    except ValueError:
+        raise PreventUpdate from None
+    loaded = f"{current_warehouse().info.built_at:%Y-%m-%d %H:%M}"
+    return explanation_body(metric, loaded, current_language()), True

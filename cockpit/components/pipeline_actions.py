@@ -45,13 +45,13 @@ def pipeline_actions(lang: str) -> html.Div:
             html.Div(
                 [
                     html.Button(
-                        [html.I(className="bi bi-arrow-counterclockwise me-1"), t("pipeline_rollback", lang)],
+                        t("pipeline_rollback", lang),
                         id="pipeline-rollback-open",
                         className="btn btn-sm btn-outline-danger",
                         n_clicks=0,
                     ),
                     html.Button(
-                        [html.I(className="bi bi-play-fill me-1"), t("pipeline_run_now", lang)],
+                        t("pipeline_run_now", lang),
                         id="pipeline-run-start",
                         className="btn btn-sm btn-primary",
                         n_clicks=0,

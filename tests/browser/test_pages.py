@@ -113,6 +113,18 @@ def test_the_help_mark_explains_a_number(watched):
     text = popover.inner_text()
     assert "kpi=" not in page.url  # opening the explanation is not a click on the KPI
     assert "统计口径" in text and "数据来源" in text and "approvals" in text and "更新时间" in text
+    assert popover.locator(".popover-header").inner_text() == tile_name(page, "approval_on_time_rate")
+    # Another tile's mark points the one popover at that tile, with that KPI's explanation.
+    page.locator('[data-kpi="approvals_received"] .kpi-help').click()
+    expect(popover.locator(".popover-header")).to_have_text(tile_name(page, "approvals_received"))
+    expect(page.locator(".popover")).to_have_count(1)
+    # A click elsewhere closes it.
+    page.locator(".page-title").click()
+    expect(page.locator(".popover")).to_have_count(0)
+
+
+def tile_name(page, kpi: str) -> str:
+    return page.locator(f'[data-kpi="{kpi}"] .kpi-name').inner_text()
 
 
 def test_language_switch_changes_the_labels(watched):

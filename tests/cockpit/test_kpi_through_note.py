@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from dash.development.base_component import Component
 
-from cockpit.components.kpi import kpi_tile
+from cockpit.components.kpi import explanation_body, kpi_tile
 from cockpit.components.wall import wall_tile
 from cockpit.metrics import get_metric
 
@@ -70,6 +70,5 @@ def test_the_party_page_tiles_name_the_day_the_monthly_ledger_runs_to(app):
 
 
 def test_the_bounds_of_a_prorated_target_say_they_are_per_half_year():
-    tile = kpi_tile(get_metric("visit_coverage"), {"value": 0.2, "status": "green"}, lang="zh", loaded="")
-    popover = tile.children[2]
+    popover = explanation_body(get_metric("visit_coverage"), loaded="", lang="zh")
     assert "每半年，按统计期天数折算" in text_of(popover)
