@@ -1,0 +1,60 @@
+"""What keeps a first visit light, checked in Chromium: Plotly is the cockpit's partial bundle, fetched when a
+graph mounts (not a script tag every page waits for) and able to draw every trace the pages serve; Dash's resets
+of components that have just appeared are dropped, and only those."""
+
+from __future__ import annotations
+
+from cockpit.app import PLOTLY_BUNDLE, PLOTLY_URL
+from tests.cockpit.dash_client import DashClient
+from tests.cockpit.test_pages import BOARDS, run_page
+
+
+def served_trace_types(app) -> set[str]:
+    """Every trace type in the figures the board pages' callbacks answer with (the server's side of the check)."""
+    client = DashClient(app)
+    types = set()
+    for board in BOARDS:
+        for props in run_page(client, app, board).values():
+            if isinstance(props, dict) and isinstance(props.get("figure"), dict):
+                types |= {trace.get("type", "scatter") for trace in props["figure"].get("data", [])}
+    return types
+
+
+def test_plotly_is_the_partial_bundle_and_it_draws_every_trace_the_pages_serve(watched, app):
+    page = watched.page
+    page.goto(f"{watched.base_url}/grid")
+    watched.settle()
+    # No script tag: graphs fetch Plotly themselves, once one mounts.
+    assert "plotly-cockpit" not in page.content()
+    registered = set(page.evaluate("() => Object.keys(Plotly.PlotSchema.get().traces)"))
+    served = served_trace_types(app)
+    assert {"bar", "treemap", "choroplethmap"} <= served  # the pages' figures, not a list kept here
+    assert served <= registered, served - registered
+    assert "scattermap" in registered  # the wall's alarm points (its map is not a board page's)
+    assert "scatter3d" not in registered and "sankey" not in registered  # partial: not Plotly's full bundle
+    # The URL the graphs fetch Plotly from answers with the bundle tools/plotly-bundle built.
+    answer = app.server.test_client().get(PLOTLY_URL)
+    assert answer.status_code == 200 and answer.get_data() == PLOTLY_BUNDLE.read_bytes()
+    assert watched.errors == []
+
+
+def test_only_resets_that_change_nothing_are_dropped(watched):
+    page = watched.page
+    page.goto(f"{watched.base_url}/dispatch")
+    watched.settle()
+    # One no-op reset per component that appeared: the page's tiles, lists and panels.
+    assert page.evaluate("() => window.store.cockpitQuietResets") > 100
+    outcome = page.evaluate(
+        """() => {
+            const store = window.store;
+            const hashes = store.getState().layoutHashes;
+            const kept = Object.keys(hashes)[0];  // a component a callback has updated: it has a hash
+            const before = store.getState();
+            const dropped = store.cockpitQuietResets;
+            store.dispatch({type: 'RESET_COMPONENT_STATE', payload: {itempath: ['no', 'such', 'path']}});
+            const untouched = store.getState() === before && store.cockpitQuietResets === dropped + 1;
+            store.dispatch({type: 'RESET_COMPONENT_STATE', payload: {itempath: kept.split(',')}});
+            return {kept, untouched, removed: !(kept in store.getState().layoutHashes)};
+        }"""
+    )
+    assert outcome["kept"] and outcome["untouched"] and outcome["removed"], outcome
