@@ -224,12 +224,7 @@ def render_chart(board: Board, chart: Chart, view: View, lang: str, theme: str):
                 group_by=dimension,
                 compare=False,
             )
-        config = dash.get_app().server.config
-        tiles = config.get("COCKPIT_MAP_TILES")
-        # A configured street's map centre frames the whole street; a community's or grid's map, or a home with
-        # no street configured (its centre would be the default area's), centres on the polygons drawn.
-        street = config.get("COCKPIT_STREET")
-        centre = street.centre if street is not None and street.configured and dimension == "community" else None
+        tiles = dash.get_app().server.config.get("COCKPIT_MAP_TILES")
         map_title = f"{metric_name(metric, lang)} · {t('map', lang)}"
         return choropleth(
             shapes,
@@ -241,7 +236,6 @@ def render_chart(board: Board, chart: Chart, view: View, lang: str, theme: str):
             theme=theme,
             tiles=tiles,
             collection=collection,
-            centre=centre,
             **({"height": chart.height} if chart.height else {}),
         )
     if chart.kind == "tree":
