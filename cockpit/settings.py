@@ -111,7 +111,8 @@ class Street:
     name_en: str = ""  # default: the Chinese name romanised (斜塘街道 → Xietang Street)
     short_name: str = ""  # default: the name without 街道
     admin_code: str = ""  # 统计用区划代码, 6, 9 or 12 digits
-    centre: tuple[float, float] | None = None  # the map's centre (lon, lat); default: the area's centre
+    # The street map's centre (lon, lat) when set; unset, the map centres on the polygons it draws.
+    centre: tuple[float, float] | None = None
 
     @property
     def configured(self) -> bool:
@@ -264,12 +265,11 @@ def _street_settings(env: dict[str, str], config: dict, folder: Path) -> tuple[S
         raise SettingsError(f"{setting('admin_code')} must be 6, 9 or 12 digits (统计用区划代码), not {admin_code!r}")
     area = _street_area(env, config, table, folder, setting)
     centre_value = env.get("COCKPIT_STREET_CENTRE", table.get("centre"))
+    centre = None
     if centre_value not in (None, ""):
         centre = parse_centre(centre_value, setting("centre"))
         if not (area[0] <= centre[0] <= area[2] and area[1] <= centre[1] <= area[3]):
             raise SettingsError(f"{setting('centre')} {centre} lies outside the street's area {area}")
-    else:
-        centre = (round((area[0] + area[2]) / 2, 6), round((area[1] + area[3]) / 2, 6))  # to the micro-degree
     street = Street(
         name=name,
         name_en=text("name_en") or romanise(name),

@@ -224,7 +224,12 @@ def render_chart(board: Board, chart: Chart, view: View, lang: str, theme: str):
                 group_by=dimension,
                 compare=False,
             )
-        tiles = dash.get_app().server.config.get("COCKPIT_MAP_TILES")
+        config = dash.get_app().server.config
+        tiles = config.get("COCKPIT_MAP_TILES")
+        # The street's map centre, when its settings give one, centres the street's map; a community's or grid's
+        # map, or a street with none set, centres on the polygons drawn.
+        street = config.get("COCKPIT_STREET")
+        centre = street.centre if street is not None and dimension == "community" else None
         map_title = f"{metric_name(metric, lang)} · {t('map', lang)}"
         return choropleth(
             shapes,
@@ -236,6 +241,7 @@ def render_chart(board: Board, chart: Chart, view: View, lang: str, theme: str):
             theme=theme,
             tiles=tiles,
             collection=collection,
+            centre=centre,
             **({"height": chart.height} if chart.height else {}),
         )
     if chart.kind == "tree":

@@ -98,11 +98,14 @@ def choropleth(
     tiles: str | None = None,
     height: int = 480,
     collection: dict | None = None,
+    centre: tuple[float, float] | None = None,
 ) -> go.Figure | dict:
     """Polygons of `shapes` (id, name, geometry) coloured by `values` (KPI frame grouped by `key`).
 
     The unknown place's value, which has no polygon, is a note in the corner and in the hover.
     `collection` is `feature_collection(shapes)` when the caller keeps one built already.
+    `centre` (lon, lat) is where the map centres (the street's configured map centre); by default the middle
+    of the polygons' bounds. The zoom always fits the bounds.
     The figure comes back as a plain dict with the polygons put in last: Plotly's
     validators would deep-copy and check every coordinate of every polygon on each
     call (a third of a second for a district), for data that never changes.
@@ -155,7 +158,9 @@ def choropleth(
         margin={"l": 0, "r": 0, "t": 36, "b": 0},
         map={
             "style": "white-bg",
-            "center": {"lon": (west + east) / 2, "lat": (south + north) / 2},
+            "center": {"lon": centre[0], "lat": centre[1]}
+            if centre
+            else {"lon": (west + east) / 2, "lat": (south + north) / 2},
             "zoom": _zoom(east - west, north - south),
             "layers": layers,
         },

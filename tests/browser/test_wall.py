@@ -90,6 +90,9 @@ def test_each_layout_fits_the_window_with_no_scrollbar_and_every_board_renders(
             assert len(values) == len(board.groups[0].kpis) and all(v.strip() and v != "—" for v in values), values
         assert page.locator("#wall-clock").inner_text()[:4] == time.strftime("%Y")
         assert page.locator("#wall-demo").inner_text() == "演示数据"
+        # The watermark is light on the wall's dark boards (a black one would not show).
+        colour = page.locator("#watermark").evaluate("e => getComputedStyle(e).backgroundColor")
+        assert colour == "rgb(255, 255, 255)", colour
         assert errors == []
 
 

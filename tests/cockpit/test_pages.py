@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import replace
 from datetime import date, timedelta
 
 import openpyxl
@@ -347,6 +348,44 @@ def test_map_draws_the_warehouse_polygons_and_drills_to_grids(client, app):
     community = trace["locations"][0]
     grids = map_figure({"community": community})["data"][0]["locations"]
     assert grids and all(g.startswith(community) for g in grids)
+
+
+def _polygons_middle(figure: dict) -> tuple[float, float]:
+    """The middle of the box around every polygon a map figure draws, from its GeoJSON coordinates."""
+    points = []
+    for feature in figure["data"][0]["geojson"]["features"]:
+        geometry = feature["geometry"]
+        polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+        points += [point for polygon in polygons for ring in polygon for point in ring]
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+
+
+def test_the_street_map_centres_where_the_street_says(app):
+    client = DashClient(app)
+
+    def centre(query: dict) -> tuple[tuple[float, float], tuple[float, float]]:
+        answers = run_page(client, app, "grid", query)
+        figure = answers[next(k for k in answers if "grid-chart-0" in k)]["figure"]
+        shown = figure["layout"]["map"]["center"]
+        return (shown["lon"], shown["lat"]), _polygons_middle(figure)
+
+    config = app.server.config
+    configured = config["COCKPIT_STREET"]
+    try:
+        config["COCKPIT_STREET"] = replace(configured, name="某某街道", centre=(120.7345, 31.2987))
+        shown, _ = centre({})
+        assert shown == (120.7345, 31.2987)
+        # A community's map frames its own grids, whatever the street's centre.
+        community = current_warehouse().dataset("community_shapes")["id"].iloc[0]
+        shown, middle = centre({"community": community})
+        assert shown == pytest.approx(middle)
+        # No centre set (the demo's street, whose size follows its scale): the polygons decide.
+        config["COCKPIT_STREET"] = replace(configured, centre=None)
+        shown, middle = centre({})
+        assert shown == pytest.approx(middle)
+    finally:
+        config["COCKPIT_STREET"] = configured
 
 
 def test_map_tiles_are_optional_configuration(loaded_demo):

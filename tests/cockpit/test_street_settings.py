@@ -41,12 +41,12 @@ def test_an_unconfigured_home_has_no_street_name_and_the_old_default_area(tmp_pa
     assert settings.area == DEFAULT_AREA
 
 
-def test_the_street_table_gives_names_code_area_and_a_centre_in_the_middle_by_default(tmp_path):
+def test_the_street_table_gives_names_code_and_area_and_no_centre_unless_set(tmp_path):
     settings = _load(
         tmp_path, '[street]\nname = "斜塘街道"\nadmin_code = "320571003000"\narea = [120.7, 31.2, 120.9, 31.4]\n'
     )
     assert settings.street == Street(
-        name="斜塘街道", name_en="Xietang Street", short_name="斜塘", admin_code="320571003000", centre=(120.8, 31.3)
+        name="斜塘街道", name_en="Xietang Street", short_name="斜塘", admin_code="320571003000", centre=None
     )
     assert settings.area == (120.7, 31.2, 120.9, 31.4)
     assert settings.street.label("en") == "Xietang Street" and settings.street.label("zh") == "斜塘街道"
@@ -95,8 +95,7 @@ def test_an_outline_file_gives_its_bounds_as_the_area(tmp_path, realdata):
     outline = realdata / "boundaries" / "suzhou_districts.json"
     settings = _load(tmp_path, f'[street]\nname = "某某街道"\noutline = "{outline}"\n')
     assert settings.area == pytest.approx(_bounds(outline))
-    west, south, east, north = settings.area
-    assert settings.street.centre == pytest.approx(((west + east) / 2, (south + north) / 2))
+    assert settings.street.centre is None  # unset: the map centres on the polygons it draws
 
 
 def test_a_projected_outline_is_read_in_its_declared_system(tmp_path, realdata):
