@@ -23,9 +23,10 @@ the whole street, then a community user (the community with the most tickets),
 whose every query carries their scope. The two are printed side by side with the
 ratio of their p95s.
 
-Targets (2 cores, scale 1 × 365 days): p95 ≤ 300 ms per callback; first page load settled ≤ 1.5 s
-(median across pages) with ≤ 1.5 MB transferred per first visit; the scoped reader's p95 within 10 % of the
-street's.
+A board page has one callback (every strip and chart of the page, computed side by side), so a "call"
+below is a whole board for one view. Targets (2 cores, scale 1 × 365 days): p95 ≤ 300 ms per call; first
+page load settled ≤ 1.5 s (median across pages) with ≤ 1.5 MB transferred per first visit; the scoped
+reader's p95 within 10 % of the street's.
 """
 
 from __future__ import annotations
@@ -187,7 +188,7 @@ def _measure(app, accounts: dict[str, dict], community: str) -> dict[str, list[t
 
 
 def _print_pages(title: str, rows: list[tuple]) -> None:
-    print(f"\n{title}: callbacks per page (ms; cold = cache cleared before the call; raw = its SQL re-run alone)")
+    print(f"\n{title}: each board's callback (ms; cold = cache cleared before the call; raw = its SQL re-run alone)")
     print(
         f"{'page':<12}{'calls':>6}{'cold p50':>10}{'cold p95':>10}{'warm p50':>10}{'warm p95':>10}"
         f"{'raw p50':>10}{'cold/raw':>10}{'p95/target':>12}"

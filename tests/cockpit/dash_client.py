@@ -48,6 +48,7 @@ def by_type(kind: str, **keys: str):
 class DashClient:
     def __init__(self, app: dash.Dash, language: str | None = None, **account):
         """A client signed in as `account` (signed_client's name, role, scope, grants; an analyst by default)."""
+        self.app = app
         self.client = signed_client(app, **account)
         if language:
             self.client.set_cookie("cockpit_lang", language)
@@ -114,8 +115,8 @@ class DashClient:
     def page_updates(self, layout, page: str) -> Iterator[tuple[str, dict | list, list]]:
         """(output, outputs, inputs) of every callback fed by a rendered board page's view store.
 
-        What the browser runs when the page appears: KPI strips, charts and lists.
-        Chart outputs use a wildcard in the id (the drill dimension depends on the
+        What the browser runs when the page appears: the board's one callback (KPI strips, charts
+        and lists). Chart outputs use a wildcard in the id (the drill dimension depends on the
         view), so the concrete graph id is read from the layout.
         """
         view_id = {"page": page, "type": "view"}
@@ -125,10 +126,13 @@ class DashClient:
             if id_string(view_id) not in [each["id"] for each in dependency["inputs"]]:
                 continue
             output = dependency["output"]
-            component, prop = output.rsplit(".", 1)
-            if output.startswith("{"):
-                (graph,) = find(layout, by_type("drill", chart=json.loads(component)["chart"]))
-                outputs: dict | list = [{"id": graph.id, "property": prop}]
-            else:
-                outputs = {"id": component, "property": prop}
-            yield output, outputs, inputs
+            specs = output[2:-2].split("...") if output.startswith("..") else [output]
+            outputs: list = []
+            for spec in specs:
+                component, prop = spec.rsplit(".", 1)
+                if component.startswith("{"):
+                    (graph,) = find(layout, by_type("drill", chart=json.loads(component)["chart"]))
+                    outputs.append([{"id": graph.id, "property": prop}])
+                else:
+                    outputs.append({"id": component, "property": prop})
+            yield output, (outputs if len(specs) > 1 else outputs[0]), inputs

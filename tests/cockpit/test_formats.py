@@ -134,9 +134,9 @@ def test_a_page_for_a_period_with_no_data_says_so_in_words_not_axes(app, page, l
     layout = render(app, page, query, cookies=f"cockpit_lang={lang}")
     figures = {}
     for output, outputs, inputs in client.page_updates(layout, page):
-        if output.startswith("{"):
-            (answer,) = client.update(output, outputs, inputs).values()
-            figures[output] = answer["figure"]
+        for component, props in client.update(output, outputs, inputs).items():
+            if component.startswith("{"):
+                figures[component] = props["figure"]
     charted = [(i, c) for i, c in enumerate(board(page).charts) if c.kind not in ("list", "map", "tree")]
     # What happened in the period (counts of tickets, pledges, meetings) has nothing to show; a stock
     # (party organisations today) or a rate over a register (visit coverage: 0 %) still has values.

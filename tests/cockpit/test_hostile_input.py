@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.cockpit.dash_client import DashClient
+from tests.cockpit.test_pages import render
 from tests.cockpit.test_serving import _free_port, _listening
 from tests.fixtures.accounts import cookie_header, signed_client
 
@@ -146,18 +147,9 @@ def test_a_period_out_of_range_reversed_or_garbage_shows_the_default_with_a_reas
     _, default = route(client, "/dispatch", "")
     assert view == _stores(default)['{"page": "dispatch", "type": "view"}']
     assert period in answer  # the one-line reason names what was refused
-    # The page's callbacks then answer for the view it shows.
-    strip = client.dependency("dispatch-kpis-0.children")
-    response = client.client.post(
-        "/_dash-update-component",
-        json={
-            "output": strip["output"],
-            "outputs": {"id": "dispatch-kpis-0", "property": "children"},
-            "inputs": [{"id": {"page": "dispatch", "type": "view"}, "property": "data", "value": view}],
-            "changedPropIds": ['{"page":"dispatch","type":"view"}.data'],
-        },
-    )
-    assert response.status_code == 200
+    # The page's callback then answers for the view it shows.
+    payload = _view_payload(client, view, render(client.app, "dispatch", {"period": period}))
+    assert client.client.post("/_dash-update-component", json=payload).status_code == 200
 
 
 def test_a_wide_but_sane_period_still_works(client):
@@ -184,12 +176,15 @@ def test_cli_refuses_an_out_of_range_period_in_one_line(loaded_demo):
 # ---- garbage callback payloads ------------------------------------------------------------------------
 
 
-def _view_payload(client: DashClient, value) -> dict:
-    strip = client.dependency("dispatch-kpis-0.children")
+def _view_payload(client: DashClient, value, layout=None) -> dict:
+    """The dispatch board's callback as the browser posts it, with `value` as the view (its outputs read from
+    `layout`, the default page when None)."""
+    layout = layout if layout is not None else render(client.app, "dispatch")
+    output, outputs, inputs = next(client.page_updates(layout, "dispatch"))
     return {
-        "output": strip["output"],
-        "outputs": {"id": "dispatch-kpis-0", "property": "children"},
-        "inputs": [{"id": {"page": "dispatch", "type": "view"}, "property": "data", "value": value}],
+        "output": output,
+        "outputs": outputs,
+        "inputs": [{**inputs[0], "value": value}],
         "changedPropIds": ['{"page":"dispatch","type":"view"}.data'],
     }
 
@@ -239,6 +234,8 @@ def test_a_malformed_callback_envelope_is_a_one_line_400(client):
         # Outputs that are not the ones the request names (Dash's own check of this answered 500).
         json.dumps({**good, "outputs": {"id": "dispatch-kpis-1", "property": "children"}}).encode(),
         json.dumps({**good, "outputs": {"id": "dispatch-kpis-0", "property": "style"}}).encode(),
+        json.dumps({**good, "outputs": good["outputs"][:-1]}).encode(),
+        json.dumps({**good, "outputs": [{"id": "dispatch-kpis-0", "property": "x"}, *good["outputs"][1:]]}).encode(),
         json.dumps({**good, "outputs": [good["outputs"], good["outputs"]]}).encode(),
     ]:
         response = client.client.post(
