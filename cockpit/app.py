@@ -12,6 +12,7 @@ everything else a view shows lives in its URL (see cockpit/view.py).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from importlib.resources import files
@@ -53,6 +54,9 @@ ASSETS = files("cockpit") / "assets"
 # tools/plotly-bundle builds it (make install); served in place of Plotly's full bundle (_serve_partial_plotly).
 PLOTLY_BUNDLE = Path(str(ASSETS / "plotly-cockpit.min.js"))
 PLOTLY_URL = "/_dash-component-suites/plotly/package_data/plotly.min.js"
+# Served in place of dash_ag_grid's bundle (_serve_lazy_grid): it loads the real one when a grid comes into view.
+LAZY_GRID = Path(str(ASSETS / "lazy-grid.js"))
+AG_GRID_URL = re.compile(r"/_dash-component-suites/dash_ag_grid/dash_ag_grid(\.v[\w]+)?\.min\.js")
 VENDOR = Path(flask_bootstrap.__file__).with_name("static") / "bootstrap5"
 # Vendor CSS goes in external_stylesheets so that it loads before assets/ (ours must win). No icon font: the
 # buttons say what they do in words, and the font was 130 kB of every first visit for three icons.
@@ -346,6 +350,18 @@ def _serve_partial_plotly() -> flask.Response | None:
     return flask.send_file(PLOTLY_BUNDLE, mimetype="text/javascript", max_age=24 * 3600)
 
 
+def _serve_lazy_grid() -> flask.Response | None:
+    """A stand-in for dash_ag_grid's bundle that loads the real one (`?whole=1`) once a grid comes into view.
+
+    Every page's script tags include AG Grid's bundle, half a megabyte compressed with the chunk it loads, for
+    a record table below the first screen; see cockpit/assets/lazy-grid.js.
+    """
+    request = flask.request
+    if "whole" in request.args or not AG_GRID_URL.fullmatch(request.path):
+        return None
+    return flask.send_file(LAZY_GRID, mimetype="text/javascript", max_age=24 * 3600)
+
+
 def create_app(settings: Settings | None = None) -> dash.Dash:
     settings = settings or Settings.load()
     use_warehouse(Warehouse(settings.paths, settings.stale_after_hours))
@@ -356,7 +372,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         use_pages=True,
         pages_folder=str(Path(__file__).with_name("pages")),
         assets_folder=str(ASSETS),
-        assets_ignore=PLOTLY_BUNDLE.name.replace(".", r"\."),  # not a script tag: see _serve_partial_plotly
+        # Not script tags: they answer other scripts' URLs (_serve_partial_plotly, _serve_lazy_grid).
+        assets_ignore="|".join(path.name.replace(".", r"\.") for path in (PLOTLY_BUNDLE, LAZY_GRID)),
         external_stylesheets=VENDOR_STYLESHEETS,
         serve_locally=True,
         compress=True,
@@ -381,6 +398,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # the sign-in gate first, so that a request without a session learns that before anything else.
     install_gate(app.server, settings)
     app.server.before_request(_serve_partial_plotly)
+    app.server.before_request(_serve_lazy_grid)
     app.server.before_request(_check_callback_envelope)
     app.server.register_error_handler(InvalidView, _invalid_view)
     app.server.after_request(_security_headers(app, settings.map_tiles))

@@ -11,6 +11,7 @@ side) answers with aggregates from the metric catalog through the warehouse cach
 from __future__ import annotations
 
 import contextvars
+import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -452,7 +453,18 @@ def _register_callbacks(board: Board) -> None:
     # three waves of round trips and as many re-renders. The server computes the parts side by side.
     @callback(*board_outputs(board), Input({"type": "view", "page": board.id}, "data"))
     def _board(data):
-        return render_board(board, View.from_dict(data), current_language(), current_theme())
+        view, lang, theme = View.from_dict(data), current_language(), current_theme()
+        # The answer for a view is kept with the release, like the KPIs in it: a release never changes, and a
+        # wall of readers opening the same default view cost one rendering. The key holds everything the answer
+        # depends on besides the release: the view, language, theme, the reader's scope (the scoped warehouse's
+        # memo) and whether their lists may show personal data.
+        personal = tuple(
+            personal_refusal(current_principal(), get_metric(chart.kpis[0])) is None
+            for chart in board.charts
+            if chart.kind == "list"
+        )
+        key = ("board", board.id, json.dumps(view.to_dict(), sort_keys=True), lang, theme, personal)
+        return current_warehouse().memo(key, lambda: render_board(board, view, lang, theme))
 
 
 def page_options(board: Board) -> dict:

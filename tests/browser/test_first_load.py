@@ -1,10 +1,17 @@
 """What keeps a first visit light, checked in Chromium: Plotly is the cockpit's partial bundle, fetched when a
 graph mounts (not a script tag every page waits for) and able to draw every trace the pages serve; Dash's resets
-of components that have just appeared are dropped, and only those."""
+of components that have just appeared are dropped, and only those; AG Grid loads when a grid comes into view."""
 
 from __future__ import annotations
 
+import re
+
+from playwright.sync_api import expect
+
 from cockpit.app import PLOTLY_BUNDLE, PLOTLY_URL
+from cockpit.data import current_warehouse
+from cockpit.metrics import compute
+from cockpit.view import View
 from tests.cockpit.dash_client import DashClient
 from tests.cockpit.test_pages import BOARDS, run_page
 
@@ -58,3 +65,32 @@ def test_only_resets_that_change_nothing_are_dropped(watched):
         }"""
     )
     assert outcome["kept"] and outcome["untouched"] and outcome["removed"], outcome
+
+
+def test_the_record_grid_loads_when_it_comes_into_view_and_keeps_what_changed_meanwhile(watched):
+    page = watched.page
+    grid_requests: list[str] = []
+    page.on("request", lambda request: grid_requests.append(request.url) if "dash_ag_grid" in request.url else None)
+    page.goto(f"{watched.base_url}/dispatch")
+    watched.settle()
+    # Below the first screen, the record table is an empty box of the grid's size, and AG Grid is not loaded.
+    waiting = page.locator(".records [data-lazy-grid]")
+    assert waiting.count() == 1 and page.locator(".ag-root-wrapper").count() == 0
+    assert waiting.bounding_box()["height"] >= 400  # the page does not jump when the grid arrives
+    assert waiting.bounding_box()["y"] > page.viewport_size["height"]
+    assert not any("whole=1" in url or "async-community" in url for url in grid_requests), grid_requests
+    # The table's KPI changed before the grid was seen: the grid shows that KPI's rows once it loads.
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.locator('[data-kpi="open_tickets"]').click()
+    page.wait_for_url(re.compile(r"kpi=open_tickets"))
+    expect(page.locator(".records-title")).to_contain_text("在办工单")  # the panel is redrawn for the KPI
+    page.locator(".records").scroll_into_view_if_needed()
+    expect(page.locator(".records .ag-row").first).to_be_visible()
+    assert any("whole=1" in url for url in grid_requests), grid_requests
+    expect(page.locator(".records [data-lazy-grid]")).to_have_count(0)
+    warehouse = current_warehouse()
+    period = View.from_query({}, warehouse.info.data_through).period
+    with warehouse.cursor() as cur:
+        expected = int(compute(cur, "open_tickets", period)["value"].iloc[0])
+    expect(page.locator(".records .ag-paging-row-summary-panel")).to_contain_text(f"of {expected:,}")
+    assert watched.errors == []

@@ -147,8 +147,10 @@ def test_no_page_shows_a_code_or_a_column_name(browser, base_url, lang, theme):
         page.goto(f"{base_url}{path}")
         page.locator(".kpi-tile").first.wait_for(state="attached")
         Watched(page, base_url).settle()
-        # the record table's rows (or its "no rows" line) are on screen too
+        # the record table's rows (or its "no rows" line) are on screen too (AG Grid loads when it comes into view)
+        page.locator(".records").scroll_into_view_if_needed()
         page.locator(".ag-row, .ag-overlay-no-rows-center").first.wait_for()
+        page.evaluate("() => window.scrollTo(0, 0)")
         text = _shown_text(page)
         words = set(re.findall(r"[A-Za-z0-9_]+", text))
         # In English a name may be a code's word ("Fire safety"); there only snake_case words are codes.

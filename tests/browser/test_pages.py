@@ -47,6 +47,7 @@ def test_page_renders_with_no_errors_and_no_outside_requests(watched, path):
         # On a busy machine the strips may still be on their way when the network first goes idle.
         expect(watched.page.locator(".kpi-tile").nth(3)).to_be_visible()
         expect(watched.page.locator(".js-plotly-plot").nth(1)).to_be_attached()
+        watched.page.locator(".records").scroll_into_view_if_needed()  # AG Grid loads when it comes into view
         expect(watched.page.locator(".records .ag-root-wrapper")).to_have_count(1)
         watched.settle()
     assert watched.errors == []
@@ -69,6 +70,7 @@ def test_a_bar_click_narrows_the_kpis_and_the_records_and_back_undoes_it(watched
     # the records of that category, shown by its name (the seed's, read here from the CSV)
     with open("warehouse/seeds/category.csv", encoding="utf-8") as handle:
         name = {row["code"]: row["name_zh"] for row in csv.DictReader(handle)}[category]
+    page.locator(".records").scroll_into_view_if_needed()
     cells = page.locator('.records .ag-row [col-id="category"]')
     expect(cells.first).to_have_text(name)
     expect(cells.filter(has_not_text=name)).to_have_count(0)

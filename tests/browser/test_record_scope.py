@@ -19,6 +19,7 @@ def test_party_members_records_are_a_note_and_other_records_still_a_table(watche
 
     page.goto(f"{watched.base_url}/party?period=this_year")
     watched.settle()
+    page.locator(".records").scroll_into_view_if_needed()
     expect(page.locator(".records-grid .ag-row").first).to_be_visible()
     expect(page.get_by_role("button", name="后台导出 Excel")).to_be_visible()
     assert watched.errors == []
@@ -31,6 +32,7 @@ def test_a_principal_without_export_sees_the_table_without_export_buttons(app, b
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
         page.goto(f"{base_url}/dispatch?period=this_year")
+        page.locator(".records").scroll_into_view_if_needed()
         expect(page.locator(".records-grid .ag-row").first).to_be_visible()
         expect(page.locator("#dispatch-export-csv")).to_have_count(0)
         expect(page.get_by_role("button", name="后台导出 Excel")).to_have_count(0)

@@ -365,6 +365,8 @@ def test_the_street_map_centres_where_the_street_says(app):
     client = DashClient(app)
 
     def centre(query: dict) -> tuple[tuple[float, float], tuple[float, float]]:
+        # Settings are read once when the app starts; changed under a running app, its kept answers must go.
+        current_warehouse()._cache.clear()
         answers = run_page(client, app, "grid", query)
         figure = answers[next(k for k in answers if "grid-chart-0" in k)]["figure"]
         shown = figure["layout"]["map"]["center"]
