@@ -353,7 +353,8 @@ def _chart_panel(board: Board, index: int, chart: Chart, view: View, lang: str):
         body = html.Div(id=component_id, className="list-panel")
     else:
         graph_id = {"type": "drill", "dim": chart_dimension(chart, view), "chart": component_id}
-        body = dcc.Graph(id=graph_id, config=graph_config(lang), className="chart")
+        # lazy-chart: drawn when it comes near the viewport (cockpit/assets/lazy-charts.js)
+        body = dcc.Graph(id=graph_id, config=graph_config(lang), className="chart lazy-chart")
     extra = []
     if chart.kind == "map" and len(board.map_kpis) > 1:
         extra.append(

@@ -94,3 +94,31 @@ def test_the_record_grid_loads_when_it_comes_into_view_and_keeps_what_changed_me
         expected = int(compute(cur, "open_tickets", period)["value"].iloc[0])
     expect(page.locator(".records .ag-paging-row-summary-panel")).to_contain_text(f"of {expected:,}")
     assert watched.errors == []
+
+
+def test_a_boards_charts_are_drawn_as_they_come_into_view(watched):
+    page = watched.page
+    page.goto(f"{watched.base_url}/dispatch")
+    watched.settle()
+    height = page.viewport_size["height"]
+    boxes = page.evaluate(
+        """() => [...document.querySelectorAll('.lazy-chart')].map(e => ({
+            top: e.getBoundingClientRect().top, height: e.getBoundingClientRect().height,
+            drawn: Boolean(e.querySelector('.main-svg')), waiting: e.dataset.lazyChart === 'waiting'}))"""
+    )
+    near = [box for box in boxes if box["top"] < height]
+    far = [box for box in boxes if box["top"] > height + 400]
+    assert near and far, boxes  # the board has charts on the first screen and well below it
+    assert all(box["drawn"] for box in near), near
+    assert all(box["waiting"] and not box["drawn"] for box in far), far
+    assert all(box["height"] >= 200 for box in far), far  # each keeps its figure's room: nothing jumps
+    # Scrolled down a screen at a time to the bottom, every chart is drawn.
+    bottom = page.evaluate("() => document.scrollingElement.scrollHeight")
+    for top in range(0, bottom + height, height // 2):
+        page.evaluate(f"() => window.scrollTo(0, {top})")
+        page.wait_for_timeout(100)
+    page.wait_for_function("() => !document.querySelector('[data-lazy-chart]')")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.lazy-chart')].every(e => e.querySelector('.main-svg'))"
+    )
+    assert watched.errors == []
