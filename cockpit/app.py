@@ -387,6 +387,11 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     app.server.config["COCKPIT_MAP_TILES"] = settings.map_tiles
     app.server.config["COCKPIT_WATERMARK"] = settings.watermark
     app.server.config["COCKPIT_STREET"] = settings.street
+    # Graphs fetch Plotly when the first one mounts, and a board's graphs mount when its answer arrives
+    # (lazy-charts.js): fetched from the start instead, it is in the cache by then.
+    app.index_string = app.index_string.replace(
+        "{%css%}", f'{{%css%}}\n        <link rel="preload" href="{PLOTLY_URL}" as="script">', 1
+    )
     app.layout = shell
     guard_layouts()
     app.server.add_url_rule("/vendor/<path:filename>", "vendor", _vendor)

@@ -7,6 +7,7 @@ accepts its first connection.
 import dash
 
 from cockpit.app import create_app
+from cockpit.components.board import keep_warm
 from warehouse.paths import keep_private
 
 keep_private()  # sessions, briefs and the audit trail hold personal data: owner-only files
@@ -27,3 +28,4 @@ def warm(app: dash.Dash) -> None:
 app = create_app()
 server = app.server
 warm(app)
+keep_warm(app)

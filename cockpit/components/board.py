@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import contextvars
 import json
+import logging
+import threading
+import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -36,7 +40,13 @@ from cockpit.i18n import current_language, current_theme, dimension_name, t
 from cockpit.metrics import Metric, Period, get_metric
 from cockpit.view import View
 
+log = logging.getLogger(__name__)
+
 STRIP_THREADS = 4
+# The boards of this app's pages, by id, as their modules registered them (the pages warm_default_views warms).
+REGISTERED: dict[str, Board] = {}
+# How often a worker looks for a new release to warm (keep_warm: one small file read).
+WARM_EVERY_S = 60
 BOARD_THREADS = 4  # a board's strips and charts computed side by side
 
 
@@ -448,24 +458,78 @@ def board_outputs(board: Board) -> list[Output]:
     return outputs
 
 
+def board_answer(board: Board, view: View, lang: str, theme: str) -> list:
+    """The board's outputs for `view`, kept with the release like the KPIs in them.
+
+    A release never changes, and a wall of readers opening the same default view cost one rendering. The key
+    holds everything the answer depends on besides the release: the view, language, theme, the reader's
+    scope (the scoped warehouse's memo) and whether their lists may show personal data.
+    """
+    personal = tuple(
+        personal_refusal(current_principal(), get_metric(chart.kpis[0])) is None
+        for chart in board.charts
+        if chart.kind == "list"
+    )
+    key = ("board", board.id, json.dumps(view.to_dict(), sort_keys=True), lang, theme, personal)
+    return current_warehouse().memo(key, lambda: render_board(board, view, lang, theme))
+
+
+def warm_default_views(boards: Sequence[Board]) -> int:
+    """Each board's default view computed into the current release's cache; how many were computed.
+
+    What most readers open first after the nightly release is the street's default view in Chinese: run
+    outside a request (the whole street, Chinese, the light theme: see `current_principal`), before or
+    beside the first readers, it spares them the release's cold queries. A board that fails is logged and
+    skipped: warming must never stop a worker.
+    """
+    warmed = 0
+    for board in boards:
+        try:
+            view = View.from_query({}, current_warehouse().info.data_through)
+            board_answer(board, view, current_language(), current_theme())
+            warmed += 1
+        except Exception:  # a page's own errors surface when a reader opens it
+            log.exception("warming the %s board failed", board.id)
+    return warmed
+
+
+def keep_warm(app: dash.Dash, every: float = WARM_EVERY_S, stop: threading.Event | None = None) -> threading.Thread:
+    """A daemon thread that computes every board's default view for each release this worker serves.
+
+    The first readers after the nightly release (or a restart) open the default views; warmed at once in
+    the background, they do not wait for the release's cold queries (see `warm_default_views`). The thread
+    looks for a new release every `every` seconds, until `stop` is set.
+    """
+    stop = stop or threading.Event()
+
+    def run() -> None:
+        warmed = None
+        while not stop.is_set():
+            try:
+                with app.server.app_context():
+                    run_id = current_warehouse().info.run_id
+                    if run_id != warmed:
+                        started = time.perf_counter()
+                        count = warm_default_views(list(REGISTERED.values()))
+                        seconds = time.perf_counter() - started
+                        log.info("warmed %d boards of release %s in %.1f s", count, run_id, seconds)
+                        warmed = run_id
+            except Exception:  # no release yet, a damaged one: the pages say so; try again later
+                log.debug("nothing to warm yet", exc_info=True)
+            stop.wait(every)
+
+    thread = threading.Thread(target=run, name="warm-boards", daemon=True)
+    thread.start()
+    return thread
+
+
 def _register_callbacks(board: Board) -> None:
     # One request fills the whole board when its view changes: a browser sends at most six requests to a
     # host at a time, and the renderer pays for every answer it applies, so a board of 13 parts loaded in
     # three waves of round trips and as many re-renders. The server computes the parts side by side.
     @callback(*board_outputs(board), Input({"type": "view", "page": board.id}, "data"))
     def _board(data):
-        view, lang, theme = View.from_dict(data), current_language(), current_theme()
-        # The answer for a view is kept with the release, like the KPIs in it: a release never changes, and a
-        # wall of readers opening the same default view cost one rendering. The key holds everything the answer
-        # depends on besides the release: the view, language, theme, the reader's scope (the scoped warehouse's
-        # memo) and whether their lists may show personal data.
-        personal = tuple(
-            personal_refusal(current_principal(), get_metric(chart.kpis[0])) is None
-            for chart in board.charts
-            if chart.kind == "list"
-        )
-        key = ("board", board.id, json.dumps(view.to_dict(), sort_keys=True), lang, theme, personal)
-        return current_warehouse().memo(key, lambda: render_board(board, view, lang, theme))
+        return board_answer(board, View.from_dict(data), current_language(), current_theme())
 
 
 def page_options(board: Board) -> dict:
@@ -490,3 +554,4 @@ def register_callbacks(board: Board) -> None:
     """
     declare_record_kpis(board.id, board.kpis)
     _register_callbacks(board)
+    REGISTERED[board.id] = board

@@ -1,0 +1,83 @@
+"""A board's answer is kept with the release; the default views are computed ahead of the first reader.
+
+Counted by wrapping the function that renders a board (a cache hit never calls it); what a warmed or cached
+answer holds is compared with a rendering made with the cache empty.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import cockpit.components.board as board_module
+from cockpit.components.board import REGISTERED, keep_warm, warm_default_views
+from cockpit.data import current_warehouse
+from tests.cockpit.dash_client import DashClient
+from tests.cockpit.test_pages import BOARDS, run_page
+
+
+@pytest.fixture
+def renders(monkeypatch) -> list[str]:
+    """The ids of the boards rendered (not served from the cache) while the test runs."""
+    rendered: list[str] = []
+    real = board_module.render_board
+
+    def counting(board, view, lang, theme):
+        rendered.append(board.id)
+        return real(board, view, lang, theme)
+
+    monkeypatch.setattr(board_module, "render_board", counting)
+    return rendered
+
+
+def test_a_boards_answer_is_rendered_once_per_view_and_release(app, renders):
+    current_warehouse()._cache.clear()
+    client = DashClient(app)
+    first = run_page(client, app, "dispatch", {"period": "this_month"})
+    again = run_page(client, app, "dispatch", {"period": "this_month"})
+    assert renders == ["dispatch"] and again == first
+    run_page(client, app, "dispatch", {"period": "this_year"})  # another view: another answer
+    run_page(DashClient(app, language="en"), app, "dispatch", {"period": "this_month"})  # another language
+    assert renders == ["dispatch"] * 3
+
+
+def test_the_default_views_are_warmed_for_the_whole_street_and_answer_as_a_fresh_render(app, renders):
+    assert sorted(REGISTERED) == sorted(BOARDS)  # every board page registered itself
+    client = DashClient(app)
+    current_warehouse()._cache.clear()
+    fresh = {name: run_page(client, app, name) for name in BOARDS}
+    current_warehouse()._cache.clear()
+    renders.clear()
+
+    assert warm_default_views(list(REGISTERED.values())) == len(BOARDS)
+    assert sorted(renders) == sorted(BOARDS)
+    renders.clear()
+    warmed = {name: run_page(client, app, name) for name in BOARDS}
+    assert renders == []  # every board's default view came from the cache
+    assert warmed == fresh
+
+    # A community reader's default view is theirs, never the street's warmed one.
+    community = current_warehouse().dataset("communities")["community_id"].iloc[0]
+    run_page(DashClient(app, name="probe_community", role="community", scope=f"community:{community}"), app, "grid")
+    assert renders == ["grid"]
+
+
+def test_keep_warm_warms_each_release_once_in_the_background(app, renders):
+    current_warehouse()._cache.clear()
+    stop = threading.Event()
+    thread = keep_warm(app, every=0.05, stop=stop)
+    try:
+        deadline = time.monotonic() + 120
+        while len(renders) < len(BOARDS) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # several more looks at the same release
+        assert sorted(renders) == sorted(BOARDS)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+    renders.clear()
+    run_page(DashClient(app), app, "overview")
+    assert renders == []
