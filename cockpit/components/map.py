@@ -104,8 +104,8 @@ def choropleth(
 
     The unknown place's value, which has no polygon, is a note in the corner and in the hover.
     `collection` is `feature_collection(shapes)` when the caller keeps one built already.
-    `centre` (lon, lat) is where the map centres (the street's configured map centre); by default the middle
-    of the polygons' bounds. The zoom always fits the bounds.
+    `centre` (lon, lat) is where the map centres (the street's configured map centre) when it lies within the
+    polygons' bounds; otherwise, and by default, the middle of the bounds. Every polygon stays in view.
     The figure comes back as a plain dict with the polygons put in last: Plotly's
     validators would deep-copy and check every coordinate of every polygon on each
     call (a third of a second for a district), for data that never changes.
@@ -154,16 +154,17 @@ def choropleth(
     layers = []
     if tiles:
         layers.append({"below": "traces", "sourcetype": "raster", "source": [tiles], "sourceattribution": ""})
+    if centre and west <= centre[0] <= east and south <= centre[1] <= north:
+        # Centred where the street says, zoomed out as far as it takes to keep every polygon in view. A centre
+        # outside the polygons (a setting written for another area) would show none of them: the middle then.
+        lon, lat = centre
+        zoom = _zoom(2 * max(lon - west, east - lon), 2 * max(lat - south, north - lat))
+    else:
+        lon, lat = (west + east) / 2, (south + north) / 2
+        zoom = _zoom(east - west, north - south)
     figure.update_layout(
         margin={"l": 0, "r": 0, "t": 36, "b": 0},
-        map={
-            "style": "white-bg",
-            "center": {"lon": centre[0], "lat": centre[1]}
-            if centre
-            else {"lon": (west + east) / 2, "lat": (south + north) / 2},
-            "zoom": _zoom(east - west, north - south),
-            "layers": layers,
-        },
+        map={"style": "white-bg", "center": {"lon": lon, "lat": lat}, "zoom": zoom, "layers": layers},
         clickmode="event",
     )
     plain = figure.to_plotly_json()

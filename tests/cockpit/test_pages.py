@@ -350,44 +350,51 @@ def test_map_draws_the_warehouse_polygons_and_drills_to_grids(client, app):
     assert grids and all(g.startswith(community) for g in grids)
 
 
-def _polygons_middle(figure: dict) -> tuple[float, float]:
-    """The middle of the box around every polygon a map figure draws, from its GeoJSON coordinates."""
+def _polygons_box(figure: dict) -> tuple[float, float, float, float]:
+    """(west, south, east, north) around every polygon a map figure draws, from its GeoJSON coordinates."""
     points = []
     for feature in figure["data"][0]["geojson"]["features"]:
         geometry = feature["geometry"]
         polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
         points += [point for polygon in polygons for ring in polygon for point in ring]
     xs, ys = [p[0] for p in points], [p[1] for p in points]
-    return (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    return min(xs), min(ys), max(xs), max(ys)
 
 
 def test_the_street_map_centres_where_the_street_says(app):
     client = DashClient(app)
 
-    def centre(query: dict) -> tuple[tuple[float, float], tuple[float, float]]:
+    def shown(query: dict) -> tuple[tuple[float, float], float, tuple[float, float, float, float]]:
         # Settings are read once when the app starts; changed under a running app, its kept answers must go.
         current_warehouse()._cache.clear()
         answers = run_page(client, app, "grid", query)
         figure = answers[next(k for k in answers if "grid-chart-0" in k)]["figure"]
-        shown = figure["layout"]["map"]["center"]
-        return (shown["lon"], shown["lat"]), _polygons_middle(figure)
+        centre = figure["layout"]["map"]["center"]
+        return (centre["lon"], centre["lat"]), figure["layout"]["map"]["zoom"], _polygons_box(figure)
 
     config = app.server.config
     configured = config["COCKPIT_STREET"]
     try:
-        config["COCKPIT_STREET"] = replace(configured, name="某某街道", centre=(120.7345, 31.2987))
-        shown, _ = centre({})
-        assert shown == (120.7345, 31.2987)
+        config["COCKPIT_STREET"] = replace(configured, centre=None)
+        # No centre set (the demo's street, whose size follows its scale): the middle of the polygons.
+        middle, fitted, (west, south, east, north) = shown({})
+        assert middle == pytest.approx(((west + east) / 2, (south + north) / 2))
+        # A centre inside the street: there, zoomed out (never in) so that every polygon stays in view.
+        inside = (west + (east - west) / 4, south + (north - south) / 4)
+        config["COCKPIT_STREET"] = replace(configured, name="某某街道", centre=inside)
+        centre, zoom, _ = shown({})
+        assert centre == pytest.approx(inside) and zoom < fitted
         # A community's map frames its own grids, whatever the street's centre.
         community = current_warehouse().dataset("community_shapes")["id"].iloc[0]
-        shown, middle = centre({"community": community})
-        assert shown == pytest.approx(middle)
-        # No centre set (the demo's street, whose size follows its scale): the polygons decide.
-        config["COCKPIT_STREET"] = replace(configured, centre=None)
-        shown, middle = centre({})
-        assert shown == pytest.approx(middle)
+        centre, _, (cw, cs, ce, cn) = shown({"community": community})
+        assert centre == pytest.approx(((cw + ce) / 2, (cs + cn) / 2))
+        # A centre outside every polygon (a setting written for another area) would show none: the middle.
+        config["COCKPIT_STREET"] = replace(configured, centre=(east + 0.05, north + 0.05))
+        centre, zoom, _ = shown({})
+        assert centre == pytest.approx(middle) and zoom == fitted
     finally:
         config["COCKPIT_STREET"] = configured
+        current_warehouse()._cache.clear()
 
 
 def test_map_tiles_are_optional_configuration(loaded_demo):
