@@ -76,3 +76,16 @@ def test_app_serves_its_pages_and_loads_nothing_from_the_internet(app):
     assert any("/vendor/css/bootstrap.min.css" in s for s in stylesheets)
     assert scripts and all(client.get(s).status_code == 200 for s in scripts + stylesheets)
     assert client.get("/").status_code == 200
+
+
+def test_fingerprinted_assets_are_cached_a_year_and_nothing_else_is(app):
+    client = signed_client(app)
+    page = client.get("/dispatch").get_data(as_text=True)
+    linked = re.findall(r"(/assets/[\w.-]+\.(?:js|css)\?m=[\d.]+)", page)
+    assert any("lazy-charts.js" in url for url in linked) and any("cockpit.css" in url for url in linked), linked
+    for url in linked:
+        control = client.get(url).headers.get("Cache-Control", "")
+        assert "max-age=31536000" in control, (url, control)
+    # The same file without its fingerprint, and the page itself (the reader's own data), are not kept.
+    assert "max-age=31536000" not in client.get(linked[0].split("?")[0]).headers.get("Cache-Control", "")
+    assert "max-age" not in client.get("/dispatch").headers.get("Cache-Control", "")
