@@ -51,12 +51,16 @@ from pipelines.freshness import freshness_status
 
 # Our CSS and clientside JS are package data (cockpit/assets), so an installed wheel serves them too.
 ASSETS = files("cockpit") / "assets"
-# tools/plotly-bundle builds it (make install); served in place of Plotly's full bundle (_serve_partial_plotly).
+# tools/plotly-bundle builds it (make install); served in place of Plotly's full bundle.
 PLOTLY_BUNDLE = Path(str(ASSETS / "plotly-cockpit.min.js"))
 PLOTLY_URL = "/_dash-component-suites/plotly/package_data/plotly.min.js"
-# Served in place of dash_ag_grid's bundle (_serve_lazy_grid): it loads the real one when a grid comes into view.
+# Served in place of dash_ag_grid's bundle: it loads the real one (?whole=1) when a grid comes into view.
 LAZY_GRID = Path(str(ASSETS / "lazy-grid.js"))
-AG_GRID_URL = re.compile(r"/_dash-component-suites/dash_ag_grid/dash_ag_grid(\.v[\w]+)?\.min\.js")
+# Our scripts answering a library's URL (_serve_in_place): (the URL, as a pattern; our file).
+IN_PLACE = (
+    (re.compile(re.escape(PLOTLY_URL)), PLOTLY_BUNDLE),
+    (re.compile(r"/_dash-component-suites/dash_ag_grid/dash_ag_grid(\.v\w+)?\.min\.js"), LAZY_GRID),
+)
 VENDOR = Path(flask_bootstrap.__file__).with_name("static") / "bootstrap5"
 ASSET_MAX_AGE_S = 365 * 24 * 3600  # a fingerprinted asset URL never changes what it serves
 # Vendor CSS goes in external_stylesheets so that it loads before assets/ (ours must win). No icon font: the
@@ -349,29 +353,23 @@ def _vendor(filename: str) -> flask.Response:
     return flask.send_from_directory(VENDOR, filename, max_age=7 * 24 * 3600)
 
 
-def _serve_partial_plotly() -> flask.Response | None:
-    """The cockpit's partial Plotly bundle where Dash's graphs fetch Plotly from.
+def _serve_in_place() -> flask.Response | None:
+    """Our script where a library's is asked for (IN_PLACE), unless the request asks for the whole library.
 
-    dcc.Graph loads Plotly itself, asynchronously, the first time a graph mounts, from the URL of Plotly's full
-    bundle: answering that URL with the partial bundle keeps the load asynchronous (a script tag would hold up
-    every page's start while 3 MB are parsed) and a third of the size. Without the bundle built (a checkout where
-    `make install` did not run), Dash answers with the full one.
-    """
-    if flask.request.path != PLOTLY_URL or not PLOTLY_BUNDLE.is_file():
-        return None
-    return flask.send_file(PLOTLY_BUNDLE, mimetype="text/javascript", max_age=24 * 3600)
-
-
-def _serve_lazy_grid() -> flask.Response | None:
-    """A stand-in for dash_ag_grid's bundle that loads the real one (`?whole=1`) once a grid comes into view.
-
-    Every page's script tags include AG Grid's bundle, half a megabyte compressed with the chunk it loads, for
-    a record table below the first screen; see cockpit/assets/lazy-grid.js.
+    - Plotly: dcc.Graph loads Plotly itself, asynchronously, when a graph mounts, from the URL of Plotly's full
+      bundle. Answering that URL with the partial bundle keeps the load asynchronous (a script tag would hold up
+      every page's start while 3 MB are parsed) and a third of the size. Without the bundle built (a checkout
+      where `make install` did not run), Dash answers with the full one.
+    - AG Grid: every page's script tags include its bundle, half a megabyte compressed with the chunk it loads,
+      for a record table below the first screen; the stand-in loads it with `?whole=1` (lazy-grid.js).
     """
     request = flask.request
-    if "whole" in request.args or not AG_GRID_URL.fullmatch(request.path):
+    if "whole" in request.args:
         return None
-    return flask.send_file(LAZY_GRID, mimetype="text/javascript", max_age=24 * 3600)
+    for url, ours in IN_PLACE:
+        if url.fullmatch(request.path) and ours.is_file():
+            return flask.send_file(ours, mimetype="text/javascript", max_age=24 * 3600)
+    return None
 
 
 def create_app(settings: Settings | None = None) -> dash.Dash:
@@ -384,8 +382,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         use_pages=True,
         pages_folder=str(Path(__file__).with_name("pages")),
         assets_folder=str(ASSETS),
-        # Not script tags: they answer other scripts' URLs (_serve_partial_plotly, _serve_lazy_grid).
-        assets_ignore="|".join(path.name.replace(".", r"\.") for path in (PLOTLY_BUNDLE, LAZY_GRID)),
+        # Not script tags: they answer libraries' URLs (_serve_in_place).
+        assets_ignore="|".join(re.escape(ours.name) for _, ours in IN_PLACE),
         external_stylesheets=VENDOR_STYLESHEETS,
         serve_locally=True,
         compress=True,
@@ -414,8 +412,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # After Dash's own first-request hooks (they fill the callback map the checks look outputs up in);
     # the sign-in gate first, so that a request without a session learns that before anything else.
     install_gate(app.server, settings)
-    app.server.before_request(_serve_partial_plotly)
-    app.server.before_request(_serve_lazy_grid)
+    app.server.before_request(_serve_in_place)
     app.server.before_request(_check_callback_envelope)
     app.server.register_error_handler(InvalidView, _invalid_view)
     app.server.after_request(_security_headers(app, settings.map_tiles))

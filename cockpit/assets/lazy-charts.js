@@ -3,8 +3,8 @@
    Plotly's drawing is most of a first visit's main thread (text measuring, axes, margins: 1.5–2 s on a
    two-core machine for a board of eight charts), and half of a board's charts sit below the first screen.
    A graph marked lazy-chart renders an empty box of the figure's height until its figure has arrived and the
-   box comes within 200 px of the viewport, then the real dcc.Graph with every prop it was given meanwhile. Other graphs (the wall's,
-   whose boards rotate) are dcc.Graph itself. */
+   box comes within 200 px of the viewport, then the real dcc.Graph with every prop it was given meanwhile.
+   Other graphs (the wall's, whose boards rotate) are dcc.Graph itself. */
 (function () {
   "use strict";
   var React = window.React;
@@ -48,7 +48,7 @@
     if (seen) {
       return React.createElement(Graph, props);
     }
-    var layout = props.figure && props.figure.layout;
+    var layout = figure && figure.layout;
     return React.createElement("div", {
       ref: box,
       className: props.className,

@@ -43,11 +43,11 @@ from cockpit.view import View
 log = logging.getLogger(__name__)
 
 STRIP_THREADS = 4
+BOARD_THREADS = 4  # a board's strips and charts computed side by side
 # The boards of this app's pages, by id, as their modules registered them (the pages warm_default_views warms).
 REGISTERED: dict[str, Board] = {}
 # How often a worker looks for a new release to warm (keep_warm: one small file read).
 WARM_EVERY_S = 60
-BOARD_THREADS = 4  # a board's strips and charts computed side by side
 
 
 @dataclass(frozen=True)
