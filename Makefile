@@ -17,7 +17,8 @@ $(BIN)/cockpit: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(BIN)/cockpit
 
-# The cockpit's partial Plotly bundle (only the trace types it draws: a third of the full bundle's transfer),
+# The cockpit's partial Plotly bundle (only the trace types it draws: a third of the full bundle's transfer)
+# and the regenerator runtime served for Dash's polyfill (tools/plotly-bundle/build.js says why),
 # built with esbuild from the npm registry's plotly.js; Node and npm from Debian when missing.
 PLOTLY_BUNDLE := cockpit/assets/plotly-cockpit.min.js
 $(PLOTLY_BUNDLE): tools/plotly-bundle/package.json tools/plotly-bundle/package-lock.json tools/plotly-bundle/entry.js tools/plotly-bundle/build.js

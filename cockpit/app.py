@@ -25,6 +25,7 @@ import flask
 import flask_bootstrap
 from dash import Input, Output, callback, html
 from dash._utils import split_callback_id
+from dash.fingerprint import check_fingerprint
 
 from cockpit.access.accounts import Permission
 from cockpit.access.principal import Unauthenticated, current_principal
@@ -56,10 +57,14 @@ PLOTLY_BUNDLE = Path(str(ASSETS / "plotly-cockpit.min.js"))
 PLOTLY_URL = "/_dash-component-suites/plotly/package_data/plotly.min.js"
 # Served in place of dash_ag_grid's bundle: it loads the real one (?whole=1) when a grid comes into view.
 LAZY_GRID = Path(str(ASSETS / "lazy-grid.js"))
+# Built with the Plotly bundle; served in place of Dash's @babel/polyfill (see tools/plotly-bundle/build.js).
+REGENERATOR = Path(str(ASSETS / "regenerator-runtime.min.js"))
 # Our scripts answering a library's URL (_serve_in_place): (the URL, as a pattern; our file).
+AG_GRID_URL = "/_dash-component-suites/dash_ag_grid/dash_ag_grid."
 IN_PLACE = (
     (re.compile(re.escape(PLOTLY_URL)), PLOTLY_BUNDLE),
-    (re.compile(r"/_dash-component-suites/dash_ag_grid/dash_ag_grid(\.v\w+)?\.min\.js"), LAZY_GRID),
+    (re.compile(re.escape(AG_GRID_URL) + r"(v\w+\.)?min\.js"), LAZY_GRID),
+    (re.compile(r"/_dash-component-suites/dash/deps/polyfill@7(\.v\w+)?\.12\.1\.min\.js"), REGENERATOR),
 )
 VENDOR = Path(flask_bootstrap.__file__).with_name("static") / "bootstrap5"
 ASSET_MAX_AGE_S = 365 * 24 * 3600  # a fingerprinted asset URL never changes what it serves
@@ -322,6 +327,81 @@ def _cache_fingerprinted_assets(response: flask.Response) -> flask.Response:
     return response
 
 
+class CompressedStatic:
+    """Flask-Compress's cache: each static file compressed once per worker and encoding, for every reader.
+
+    At level 9 a first visit's fifteen scripts, compressed anew for each browser on two cores, took
+    0.9 s to arrive from localhost, where they take 0.1 s compressed; the cost grew with every reader
+    opening the cockpit at once (the morning meeting). Only keys `_static_key` gives are kept: a callback
+    answer, an export or a page (the reader's own data) gets an empty key and is compressed per response.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[str, bytes] = {}
+
+    def get(self, key: str) -> bytes | None:
+        return self._kept.get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        if key.partition(";")[2]:  # "<encoding>;<what _static_key gave>"
+            self._kept[key] = value
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+def _static_key(request: flask.Request) -> str:
+    """Which static file a request reads, as a key that a file has once; "" for anything else.
+
+    Bounded by the files there are, whatever a client sends: Dash's fingerprint (in a library's file name)
+    and the query are left out, except `whole` (_serve_in_place); our assets are keyed by their
+    modification time, so an edited asset is compressed again.
+    """
+    path = request.path
+    if request.method != "GET":
+        return ""
+    if path.startswith("/_dash-component-suites/"):
+        return check_fingerprint(path)[0] + ("?whole" if "whole" in request.args else "")
+    if path.startswith("/vendor/"):
+        return path
+    if path.startswith("/assets/"):
+        try:
+            return f"{path}@{Path(str(ASSETS), path.removeprefix('/assets/')).stat().st_mtime_ns}"
+        except (OSError, ValueError):
+            return ""
+    return ""
+
+
+def _keep_whole(response: flask.Response) -> flask.Response:
+    """A static file served as a stream (Flask's send_file) read whole, so that CompressedStatic keeps it.
+
+    Flask-Compress compresses a streamed response chunk by chunk, every time, past its cache; reading a
+    file of a few MB costs far less than compressing it. Runs before Flask-Compress (registered after it).
+    """
+    if response.status_code == 200 and response.is_streamed and _static_key(flask.request):
+        response.direct_passthrough = False
+        response.set_data(response.get_data())
+    return response
+
+
+def precompress(app: dash.Dash, encodings: tuple[str, ...] = ("zstd", "br", "gzip")) -> int:
+    """Compress what a first visit loads into the worker's cache now; how many files.
+
+    The page's scripts and stylesheets, Plotly (loaded by the first graph) and AG Grid's whole bundle (by
+    the first record table in view). Run while a worker loads (cockpit/wsgi.py), so that even the first
+    browser after a restart does not wait for compression. Needs Dash's first-request set-up done.
+    """
+    with app.server.test_request_context("/"):
+        tags = app._generate_scripts_html() + app._generate_css_dist_html()
+    urls = {*re.findall(r'(?:src|href)="(/[^"]+)"', tags), PLOTLY_URL}
+    urls |= {f"{url}?whole=1" for url in urls if url.startswith(AG_GRID_URL)}
+    with app.server.test_client() as client:
+        for url in urls:
+            for encoding in encodings:
+                client.get(url, headers={"Accept-Encoding": encoding})
+    return len(urls)
+
+
 def content_security_policy(app: dash.Dash, map_tiles: str | None) -> str:
     """The CSP the cockpit works under: everything from this origin, Dash's inline scripts by hash.
 
@@ -362,6 +442,8 @@ def _serve_in_place() -> flask.Response | None:
       where `make install` did not run), Dash answers with the full one.
     - AG Grid: every page's script tags include its bundle, half a megabyte compressed with the chunk it loads,
       for a record table below the first screen; the stand-in loads it with `?whole=1` (lazy-grid.js).
+    - Dash's @babel/polyfill: only its regenerator runtime is needed by Dash's bundles in the browsers the
+      cockpit supports (those of React 18 and Plotly); its core-js slowed every page (build.js says how).
     """
     request = flask.request
     if "whole" in request.args:
@@ -375,10 +457,22 @@ def _serve_in_place() -> flask.Response | None:
 def create_app(settings: Settings | None = None) -> dash.Dash:
     settings = settings or Settings.load()
     use_warehouse(Warehouse(settings.paths, settings.stale_after_hours))
+    server = flask.Flask("cockpit")
+    compressed = server.extensions["compressed_static"] = CompressedStatic()
+    # Set before Dash installs Flask-Compress, which reads them then. Level 9 instead of Flask-Compress's 3:
+    # a tenth less for a first visit's scripts (Plotly, AG Grid), each compressed once (CompressedStatic);
+    # callback answers are small and cost nothing more.
+    server.config.update(
+        COMPRESS_ZSTD_LEVEL=9,
+        COMPRESS_BR_LEVEL=9,
+        COMPRESS_CACHE_BACKEND=lambda: compressed,
+        COMPRESS_CACHE_KEY=_static_key,
+    )
     app = dash.Dash(
         # The package name, so that Dash imports pages as cockpit.pages.<page>: the same modules
         # the rest of the code imports (as pages.<page> they would register twice).
         "cockpit",
+        server=server,
         use_pages=True,
         pages_folder=str(Path(__file__).with_name("pages")),
         assets_folder=str(ASSETS),
@@ -390,10 +484,6 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         title=t("app_title"),
         suppress_callback_exceptions=True,
     )
-    # Level 9 instead of Flask-Compress's 3: a tenth less for a first visit's scripts (Plotly, AG Grid) at
-    # 0.15 s of one core per new browser; callback answers are small and cost nothing more.
-    app.server.config["COMPRESS_ZSTD_LEVEL"] = 9
-    app.server.config["COMPRESS_BR_LEVEL"] = 9
     app.server.config["COCKPIT_MAP_TILES"] = settings.map_tiles
     app.server.config["COCKPIT_WATERMARK"] = settings.watermark
     app.server.config["COCKPIT_STREET"] = settings.street
@@ -417,6 +507,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     app.server.register_error_handler(InvalidView, _invalid_view)
     app.server.after_request(_security_headers(app, settings.map_tiles))
     app.server.after_request(_cache_fingerprinted_assets)
+    app.server.after_request(_keep_whole)
     return app
 
 

@@ -1,12 +1,15 @@
 """The WSGI entry for production servers: `gunicorn cockpit.wsgi:server` (what `cockpit serve` runs).
 
 Importing it builds the app and warms it (see `warm`), so a worker is fully set up before it
-accepts its first connection.
+accepts its first connection; the boards' default views and the compressed scripts are prepared in
+the background.
 """
+
+import threading
 
 import dash
 
-from cockpit.app import create_app
+from cockpit.app import create_app, precompress
 from cockpit.components.board import keep_warm
 from warehouse.paths import keep_private
 
@@ -29,3 +32,5 @@ app = create_app()
 server = app.server
 warm(app)
 keep_warm(app)
+# A second or so of compressing (cockpit.app.CompressedStatic) beside the first requests, not before them.
+threading.Thread(target=precompress, args=(app,), name="precompress", daemon=True).start()

@@ -45,6 +45,19 @@ def test_plotly_is_the_partial_bundle_and_it_draws_every_trace_the_pages_serve(w
     assert watched.errors == []
 
 
+def test_pages_start_on_the_browsers_own_built_ins_with_the_regenerator_runtime_dash_needs(watched):
+    page = watched.page
+    page.goto(f"{watched.base_url}/dispatch")
+    watched.settle()
+    assert page.evaluate("() => typeof regeneratorRuntime.mark") == "function"
+    # Dash's @babel/polyfill (core-js 2) marks itself and replaces these with its own in today's Chromium.
+    assert page.evaluate("() => window._babelPolyfill") is None
+    for builtin in ("String.prototype.trim", "Number", "parseFloat", "Promise"):
+        assert page.evaluate(f"() => Function.prototype.toString.call({builtin})").endswith("{ [native code] }")
+    assert page.locator(".kpi-tile").count() > 2 and page.locator(".js-plotly-plot").count() > 0
+    assert watched.errors == []
+
+
 def test_only_resets_that_change_nothing_are_dropped(watched):
     page = watched.page
     page.goto(f"{watched.base_url}/dispatch")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 
+import brotli
 import pytest
 
 from cockpit.data import NoRelease, Warehouse, current_warehouse
@@ -89,3 +91,66 @@ def test_fingerprinted_assets_are_cached_a_year_and_nothing_else_is(app):
     # The same file without its fingerprint, and the page itself (the reader's own data), are not kept.
     assert "max-age=31536000" not in client.get(linked[0].split("?")[0]).headers.get("Cache-Control", "")
     assert "max-age" not in client.get("/dispatch").headers.get("Cache-Control", "")
+
+
+def _decoded(response) -> bytes:
+    body = response.get_data()
+    encoding = response.headers.get("Content-Encoding")
+    if encoding == "gzip":
+        return gzip.decompress(body)
+    if encoding == "br":
+        return brotli.decompress(body)
+    assert encoding is None, encoding
+    return body
+
+
+def test_static_files_are_compressed_once_each_and_read_back_whole(app):
+    client = signed_client(app)
+    page = client.get("/dispatch").get_data(as_text=True)
+    linked = re.findall(r'(?:src|href)="(/(?:_dash-component-suites|assets|vendor)/[^"]+)"', page)
+    assert len(linked) > 10 and any(url.startswith("/assets/") for url in linked), linked
+    kept = app.server.extensions["compressed_static"]
+    for url in linked:
+        plain = client.get(url, headers={"Accept-Encoding": "identity"})
+        assert plain.status_code == 200 and "Content-Encoding" not in plain.headers
+        for encoding in ("gzip", "br"):
+            first = client.get(url, headers={"Accept-Encoding": encoding})
+            size = len(kept)
+            again = client.get(url, headers={"Accept-Encoding": encoding})
+            # Small files go uncompressed; the rest decode to the file, and asking again adds nothing kept.
+            assert _decoded(first) == _decoded(again) == plain.get_data(), (url, encoding)
+            assert len(kept) == size
+    assert len(kept) >= len(linked)  # every linked file of the compressible size was kept, per encoding
+
+
+def test_what_is_kept_compressed_is_bounded_by_the_files_not_by_what_clients_ask(app):
+    client = signed_client(app)
+    page = client.get("/dispatch").get_data(as_text=True)
+    bundle = re.search(r'src="(/_dash-component-suites/dash/dash-renderer/build/dash_renderer\.v(\w+)\.min\.js)"', page)
+    asset = re.search(r'href="(/assets/cockpit\.css)\?m=[\d.]+"', page)
+    kept = app.server.extensions["compressed_static"]
+    gzip_only = {"Accept-Encoding": "gzip"}
+    body = client.get(bundle[1], headers=gzip_only).get_data()
+    client.get(asset[1], headers=gzip_only)
+    size = len(kept)
+    for n in range(30):  # a client inventing fingerprints and query strings
+        forged = bundle[1].replace(bundle[2], f"1_{n}_0m{n:x}")
+        assert client.get(forged, headers=gzip_only).get_data() == body
+        assert client.get(f"{asset[1]}?m={n}.5", headers=gzip_only).status_code == 200
+    assert len(kept) == size
+    # Pages and callback answers are the reader's own: compressed for each response, never kept.
+    client.get("/dispatch", headers=gzip_only)
+    client.get("/metrics", headers=gzip_only)
+    assert len(kept) == size
+
+
+def test_dashs_polyfill_url_answers_with_the_regenerator_runtime_alone(app):
+    from cockpit.app import REGENERATOR
+
+    client = signed_client(app)
+    page = client.get("/").get_data(as_text=True)
+    polyfill = re.search(r'src="(/_dash-component-suites/dash/deps/polyfill@7[^"]+)"', page)[1]
+    ours = client.get(polyfill, headers={"Accept-Encoding": "identity"}).get_data()
+    dashs = client.get(f"{polyfill}?whole=1", headers={"Accept-Encoding": "identity"}).get_data()
+    assert ours == REGENERATOR.read_bytes() and b"regeneratorRuntime" in ours
+    assert b"core-js" in dashs and len(ours) * 5 < len(dashs)
