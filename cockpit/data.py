@@ -35,6 +35,7 @@ from cockpit.access.principal import current_principal
 from cockpit.metrics import Period, compute, get_metric
 from cockpit.metrics.catalog import TIME_DIMENSIONS, UNKNOWN_PLACE, RowScope
 from cockpit.metrics.records import RecordQuery, fact_columns, record_query
+from cockpit.metrics.topics import TICKETS_KPI, Topic, hot_topics
 from cockpit.status import sources_complete_through
 from warehouse.paths import Home
 from warehouse.releases import META_COLUMNS, RELEASE_SUFFIX, Resolved, open_release, resolve_release
@@ -301,6 +302,29 @@ class Warehouse:
             ]
         return frame
 
+    def topics(
+        self,
+        period: Period,
+        *,
+        filters: Mapping[str, str] | None = None,
+        rising: bool = False,
+        limit: int = 10,
+        bucket: str | None = None,
+        scope: RowScope | None = None,
+    ) -> list[Topic]:
+        """`hot_topics()` on the current release, cached like `metric`; the period is cut where the tickets
+        KPI it counts over is (its sources' last complete day), so the topics count the tile's tickets."""
+        through = self.complete_through(TICKETS_KPI)
+        period = (period.cut(through) or period) if through is not None and through < period.end else period
+        frozen = tuple(sorted((filters or {}).items()))
+        key = ("topics", str(period), frozen, rising, limit, bucket, scope)
+        return self._cached(
+            key,
+            lambda cur: hot_topics(
+                cur, period, scope=scope, filters=dict(frozen), rising=rising, limit=limit, bucket=bucket
+            ),
+        )
+
     def code_list_names(self, listed: str, lang: str) -> dict[str, str]:
         """code → name of one code list (cockpit.labels) in `lang`, once per release."""
         return self._cached(("code-list", listed, lang), lambda cur: labels.names(cur, listed, lang))
@@ -495,6 +519,9 @@ class ScopedWarehouse:
 
     def metric(self, metric_id: str, period: Period, **options) -> pd.DataFrame:
         return self.base.metric(metric_id, period, **options, scope=self.row_scope)
+
+    def topics(self, period: Period, **options) -> list[Topic]:
+        return self.base.topics(period, **options, scope=self.row_scope)
 
     def dataset(self, name: str) -> pd.DataFrame:
         return self.base.dataset(name, self.row_scope)

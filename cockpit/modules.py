@@ -143,7 +143,7 @@ MODULES: dict[str, Module] = {
             ),
             charts=(
                 Chart("funnel", TICKET_LOOP, title=("闭环流程", "Closed loop")),
-                Chart("bar", ("tickets_received",), by="category", title=("热点诉求", "Hot topics"), top=10),
+                Chart("cloud", ("tickets_received",), by="term", title=("热点诉求", "Hot topics"), top=20),
             ),
             summary=("tickets_received", "on_time_rate", "satisfaction_rate"),
             ranking="on_time_rate",

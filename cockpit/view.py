@@ -39,6 +39,7 @@ FILTER_KEYS = (
     "org_level",
     "round",
     "batch",
+    "term",
 )
 # Drilling into one of these narrows the period to that bucket instead of adding a filter.
 TIME_BUCKETS = ("day", "week", "month")

@@ -647,6 +647,7 @@ def _build_and_publish(
                 progress=run.progress,
                 memory_limit=build_memory,
                 code_rows=run.code_rows,
+                cache_dir=home.cache,
             )
             con = open_release(building)
             try:

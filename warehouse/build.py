@@ -29,11 +29,14 @@ import yaml
 
 from warehouse.calendar import TIME_ZONE, calendar_range, working_day_calendar
 from warehouse.releases import build_files, discard
+from warehouse.terms import ticket_terms
 
 # Package data is found through the import system, not by file path, so that an installed wheel finds it as
 # well as a checkout does. A wheel installs unpacked: files() of a package is a folder on disk (DuckDB reads it).
 WAREHOUSE_DIR = files("warehouse")
 MODELS_DIR = WAREHOUSE_DIR / "models"
+# Marts computed in Python after the SQL models (name → what builds it): documented in schema.yaml like them.
+PYTHON_MODELS = ("fct_ticket_term",)  # warehouse/terms.py
 SEEDS_DIR = WAREHOUSE_DIR / "seeds"
 # warehouse never imports pipelines' code (imports flow pipelines → warehouse → cockpit),
 # so it reads the contracts file itself.
@@ -175,6 +178,7 @@ def build_release(
     progress: Progress | None = None,
     memory_limit: str | None = None,
     code_rows: Mapping[str, tuple[dict[str, str], ...]] | None = None,
+    cache_dir: Path | None = None,
 ) -> None:
     """Build a new release file at `target` from the lake under `lake`.
 
@@ -186,7 +190,9 @@ def build_release(
     `extra_tables` (the pipeline's ops_run, ops_source_load, ops_quarantine)
     are copied in under their names. `code_rows` are rows that source mappings
     add to the code tables (seed_<name>); a code already in the seed keeps the
-    seed's row. Raises ReleaseBuildError with a one-line
+    seed's row. After the SQL models, `fct_ticket_term` is cut from the tickets' text
+    (warehouse/terms.py; `cache_dir` keeps the terms of texts already cut between builds).
+    Raises ReleaseBuildError with a one-line
     reason; on failure every file the build made is removed.
     """
     target = Path(target)
@@ -199,7 +205,7 @@ def build_release(
     _check_extra_names(extra_tables, models, contracts)
 
     steps = ["lake", "seeds", "dim_calendar", "meta_release", "extra_tables"]
-    steps += [model.name for model in models] + ["checkpoint"]
+    steps += [model.name for model in models] + [*PYTHON_MODELS, "checkpoint"]
     done = 0
 
     def step_done(label: str) -> None:
@@ -240,6 +246,8 @@ def build_release(
         for model in models:
             _run_step(f"model {model.name}", lambda model=model: _create_model(con, model))
             step_done(model.name)
+        _run_step("fct_ticket_term", lambda: _create_from_arrow(con, "fct_ticket_term", ticket_terms(con, cache_dir)))
+        step_done("fct_ticket_term")
         _run_step("checkpoint", lambda: con.execute("CHECKPOINT"))
         step_done("checkpoint")
         finished = True

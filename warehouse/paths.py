@@ -81,12 +81,20 @@ class Home:
         return self.root / "secret"
 
     @property
+    def cache(self) -> Path:
+        """What builds keep to go faster next time and may lose at any moment (the terms of texts already cut)."""
+        return self.root / "cache"
+
+    @property
     def demo_manifest(self) -> Path:
         return self.landing / "_demo_manifest.json"
 
     def ensure(self) -> Home:
         """Create the home's folders; the ones created here are owner-only whatever the umask."""
-        folders = (self.root, self.landing, self.lake, self.quarantine, self.warehouse, self.releases, self.ledger)
+        folders = (
+            *(self.root, self.landing, self.lake, self.quarantine, self.warehouse, self.releases, self.ledger),
+            self.cache,
+        )
         for path in (*folders, self.state):
             if not path.is_dir():
                 path.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,7 @@ from cockpit.components.map import choropleth, feature_collection
 from cockpit.components.records import declare_record_kpis, record_panel
 from cockpit.components.table import report_table
 from cockpit.components.theme import graph_config
+from cockpit.components.topics import topic_table
 from cockpit.data import NoRelease, current_warehouse
 from cockpit.i18n import current_language, current_theme, dimension_name, t
 from cockpit.metrics import Metric, Period, get_metric
@@ -62,7 +63,7 @@ class KpiGroup:
 
 @dataclass(frozen=True)
 class Chart:
-    """One panel. kind: trend | bar | share | funnel | map | tree | list."""
+    """One panel. kind: trend | bar | share | funnel | map | tree | list | cloud, topics, rising (hot topics)."""
 
     kind: str
     kpis: tuple[str, ...]
@@ -100,6 +101,9 @@ class Board:
         shown = {kpi for part in (*self.groups, *self.charts) for kpi in part.kpis}
         return frozenset(shown | set(self.map_kpis) | ({self.record_kpi} if self.record_kpi else set()))
 
+
+# Panels that are HTML (a table), not a graph: their output is the panel's children.
+HTML_KINDS = ("list", "topics", "rising")
 
 # ---------------------------------------------------------------------------------------
 # Helpers shared by the callbacks
@@ -259,6 +263,9 @@ def render_chart(board: Board, chart: Chart, view: View, lang: str, theme: str):
         )
     if chart.kind == "tree":
         return charts.hierarchy(grid_tree(view, lang), value="residents", title=title, lang=lang, theme=theme)
+    if chart.kind == "cloud":  # hot topics of the tickets' text; a click narrows to the term (by="term")
+        topics = warehouse.topics(view.period, filters=_group_filters(view, "term"), limit=chart.top or 20, bucket=None)
+        return charts.cloud(topics, title=title, lang=lang, theme=theme)
     raise ValueError(f"unknown chart kind {chart.kind!r}")
 
 
@@ -334,6 +341,20 @@ def _grid_tree(community: str | None) -> pd.DataFrame:
     return frame.drop(columns="level").reset_index(drop=True)
 
 
+def render_topics(board: Board, chart: Chart, view: View, lang: str) -> html.Div:
+    """The period's hot (or rising) topics; a term chosen in the view stays listed, marked, to undo it."""
+    topics = current_warehouse().topics(
+        view.period,
+        filters=_group_filters(view, "term"),
+        rising=chart.kind == "rising",
+        limit=chart.top or 10,
+        bucket=trend_bucket(view.period),
+    )
+    default = ("rising_topics" if chart.kind == "rising" else "hot_topics", "")
+    title = (chart.title[1] if lang == "en" else chart.title[0]) if chart.title else t(default[0], lang)
+    return topic_table(topics, view, board.path, title, lang, rising=chart.kind == "rising")
+
+
 def render_list(chart: Chart, view: View, lang: str) -> html.Table | html.P:
     metric = get_metric(chart.kpis[0])
     if (refused := personal_refusal(current_principal(), metric)) is not None:
@@ -359,7 +380,7 @@ def render_list(chart: Chart, view: View, lang: str) -> html.Table | html.P:
 
 def _chart_panel(board: Board, index: int, chart: Chart, view: View, lang: str):
     component_id = f"{board.id}-chart-{index}"
-    if chart.kind == "list":
+    if chart.kind in HTML_KINDS:
         body = html.Div(id=component_id, className="list-panel")
     else:
         graph_id = {"type": "drill", "dim": chart_dimension(chart, view), "chart": component_id}
@@ -438,6 +459,8 @@ def render_board(board: Board, view: View, lang: str, theme: str) -> list:
             return render_group(board, item, view, lang)
         if item.kind == "list":
             return render_list(item, view, lang)
+        if item.kind in HTML_KINDS:
+            return render_topics(board, item, view, lang)
         return [render_chart(board, item, view, lang, theme)]  # a wildcard output: one graph
 
     items = [*board.groups, *board.charts]
@@ -451,7 +474,7 @@ def board_outputs(board: Board) -> list[Output]:
     outputs = [Output(f"{board.id}-kpis-{index}", "children") for index in range(len(board.groups))]
     for index, chart in enumerate(board.charts):
         component_id = f"{board.id}-chart-{index}"
-        if chart.kind == "list":
+        if chart.kind in HTML_KINDS:
             outputs.append(Output(component_id, "children"))
         else:  # the graph's id names its drill dimension, which depends on the view: matched by wildcard
             outputs.append(Output({"type": "drill", "dim": ALL, "chart": component_id}, "figure"))

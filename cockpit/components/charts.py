@@ -9,6 +9,7 @@ as the KPI tiles are.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pandas as pd
@@ -16,6 +17,7 @@ import plotly.graph_objects as go
 
 from cockpit.components.format import (
     date_axis,
+    format_change,
     format_value,
     group_label,
     is_missing,
@@ -265,4 +267,72 @@ def hierarchy(
         hovertemplate="%{label}: %{hovertext}<extra></extra>",
     )
     figure.update_layout(margin={"l": 4, "r": 4, "t": 36, "b": 4})
+    return figure
+
+
+# A word cloud is laid out on this canvas (px) and drawn on axes of the same size: Plotly scales it to the
+# panel, while the text keeps its size in px, so the words of a small panel sit closer together.
+CLOUD_CANVAS = (640, 300)
+CLOUD_FONT = (14, 40)  # px: the least and the most frequent topic
+CLOUD_GLYPH = 1.0  # a CJK character is about as wide as the font is high
+
+
+def cloud_layout(words: Sequence[tuple[str, float]], canvas: tuple[int, int] = CLOUD_CANVAS) -> list[tuple]:
+    """(word, font px, x, y) for each (word, weight) that fits, heaviest first, placed on an Archimedean spiral
+    from the middle at the first spot where its box overlaps no word placed before."""
+    if not words:
+        return []
+    low, high = min(weight for _, weight in words), max(weight for _, weight in words)
+    width, height = canvas
+    placed: list[tuple[float, float, float, float]] = []
+    laid = []
+    for word, weight in sorted(words, key=lambda item: -item[1]):
+        share = (weight - low) / (high - low) if high > low else 1.0
+        size = CLOUD_FONT[0] + (CLOUD_FONT[1] - CLOUD_FONT[0]) * share**0.5
+        half_w, half_h = len(word) * size * CLOUD_GLYPH / 2 + 3, size / 2 + 3
+        for step in range(4000):
+            angle = step * 0.1
+            x, y = 2.5 * angle * math.cos(angle), 1.2 * angle * math.sin(angle)
+            if abs(x) + half_w > width / 2 or abs(y) + half_h > height / 2:
+                continue
+            box = (x - half_w, y - half_h, x + half_w, y + half_h)
+            if all(box[2] <= o[0] or box[0] >= o[2] or box[3] <= o[1] or box[1] >= o[3] for o in placed):
+                placed.append(box)
+                laid.append((word, round(size, 1), round(x, 1), round(y, 1)))
+                break
+    return laid
+
+
+def cloud(topics: Sequence, *, title: str, lang: str = "zh", theme: str = "light") -> go.Figure:
+    """Hot topics as a word cloud: each term sized by its tickets, rising ones (环比 up) in the alarm colour;
+    a click narrows the view to the term (customdata)."""
+    if not topics:
+        return no_data_figure(title, lang, theme)
+    by_term = {topic.term: topic for topic in topics}
+    laid = cloud_layout([(topic.term, topic.count) for topic in topics])
+    figure = base_figure(title, theme)
+    width, height = CLOUD_CANVAS
+    figure.add_scatter(
+        x=[x for _, _, x, _ in laid],
+        y=[y for _, _, _, y in laid],
+        mode="text",
+        text=[word for word, _, _, _ in laid],
+        customdata=[word for word, _, _, _ in laid],
+        textfont={
+            "size": [size for _, size, _, _ in laid],
+            "color": [
+                STATUS_COLOURS["red"] if (by_term[word].change or 0) > 0 else STATUS_COLOURS["none"]
+                for word, _, _, _ in laid
+            ],
+        },
+        hovertext=[
+            f"{format_value(by_term[word].count, '件', lang)} · {t('mom', lang)} "
+            f"{format_change(by_term[word].change, 'relative', lang)}"
+            for word, _, _, _ in laid
+        ],
+        hovertemplate="%{text}: %{hovertext}<extra></extra>",
+    )
+    figure.update_xaxes(visible=False, range=[-width / 2, width / 2], fixedrange=True)
+    figure.update_yaxes(visible=False, range=[-height / 2, height / 2], fixedrange=True)
+    figure.update_layout(showlegend=False)
     return figure

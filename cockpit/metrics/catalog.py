@@ -55,6 +55,7 @@ DIMENSIONS = (
     "subject",
     "round",
     "batch",
+    "term",
     *TIME_DIMENSIONS,
 )
 # The landing sources a KPI may name: the built-in source mappings (pipelines/sources/*.yaml).
@@ -106,6 +107,14 @@ LOOKUP_DIMENSIONS: Mapping[str, tuple[str, str, str]] = MappingProxyType(
         "category_group_1": ("dim_category", "category", "group_1"),
         "category_group_2": ("dim_category", "category", "group_2"),
     }
+)
+
+# Dimensions a row holds many values of, through a bridge table: (bridge table, key column, value column).
+# A fact lists one with its key column (`fct_ticket: {term: ticket_id}`); a row passes a filter on it when
+# the bridge holds the value for the row's key. They narrow (a hot topic's tickets), never group: a ticket
+# with three terms would count three times.
+BRIDGE_DIMENSIONS: Mapping[str, tuple[str, str, str]] = MappingProxyType(
+    {"term": ("fct_ticket_term", "ticket_id", "term")}  # warehouse/terms.py
 )
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -236,7 +245,9 @@ class Metric:
         return min(days) if days else None
 
     def supports(self, dimension: str) -> bool:
-        """Whether the KPI can be grouped, and so filtered, by `dimension`."""
+        """Whether the KPI can be filtered by `dimension`: one it groups by, or a bridge its facts both hold."""
+        if dimension in BRIDGE_DIMENSIONS:
+            return dimension in self.columns and (self.denominator is None or dimension in self.denominator.columns)
         return dimension in self.dimensions
 
     def column_for(self, dimension: str) -> str:
@@ -346,6 +357,8 @@ def _metric_from_entry(entry: Any, facts: Mapping[str, Mapping[str, str]]) -> Me
     for dimension in dimensions:
         if dimension not in DIMENSIONS:
             _fail(kpi_id, f"unknown dimension {dimension!r}; known: {', '.join(DIMENSIONS)}")
+        if dimension in BRIDGE_DIMENSIONS:
+            _fail(kpi_id, f"dimension {dimension!r} only filters (a row holds many); it cannot group")
         if dimension in TIME_DIMENSIONS and period_column is None:
             _fail(kpi_id, f"dimension {dimension!r} needs a period_column (a stock KPI has no time axis)")
         if dimension not in TIME_DIMENSIONS and dimension not in columns:
@@ -660,10 +673,15 @@ def _scope_conditions(columns: Mapping[str, str], scope: RowScope | None) -> lis
 
 def filter_conditions(fact: str, columns: Mapping[str, str], filters: Sequence[str]) -> list[str]:
     """SQL conditions on rows of `fact` for filters on these dimensions, each bound as $filter_<dimension>."""
-    # Values arrive from URLs as text; a numeric code column (visit round, project batch) compares as text.
-    return [
-        f"CAST({dimension_sql(fact, columns, dimension)} AS VARCHAR) = $filter_{dimension}" for dimension in filters
-    ]
+    conditions = []
+    for dimension in filters:
+        if dimension in BRIDGE_DIMENSIONS:
+            table, key, value = BRIDGE_DIMENSIONS[dimension]
+            bridged = f"SELECT b.{key} FROM {table} AS b WHERE b.{value} = $filter_{dimension}"
+            conditions.append(f"{fact}.{columns[dimension]} IN ({bridged})")
+        else:  # values arrive from URLs as text; a numeric code column (visit round, batch) compares as text
+            conditions.append(f"CAST({dimension_sql(fact, columns, dimension)} AS VARCHAR) = $filter_{dimension}")
+    return conditions
 
 
 def _slice_sql(

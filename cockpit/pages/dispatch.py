@@ -41,7 +41,10 @@ BOARD = Board(
         Chart(
             "trend", ("tickets_received", "tickets_resolved"), title=("工单受理与办结", "Tickets received and resolved")
         ),
+        Chart("topics", ("tickets_received",)),
+        Chart("rising", ("tickets_received",)),
         Chart("share", ("tickets_received",), by="channel"),
+        Chart("bar", ("tickets_received",), by="category", top=10),
         Chart("bar", ("on_time_rate",), by="department"),
         Chart("bar", ("avg_resolve_hours",), by="category"),
         Chart("bar", ("alarms_raised",), by="alarm_kind"),

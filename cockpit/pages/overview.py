@@ -1,4 +1,5 @@
-"""驾驶舱首页 · overview: a KPI strip per module, today's ticket flow, live alarms, the street map, rankings."""
+"""驾驶舱首页 · overview: a KPI strip per module, today's ticket flow, live alarms, the street map, rankings,
+the hot and rising topics of the tickets' text."""
 
 import dash
 
@@ -28,7 +29,8 @@ BOARD = Board(
             for module in MODULES.values()
         ),
     ),
-    # First screen: the map beside the live alarms and the most overdue tickets; the ranking and the trend below.
+    # First screen: the map beside the live alarms and the most overdue tickets; the ranking, the trend and
+    # the topics below.
     charts=(
         Chart("map", ("on_time_rate",), width=5, height=340),
         Chart(
@@ -64,6 +66,8 @@ BOARD = Board(
             title=("工单受理与办结", "Tickets received and resolved"),
             width=7,
         ),
+        Chart("topics", ("tickets_received",), top=8),
+        Chart("rising", ("tickets_received",), top=8),
     ),
     record_kpi="open_overdue_tickets",
     map_kpis=(

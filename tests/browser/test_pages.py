@@ -27,6 +27,15 @@ def tile_value(watched, kpi: str) -> str:
     return tile(watched, kpi).inner_text()
 
 
+def dispatch_chart(page, kind: str, by: str):
+    """The dispatch page's chart of this kind and grouping (its graph's id holds "dispatch-chart-<index>")."""
+    from cockpit.pages.dispatch import BOARD
+
+    index = next(i for i, chart in enumerate(BOARD.charts) if (chart.kind, chart.by) == (kind, by))
+    quoted = f'"dispatch-chart-{index}"'
+    return page.locator(f"[id*='{quoted}']")
+
+
 def catalog_value(kpi: str, query: dict) -> str:
     warehouse = current_warehouse()
     view = View.from_query(query, warehouse.info.data_through)
@@ -59,7 +68,8 @@ def test_a_bar_click_narrows_the_kpis_and_the_records_and_back_undoes_it(watched
     page.goto(watched.base_url + "/dispatch")
     before = catalog_value("tickets_received", {})
     expect(tile(watched, "tickets_received")).to_have_text(before)
-    chart = page.locator('[id*="dispatch-chart-1"]')
+    chart = dispatch_chart(page, "bar", "category")
+    chart.scroll_into_view_if_needed()
     chart.locator(".bars .point path").first.click(force=True)
     page.wait_for_url(re.compile(r"category="))
     category = re.search(r"category=([a-z_]+)", page.url).group(1)
@@ -79,6 +89,43 @@ def test_a_bar_click_narrows_the_kpis_and_the_records_and_back_undoes_it(watched
     page.wait_for_url(re.compile(r"/dispatch$"))
     expect(page.locator('[data-kpi="tickets_received"] .kpi-value')).to_have_text(before)
     expect(page.locator(".filter-chip")).to_have_count(0)
+    assert watched.errors == []
+
+
+def test_a_word_of_the_hot_topics_cloud_narrows_the_page_and_its_records_to_the_tickets_with_it(watched):
+    from urllib.parse import parse_qs, urlsplit
+
+    page = watched.page
+    page.goto(watched.base_url + "/dispatch")
+    watched.settle()
+    cloud = dispatch_chart(page, "cloud", "term")
+    cloud.scroll_into_view_if_needed()
+    words = cloud.locator(".textpoint text")
+    expect(words.first).to_be_visible()
+    drawn = words.evaluate_all("texts => texts.map(text => text.textContent)")
+    assert len(drawn) >= 10
+    words.first.click(force=True)
+    page.wait_for_url(re.compile(r"term="))
+    term = parse_qs(urlsplit(page.url).query)["term"][0]
+    assert term == drawn[0]
+    expect(tile(watched, "tickets_received")).to_have_text(catalog_value("tickets_received", {"term": term}))
+    expect(page.locator(".filter-chip").first).to_contain_text(f"关键词：{term}")
+    # Every record shown holds the word in its title or text.
+    page.locator(".records").scroll_into_view_if_needed()
+    expect(page.locator('.records .ag-row [col-id="content"]').first).to_have_text(re.compile(r"\S"))
+    rows = page.locator(".records .ag-row").evaluate_all(
+        """rows => {
+            const text = {};  // a row's cells may sit in several containers (pinned, centre): joined by row index
+            rows.forEach(row => {
+                const index = row.getAttribute("row-index");
+                text[index] = (text[index] || "") + row.textContent;
+            });
+            return Object.values(text);
+        }"""
+    )
+    assert rows
+    for text in rows:
+        assert term in text, (term, text)
     assert watched.errors == []
 
 

@@ -5,12 +5,14 @@ The builders are called with hand-made frames; the pages and the wall are asked 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pandas as pd
 import pytest
 
 from cockpit.components import charts
+from cockpit.components.board import HTML_KINDS
 from cockpit.components.format import date_axis, format_time, format_value, value_axis
 from cockpit.components.wall import BOARDS as WALL_BOARDS
 from cockpit.data import current_warehouse
@@ -132,12 +134,14 @@ def test_a_page_for_a_period_with_no_data_says_so_in_words_not_axes(app, page, l
     client = DashClient(app, language=lang)
     query = {"period": EMPTY_PERIOD}
     layout = render(app, page, query, cookies=f"cockpit_lang={lang}")
-    figures = {}
+    figures, panels = {}, {}
     for output, outputs, inputs in client.page_updates(layout, page):
         for component, props in client.update(output, outputs, inputs).items():
             if component.startswith("{"):
                 figures[component] = props["figure"]
-    charted = [(i, c) for i, c in enumerate(board(page).charts) if c.kind not in ("list", "map", "tree")]
+            else:
+                panels[component] = props
+    charted = [(i, c) for i, c in enumerate(board(page).charts) if c.kind not in (*HTML_KINDS, "map", "tree")]
     # What happened in the period (counts of tickets, pledges, meetings) has nothing to show; a stock
     # (party organisations today) or a rate over a register (visit coverage: 0 %) still has values.
     flows = [i for i, c in charted if all(get_metric(k).period_column and not get_metric(k).is_ratio for k in c.kpis)]
@@ -145,6 +149,14 @@ def test_a_page_for_a_period_with_no_data_says_so_in_words_not_axes(app, page, l
     for index in flows:
         (figure,) = [f for output, f in figures.items() if f'"{page}-chart-{index}"' in output]
         assert says_no_data(figure, lang), (index, figure["layout"].get("annotations"), figure["data"][:1])
+    # Topic lists (dispatch) say so in words too.
+    says = {
+        "topics": {"zh": "本期无热点话题", "en": "No hot topics in this period"}[lang],
+        "rising": {"zh": "本期无明显上升的话题", "en": "No topic rose in this period"}[lang],
+    }
+    for index, chart in enumerate(board(page).charts):
+        if chart.kind in says:
+            assert says[chart.kind] in json.dumps(panels[f"{page}-chart-{index}"], ensure_ascii=False), index
 
 
 def test_a_wall_board_whose_chart_has_no_data_says_so(app):

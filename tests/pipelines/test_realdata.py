@@ -286,3 +286,37 @@ def test_a_projected_file_without_its_crs_is_quarantined_with_the_hint(tmp_path,
         f"SELECT DISTINCT detail FROM read_parquet('{(home / 'quarantine').as_posix()}/day=*/*.parquet')"
     ).fetchall()
     assert all("crs" in d for (d,) in quarantine)
+
+
+# ---------------------------------------------------------------- hot topics of the message board
+
+
+def test_a_months_top_30_topics_are_issues_not_stop_words_numbers_or_pieces_of_places(real_home, realdata):
+    from cockpit.metrics.period import Period
+    from cockpit.metrics.topics import hot_topics
+    from tests.fixtures.topic_words import NOT_TOPICS, PLACES
+
+    home, _ = real_home
+    con = _release(home)
+    month = Period(date(2019, 11, 1), date(2019, 11, 30))
+    topics = hot_topics(con, month, limit=30)
+    assert len(topics) == 30
+    terms = [topic.term for topic in topics] + [alias for topic in topics for alias in topic.aliases]
+    for term in terms:
+        assert len(term) >= 2, term
+        assert not re.search(r"[\dA-Za-z０-９]", term), term
+        assert not re.fullmatch(r"[零一二三四五六七八九十百千万两几]+.?", term), term
+        assert term not in NOT_TOPICS, term
+        assert not any(term in place for place in PLACES), (term, [p for p in PLACES if term in p])
+    # Counted against the raw file: the month's messages (less those the release merged as duplicates) are
+    # the share's denominator, and a topic is in no more messages than contain one of its words.
+    raw = [r for r in _message_rows(realdata) if _message_time(r["留言时间"]).strftime("%Y-%m") == "2019-11"]
+    merged = con.execute(
+        "SELECT count(*) FROM fct_ticket WHERE strftime(received_at, '%Y-%m') = '2019-11' AND duplicate_of IS NOT NULL"
+    ).fetchone()[0]
+    assert topics[0].tickets == len(raw) - merged
+    texts = [f"{r['留言主题'] or ''} {r['留言详情'] or ''}" for r in raw]
+    for topic in topics:
+        words = (topic.term, *topic.aliases)
+        assert 0 < topic.count <= sum(1 for text in texts if any(word in text for word in words)), topic
+    assert [topic.count for topic in topics] == sorted((topic.count for topic in topics), reverse=True)

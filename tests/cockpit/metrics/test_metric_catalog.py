@@ -668,6 +668,7 @@ def _kpi(document: dict, kpi_id: str) -> dict:
         (lambda k: k.update(fact="fct_tickets"), "unknown fact 'fct_tickets'"),
         (lambda k: k.update(dimensions=["community", "street"]), "unknown dimension 'street'"),
         (lambda k: k.update(dimensions=["community", "alarm_kind"]), "'alarm_kind' is not supported by fact"),
+        (lambda k: k.update(dimensions=["community", "term"]), "'term' only filters"),
         (lambda k: k.update(period_column=None), "needs a period_column"),
         (lambda k: k.update(thresholds={"green": 0.8, "amber": 0.9}), "green bound must be ≥"),
         (lambda k: k.update(thresholds={"green": 95, "amber": 90}), "fractions 0–1"),

@@ -1,0 +1,254 @@
+"""Hot topics: the terms of ticket text (fct_ticket_term) that the tickets of a period talk about most, or
+more than they used to.
+
+The tickets counted are those `tickets_received` counts (the catalog's KPI: received in the period, not
+a duplicate of another channel's ticket), with the reader's scope and the view's filters, so a topic's
+count is a part of the number on the tile beside it.
+
+- **Frequent**: terms ranked by how many of the period's tickets contain them.
+- **Rising**: terms whose share of tickets in the period is above their share in the baseline, the
+  `BASELINE_WINDOWS` windows of the period's length just before it, by a one-sided two-proportion
+  z-test: z = (p₁ − p₀) / √(p̂(1 − p̂)(1/n₁ + 1/n₀)), p̂ the pooled share. A term rises when z ≥
+  `RISING_Z` (5 % one-sided) and it is in at least `MIN_COUNT` tickets of the period; ranked by z.
+- **Near-duplicates** are one topic: the terms written inside a candidate or containing it (车位,
+  停车位, 车位费) are counted together, as the tickets that contain any of them, under the one in
+  most tickets; a topic rises or ranks as a whole.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+import duckdb
+
+from cockpit.metrics.catalog import RowScope, applicable_filters, default_catalog, filter_conditions
+from cockpit.metrics.period import Period
+
+# The catalog KPI whose tickets topics are counted over.
+TICKETS_KPI = "tickets_received"
+BASELINE_WINDOWS = 4
+RISING_Z = 1.645
+MIN_COUNT = 5
+# How many more candidates than topics are looked at before near-duplicates are merged.
+CANDIDATES_PER_TOPIC = 3
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One topic of a period. `trend` holds its tickets per day, week or month of the period (see `trend_of`)."""
+
+    term: str
+    aliases: tuple[str, ...]  # near-duplicates counted with it (车位 under 停车位)
+    count: int  # tickets of the period with the term or an alias
+    previous: int  # the same, in the window of the period's length just before it (环比)
+    baseline: int  # the same, in the baseline windows
+    tickets: int  # tickets of the period (the share's denominator)
+    baseline_tickets: int
+    z: float  # the rising statistic (see the module's docstring)
+    trend: tuple[int, ...] = ()
+
+    @property
+    def share(self) -> float:
+        return self.count / self.tickets if self.tickets else 0.0
+
+    @property
+    def change(self) -> float | None:
+        """环比: the relative change against the previous window; None when it had none."""
+        return (self.count - self.previous) / self.previous if self.previous else None
+
+
+def rising_z(count: int, tickets: int, baseline: int, baseline_tickets: int) -> float:
+    """The one-sided two-proportion z statistic of a term's share in the period against the baseline."""
+    if not tickets or not baseline_tickets:
+        return 0.0
+    pooled = (count + baseline) / (tickets + baseline_tickets)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / tickets + 1 / baseline_tickets))
+    return (count / tickets - baseline / baseline_tickets) / spread if spread else 0.0
+
+
+def _ticket_sql(scope: RowScope | None, filters: Mapping[str, str]) -> tuple[str, dict]:
+    """The tickets `tickets_received` counts in [$start, $end), with scope and filters, as (SQL, params)."""
+    metric = default_catalog()[TICKETS_KPI]
+    applied = applicable_filters(metric, filters)
+    conditions = [f"{metric.period_column} >= $start AND {metric.period_column} < $end"]
+    if metric.where:
+        conditions.append(metric.where)
+    if scope is not None:
+        conditions += scope.conditions(metric.columns)
+    conditions += filter_conditions(metric.fact, metric.columns, list(applied))
+    params: dict = {f"filter_{dimension}": value for dimension, value in applied.items()}
+    if scope is not None:
+        params.update(scope.params())
+    where = " AND ".join(f"({condition})" for condition in conditions)
+    return f"SELECT ticket_id FROM {metric.fact} WHERE {where}", params
+
+
+def _window(period: Period, days_before: int) -> dict:
+    """The period's own bounds, or with `days_before` the window of that many days just before it."""
+    if days_before:
+        return {"start": period.start - timedelta(days=days_before), "end": period.start}
+    return {"start": period.start, "end": period.end + timedelta(days=1)}
+
+
+def _window_counts(
+    con: duckdb.DuckDBPyConnection, period: Period, scope: RowScope | None, filters: Mapping[str, str], days: int
+) -> tuple[dict[str, int], int]:
+    """Tickets per term, and tickets, in the period or (`days`) the window of that many days before it."""
+    tickets, params = _ticket_sql(scope, filters)
+    params.update(_window(period, days))
+    total = con.execute(f"SELECT count(*) FROM ({tickets})", params).fetchone()[0]
+    rows = con.execute(
+        f"SELECT term, count(*) FROM fct_ticket_term WHERE ticket_id IN ({tickets}) GROUP BY term", params
+    ).fetchall()
+    return dict(rows), total
+
+
+def _group(candidates: list[str], counts: Mapping[str, int]) -> dict[str, list[str]]:
+    """Near-duplicates as one topic: each candidate with every term of the period written inside it or
+    containing it (车位: 停车位, 车位费), unless an earlier candidate's topic took that term; named by the
+    member in the most tickets."""
+    groups: dict[str, list[str]] = {}
+    taken: set[str] = set()
+    for candidate in candidates:
+        if candidate in taken:
+            continue
+        members = [candidate] + sorted(
+            term
+            for term in counts
+            if term not in taken and term != candidate and (term in candidate or candidate in term)
+        )
+        taken.update(members)
+        head = max(members, key=lambda term: (counts.get(term, 0), -len(term)))
+        groups[head] = [head] + [member for member in members if member != head]
+    return groups
+
+
+# The topics as rows, bound from $heads and $members: topic(head, members), member(head, term).
+GROUPS_SQL = """
+    topic AS (SELECT unnest($heads) AS head, unnest($members) AS members),
+    member AS (SELECT head, unnest(members) AS term FROM topic)
+"""
+
+
+def _grouped_tickets(
+    groups: Mapping[str, list[str]], window: dict, scope: RowScope | None, filters: Mapping[str, str]
+) -> tuple[str, dict]:
+    """The counted tickets' SQL, with the parameters it and GROUPS_SQL need for `groups` in `window`."""
+    tickets, params = _ticket_sql(scope, filters)
+    params.update(window, heads=list(groups), members=[list(members) for members in groups.values()])
+    return tickets, params
+
+
+def _union_counts(
+    con: duckdb.DuckDBPyConnection,
+    groups: Mapping[str, list[str]],
+    period: Period,
+    scope: RowScope | None,
+    filters: Mapping[str, str],
+    days: int,
+) -> dict[str, int]:
+    """Tickets with any term of each group, in the window `_window_counts` reads for `days`."""
+    tickets, params = _grouped_tickets(groups, _window(period, days), scope, filters)
+    rows = con.execute(
+        f"""
+        WITH {GROUPS_SQL}
+        SELECT m.head, count(DISTINCT t.ticket_id)
+        FROM fct_ticket_term AS t JOIN member AS m USING (term)
+        WHERE t.ticket_id IN ({tickets})
+        GROUP BY m.head
+        """,
+        params,
+    ).fetchall()
+    return dict(rows)
+
+
+def _trends(
+    con: duckdb.DuckDBPyConnection,
+    groups: Mapping[str, list[str]],
+    period: Period,
+    scope: RowScope | None,
+    filters: Mapping[str, str],
+    bucket: str,
+) -> dict[str, tuple[int, ...]]:
+    """Each group's tickets per `bucket` (day, week, month) of the period, every bucket listed (zeros too)."""
+    tickets, params = _grouped_tickets(groups, _window(period, 0), scope, filters)
+    rows = con.execute(
+        f"""
+        WITH {GROUPS_SQL},
+        buckets AS (
+            SELECT CAST(unnest(generate_series(date_trunc('{bucket}', CAST($start AS DATE)),
+                CAST($end AS DATE) - INTERVAL 1 DAY, INTERVAL 1 {bucket.upper()})) AS DATE) AS bucket
+        ),
+        counted AS (
+            SELECT m.head, CAST(date_trunc('{bucket}', f.received_at) AS DATE) AS bucket,
+                   count(DISTINCT t.ticket_id) AS tickets
+            FROM fct_ticket_term AS t JOIN member AS m USING (term) JOIN fct_ticket AS f USING (ticket_id)
+            WHERE t.ticket_id IN ({tickets})
+            GROUP BY ALL
+        )
+        SELECT topic.head, list(coalesce(c.tickets, 0) ORDER BY b.bucket)
+        FROM topic CROSS JOIN buckets AS b LEFT JOIN counted AS c ON c.head = topic.head AND c.bucket = b.bucket
+        GROUP BY topic.head
+        """,
+        params,
+    ).fetchall()
+    return {head: tuple(int(count) for count in counts) for head, counts in rows}
+
+
+def hot_topics(
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    *,
+    scope: RowScope | None = None,
+    filters: Mapping[str, str] | None = None,
+    rising: bool = False,
+    limit: int = 10,
+    bucket: str | None = None,
+) -> list[Topic]:
+    """The period's `limit` most frequent topics, or with `rising` its rising ones (see the module's docstring).
+
+    With `bucket` (day, week or month) each topic carries its trend across the period.
+    """
+    filters = filters or {}
+    days = period.days
+    counts, tickets = _window_counts(con, period, scope, filters, 0)
+    base_counts, base_tickets = _window_counts(con, period, scope, filters, days * BASELINE_WINDOWS)
+    z = {term: rising_z(count, tickets, base_counts.get(term, 0), base_tickets) for term, count in counts.items()}
+    if rising:
+        eligible = [term for term, count in counts.items() if count >= MIN_COUNT and z[term] >= RISING_Z]
+        ranked = sorted(eligible, key=lambda term: (-z[term], -counts[term], term))
+    else:
+        ranked = sorted(counts, key=lambda term: (-counts[term], term))
+    # A term rises or ranks as one topic with its near-duplicates: 车位 alone may rise while the topic
+    # 停车位 (which holds it) falls.
+    groups = _group(ranked[: limit * CANDIDATES_PER_TOPIC], counts)
+    if not groups:
+        return []
+    now = _union_counts(con, groups, period, scope, filters, 0)
+    before = _union_counts(con, groups, period, scope, filters, days)
+    baseline = _union_counts(con, groups, period, scope, filters, days * BASELINE_WINDOWS)
+    topics = [
+        Topic(
+            term=head,
+            aliases=tuple(member for member in members if member != head),
+            count=now.get(head, 0),
+            previous=before.get(head, 0),
+            baseline=baseline.get(head, 0),
+            tickets=tickets,
+            baseline_tickets=base_tickets,
+            z=rising_z(now.get(head, 0), tickets, baseline.get(head, 0), base_tickets),
+        )
+        for head, members in groups.items()
+    ]
+    if rising:
+        topics = [topic for topic in topics if topic.count >= MIN_COUNT and topic.z >= RISING_Z]
+        topics = sorted(topics, key=lambda topic: (-topic.z, -topic.count, topic.term))[:limit]
+    else:
+        topics = sorted(topics, key=lambda topic: (-topic.count, topic.term))[:limit]
+    if bucket is None or not topics:
+        return topics
+    trends = _trends(con, {topic.term: groups[topic.term] for topic in topics}, period, scope, filters, bucket)
+    return [replace(topic, trend=trends.get(topic.term, ())) for topic in topics]

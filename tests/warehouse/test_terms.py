@@ -1,0 +1,90 @@
+"""fct_ticket_term's build step: every ticket's terms, each text cut once per vocabulary, the cut kept in the
+home's cache between builds and dropped when the vocabulary or the register changes."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+import warehouse.terms as terms_module
+from warehouse.terms import Segmenter, Vocabulary, ticket_terms
+
+
+def _release(places: list[str], texts: dict[str, tuple[str | None, str | None]]) -> duckdb.DuckDBPyConnection:
+    """The marts ticket_terms reads: the register's names and the tickets' titles and texts."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE dim_community (name VARCHAR)")
+    con.execute("CREATE TABLE dim_grid (name VARCHAR)")
+    con.execute("CREATE TABLE stg_grid_unit (compound VARCHAR)")
+    for place in places:
+        con.execute("INSERT INTO dim_community VALUES (?)", [place])
+    con.execute("CREATE TABLE fct_ticket (ticket_id VARCHAR, title VARCHAR, content VARCHAR)")
+    for ticket_id, (title, content) in texts.items():
+        con.execute("INSERT INTO fct_ticket VALUES (?, ?, ?)", [ticket_id, title, content])
+    return con
+
+
+TEXTS = {
+    "hotline:1": ("关于停车位的诉求", "金鸡苑地下车库停车位被外来车辆占用"),
+    "hotline:2": (None, "金鸡苑地下车库停车位被外来车辆占用"),  # the same complaint, no title
+    "forum:3": ("噪音扰民", "夜间施工噪音扰民，影响休息"),
+    "grid:4": (None, None),
+}
+
+
+def _rows(table) -> set[tuple[str, str]]:
+    return set(zip(table["ticket_id"].to_pylist(), table["term"].to_pylist(), strict=True))
+
+
+def test_each_ticket_gets_the_terms_of_its_title_and_text(tmp_path):
+    table = ticket_terms(_release(["金鸡苑"], TEXTS), tmp_path)
+    rows = _rows(table)
+    assert len(rows) == table.num_rows  # one row per ticket and term
+    by_ticket = {ticket: {term for t, term in rows if t == ticket} for ticket in TEXTS}
+    assert {"停车位", "车辆"} <= by_ticket["hotline:1"] and "金鸡苑" not in by_ticket["hotline:1"]
+    assert {"停车位", "车辆"} <= by_ticket["hotline:2"]
+    assert {"噪音扰民", "夜间施工"} <= by_ticket["forum:3"]
+    assert by_ticket["grid:4"] == set()
+
+
+def test_a_second_build_cuts_no_text_it_has_seen_and_a_changed_register_cuts_again(tmp_path, monkeypatch):
+    first = ticket_terms(_release(["金鸡苑"], TEXTS), tmp_path)
+    (kept,) = tmp_path.glob("ticket-terms-*.parquet")
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a text seen before was cut again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(terms_module, "Segmenter", refuse)
+        again = ticket_terms(_release(["金鸡苑"], TEXTS), tmp_path)
+    assert _rows(again) == _rows(first)
+    # A new place in the register changes what a text's terms are: cut again, the old cache dropped.
+    assert ("forum:3", "夜间施工") in _rows(first)
+    renamed = ticket_terms(_release(["金鸡苑", "夜间施工"], TEXTS), tmp_path)
+    assert ("forum:3", "夜间施工") not in _rows(renamed)
+    (current,) = tmp_path.glob("ticket-terms-*.parquet")
+    assert current != kept
+
+
+def test_a_damaged_cache_costs_a_slower_build_not_a_failed_one(tmp_path):
+    first = ticket_terms(_release([], TEXTS), tmp_path)
+    (kept,) = tmp_path.glob("ticket-terms-*.parquet")
+    kept.write_bytes(b"not parquet")
+    assert _rows(ticket_terms(_release([], TEXTS), tmp_path)) == _rows(first)
+
+
+def test_vocabulary_files_are_read_as_words_with_comments():
+    vocabulary = Vocabulary.load()
+    assert "停车位" in vocabulary.governance and "我们" in vocabulary.stop_words
+    assert not any(word.startswith("#") for word in vocabulary.stop_words | set(vocabulary.governance))
+    assert "ns" in vocabulary.excluded_tags and vocabulary.min_length == 2
+
+
+@pytest.fixture(scope="module")
+def segmenter():
+    return Segmenter(Vocabulary.load())
+
+
+@pytest.mark.parametrize("text", ["", None, "。。。", "12345 67890", "ＡＢＣ abc"])
+def test_text_with_no_words_has_no_terms(segmenter, text):
+    assert segmenter.terms(text) == []

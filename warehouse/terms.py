@@ -1,0 +1,236 @@
+"""The terms of ticket text: `fct_ticket_term`, one row per ticket and term, which hot topics count.
+
+Chinese text has no spaces, so terms come from word segmentation with jieba (its dictionary ships in
+the package; nothing is downloaded). What makes a term is data, in `warehouse/vocabulary/`:
+
+- governance phrases (停车位, 噪音扰民 …) are added to the dictionary so they are cut whole;
+- the street's register (community, grid and compound names, read from the release being built) is
+  added as place names: a place is cut whole and is never a term;
+- a word is a term when it is at least `min_length` characters of Chinese script, is not a stop word,
+  and its dictionary part of speech is not excluded (place and organisation names, numerals, time
+  and function words: `rules.yaml`).
+
+jieba runs without its HMM guesser: a run of characters not in the dictionary stays single characters
+(dropped), instead of becoming a made-up word from a place or person name (西地省 → 西 地 省, not 西地).
+This is also three times faster. Each distinct text is cut once per build, and with a cache folder
+(the home's `cache/`) once per vocabulary: the next build cuts only the texts it has not seen.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import duckdb
+import jieba
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+VOCABULARY = files("warehouse") / "vocabulary"
+CHINESE = re.compile(r"[\u4e00-\u9fff]+")
+# The register's names, read from the marts built before this table (see `register_places`).
+REGISTER_SQL = """
+    SELECT name FROM dim_community
+    UNION SELECT name FROM dim_grid
+    UNION SELECT compound FROM stg_grid_unit
+"""
+
+jieba.setLogLevel(logging.WARNING)
+
+
+def _words(text: str) -> list[str]:
+    """The words of a vocabulary file: whitespace-separated, `#` starts a comment line."""
+    return [word for line in text.splitlines() if not line.lstrip().startswith("#") for word in line.split()]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    governance: tuple[str, ...]
+    stop_words: frozenset[str]
+    excluded_tags: frozenset[str]
+    min_length: int
+    place_suffixes: tuple[str, ...]
+    function_tags: tuple[str, ...]
+    title_suffixes: tuple[str, ...]
+
+    @classmethod
+    def load(cls, folder=VOCABULARY) -> Vocabulary:
+        rules = yaml.safe_load((folder / "rules.yaml").read_text(encoding="utf-8"))
+        return cls(
+            governance=tuple(_words((folder / "governance.txt").read_text(encoding="utf-8"))),
+            stop_words=frozenset(_words((folder / "stopwords.txt").read_text(encoding="utf-8"))),
+            excluded_tags=frozenset(rules["excluded_tags"]),
+            min_length=int(rules["min_length"]),
+            place_suffixes=tuple(rules["place_suffixes"]),
+            function_tags=tuple(rules["function_tags"]),
+            title_suffixes=tuple(rules["title_suffixes"]),
+        )
+
+
+@functools.lru_cache(maxsize=1)
+def _dictionary() -> tuple[dict[str, int], int, dict[str, str]]:
+    """jieba's main dictionary, read once per process: (its prefix dictionary, total frequency, part of speech
+    of each word).
+
+    Built here rather than by `Tokenizer.initialize`, which keeps the prefix dictionary in a cache file: a
+    copy of the package's word list (famous people's names among them), written where the home's files are
+    checked for personal data. A segmenter is built only for texts the term cache has not seen.
+    """
+    frequencies, total = jieba.Tokenizer.gen_pfdict(jieba.get_dict_file())
+    tags: dict[str, str] = {}
+    with jieba.get_dict_file() as lines:
+        for line in lines:
+            parts = line.decode("utf-8").split()
+            if len(parts) == 3:
+                tags[parts[0]] = parts[2]
+    return frequencies, total, tags
+
+
+class Segmenter:
+    """Cuts text into terms with the vocabulary and a street's place names (see the module's docstring)."""
+
+    def __init__(self, vocabulary: Vocabulary, places: Iterable[str] = ()) -> None:
+        self.vocabulary = vocabulary
+        self.places = frozenset(place for place in places if place)
+        frequencies, total, tags = _dictionary()
+        self.tokenizer = jieba.Tokenizer()
+        # Copies: adding the vocabulary and the places below changes them.
+        self.tokenizer.FREQ, self.tokenizer.total = dict(frequencies), total
+        self.tokenizer.initialized = True
+        self.tags = dict(tags)
+        for phrase in vocabulary.governance:
+            self.tokenizer.add_word(phrase, freq=self.tokenizer.suggest_freq(phrase, tune=False) + 1)
+            self.tags[phrase] = "gov"
+        for place in self.places:
+            self.tokenizer.add_word(place, freq=self.tokenizer.suggest_freq(place, tune=False) + 1)
+            self.tags[place] = "ns"
+
+    def is_term(self, word: str) -> bool:
+        vocabulary = self.vocabulary
+        return (
+            len(word) >= vocabulary.min_length
+            and CHINESE.fullmatch(word) is not None
+            and word not in vocabulary.stop_words
+            and word not in self.places
+            and self.tags.get(word) not in vocabulary.excluded_tags
+            and not any(word.endswith(title) and word != title for title in vocabulary.title_suffixes)
+        )
+
+    def _ends_a_place(self, word: str, previous: str) -> bool:
+        """`word` ends in a place suffix right after a lone content character or a place: the end of a name.
+
+        A name the dictionary does not know comes out of the cut as lone characters (丽 发 新城, 伊 景园);
+        a known one as a place word (中海 国际). Ordinary text puts function words (的 在 和) there.
+        """
+        if not word.endswith(self.vocabulary.place_suffixes):
+            return False
+        tag = self.tags.get(previous, "")
+        if len(previous) == 1:
+            return CHINESE.fullmatch(previous) is not None and not tag.startswith(self.vocabulary.function_tags)
+        return tag == "ns"
+
+    def terms(self, text: str | None) -> list[str]:
+        """The distinct terms of `text`, in order of first appearance."""
+        if not text:
+            return []
+        found: dict[str, None] = {}
+        previous = ""
+        for word in self.tokenizer.cut(text, HMM=False):
+            if self.is_term(word) and not self._ends_a_place(word, previous):
+                found.setdefault(word)
+            previous = word
+        return list(found)
+
+
+def register_places(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [name for (name,) in con.execute(REGISTER_SQL).fetchall() if name]
+
+
+def fingerprint(places: Iterable[str], folder=VOCABULARY) -> str:
+    """What a text's terms depend on besides the text: jieba's version, the vocabulary files, the places."""
+    digest = hashlib.sha256(jieba.__version__.encode())
+    for name in ("governance.txt", "stopwords.txt", "rules.yaml"):
+        digest.update((folder / name).read_bytes())
+    digest.update("\n".join(sorted(set(places))).encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+class TermCache:
+    """Terms of texts already cut, by the text's digest, for one vocabulary fingerprint: a Parquet file
+    in the cache folder (others are stale and removed). Losing it costs one slower build, nothing else."""
+
+    def __init__(self, folder: Path, key: str) -> None:
+        self.path = folder / f"ticket-terms-{key}.parquet"
+        self.known: dict[bytes, list[str]] = {}
+        self.added = 0
+        if self.path.is_file():
+            try:
+                table = pq.read_table(self.path)
+                self.known = dict(zip(table["digest"].to_pylist(), table["terms"].to_pylist(), strict=True))
+            except (OSError, pa.ArrowException, KeyError, ValueError):  # damaged: rebuilt by this build
+                self.known = {}
+
+    @staticmethod
+    def digest(text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+    def get(self, digest: bytes) -> list[str] | None:
+        return self.known.get(digest)
+
+    def put(self, digest: bytes, terms: list[str]) -> None:
+        self.known[digest] = terms
+        self.added += 1
+
+    def save(self) -> None:
+        if not self.added:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        table = pa.table(
+            {
+                "digest": pa.array(list(self.known), pa.binary(16)),
+                "terms": pa.array(list(self.known.values()), pa.list_(pa.string())),
+            }
+        )
+        temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
+        pq.write_table(table, temporary)
+        os.replace(temporary, self.path)
+        for stale in self.path.parent.glob("ticket-terms-*.parquet"):
+            if stale != self.path:
+                stale.unlink(missing_ok=True)
+
+
+def ticket_terms(con: duckdb.DuckDBPyConnection, cache_dir: Path | None = None) -> pa.Table:
+    """fct_ticket_term for the release being built: (ticket_id, term) for each term of a ticket's title and text."""
+    places = register_places(con)
+    cache = TermCache(cache_dir, fingerprint(places)) if cache_dir is not None else None
+    segmenter: Segmenter | None = None  # built only when a text is new (1–2 s)
+    rows = con.execute(
+        "SELECT ticket_id, concat_ws('。', title, content) AS text FROM fct_ticket ORDER BY ticket_id"
+    ).fetchall()
+    cut: dict[str, list[str]] = {}  # templated and repeated complaints: each text once
+    ticket_ids: list[str] = []
+    terms: list[str] = []
+    for ticket_id, text in rows:
+        if text not in cut:
+            digest = TermCache.digest(text or "") if cache is not None else b""
+            known = cache.get(digest) if cache is not None else None
+            if known is None:
+                segmenter = segmenter or Segmenter(Vocabulary.load(), places)
+                known = segmenter.terms(text)
+                if cache is not None:
+                    cache.put(digest, known)
+            cut[text] = known
+        for term in cut[text]:
+            ticket_ids.append(ticket_id)
+            terms.append(term)
+    if cache is not None:
+        cache.save()
+    return pa.table({"ticket_id": pa.array(ticket_ids, pa.string()), "term": pa.array(terms, pa.string())})
