@@ -35,7 +35,7 @@ from cockpit.access.principal import current_principal
 from cockpit.metrics import Period, compute, get_metric
 from cockpit.metrics.catalog import TIME_DIMENSIONS, UNKNOWN_PLACE, RowScope
 from cockpit.metrics.records import RecordQuery, fact_columns, record_query
-from cockpit.metrics.topics import TICKETS_KPI, Topic, hot_topics
+from cockpit.metrics.topics import TERMS_TABLE, TICKETS_KPI, Topic, hot_topics
 from cockpit.status import sources_complete_through
 from warehouse.paths import Home
 from warehouse.releases import META_COLUMNS, RELEASE_SUFFIX, Resolved, open_release, resolve_release
@@ -279,7 +279,7 @@ class Warehouse:
         labelled in `lang` (compute() names them in Chinese; English names come from the code lists).
         """
         get_metric(metric_id)  # unknown ids fail before they reach the cache
-        frozen = tuple(sorted((filters or {}).items()))
+        frozen = tuple(sorted(self._applicable(filters).items()))
         key = ("metric", metric_id, str(period), frozen, group_by, compare, scope)
         frame = self._cached(
             key,
@@ -311,9 +311,15 @@ class Warehouse:
         limit: int = 10,
         bucket: str | None = None,
         scope: RowScope | None = None,
-    ) -> list[Topic]:
+    ) -> list[Topic] | None:
         """`hot_topics()` on the current release, cached like `metric`; the period is cut where the tickets
-        KPI it counts over is (its sources' last complete day), so the topics count the tile's tickets."""
+        KPI it counts over is (its sources' last complete day), so the topics count the tile's tickets.
+
+        None on a release built before ticket text was cut (it has no fct_ticket_term): the next pipeline
+        run rebuilds it (pipelines/run.py `missing_marts`).
+        """
+        if not self.has_table(TERMS_TABLE):
+            return None
         through = self.complete_through(TICKETS_KPI)
         period = (period.cut(through) or period) if through is not None and through < period.end else period
         frozen = tuple(sorted((filters or {}).items()))
@@ -322,6 +328,15 @@ class Warehouse:
             key,
             lambda cur: hot_topics(
                 cur, period, scope=scope, filters=dict(frozen), rising=rising, limit=limit, bucket=bucket
+            ),
+        )
+
+    def has_table(self, name: str) -> bool:
+        """Whether the current release has this table (a release built by an older version may lack one)."""
+        return self._cached(
+            ("has_table", name),
+            lambda cur: (
+                cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()[0] > 0
             ),
         )
 
@@ -457,7 +472,17 @@ class Warehouse:
         # The rows behind a number add up to it: the period is cut where the KPI's value is (see metric()).
         through = self.complete_through(metric_id)
         window = (period.cut(through) or period) if through is not None else period
+        if "filters" in options:
+            options["filters"] = self._applicable(options["filters"])
         return record_query(get_metric(metric_id), window, columns, **options)
+
+    def _applicable(self, filters: Mapping[str, str] | None) -> dict[str, str]:
+        """The filters this release can apply: a term needs fct_ticket_term, which a release built by an older
+        version lacks until the next pipeline run (a link with ?term= then shows the unnarrowed numbers)."""
+        filters = dict(filters or {})
+        if "term" in filters and not self.has_table(TERMS_TABLE):
+            del filters["term"]
+        return filters
 
 
 def _in_scope(name: str, frame: pd.DataFrame, scope: RowScope) -> pd.DataFrame:
@@ -520,8 +545,11 @@ class ScopedWarehouse:
     def metric(self, metric_id: str, period: Period, **options) -> pd.DataFrame:
         return self.base.metric(metric_id, period, **options, scope=self.row_scope)
 
-    def topics(self, period: Period, **options) -> list[Topic]:
+    def topics(self, period: Period, **options) -> list[Topic] | None:
         return self.base.topics(period, **options, scope=self.row_scope)
+
+    def has_table(self, name: str) -> bool:
+        return self.base.has_table(name)
 
     def dataset(self, name: str) -> pd.DataFrame:
         return self.base.dataset(name, self.row_scope)

@@ -70,6 +70,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "tickets": ("工单", "Tickets"),
     "no_topics": ("本期无热点话题", "No hot topics in this period"),
     "no_rising_topics": ("本期无明显上升的话题", "No topic rose in this period"),
+    "topics_next_release": ("热点话题将在下一次数据发布后显示", "Hot topics appear with the next data release"),
     "day": ("日", "Day"),
     "week": ("周", "Week"),
     "month": ("月", "Month"),

@@ -35,7 +35,7 @@ from pipelines.mapping import FileSpec, Mapping, added_codes, load_mappings
 from pipelines.pii import mask_free_text, mask_unreadable_line
 from pipelines.readers import FileRejected, read_file
 from pipelines.validate import QUARANTINE_SCHEMA, validate_batch
-from warehouse.build import ReleaseBuildError, build_release
+from warehouse.build import PYTHON_MODELS, ReleaseBuildError, build_release, load_models
 from warehouse.checks import run_checks
 from warehouse.ledger import (
     LEDGER_SCHEMAS,
@@ -558,12 +558,17 @@ def run_pipeline(
             summary.message = (
                 f"nothing usable loaded: {totals.rows_quarantined} rows and {totals.files_rejected} files quarantined"
             )
-        elif not fingerprints and broken is None:
+        elif not fingerprints and broken is None and not (missing := missing_marts(home)):
             summary.status, summary.message = "up_to_date", "no new landing files; the current release stays"
             _describe_current(home, summary)
         else:
             if broken is not None and any(home.releases.glob(f"*{RELEASE_SUFFIX}")):
                 summary.warnings.append(f"{broken}: building a new release from the lake")
+            elif broken is None and (missing := missing_marts(home)):
+                summary.warnings.append(
+                    f"the current release lacks {', '.join(missing)} (built by an older version): "
+                    "building a new release from the lake"
+                )
             loaded_days = [d for source, days in all_days.items() for d in days if (source, d) not in skipped]
             summary.data_through = max(loaded_days) if loaded_days else None
             _freshness_warnings(summary, mappings, all_days, stale_after_days)
@@ -587,6 +592,21 @@ def _require_valid_current(home: Home, summary: RunSummary) -> None:
     if problem is not None:
         summary.status, summary.exit_code = "failed", EXIT_FAILED
         summary.message = f"no valid current release after the run: {problem}"
+
+
+def missing_marts(home: Home) -> list[str]:
+    """The marts this version builds that the current release lacks: it was built by an older version, and a
+    run with no new landing files rebuilds it rather than leave pages without them until new data comes."""
+    path = current_release(home)
+    if path is None:
+        return []
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            present = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            present |= {name for (name,) in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+    except duckdb.Error:
+        return []  # a release that does not open is the pointer check's to report
+    return sorted(({model.name for model in load_models()} | set(PYTHON_MODELS)) - present)
 
 
 def _describe_current(home: Home, summary: RunSummary) -> None:

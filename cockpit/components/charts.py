@@ -303,9 +303,11 @@ def cloud_layout(words: Sequence[tuple[str, float]], canvas: tuple[int, int] = C
     return laid
 
 
-def cloud(topics: Sequence, *, title: str, lang: str = "zh", theme: str = "light") -> go.Figure:
+def cloud(topics: Sequence | None, *, title: str, lang: str = "zh", theme: str = "light") -> go.Figure:
     """Hot topics as a word cloud: each term sized by its tickets, rising ones (环比 up) in the alarm colour;
-    a click narrows the view to the term (customdata)."""
+    a click narrows the view to the term (customdata). None: the release has no terms yet (built before)."""
+    if topics is None:
+        return empty_figure(title, t("topics_next_release", lang), theme)
     if not topics:
         return no_data_figure(title, lang, theme)
     by_term = {topic.term: topic for topic in topics}

@@ -31,13 +31,14 @@ def sparkline(counts: Sequence[int]) -> str:
 
 
 def topic_table(
-    topics: Sequence[Topic], view: View, path: str, title: str, lang: str, *, rising: bool = False
+    topics: Sequence[Topic] | None, view: View, path: str, title: str, lang: str, *, rising: bool = False
 ) -> html.Div:
-    """The panel: one row per topic, the view's term (if any) marked; when there is none it says so in words."""
+    """The panel: one row per topic, the view's term (if any) marked; when there is none it says so in words
+    (None: the release was built before ticket text was cut)."""
     heading = html.H6(title, className="panel-title")
     if not topics:
-        empty = t("no_rising_topics" if rising else "no_topics", lang)
-        return html.Div([heading, html.P(empty, className="no-data")], className="topic-panel")
+        empty = "topics_next_release" if topics is None else "no_rising_topics" if rising else "no_topics"
+        return html.Div([heading, html.P(t(empty, lang), className="no-data")], className="topic-panel")
     chosen = view.filters.get("term")
     rows = []
     for rank, topic in enumerate(topics, start=1):

@@ -27,8 +27,9 @@ import duckdb
 from cockpit.metrics.catalog import RowScope, applicable_filters, default_catalog, filter_conditions
 from cockpit.metrics.period import Period
 
-# The catalog KPI whose tickets topics are counted over.
+# The catalog KPI whose tickets topics are counted over, and the mart of their terms (warehouse/terms.py).
 TICKETS_KPI = "tickets_received"
+TERMS_TABLE = "fct_ticket_term"
 BASELINE_WINDOWS = 4
 RISING_Z = 1.645
 MIN_COUNT = 5
