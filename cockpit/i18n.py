@@ -65,6 +65,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "round": ("走访轮次", "Visit round"),
     "batch": ("项目批次", "Project batch"),
     "term": ("关键词", "Keyword"),
+    "trend": ("走势", "Trend"),
+    "cloud_key": ("红色：较上期上升", "Red: up on the previous period"),
     "hot_topics": ("热点话题", "Hot topics"),
     "rising_topics": ("上升话题", "Rising topics"),
     "tickets": ("工单", "Tickets"),

@@ -275,6 +275,7 @@ def hierarchy(
 CLOUD_CANVAS = (640, 300)
 CLOUD_FONT = (14, 40)  # px: the least and the most frequent topic
 CLOUD_GLYPH = 1.0  # a CJK character is about as wide as the font is high
+CLOUD_STEADY = "#3b82c4"  # a topic not rising: a blue that reads on the light and the dark theme
 
 
 def cloud_layout(words: Sequence[tuple[str, float]], canvas: tuple[int, int] = CLOUD_CANVAS) -> list[tuple]:
@@ -323,8 +324,7 @@ def cloud(topics: Sequence | None, *, title: str, lang: str = "zh", theme: str =
         textfont={
             "size": [size for _, size, _, _ in laid],
             "color": [
-                STATUS_COLOURS["red"] if (by_term[word].change or 0) > 0 else STATUS_COLOURS["none"]
-                for word, _, _, _ in laid
+                STATUS_COLOURS["red"] if (by_term[word].change or 0) > 0 else CLOUD_STEADY for word, _, _, _ in laid
             ],
         },
         hovertext=[
@@ -333,6 +333,17 @@ def cloud(topics: Sequence | None, *, title: str, lang: str = "zh", theme: str =
             for word, _, _, _ in laid
         ],
         hovertemplate="%{text}: %{hovertext}<extra></extra>",
+    )
+    figure.add_annotation(
+        text=t("cloud_key", lang),
+        x=1,
+        y=0,
+        xref="paper",
+        yref="paper",
+        xanchor="right",
+        yanchor="bottom",
+        showarrow=False,
+        font={"size": 11, "color": STATUS_COLOURS["red"]},
     )
     figure.update_xaxes(visible=False, range=[-width / 2, width / 2], fixedrange=True)
     figure.update_yaxes(visible=False, range=[-height / 2, height / 2], fixedrange=True)

@@ -63,9 +63,7 @@ def topic_table(
                 className="chosen" if topic.term == chosen else None,
             )
         )
-    header = html.Tr(
-        [html.Th("#"), html.Th(t("term", lang)), html.Th(t("tickets", lang)), html.Th(t("mom", lang)), html.Th("")]
-    )
+    header = html.Tr([html.Th("#"), *(html.Th(t(key, lang)) for key in ("term", "tickets", "mom", "trend"))])
     return html.Div(
         [heading, html.Table([html.Thead(header), html.Tbody(rows)], className="cockpit-table topic-list")],
         className="topic-panel",

@@ -36,6 +36,8 @@ LAYOUTS = {"1080p": (1920, 1080), "4k": (3840, 2160), "triple": (5760, 1080)}
 DEFAULTS = {"rotate": 20, "refresh": 30, "alert_timeout": 120, "alarm_hours": 24}
 LIMITS = {"rotate": (1, 3600), "refresh": (1, 3600), "alert_timeout": (1, 86_400), "alarm_hours": (1, 24 * 31)}
 WALL_CONFIG = {"staticPlot": True, "displayModeBar": False, "responsive": True}
+# A wall slot is about 1.25 times the word cloud's canvas (charts.CLOUD_CANVAS): its words grow with it.
+WALL_CLOUD_SCALE = 1.25
 
 
 def wall_config(lang: str) -> dict:
@@ -292,6 +294,11 @@ def wall_figure(figure, chart: Chart) -> dict:
     layout["margin"] = (
         {"l": 10, "r": 10, "t": 60, "b": 10} if chart.kind == "map" else {"l": 70, "r": 30, "t": 70, "b": 50}
     )
+    if chart.kind == "cloud":
+        for trace in figure.get("data", []):
+            font = trace.get("textfont") or {}
+            if isinstance(font.get("size"), list):
+                trace["textfont"] = {**font, "size": [size * WALL_CLOUD_SCALE for size in font["size"]]}
     return figure
 
 

@@ -231,3 +231,28 @@ def test_a_release_built_before_ticket_text_was_cut_is_rebuilt_and_meanwhile_pag
     assert current_release(fresh_home) != old
     assert Warehouse(fresh_home).topics(view.period)
     assert run_pipeline(fresh_home, salt=SALT).status == "up_to_date"
+
+
+def test_the_word_cloud_places_every_word_once_inside_its_canvas_without_overlap_biggest_first():
+    from itertools import combinations
+
+    from cockpit.components.charts import cloud_layout
+
+    words = [("停车位", 120), ("噪音", 90), ("垃圾分类", 60), ("漏水", 40), ("路灯", 30)]
+    words += [(f"话题{chr(0x4E00 + i)}", 10 + i) for i in range(15)]
+    canvas = (640, 300)
+    laid = cloud_layout(words, canvas)
+    assert sorted(word for word, *_ in laid) == sorted(word for word, _ in words)
+    # A CJK glyph is about as wide as the font is high: each word's box, without any padding.
+    boxes = {
+        word: (x - len(word) * size / 2, y - size / 2, x + len(word) * size / 2, y + size / 2)
+        for word, size, x, y in laid
+    }
+    for (a, box_a), (b, box_b) in combinations(boxes.items(), 2):
+        apart = box_a[2] <= box_b[0] or box_b[2] <= box_a[0] or box_a[3] <= box_b[1] or box_b[3] <= box_a[1]
+        assert apart, (a, b)
+    assert all(-320 <= box[0] and box[2] <= 320 and -150 <= box[1] and box[3] <= 150 for box in boxes.values())
+    sizes = {word: size for word, size, _, _ in laid}
+    by_weight = [word for word, _ in sorted(words, key=lambda item: -item[1])]
+    assert [sizes[word] for word in by_weight] == sorted(sizes.values(), reverse=True)
+    assert cloud_layout([]) == []
