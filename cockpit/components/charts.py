@@ -272,7 +272,10 @@ def hierarchy(
 
 # A word cloud is laid out on this canvas (px) and drawn on axes of the same size: Plotly scales it to the
 # panel, while the text keeps its size in px, so the words of a small panel sit closer together.
-CLOUD_CANVAS = (640, 300)
+CLOUD_CANVAS = (600, 230)
+# Tight margins, so that the plot area of a page's panel (about 680 × 250) and a brief's chart (660 × 210)
+# is about the canvas: the words keep their px size whatever the plot area is.
+CLOUD_MARGIN = {"l": 10, "r": 10, "t": 50, "b": 24}
 CLOUD_FONT = (14, 40)  # px: the least and the most frequent topic
 CLOUD_GLYPH = 1.0  # a CJK character is about as wide as the font is high
 CLOUD_STEADY = "#3b82c4"  # a topic not rising: a blue that reads on the light and the dark theme
@@ -290,7 +293,7 @@ def cloud_layout(words: Sequence[tuple[str, float]], canvas: tuple[int, int] = C
     for word, weight in sorted(words, key=lambda item: -item[1]):
         share = (weight - low) / (high - low) if high > low else 1.0
         size = CLOUD_FONT[0] + (CLOUD_FONT[1] - CLOUD_FONT[0]) * share**0.5
-        half_w, half_h = len(word) * size * CLOUD_GLYPH / 2 + 3, size / 2 + 3
+        half_w, half_h = len(word) * size * CLOUD_GLYPH / 2 + 3, size / 2 + 6
         for step in range(4000):
             angle = step * 0.1
             x, y = 2.5 * angle * math.cos(angle), 1.2 * angle * math.sin(angle)
@@ -347,5 +350,5 @@ def cloud(topics: Sequence | None, *, title: str, lang: str = "zh", theme: str =
     )
     figure.update_xaxes(visible=False, range=[-width / 2, width / 2], fixedrange=True)
     figure.update_yaxes(visible=False, range=[-height / 2, height / 2], fixedrange=True)
-    figure.update_layout(showlegend=False)
+    figure.update_layout(showlegend=False, margin=CLOUD_MARGIN)
     return figure

@@ -240,7 +240,7 @@ def test_the_word_cloud_places_every_word_once_inside_its_canvas_without_overlap
 
     words = [("停车位", 120), ("噪音", 90), ("垃圾分类", 60), ("漏水", 40), ("路灯", 30)]
     words += [(f"话题{chr(0x4E00 + i)}", 10 + i) for i in range(15)]
-    canvas = (640, 300)
+    canvas = (600, 230)
     laid = cloud_layout(words, canvas)
     assert sorted(word for word, *_ in laid) == sorted(word for word, _ in words)
     # A CJK glyph is about as wide as the font is high: each word's box, without any padding.
@@ -251,7 +251,7 @@ def test_the_word_cloud_places_every_word_once_inside_its_canvas_without_overlap
     for (a, box_a), (b, box_b) in combinations(boxes.items(), 2):
         apart = box_a[2] <= box_b[0] or box_b[2] <= box_a[0] or box_a[3] <= box_b[1] or box_b[3] <= box_a[1]
         assert apart, (a, b)
-    assert all(-320 <= box[0] and box[2] <= 320 and -150 <= box[1] and box[3] <= 150 for box in boxes.values())
+    assert all(-300 <= box[0] and box[2] <= 300 and -115 <= box[1] and box[3] <= 115 for box in boxes.values())
     sizes = {word: size for word, size, _, _ in laid}
     by_weight = [word for word, _ in sorted(words, key=lambda item: -item[1])]
     assert [sizes[word] for word in by_weight] == sorted(sizes.values(), reverse=True)
