@@ -137,16 +137,21 @@ class Segmenter:
             return CHINESE.fullmatch(previous) is not None and not tag.startswith(self.vocabulary.function_tags)
         return tag == "ns"
 
+    def _starts_a_place(self, following: str) -> bool:
+        """The next word is a lone place suffix: this word is a place's name (博乐|街, 秋碧|巷)."""
+        return len(following) == 1 and following in self.vocabulary.place_suffixes
+
     def terms(self, text: str | None) -> list[str]:
         """The distinct terms of `text`, in order of first appearance."""
         if not text:
             return []
+        words = list(self.tokenizer.cut(text, HMM=False))
         found: dict[str, None] = {}
-        previous = ""
-        for word in self.tokenizer.cut(text, HMM=False):
-            if self.is_term(word) and not self._ends_a_place(word, previous):
+        for index, word in enumerate(words):
+            previous = words[index - 1] if index else ""
+            following = words[index + 1] if index + 1 < len(words) else ""
+            if self.is_term(word) and not self._ends_a_place(word, previous) and not self._starts_a_place(following):
                 found.setdefault(word)
-            previous = word
         return list(found)
 
 

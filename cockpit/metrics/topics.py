@@ -10,9 +10,9 @@ count is a part of the number on the tile beside it.
   `BASELINE_WINDOWS` windows of the period's length just before it, by a one-sided two-proportion
   z-test: z = (p₁ − p₀) / √(p̂(1 − p̂)(1/n₁ + 1/n₀)), p̂ the pooled share. A term rises when z ≥
   `RISING_Z` (5 % one-sided) and it is in at least `MIN_COUNT` tickets of the period; ranked by z.
-- **Near-duplicates** are one topic: the terms written inside a candidate or containing it (车位,
-  停车位, 车位费) are counted together, as the tickets that contain any of them, under the one in
-  most tickets; a topic rises or ranks as a whole.
+- **Near-duplicates** are one topic: a term written inside another one character longer (车位 and
+  停车位, 车位费) is counted with it, as the tickets that contain any of them, under the one in most
+  tickets; a topic rises or ranks as a whole.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ TERMS_TABLE = "fct_ticket_term"
 BASELINE_WINDOWS = 4
 RISING_Z = 1.645
 MIN_COUNT = 5
+# Near-duplicates differ by at most this many characters (see `near_duplicates`).
+NEAR_DUPLICATE_CHARS = 1
 # How many more candidates than topics are looked at before near-duplicates are merged.
 CANDIDATES_PER_TOPIC = 3
 
@@ -107,19 +109,23 @@ def _window_counts(
     return dict(rows), total
 
 
+def near_duplicates(a: str, b: str) -> bool:
+    """One written inside the other, one character apart (停车位/车位, 小孩/小孩子): two spellings of one
+    thing. Two or more characters apart they name different things (安全/安全隐患, 噪音/施工噪音)."""
+    short, long = sorted((a, b), key=len)
+    return short != long and short in long and len(long) - len(short) <= NEAR_DUPLICATE_CHARS
+
+
 def _group(candidates: list[str], counts: Mapping[str, int]) -> dict[str, list[str]]:
-    """Near-duplicates as one topic: each candidate with every term of the period written inside it or
-    containing it (车位: 停车位, 车位费), unless an earlier candidate's topic took that term; named by the
-    member in the most tickets."""
+    """Near-duplicates as one topic: each candidate with the terms of the period that are near-duplicates of
+    it, unless an earlier candidate's topic took them; named by the member in the most tickets."""
     groups: dict[str, list[str]] = {}
     taken: set[str] = set()
     for candidate in candidates:
         if candidate in taken:
             continue
         members = [candidate] + sorted(
-            term
-            for term in counts
-            if term not in taken and term != candidate and (term in candidate or candidate in term)
+            term for term in counts if term not in taken and near_duplicates(term, candidate)
         )
         taken.update(members)
         head = max(members, key=lambda term: (counts.get(term, 0), -len(term)))

@@ -41,6 +41,11 @@ def test_a_place_word_after_a_function_word_is_still_a_term(segmenter):
     assert "停车场" not in segmenter.terms("丽发停车场收费太高")  # after a name the dictionary does not know
 
 
+def test_the_name_of_a_road_is_no_topic(segmenter):
+    terms = segmenter.terms("博乐街201号门前垃圾桶满溢无人清运")
+    assert "博乐" not in terms and "垃圾桶" in terms
+
+
 def test_the_rising_statistic_is_the_one_sided_two_proportion_z_test():
     for count, tickets, baseline, baseline_tickets in [(20, 100, 10, 400), (5, 50, 30, 200), (1, 10, 0, 40)]:
         expected, _ = proportions_ztest([count, baseline], [tickets, baseline_tickets], alternative="larger")
