@@ -320,8 +320,7 @@ class Warehouse:
         """
         if not self.has_table(TERMS_TABLE):
             return None
-        through = self.complete_through(TICKETS_KPI)
-        period = (period.cut(through) or period) if through is not None and through < period.end else period
+        period = self._complete_window(TICKETS_KPI, period)
         frozen = tuple(sorted((filters or {}).items()))
         key = ("topics", str(period), frozen, rising, limit, bucket, scope)
         return self._cached(
@@ -470,11 +469,15 @@ class Warehouse:
     def _record_query(self, metric_id: str, period: Period, **options) -> RecordQuery:
         columns = [name for name, _ in self.record_columns(metric_id)]
         # The rows behind a number add up to it: the period is cut where the KPI's value is (see metric()).
-        through = self.complete_through(metric_id)
-        window = (period.cut(through) or period) if through is not None else period
+        window = self._complete_window(metric_id, period)
         if "filters" in options:
             options["filters"] = self._applicable(options["filters"])
         return record_query(get_metric(metric_id), window, columns, **options)
+
+    def _complete_window(self, metric_id: str, period: Period) -> Period:
+        """`period` cut at the day the KPI's sources are complete through (as compute() cuts its value)."""
+        through = self.complete_through(metric_id)
+        return (period.cut(through) or period) if through is not None else period
 
     def _applicable(self, filters: Mapping[str, str] | None) -> dict[str, str]:
         """The filters this release can apply: a term needs fct_ticket_term, which a release built by an older

@@ -35,7 +35,7 @@ from pipelines.mapping import FileSpec, Mapping, added_codes, load_mappings
 from pipelines.pii import mask_free_text, mask_unreadable_line
 from pipelines.readers import FileRejected, read_file
 from pipelines.validate import QUARANTINE_SCHEMA, validate_batch
-from warehouse.build import PYTHON_MODELS, ReleaseBuildError, build_release, load_models
+from warehouse.build import ReleaseBuildError, build_release, mart_names
 from warehouse.checks import run_checks
 from warehouse.ledger import (
     LEDGER_SCHEMAS,
@@ -553,18 +553,20 @@ def run_pipeline(
         broken = pointer_problem(home)
         if not any(all_days.values()):
             raise PipelineError(f"no landing data under {home.landing}: run `cockpit demo` or deliver exports there")
+        # Nothing new and a sound release: it stays, unless an older version built it without some mart.
+        missing = missing_marts(home) if not fingerprints and broken is None else []
         if fingerprints and totals.rows_loaded == 0:
             summary.status, summary.exit_code = "no_usable_data", EXIT_NOTHING_LOADED
             summary.message = (
                 f"nothing usable loaded: {totals.rows_quarantined} rows and {totals.files_rejected} files quarantined"
             )
-        elif not fingerprints and broken is None and not (missing := missing_marts(home)):
+        elif not fingerprints and broken is None and not missing:
             summary.status, summary.message = "up_to_date", "no new landing files; the current release stays"
             _describe_current(home, summary)
         else:
             if broken is not None and any(home.releases.glob(f"*{RELEASE_SUFFIX}")):
                 summary.warnings.append(f"{broken}: building a new release from the lake")
-            elif broken is None and (missing := missing_marts(home)):
+            elif missing:
                 summary.warnings.append(
                     f"the current release lacks {', '.join(missing)} (built by an older version): "
                     "building a new release from the lake"
@@ -606,7 +608,7 @@ def missing_marts(home: Home) -> list[str]:
             present |= {name for (name,) in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
     except duckdb.Error:
         return []  # a release that does not open is the pointer check's to report
-    return sorted(({model.name for model in load_models()} | set(PYTHON_MODELS)) - present)
+    return sorted(mart_names() - present)
 
 
 def _describe_current(home: Home, summary: RunSummary) -> None:

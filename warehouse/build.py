@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from importlib.resources import files
 from pathlib import Path
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -35,8 +36,11 @@ from warehouse.terms import ticket_terms
 # well as a checkout does. A wheel installs unpacked: files() of a package is a folder on disk (DuckDB reads it).
 WAREHOUSE_DIR = files("warehouse")
 MODELS_DIR = WAREHOUSE_DIR / "models"
-# Marts computed in Python after the SQL models (name → what builds it): documented in schema.yaml like them.
-PYTHON_MODELS = ("fct_ticket_term",)  # warehouse/terms.py
+# Marts computed in Python after the SQL models, from the release being built (name → what builds it, given
+# the connection and the cache folder): documented in schema.yaml like them.
+PYTHON_MODELS: Mapping[str, Callable[[duckdb.DuckDBPyConnection, Path | None], pa.Table]] = MappingProxyType(
+    {"fct_ticket_term": ticket_terms}
+)
 SEEDS_DIR = WAREHOUSE_DIR / "seeds"
 # warehouse never imports pipelines' code (imports flow pipelines → warehouse → cockpit),
 # so it reads the contracts file itself.
@@ -110,6 +114,11 @@ def lake_columns(contract: Mapping) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- models
+
+
+def mart_names() -> set[str]:
+    """Every table a release of this version has besides its inputs: the SQL models and the Python ones."""
+    return {model.name for model in load_models()} | set(PYTHON_MODELS)
 
 
 def load_models(models_dir: Path | None = None) -> list[Model]:
@@ -246,8 +255,9 @@ def build_release(
         for model in models:
             _run_step(f"model {model.name}", lambda model=model: _create_model(con, model))
             step_done(model.name)
-        _run_step("fct_ticket_term", lambda: _create_from_arrow(con, "fct_ticket_term", ticket_terms(con, cache_dir)))
-        step_done("fct_ticket_term")
+        for name, build in PYTHON_MODELS.items():
+            _run_step(name, lambda name=name, build=build: _create_from_arrow(con, name, build(con, cache_dir)))
+            step_done(name)
         _run_step("checkpoint", lambda: con.execute("CHECKPOINT"))
         step_done("checkpoint")
         finished = True

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from warehouse.build import PYTHON_MODELS, load_models
+from warehouse.build import mart_names
 
 SCHEMA_PATH = files("warehouse") / "schema.yaml"
 COLUMN_TESTS = ("unique", "not_null", "accepted_values", "relationships")
@@ -54,7 +54,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, schema_path: Path = SCHEMA_PATH) 
     schema = load_schema(schema_path)
     documented_models = schema["models"]
     tables = {**schema["inputs"], **documented_models}
-    model_names = {model.name for model in load_models()} | set(PYTHON_MODELS)
+    model_names = mart_names()
     release_columns = _release_columns(con)
 
     failures = [f"model {name} has no entry in schema.yaml" for name in sorted(model_names - set(documented_models))]

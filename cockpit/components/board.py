@@ -343,16 +343,19 @@ def _grid_tree(community: str | None) -> pd.DataFrame:
 
 def render_topics(board: Board, chart: Chart, view: View, lang: str) -> html.Div:
     """The period's hot (or rising) topics; a term chosen in the view stays listed, marked, to undo it."""
+    rising = chart.kind == "rising"
     topics = current_warehouse().topics(
         view.period,
         filters=_group_filters(view, "term"),
-        rising=chart.kind == "rising",
+        rising=rising,
         limit=chart.top or 10,
         bucket=trend_bucket(view.period),
     )
-    default = ("rising_topics" if chart.kind == "rising" else "hot_topics", "")
-    title = (chart.title[1] if lang == "en" else chart.title[0]) if chart.title else t(default[0], lang)
-    return topic_table(topics, view, board.path, title, lang, rising=chart.kind == "rising")
+    if chart.title:
+        title = chart.title[1] if lang == "en" else chart.title[0]
+    else:
+        title = t("rising_topics" if rising else "hot_topics", lang)
+    return topic_table(topics, view, board.path, title, lang, rising=rising)
 
 
 def render_list(chart: Chart, view: View, lang: str) -> html.Table | html.P:

@@ -99,6 +99,28 @@ def _column_filter(column: str, model: Mapping[str, Any], params: dict[str, Any]
     return template.format(c=f'"{column}"', p=f"${name}")
 
 
+def row_conditions(
+    metric: Metric, *, scope: RowScope | None = None, filters: Mapping[str, str] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause choosing the rows behind `metric` in [$period_start, $period_end) within `scope` and
+    `filters`, and its parameters (the period's two are the caller's to bind)."""
+    params: dict[str, Any] = {}
+    conditions: list[str] = []
+    if metric.period_column:
+        conditions.append(f"{metric.period_column} >= $period_start AND {metric.period_column} < $period_end")
+    if metric.where:
+        conditions.append(
+            metric.where.replace("{period_start}", "$period_start").replace("{period_end}", "$period_end")
+        )
+    if scope is not None:
+        conditions += scope.conditions(metric.columns)
+        params.update(scope.params())
+    applied = applicable_filters(metric, filters)
+    conditions += filter_conditions(metric.fact, metric.columns, tuple(applied))
+    params.update({f"filter_{dimension}": value for dimension, value in applied.items()})
+    return " AND ".join(f"({each})" for each in conditions) or "true", params
+
+
 def record_query(
     metric: Metric,
     period: Period,
@@ -125,21 +147,7 @@ def record_query(
     (column → title) adds, after a named column, one holding its codes (exports keep them for machines).
     """
     known = set(columns)
-    params: dict[str, Any] = {}
-    conditions: list[str] = []
-    if metric.period_column:
-        conditions.append(f"{metric.period_column} >= $period_start AND {metric.period_column} < $period_end")
-    if metric.where:
-        conditions.append(
-            metric.where.replace("{period_start}", "$period_start").replace("{period_end}", "$period_end")
-        )
-    if scope is not None:
-        conditions += scope.conditions(metric.columns)
-        params.update(scope.params())
-    applied = applicable_filters(metric, filters)
-    conditions += filter_conditions(metric.fact, metric.columns, tuple(applied))
-    params.update({f"filter_{dimension}": value for dimension, value in applied.items()})
-    where = " AND ".join(f"({each})" for each in conditions) or "true"
+    where, params = row_conditions(metric, scope=scope, filters=filters)
     # The user's column filters act on what the table shows (names), after the rows are chosen by code.
     shown_conditions: list[str] = []
     counter = [0]

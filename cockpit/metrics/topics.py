@@ -24,8 +24,9 @@ from datetime import timedelta
 
 import duckdb
 
-from cockpit.metrics.catalog import RowScope, applicable_filters, default_catalog, filter_conditions
+from cockpit.metrics.catalog import RowScope, default_catalog
 from cockpit.metrics.period import Period
+from cockpit.metrics.records import row_conditions
 
 # The catalog KPI whose tickets topics are counted over, and the mart of their terms (warehouse/terms.py).
 TICKETS_KPI = "tickets_received"
@@ -41,7 +42,7 @@ CANDIDATES_PER_TOPIC = 3
 
 @dataclass(frozen=True)
 class Topic:
-    """One topic of a period. `trend` holds its tickets per day, week or month of the period (see `trend_of`)."""
+    """One topic of a period. `trend` holds its tickets per day, week or month of the period (see `_trends`)."""
 
     term: str
     aliases: tuple[str, ...]  # near-duplicates counted with it (车位 under 停车位)
@@ -52,10 +53,6 @@ class Topic:
     baseline_tickets: int
     z: float  # the rising statistic (see the module's docstring)
     trend: tuple[int, ...] = ()
-
-    @property
-    def share(self) -> float:
-        return self.count / self.tickets if self.tickets else 0.0
 
     @property
     def change(self) -> float | None:
@@ -73,27 +70,17 @@ def rising_z(count: int, tickets: int, baseline: int, baseline_tickets: int) -> 
 
 
 def _ticket_sql(scope: RowScope | None, filters: Mapping[str, str]) -> tuple[str, dict]:
-    """The tickets `tickets_received` counts in [$start, $end), with scope and filters, as (SQL, params)."""
+    """The tickets `tickets_received` counts in [$period_start, $period_end), as its records are chosen."""
     metric = default_catalog()[TICKETS_KPI]
-    applied = applicable_filters(metric, filters)
-    conditions = [f"{metric.period_column} >= $start AND {metric.period_column} < $end"]
-    if metric.where:
-        conditions.append(metric.where)
-    if scope is not None:
-        conditions += scope.conditions(metric.columns)
-    conditions += filter_conditions(metric.fact, metric.columns, list(applied))
-    params: dict = {f"filter_{dimension}": value for dimension, value in applied.items()}
-    if scope is not None:
-        params.update(scope.params())
-    where = " AND ".join(f"({condition})" for condition in conditions)
+    where, params = row_conditions(metric, scope=scope, filters=filters)
     return f"SELECT ticket_id FROM {metric.fact} WHERE {where}", params
 
 
 def _window(period: Period, days_before: int) -> dict:
     """The period's own bounds, or with `days_before` the window of that many days just before it."""
     if days_before:
-        return {"start": period.start - timedelta(days=days_before), "end": period.start}
-    return {"start": period.start, "end": period.end + timedelta(days=1)}
+        return {"period_start": period.start - timedelta(days=days_before), "period_end": period.start}
+    return {"period_start": period.start, "period_end": period.end + timedelta(days=1)}
 
 
 def _window_counts(
@@ -186,8 +173,8 @@ def _trends(
         f"""
         WITH {GROUPS_SQL},
         buckets AS (
-            SELECT CAST(unnest(generate_series(date_trunc('{bucket}', CAST($start AS DATE)),
-                CAST($end AS DATE) - INTERVAL 1 DAY, INTERVAL 1 {bucket.upper()})) AS DATE) AS bucket
+            SELECT CAST(unnest(generate_series(date_trunc('{bucket}', CAST($period_start AS DATE)),
+                CAST($period_end AS DATE) - INTERVAL 1 DAY, INTERVAL 1 {bucket.upper()})) AS DATE) AS bucket
         ),
         counted AS (
             SELECT m.head, CAST(date_trunc('{bucket}', f.received_at) AS DATE) AS bucket,
