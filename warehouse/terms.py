@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 import yaml
 
 VOCABULARY = files("warehouse") / "vocabulary"
+RULES_SOURCE = Path(__file__).read_bytes()  # the cutting rules below, as the term cache's fingerprint reads them
 CHINESE = re.compile(r"[\u4e00-\u9fff]+")
 # The register's names, read from the marts built before this table (see `register_places`).
 REGISTER_SQL = """
@@ -160,8 +161,10 @@ def register_places(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def fingerprint(places: Iterable[str], folder=VOCABULARY) -> str:
-    """What a text's terms depend on besides the text: jieba's version, the vocabulary files, the places."""
+    """What a text's terms depend on besides the text: jieba's version, this module's rules (its source), the
+    vocabulary files, the places. A new rule in code cuts every text again, as a new stop word does."""
     digest = hashlib.sha256(jieba.__version__.encode())
+    digest.update(RULES_SOURCE)
     for name in ("governance.txt", "stopwords.txt", "rules.yaml"):
         digest.update((folder / name).read_bytes())
     digest.update("\n".join(sorted(set(places))).encode("utf-8"))

@@ -66,6 +66,15 @@ def test_a_second_build_cuts_no_text_it_has_seen_and_a_changed_register_cuts_aga
     assert current != kept
 
 
+def test_a_change_to_the_cutting_rules_in_code_cuts_every_text_again(tmp_path, monkeypatch):
+    ticket_terms(_release(["金鸡苑"], TEXTS), tmp_path)
+    (kept,) = tmp_path.glob("ticket-terms-*.parquet")
+    monkeypatch.setattr(terms_module, "RULES_SOURCE", terms_module.RULES_SOURCE + b"# a new rule")
+    ticket_terms(_release(["金鸡苑"], TEXTS), tmp_path)
+    (current,) = tmp_path.glob("ticket-terms-*.parquet")
+    assert current != kept
+
+
 def test_a_damaged_cache_costs_a_slower_build_not_a_failed_one(tmp_path):
     first = ticket_terms(_release([], TEXTS), tmp_path)
     (kept,) = tmp_path.glob("ticket-terms-*.parquet")
