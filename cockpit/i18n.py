@@ -65,6 +65,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "round": ("走访轮次", "Visit round"),
     "batch": ("项目批次", "Project batch"),
     "term": ("关键词", "Keyword"),
+    "satisfaction": ("回访评价", "Follow-up result"),
     "trend": ("走势", "Trend"),
     "cloud_key": ("红色：较上期上升", "Red: up on the previous period"),
     "hot_topics": ("热点话题", "Hot topics"),

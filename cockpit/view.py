@@ -40,6 +40,7 @@ FILTER_KEYS = (
     "round",
     "batch",
     "term",
+    "satisfaction",
 )
 # Drilling into one of these narrows the period to that bucket instead of adding a filter.
 TIME_BUCKETS = ("day", "week", "month")

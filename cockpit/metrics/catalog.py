@@ -56,6 +56,7 @@ DIMENSIONS = (
     "round",
     "batch",
     "term",
+    "satisfaction",
     *TIME_DIMENSIONS,
 )
 # The landing sources a KPI may name: the built-in source mappings (pipelines/sources/*.yaml).

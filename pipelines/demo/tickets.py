@@ -168,19 +168,40 @@ LATE_RATE = {
 }
 FOLLOW_UP = {"hotline_12345": 0.92, "forum": 0.8, "city_mgmt": 0.3, "grid_reports": 0.5}
 RETURN_RATE, EXTENSION_RATE, SUPERVISE_OVERDUE, REWORK_DISSATISFIED = 0.04, 0.03, 0.6, 0.35
+# What the official 口径 KPIs are counted from (drawn from a stream of their own, so the events above
+# are the same with or without them): the handler's first call to the citizen (响应), the citizen
+# calling again to urge (催办), a 数字城管 case put on hold (缓办), a closed ticket opened again (重办).
+CITIZEN = ("citizen", "市民举报")  # the reporter labels of a citizen, who can be called and can urge
+CONTACT = 0.95  # share of dispatched citizen tickets whose handler records a call
+CONTACT_HOURS = (3.0, 1.0)  # lognormal median and sigma of the hours from acceptance to the call
+URGE, URGE_LATE = 0.05, 0.5  # share of citizen tickets urged; of those resolved late
+SUSPEND = {"city_mgmt": 0.03}
+REOPEN = 0.015
+VERY = {"satisfied": ("very_satisfied", 0.4), "dissatisfied": ("very_dissatisfied", 0.25)}  # the 5 levels' extremes
+SOLVED = {True: 0.95, False: 0.25}  # a follow-up says "solved", by whether the citizen was satisfied
 
 ACTION_ZH = {
     "received": "受理",
     "dispatched": "派发",
     "accepted": "签收",
+    "contacted": "联系诉求人",
     "returned": "退单",
     "extended": "延期",
     "supervised": "督办",
+    "urged": "催办",
+    "suspended": "缓办",
+    "resumed": "恢复办理",
     "resolved": "办结",
     "follow_up": "回访",
     "closed": "归档",
 }
-SATISFACTION_ZH = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
+SATISFACTION_ZH = {
+    "very_satisfied": "非常满意",
+    "satisfied": "满意",
+    "basically_satisfied": "基本满意",
+    "dissatisfied": "不满意",
+    "very_dissatisfied": "非常不满意",
+}
 CITY_CLASS = {
     "sanitation": "市容环境",
     "garbage_sorting": "市容环境",
@@ -266,6 +287,7 @@ class Event:
     department: str | None = None
     extension_days: int | None = None
     satisfaction: str | None = None
+    solved: bool | None = None
     note: str | None = None
     operator: str | None = None
     event_id: str = ""
@@ -501,7 +523,10 @@ class TicketDesk:
         self._write_grid_events(day, index, drawn["grid_reports"])
 
         life_rng = Draws(rng_for(ctx.seed, "lifecycle", day.toordinal()))
-        lifecycles = [self._lifecycle(t, life_rng) for ts in drawn.values() for t in ts if not t.dirty]
+        loop_rng = Draws(rng_for(ctx.seed, "assessment", day.toordinal()))
+        lifecycles = [
+            self._assessed(self._lifecycle(t, life_rng), loop_rng) for ts in drawn.values() for t in ts if not t.dirty
+        ]
         self._queue(day, index, lifecycles)
         self._write_events(day)
 
@@ -875,6 +900,57 @@ class TicketDesk:
             ]
         return events
 
+    def _assessed(self, events: list[Event], rng: Draws) -> list[Event]:
+        """Add what the official 口径 count to one lifecycle: the call to the citizen, urging, 缓办,
+        reopening after closing, and the follow-up's five levels and "solved"."""
+        t = events[0].ticket
+        follow_ups = [e for e in events if e.kind == "follow_up"]
+        for e in follow_ups:
+            very, p = VERY.get(e.satisfaction, (None, 0.0))
+            if very and rng.random() < p:
+                e.satisfaction = very
+                e.note = f"回访结果：{SATISFACTION_ZH[very]}"
+            e.solved = rng.random() < SOLVED[e.satisfaction not in ("dissatisfied", "very_dissatisfied")]
+        dispatched = next((e for e in events if e.kind == "dispatched"), None)
+        resolved = next((e for e in events if e.kind == "resolved"), None)
+        if dispatched is None or resolved is None:
+            return events
+        accepted = next(e for e in events if e.kind == "accepted" and e.at >= dispatched.at)
+        dept, handler = resolved.department, resolved.operator
+        added: list[Event] = []
+        if t.source in SUSPEND and rng.random() < SUSPEND[t.source]:
+            hold = accepted.at + timedelta(hours=rng.uniform(1, 8))
+            days = timedelta(days=rng.integers(5, 21))
+            later = [e for e in events if e.at > hold]
+            for e in later:  # the work waits for the hold: everything after it moves on by its length
+                e.at += days
+            added += [
+                Event(t, "suspended", hold, dept, note="需待季节或条件具备后处置，申请缓办", operator=handler),
+                Event(t, "resumed", hold + days - timedelta(hours=2), dept, note="条件具备，恢复办理", operator=handler),
+            ]
+        citizen = t.reporter[0] in CITIZEN
+        if citizen and rng.random() < CONTACT:
+            call = accepted.at + timedelta(hours=rng.lognormal(*CONTACT_HOURS))
+            if call < resolved.at:
+                added.append(Event(t, "contacted", call, dept, note="已电话联系诉求人了解情况", operator=handler))
+        if citizen:
+            late = any(e.kind == "supervised" for e in events)
+            if rng.random() < (URGE_LATE if late else URGE):
+                urge = dispatched.at + (resolved.at - dispatched.at) * rng.uniform(0.3, 0.95)
+                added.append(Event(t, "urged", urge, note="诉求人来电催办", operator=self.callers[0]))
+        closed = events[-1]
+        if citizen and closed.kind == "closed" and rng.random() < REOPEN:
+            again = in_office_hours(closed.at + timedelta(days=rng.uniform(1, 10)), rng)
+            accept = again + timedelta(hours=rng.uniform(0.5, 6))
+            fixed = accept + timedelta(hours=rng.uniform(20, 96))
+            added += [
+                Event(t, "dispatched", again, dept, note="诉求人反映问题仍未解决，重新派发", operator=self.dispatchers[0]),
+                Event(t, "accepted", accept, dept, note="已签收，重新处理", operator=handler),
+                Event(t, "resolved", fixed, dept, note="已重新处理并回复诉求人", operator=handler),
+                Event(t, "closed", fixed + timedelta(hours=rng.uniform(1, 24)), note="办结归档", operator=closed.operator),
+            ]
+        return sorted(events + added, key=lambda e: e.at)
+
     def _queue(self, day: date, index: int, lifecycles: list[list[Event]]) -> None:
         """Number the events, pick late and out-of-order ones, and queue each into its landing day."""
         ctx, end = self.ctx, self.ctx.end
@@ -961,6 +1037,7 @@ class TicketDesk:
                 "dept": {"name": self.department_zh[e.department]} if e.department else None,
                 "delayDays": e.extension_days,
                 "visitResult": SATISFACTION_ZH[e.satisfaction] if e.satisfaction else None,
+                "visitSolved": None if e.solved is None else ("已解决" if e.solved else "未解决"),
                 "remark": e.note,
                 "operator": e.operator,
             }

@@ -26,17 +26,17 @@ def fixture_release(tmp_path_factory):
 
 def test_tickets_received_after_their_delivery_day_are_counted_per_source(fixture_release):
     frame = status.tickets_received_after_delivery(fixture_release)
-    # tests/fixtures/lake.py: the hotline delivered H001–H006, of which only H005 (dated Sunday
+    # tests/fixtures/lake.py: the hotline delivered H001–H007, of which only H005 (dated Sunday
     # 10-11, landed 10-09) is dated after its landing day; the forum's F001 landed a week late,
     # which is a late delivery, not a future date.
     assert frame.to_dict("records") == [
         {
             "source": "hotline_12345",
-            "tickets": 6,
+            "tickets": 7,
             "received_after_delivery": 1,
             "latest_received_at": datetime(2026, 10, 11, 8, 30),
         },
-        {"source": "city_mgmt", "tickets": 1, "received_after_delivery": 0, "latest_received_at": pd.NaT},
+        {"source": "city_mgmt", "tickets": 2, "received_after_delivery": 0, "latest_received_at": pd.NaT},
         {"source": "forum", "tickets": 1, "received_after_delivery": 0, "latest_received_at": pd.NaT},
         {"source": "grid_report", "tickets": 1, "received_after_delivery": 0, "latest_received_at": pd.NaT},
     ]

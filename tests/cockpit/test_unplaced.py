@@ -99,10 +99,10 @@ def test_tickets_without_a_place_are_counted_in_the_street_kpi(app, home):
     with serving(home):
         street = current_warehouse().metric("tickets_received", LAST_30_DAYS)["value"][0]
         by_community = current_warehouse().metric("tickets_received", LAST_30_DAYS, group_by="community")
-    # tests/fixtures/lake.py: C1 received H001, H002, H003, H005 and C2 H004, R001, H006 (C001 and
-    # F001 are duplicates of H001); the six tickets above have no grid.
-    assert dict(zip(by_community["community"], by_community["value"], strict=True)) == {"C1": 4, "C2": 3, "unknown": 6}
-    assert street == 13
+    # tests/fixtures/lake.py: C1 received H001, H002, H003, H005 and C2 H004, R001, H006, H007, C002
+    # (C001 and F001 are duplicates of H001); the six tickets above have no grid.
+    assert dict(zip(by_community["community"], by_community["value"], strict=True)) == {"C1": 4, "C2": 5, "unknown": 6}
+    assert street == 15
 
 
 def test_the_ranking_shows_the_unlocated_bucket_last_whatever_its_value(app, home):
@@ -111,8 +111,8 @@ def test_the_ranking_shows_the_unlocated_bucket_last_whatever_its_value(app, hom
         english = overview_figures(app, {"map": "tickets_received"}, language="en")
     # 6 unplaced tickets are more than any community's, yet they do not lead the ranking.
     assert ranking_rows(figures["overview-chart-3"]) == [
+        ("星湖社区", 5, "C2"),
         ("金湖社区", 4, "C1"),
-        ("星湖社区", 3, "C2"),
         ("未定位", 6, "unknown"),
     ]
     (trace,) = figures["overview-chart-3"]["data"]
@@ -124,11 +124,11 @@ def test_the_ranking_shows_the_unlocated_bucket_last_whatever_its_value(app, hom
 def test_an_unlocated_bucket_with_the_worst_value_is_not_ranked_worst(app, home):
     with serving(home):
         figures = overview_figures(app, {})  # the map and ranking default to on_time_rate
-    # Resolved in the period: C1 H001 on time (100%); C2 R001, H006 on time and H004 late (2/3);
+    # Resolved in the period: C1 H001 on time (100%); C2 R001, H006, H007 on time and H004 late (3/4);
     # the unplaced F105 late (0%) — the lowest, shown after the communities.
     rows = ranking_rows(figures["overview-chart-3"])
     assert [(label, key) for label, _, key in rows] == [("星湖社区", "C2"), ("金湖社区", "C1"), ("未定位", "unknown")]
-    assert [value for _, value, _ in rows] == pytest.approx([200 / 3, 100, 0])
+    assert [value for _, value, _ in rows] == pytest.approx([75, 100, 0])
 
 
 def test_the_map_notes_how_many_records_it_cannot_place(app, home):

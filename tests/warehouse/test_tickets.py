@@ -18,6 +18,7 @@ def test_ticket_matches_the_fixture_story(release, ticket_id):
 def test_every_channel_ticket_is_one_row(release):
     assert [r["ticket_id"] for r in rows(release, "SELECT ticket_id FROM fct_ticket ORDER BY 1")] == [
         "city_mgmt:C001",
+        "city_mgmt:C002",
         "forum:F001",
         "grid_report:R001",
         "hotline_12345:H001",
@@ -26,6 +27,7 @@ def test_every_channel_ticket_is_one_row(release):
         "hotline_12345:H004",
         "hotline_12345:H005",
         "hotline_12345:H006",
+        "hotline_12345:H007",
     ]
 
 
@@ -139,6 +141,9 @@ def test_first_reply_is_the_first_acceptance_or_else_the_first_resolution(releas
         "hotline_12345:H004": (datetime(2026, 9, 28, 11), 2.0),
         # resolved 10-09 16:00 with no acceptance at all
         "hotline_12345:H006": (datetime(2026, 10, 9, 16), 7.0),
+        # accepted an hour after the dispatch, two after receipt (both received at 08:00 or 10:00)
+        "hotline_12345:H007": (datetime(2026, 10, 8, 12), 2.0),
+        "city_mgmt:C002": (datetime(2026, 10, 8, 10), 2.0),
     }
 
 

@@ -22,10 +22,12 @@ event_summary AS (
         min(event_at) FILTER (WHERE event_type = 'resolved') AS first_resolved_at,
         max(event_at) FILTER (WHERE event_type = 'resolved') AS last_resolved_at,
         max(event_at) FILTER (WHERE event_type = 'closed') AS last_closed_at,
+        min(event_at) FILTER (WHERE event_type = 'closed') AS first_closed_at,
+        min(event_at) FILTER (WHERE event_type = 'contacted') AS first_contact_at,
         -- a (re)dispatch or a return puts the ticket back in someone's hands
         max(event_at) FILTER (WHERE event_type IN ('dispatched', 'returned')) AS last_reopened_at,
         min(event_at) FILTER (
-            WHERE event_type = 'follow_up' AND satisfaction = 'dissatisfied'
+            WHERE event_type = 'follow_up' AND satisfaction IN ('dissatisfied', 'very_dissatisfied')
         ) AS first_dissatisfied_at,
         arg_max(department_id, event_at) FILTER (
             WHERE event_type = 'dispatched' AND department_id IS NOT NULL
@@ -35,10 +37,15 @@ event_summary AS (
         CAST(coalesce(sum(extension_days) FILTER (WHERE event_type = 'extended'), 0) AS BIGINT)
             AS extension_days,
         bool_or(event_type = 'supervised') AS is_supervised,
+        count(*) FILTER (WHERE event_type = 'urged') AS urge_count,
+        bool_or(event_type = 'suspended') AS is_suspended,
         bool_or(event_type = 'follow_up') AS has_follow_up,
         arg_max(satisfaction, (event_at, event_id)) FILTER (
             WHERE event_type = 'follow_up' AND satisfaction IS NOT NULL
         ) AS satisfaction,
+        arg_max(solved, (event_at, event_id)) FILTER (
+            WHERE event_type = 'follow_up' AND solved IS NOT NULL
+        ) AS solved,
         count(*) FILTER (WHERE is_late) AS late_event_count,
         count(*) FILTER (WHERE is_out_of_order) AS out_of_order_event_count
     FROM fct_ticket_event
@@ -120,6 +127,9 @@ states AS (
         -- The platforms record no reply of their own: the first reply to the citizen is the
         -- department's first acceptance or, if it resolved without accepting, its first resolution.
         least(t.accepted_at, t.first_resolved_at) AS first_reply_at,
+        coalesce(
+            t.last_reopened_at > t.first_resolved_at OR t.last_resolved_at > t.first_dissatisfied_at, false
+        ) AS is_reworked,
         deadline_day.day AS deadline_date,
         CAST(deadline_day.day AS TIMESTAMP) + INTERVAL 86399 SECOND AS deadline_at
     FROM tickets AS t
@@ -146,6 +156,8 @@ SELECT
     s.first_reply_at,
     s.resolved_at,
     s.closed_at,
+    s.first_closed_at,
+    s.first_contact_at,
     s.department_id,
     s.deadline_at,
     CASE
@@ -171,18 +183,32 @@ SELECT
         WHEN s.accepted_at IS NOT NULL THEN s.accepted_at <= s.dispatched_at + INTERVAL 24 HOUR
         WHEN r.as_of > s.dispatched_at + INTERVAL 24 HOUR THEN false
     END AS is_accepted_timely,
+    -- 响应: the handler called the citizen within 24 h of the first dispatch; NULL while the 24 h run
+    CASE
+        WHEN s.dispatched_at IS NULL THEN NULL
+        WHEN s.first_contact_at <= s.dispatched_at + INTERVAL 24 HOUR THEN true
+        WHEN r.as_of > s.dispatched_at + INTERVAL 24 HOUR THEN false
+    END AS is_responded,
+    coalesce(s.urge_count, 0) AS urge_count,
+    coalesce(s.urge_count, 0) > 0 AS is_urged,
+    coalesce(s.is_suspended, false) AS is_suspended,
+    -- 重办: dispatched again after it was first closed
+    coalesce(s.last_reopened_at > s.first_closed_at, false) AS is_reopened,
     coalesce(s.returned_count, 0) AS returned_count,
     coalesce(s.extension_count, 0) AS extension_count,
     coalesce(s.extension_count, 0) > 0 AS is_extended,
     coalesce(s.is_supervised, false) AS is_supervised,
-    coalesce(
-        s.last_reopened_at > s.first_resolved_at OR s.last_resolved_at > s.first_dissatisfied_at, false
-    ) AS is_reworked,
+    s.is_reworked,
     coalesce(s.has_follow_up, false) AS has_follow_up,
     s.satisfaction,
     CASE
-        WHEN s.satisfaction IS NOT NULL THEN s.satisfaction IN ('satisfied', 'basically_satisfied')
+        WHEN s.satisfaction IS NOT NULL THEN s.satisfaction IN ('very_satisfied', 'satisfied', 'basically_satisfied')
     END AS is_satisfied,
+    s.solved AS is_solved,
+    -- 一次办结: resolved now, never returned, reworked or reopened
+    s.resolved_at IS NOT NULL
+        AND coalesce(s.returned_count, 0) = 0
+        AND NOT s.is_reworked AS is_one_time_resolved,
     coalesce(s.self_resolved, false) AS self_resolved,
     d.duplicate_of,
     d.duplicate_of IS NOT NULL AS is_duplicate,

@@ -33,6 +33,7 @@ SELECT
     a.event_at,
     a.department_id,
     a.satisfaction,
+    a.solved,
     a.extension_days,
     a.loaded_day,
     a.loaded_day >= CAST(a.event_at AS DATE) + 2 AS is_late,

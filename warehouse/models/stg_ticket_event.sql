@@ -8,6 +8,7 @@ SELECT
     department_id,
     extension_days,
     satisfaction,
+    solved,
     _source,
     day AS loaded_day
 FROM lake_ticket_event

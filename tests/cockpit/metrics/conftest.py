@@ -89,16 +89,19 @@ CREATE TABLE meta_release (run_id VARCHAR, built_at TIMESTAMP, as_of TIMESTAMP, 
 CREATE TABLE fct_ticket (ticket_id VARCHAR, channel VARCHAR, category VARCHAR, title VARCHAR, content VARCHAR,
     grid_id VARCHAR, micro_grid_id VARCHAR, community_id VARCHAR, lon DOUBLE, lat DOUBLE, reporter_kind VARCHAR,
     received_at TIMESTAMP, received_date DATE, dispatched_at TIMESTAMP, accepted_at TIMESTAMP,
-    first_reply_at TIMESTAMP, resolved_at TIMESTAMP, closed_at TIMESTAMP, department_id VARCHAR,
+    first_reply_at TIMESTAMP, resolved_at TIMESTAMP, closed_at TIMESTAMP, first_closed_at TIMESTAMP,
+    first_contact_at TIMESTAMP, department_id VARCHAR,
     deadline_at TIMESTAMP, status VARCHAR,
     is_resolved BOOLEAN, is_on_time BOOLEAN, is_overdue BOOLEAN, is_open_overdue BOOLEAN, is_due_soon BOOLEAN,
     accept_hours DOUBLE, resolve_hours DOUBLE, first_reply_hours DOUBLE, is_accepted_timely BOOLEAN,
+    is_responded BOOLEAN, urge_count INTEGER, is_urged BOOLEAN, is_suspended BOOLEAN, is_reopened BOOLEAN,
     returned_count INTEGER, extension_count INTEGER, is_extended BOOLEAN, is_supervised BOOLEAN, is_reworked BOOLEAN,
-    has_follow_up BOOLEAN, satisfaction VARCHAR, is_satisfied BOOLEAN, self_resolved BOOLEAN,
+    has_follow_up BOOLEAN, satisfaction VARCHAR, is_satisfied BOOLEAN, is_solved BOOLEAN,
+    is_one_time_resolved BOOLEAN, self_resolved BOOLEAN,
     duplicate_of VARCHAR, is_duplicate BOOLEAN, is_repeat_complaint BOOLEAN, late_event_count INTEGER,
     out_of_order_event_count INTEGER, is_received_after_delivery BOOLEAN);
 CREATE TABLE fct_ticket_event (event_id VARCHAR, ticket_id VARCHAR, event_type VARCHAR, event_at TIMESTAMP,
-    department_id VARCHAR, satisfaction VARCHAR, extension_days INTEGER, loaded_day DATE, is_late BOOLEAN,
+    department_id VARCHAR, satisfaction VARCHAR, solved BOOLEAN, extension_days INTEGER, loaded_day DATE, is_late BOOLEAN,
     is_out_of_order BOOLEAN, is_orphan BOOLEAN);
 CREATE TABLE fct_sensor_hourly (device_id VARCHAR, kind VARCHAR, metric VARCHAR, hour TIMESTAMP, grid_id VARCHAR,
     community_id VARCHAR, readings INTEGER, value_avg DOUBLE, value_min DOUBLE, value_max DOUBLE,
@@ -196,9 +199,15 @@ def _ticket(
     is_supervised: bool = False,
     is_reworked: bool = False,
     satisfaction: str | None = None,
+    solved: bool | None = None,
     self_resolved: bool | None = None,
     duplicate_of: str | None = None,
     is_repeat_complaint: bool = False,
+    reporter_kind: str = "citizen",
+    contacted_at: datetime | None = None,
+    urge_count: int = 0,
+    is_suspended: bool = False,
+    first_closed_at: datetime | None = None,
 ) -> dict:
     """A fct_ticket row; the derived flags follow MARTS.md from the times given."""
     channel = ticket_id.split(":")[0]
@@ -208,6 +217,15 @@ def _ticket(
     accept_hours = _hours(accepted_at, dispatched_at)
     # the first reply is the earliest acceptance or resolution (a grid report fixed on the spot replies at once)
     first_reply_at = min((at for at in (accepted_at, resolved_at) if at is not None), default=None)
+    # 响应: called within 24 h of dispatch; unknown while the 24 h still run at as_of
+    responded = None
+    if dispatched_at is not None:
+        if contacted_at is not None and contacted_at <= dispatched_at + timedelta(hours=24):
+            responded = True
+        elif AS_OF > dispatched_at + timedelta(hours=24):
+            responded = False
+    # closed once before the closing that stands (or before it was opened again): reopened
+    reopened = first_closed_at is not None and first_closed_at != resolved_at
     return {
         **place,
         "ticket_id": ticket_id,
@@ -217,7 +235,7 @@ def _ticket(
         "content": "内容（已脱敏）",
         "lon": 120.7,
         "lat": 31.3,
-        "reporter_kind": "grid_worker" if channel == "grid_report" else "citizen",
+        "reporter_kind": "grid_worker" if channel == "grid_report" else reporter_kind,
         "received_at": received_at,
         "received_date": received_at.date(),
         "dispatched_at": dispatched_at,
@@ -225,6 +243,8 @@ def _ticket(
         "first_reply_at": first_reply_at,
         "resolved_at": resolved_at,
         "closed_at": resolved_at,
+        "first_closed_at": first_closed_at if first_closed_at is not None else resolved_at,
+        "first_contact_at": contacted_at,
         "department_id": department_id,
         "deadline_at": deadline_at,
         "status": "closed" if resolved else "open",
@@ -237,14 +257,21 @@ def _ticket(
         "resolve_hours": _hours(resolved_at, received_at),
         "first_reply_hours": _hours(first_reply_at, received_at),
         "is_accepted_timely": None if dispatched_at is None else accept_hours is not None and accept_hours <= 24,
+        "is_responded": responded,
+        "urge_count": urge_count,
+        "is_urged": urge_count > 0,
+        "is_suspended": is_suspended,
+        "is_reopened": reopened,
         "returned_count": returned_count,
         "extension_count": extension_count,
         "is_extended": extension_count > 0,
         "is_supervised": is_supervised,
-        "is_reworked": is_reworked,
+        "is_reworked": is_reworked or reopened,
         "has_follow_up": satisfaction is not None,
         "satisfaction": satisfaction,
-        "is_satisfied": None if satisfaction is None else satisfaction != "dissatisfied",
+        "is_satisfied": None if satisfaction is None else satisfaction not in ("dissatisfied", "very_dissatisfied"),
+        "is_solved": solved,
+        "is_one_time_resolved": resolved and returned_count == 0 and not (is_reworked or reopened),
         "self_resolved": self_resolved,
         "duplicate_of": duplicate_of,
         "is_duplicate": duplicate_of is not None,
@@ -255,8 +282,16 @@ def _ticket(
     }
 
 
+def five_levels(level: str, more: _Maker) -> str:
+    """A three-level follow-up result spread over the five levels of 好差评 (GB/T 39734)."""
+    extreme = {"satisfied": "very_satisfied", "dissatisfied": "very_dissatisfied"}.get(level)
+    return extreme if extreme and more.maybe(0.4) else level
+
+
 def _seeded_tickets(make: _Maker, categories: list[str], departments: list[str]) -> list[dict]:
     rows: list[dict] = []
+    # the official 口径's flags draw from a stream of their own: the other tables' rows stay as they were
+    more = _Maker(1966)
     for i in range(160):
         channel = make.choice(["hotline_12345", "city_mgmt", "forum", "grid_report"])
         received = make.moment()
@@ -275,6 +310,14 @@ def _seeded_tickets(make: _Maker, categories: list[str], departments: list[str])
             resolved = accepted + timedelta(hours=make.rng.uniform(2, 240))
         earlier = [row["ticket_id"] for row in rows[-15:]]
         follow_up = resolved is not None and make.maybe(0.7)
+        contacted = None
+        if dispatched is not None and more.maybe(0.85):
+            contacted = dispatched + timedelta(hours=more.rng.uniform(0.1, 36))  # a third of them after 24 h
+        first_closed = None
+        if resolved is not None and more.maybe(0.08):  # closed once before, reopened, resolved again
+            first_closed = resolved - timedelta(days=more.rng.randint(1, 20))
+        elif dispatched is not None and resolved is None and more.maybe(0.05):  # reopened and still open
+            first_closed = dispatched + timedelta(days=1)
         rows.append(
             _ticket(
                 f"{channel}:{i:04d}",
@@ -290,9 +333,17 @@ def _seeded_tickets(make: _Maker, categories: list[str], departments: list[str])
                 extension_count=make.choice([0, 0, 0, 0, 1]),
                 is_supervised=make.maybe(0.1),
                 is_reworked=resolved is not None and make.maybe(0.1),
-                satisfaction=make.choice(["satisfied", "satisfied", "basically_satisfied", "dissatisfied"])
+                satisfaction=five_levels(
+                    make.choice(["satisfied", "satisfied", "basically_satisfied", "dissatisfied"]), more
+                )
                 if follow_up
                 else None,
+                solved=more.choice([True, True, True, False, None]) if follow_up else None,
+                reporter_kind=more.choice(["patrol", "camera", "citizen"]) if channel == "city_mgmt" else "citizen",
+                contacted_at=contacted,
+                urge_count=more.choice([0, 0, 0, 0, 0, 0, 1, 2]) if dispatched else 0,
+                is_suspended=channel == "city_mgmt" and more.maybe(0.15),
+                first_closed_at=first_closed,
                 self_resolved=self_resolved if channel == "grid_report" else None,
                 duplicate_of=make.choice(earlier) if earlier and make.maybe(0.12) else None,
                 is_repeat_complaint=make.maybe(0.1),

@@ -102,6 +102,28 @@ def not_duplicate(d, s, e):
     return d["duplicate_of"].isna()
 
 
+def citizen(d, s, e):
+    return d["reporter_kind"] == "citizen"
+
+
+def city_case(d, s, e):
+    return d["channel"] == "city_mgmt"
+
+
+def not_on_hold(d, s, e):
+    return ~flag(d, "is_suspended")
+
+
+def known_share(column: str) -> Aggregate:
+    """The share of true among the rows where the flag is known (NULL: not asked, or not yet due)."""
+
+    def aggregate(rows, end):
+        known = rows[column].dropna().astype(bool)
+        return ratio(int(known.sum()), len(known))
+
+    return aggregate
+
+
 def not_fixed_on_the_spot(d, s, e):
     return ~flag(d, "self_resolved")
 
@@ -132,6 +154,7 @@ TICKET = {
     "department": "department_id",
     "channel": "channel",
     "category": "category",
+    "satisfaction": "satisfaction",
 }
 # Dimensions of a ticket read through its category: dim_category's column for each.
 CATEGORY_GROUPS = {"category_group_1": "group_1", "category_group_2": "group_2"}
@@ -268,6 +291,47 @@ def make_expectations(tables: dict[str, Rows]) -> dict[str, Expect]:
             "resolved_at",
             both(not_duplicate, lambda d, s, e: flag(d, "has_follow_up")),
             share("is_satisfied"),
+        ),
+        # the official 口径: each ratio restated from the row flags the warehouse tests check event by event
+        "response_rate": Expect(
+            "fct_ticket", "dispatched_at", both(not_duplicate, citizen), known_share("is_responded")
+        ),
+        "solve_rate": Expect("fct_ticket", "resolved_at", not_duplicate, known_share("is_solved")),
+        "one_time_resolution_rate": Expect(
+            "fct_ticket",
+            "resolved_at",
+            not_duplicate,
+            lambda r, e: ratio(
+                int((flag(r, "is_resolved") & (r["returned_count"] == 0) & ~flag(r, "is_reworked")).sum()),
+                int(flag(r, "is_resolved").sum()),
+            ),
+        ),
+        "urge_rate": Expect(
+            "fct_ticket", "received_at", both(not_duplicate, citizen), lambda r, e: ratio(int((r["urge_count"] > 0).sum()), len(r))
+        ),
+        "reopen_rate": Expect("fct_ticket", "first_closed_at", not_duplicate, share("is_reopened")),
+        "merge_rate": Expect(
+            "fct_ticket", "received_at", every_row, lambda r, e: ratio(int(r["duplicate_of"].notna().sum()), len(r))
+        ),
+        "city_cases_registered": Expect("fct_ticket", "received_at", both(not_duplicate, city_case), count),
+        "city_case_close_rate": Expect(
+            "fct_ticket",
+            "deadline_at",
+            both(not_duplicate, city_case, not_on_hold),
+            lambda r, e: ratio(int(r["closed_at"].notna().sum()), len(r)),
+        ),
+        "city_case_on_time_close_rate": Expect(
+            "fct_ticket",
+            "deadline_at",
+            both(not_duplicate, city_case, not_on_hold),
+            lambda r, e: ratio(int((r["closed_at"] <= r["deadline_at"]).sum()), len(r)),
+        ),
+        "city_case_disposal_rate": Expect(
+            "fct_ticket", "dispatched_at", both(not_duplicate, city_case), lambda r, e: ratio(int(r["resolved_at"].notna().sum()), len(r))
+        ),
+        "city_case_rework_rate": Expect("fct_ticket", "dispatched_at", both(not_duplicate, city_case), share("is_reworked")),
+        "city_case_extension_rate": Expect(
+            "fct_ticket", "dispatched_at", both(not_duplicate, city_case), lambda r, e: ratio(int((r["extension_count"] > 0).sum()), len(r))
         ),
         "due_soon_tickets": Expect("fct_ticket", None, both(not_duplicate, due_soon), count),
         "avg_accept_hours": Expect("fct_ticket", "accepted_at", not_duplicate, mean("accept_hours")),
