@@ -18,7 +18,6 @@ BOARD = Board(
             (
                 "open_tickets",
                 "timely_accept_rate",
-                "satisfaction_rate",
                 "return_rate",
                 "extension_rate",
                 "rework_rate",
@@ -30,6 +29,30 @@ BOARD = Board(
                 "median_resolve_hours",
                 "p90_resolve_hours",
             )
+        ),
+        # the rates a hotline and a 数字城管 centre are assessed on (the catalog names each one's document)
+        KpiGroup(
+            (
+                "response_rate",
+                "solve_rate",
+                "satisfaction_rate",
+                "one_time_resolution_rate",
+                "urge_rate",
+                "reopen_rate",
+                "merge_rate",
+            ),
+            title=("考核口径 · 接诉即办", "Assessed rates · citizen requests"),
+        ),
+        KpiGroup(
+            (
+                "city_cases_registered",
+                "city_case_close_rate",
+                "city_case_on_time_close_rate",
+                "city_case_disposal_rate",
+                "city_case_rework_rate",
+                "city_case_extension_rate",
+            ),
+            title=("考核口径 · 数字城管", "Assessed rates · city management cases"),
         ),
         KpiGroup(
             ("live_alarms", "avg_minutes_to_clear", "sensor_online_rate", "sensor_data_quality_rate"),
@@ -44,6 +67,12 @@ BOARD = Board(
         Chart("topics", ("tickets_received",)),
         Chart("rising", ("tickets_received",)),
         Chart("share", ("tickets_received",), by="channel"),
+        Chart(
+            "share",
+            ("tickets_followed_up",),
+            by="satisfaction",
+            title=("回访评价（五级）", "Follow-up results (five levels)"),
+        ),
         Chart("bar", ("tickets_received",), by="category", top=10),
         Chart("bar", ("on_time_rate",), by="department"),
         Chart("bar", ("avg_resolve_hours",), by="category"),

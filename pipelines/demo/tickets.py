@@ -172,8 +172,8 @@ RETURN_RATE, EXTENSION_RATE, SUPERVISE_OVERDUE, REWORK_DISSATISFIED = 0.04, 0.03
 # are the same with or without them): the handler's first call to the citizen (响应), the citizen
 # calling again to urge (催办), a 数字城管 case put on hold (缓办), a closed ticket opened again (重办).
 CITIZEN = ("citizen", "市民举报")  # the reporter labels of a citizen, who can be called and can urge
-CONTACT = 0.95  # share of dispatched citizen tickets whose handler records a call
-CONTACT_HOURS = (3.0, 1.0)  # lognormal median and sigma of the hours from acceptance to the call
+CONTACT = 0.97  # share of dispatched citizen tickets whose handler records a call
+CONTACT_HOURS = (2.0, 0.9)  # lognormal median and sigma of the hours from acceptance to the call
 URGE, URGE_LATE = 0.05, 0.5  # share of citizen tickets urged; of those resolved late
 SUSPEND = {"city_mgmt": 0.03}
 REOPEN = 0.015
@@ -926,7 +926,9 @@ class TicketDesk:
                 e.at += days
             added += [
                 Event(t, "suspended", hold, dept, note="需待季节或条件具备后处置，申请缓办", operator=handler),
-                Event(t, "resumed", hold + days - timedelta(hours=2), dept, note="条件具备，恢复办理", operator=handler),
+                Event(
+                    t, "resumed", hold + days - timedelta(hours=2), dept, note="条件具备，恢复办理", operator=handler
+                ),
             ]
         citizen = t.reporter[0] in CITIZEN
         if citizen and rng.random() < CONTACT:
@@ -944,10 +946,14 @@ class TicketDesk:
             accept = again + timedelta(hours=rng.uniform(0.5, 6))
             fixed = accept + timedelta(hours=rng.uniform(20, 96))
             added += [
-                Event(t, "dispatched", again, dept, note="诉求人反映问题仍未解决，重新派发", operator=self.dispatchers[0]),
+                Event(
+                    t, "dispatched", again, dept, note="诉求人反映问题仍未解决，重新派发", operator=self.dispatchers[0]
+                ),
                 Event(t, "accepted", accept, dept, note="已签收，重新处理", operator=handler),
                 Event(t, "resolved", fixed, dept, note="已重新处理并回复诉求人", operator=handler),
-                Event(t, "closed", fixed + timedelta(hours=rng.uniform(1, 24)), note="办结归档", operator=closed.operator),
+                Event(
+                    t, "closed", fixed + timedelta(hours=rng.uniform(1, 24)), note="办结归档", operator=closed.operator
+                ),
             ]
         return sorted(events + added, key=lambda e: e.at)
 

@@ -101,8 +101,8 @@ CREATE TABLE fct_ticket (ticket_id VARCHAR, channel VARCHAR, category VARCHAR, t
     duplicate_of VARCHAR, is_duplicate BOOLEAN, is_repeat_complaint BOOLEAN, late_event_count INTEGER,
     out_of_order_event_count INTEGER, is_received_after_delivery BOOLEAN);
 CREATE TABLE fct_ticket_event (event_id VARCHAR, ticket_id VARCHAR, event_type VARCHAR, event_at TIMESTAMP,
-    department_id VARCHAR, satisfaction VARCHAR, solved BOOLEAN, extension_days INTEGER, loaded_day DATE, is_late BOOLEAN,
-    is_out_of_order BOOLEAN, is_orphan BOOLEAN);
+    department_id VARCHAR, satisfaction VARCHAR, solved BOOLEAN, extension_days INTEGER, loaded_day DATE,
+    is_late BOOLEAN, is_out_of_order BOOLEAN, is_orphan BOOLEAN);
 CREATE TABLE fct_sensor_hourly (device_id VARCHAR, kind VARCHAR, metric VARCHAR, hour TIMESTAMP, grid_id VARCHAR,
     community_id VARCHAR, readings INTEGER, value_avg DOUBLE, value_min DOUBLE, value_max DOUBLE,
     is_spike BOOLEAN, is_stuck BOOLEAN, is_gap BOOLEAN, quality VARCHAR);

@@ -307,7 +307,10 @@ def make_expectations(tables: dict[str, Rows]) -> dict[str, Expect]:
             ),
         ),
         "urge_rate": Expect(
-            "fct_ticket", "received_at", both(not_duplicate, citizen), lambda r, e: ratio(int((r["urge_count"] > 0).sum()), len(r))
+            "fct_ticket",
+            "received_at",
+            both(not_duplicate, citizen),
+            lambda r, e: ratio(int((r["urge_count"] > 0).sum()), len(r)),
         ),
         "reopen_rate": Expect("fct_ticket", "first_closed_at", not_duplicate, share("is_reopened")),
         "merge_rate": Expect(
@@ -327,11 +330,19 @@ def make_expectations(tables: dict[str, Rows]) -> dict[str, Expect]:
             lambda r, e: ratio(int((r["closed_at"] <= r["deadline_at"]).sum()), len(r)),
         ),
         "city_case_disposal_rate": Expect(
-            "fct_ticket", "dispatched_at", both(not_duplicate, city_case), lambda r, e: ratio(int(r["resolved_at"].notna().sum()), len(r))
+            "fct_ticket",
+            "deadline_at",
+            both(not_duplicate, city_case, not_on_hold),
+            lambda r, e: ratio(int(r["resolved_at"].notna().sum()), len(r)),
         ),
-        "city_case_rework_rate": Expect("fct_ticket", "dispatched_at", both(not_duplicate, city_case), share("is_reworked")),
+        "city_case_rework_rate": Expect(
+            "fct_ticket", "deadline_at", both(not_duplicate, city_case, not_on_hold), share("is_reworked")
+        ),
         "city_case_extension_rate": Expect(
-            "fct_ticket", "dispatched_at", both(not_duplicate, city_case), lambda r, e: ratio(int((r["extension_count"] > 0).sum()), len(r))
+            "fct_ticket",
+            "deadline_at",
+            both(not_duplicate, city_case, not_on_hold),
+            lambda r, e: ratio(int((r["extension_count"] > 0).sum()), len(r)),
         ),
         "due_soon_tickets": Expect("fct_ticket", None, both(not_duplicate, due_soon), count),
         "avg_accept_hours": Expect("fct_ticket", "accepted_at", not_duplicate, mean("accept_hours")),
