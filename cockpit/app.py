@@ -78,6 +78,7 @@ NAV = (
     "enforcement",
     "grid",
     "dispatch",
+    "scorecards",
     "metrics",
     "pipeline",
     "briefs",

@@ -28,6 +28,25 @@ STRINGS: dict[str, tuple[str, str]] = {
     "grid": ("网格管理", "Grid management"),
     "dispatch": ("指挥调度", "Dispatch"),
     "metrics": ("指标口径", "Metric definitions"),
+    "scorecards": ("考核排名", "Scorecards"),
+    "rank": ("排名", "Rank"),
+    "rank_change": ("较上月", "vs last month"),
+    "rank_new": ("新", "new"),
+    "composite_score": ("综合指标值", "Composite score"),
+    "score_points": ("分", " pts"),
+    "deductions": ("扣分", "Deductions"),
+    "scorecard_bad_month": (
+        "月份 {month} 不可选，已显示最近一个完整月",
+        "Month {month} cannot be shown; showing the last complete month",
+    ),
+    "scorecard_empty": ("本月无可考核的数据", "Nothing to assess in this month"),
+    "scorecard_rule": (
+        "综合指标值 = 各项得分之和 ÷ 参与考核的权重 × 100 − 扣分；"
+        "每项在零分值与满分值之间按直线得分，本月无数据的项目不计权重。绿色为前三名，红色为后三名。各项口径见",
+        "Composite = points earned ÷ weights assessed × 100 − deductions; each KPI earns points on a straight line "
+        "between its zero and full values, and one without data this month is left out with its weight. "
+        "Green: the top three; red: the bottom three. Definitions:",
+    ),
     "pipeline": ("数据管道", "Data pipeline"),
     "freshness": ("数据截至 {through} · 更新于 {built}", "Data through {through} · updated {built}"),
     "stale": ("数据已滞后 {hours} 小时", "Data is {hours} h old"),

@@ -14,8 +14,9 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from importlib.resources import files
 from pathlib import Path
 from types import MappingProxyType
@@ -273,7 +274,14 @@ def month_period(month: str) -> Period:
     return Period(start.date(), (start + pd.offsets.MonthEnd(1)).date())
 
 
-def months_before(as_of_month: str, count: int) -> Sequence[str]:
-    """The `count` months up to and including `as_of_month`, newest first ('2026-10', '2026-09', …)."""
-    start = pd.Period(as_of_month, freq="M")
-    return [str(start - k) for k in range(count)]
+def last_complete_month(data_through: date) -> str:
+    """The newest month whose every day has data: this month when data runs to its last day, else the one before."""
+    month = month_period(f"{data_through:%Y-%m}")
+    return f"{data_through:%Y-%m}" if data_through >= month.end else f"{month.previous().start:%Y-%m}"
+
+
+def assessable_months(data_through: date, first_day: date | None, count: int) -> list[str]:
+    """Up to `count` complete months with data, newest first ('2026-10', '2026-09', …)."""
+    newest = pd.Period(last_complete_month(data_through), freq="M")
+    months = [newest - k for k in range(count)]
+    return [str(m) for m in months if first_day is None or m.end_time.date() >= first_day]

@@ -1,0 +1,203 @@
+"""考核排名 · scorecards: each department, community or grid ranked by its monthly 综合指标值.
+
+The cards are `cockpit/metrics/scorecards.yaml`; the numbers are `standings()` over the reader's scoped
+warehouse, as the monthly 考核通报 prints them. Each KPI value links to the page that shows its records,
+narrowed to the object and the month. Server-rendered: the card and the month are in the URL.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlencode
+
+import dash
+import pandas as pd
+from dash import dcc, html
+
+from cockpit.components.board import REGISTERED
+from cockpit.components.format import format_value, metric_name
+from cockpit.data import NoRelease, current_warehouse
+from cockpit.i18n import current_language, t
+from cockpit.metrics import Period, get_metric
+from cockpit.metrics.scorecards import (
+    Scorecard,
+    assessable_months,
+    default_scorecards,
+    month_period,
+    points_column,
+    standings,
+)
+from cockpit.view import View
+
+dash.register_page(
+    __name__, path="/scorecards", name=t("scorecards", "zh"), title=f"{t('scorecards', 'zh')} · 街道数字驾驶舱", order=7
+)
+
+MONTHS_SHOWN = 12
+HIGHLIGHTED = 3  # the top and bottom ranks marked on the page and in the bulletin
+
+
+def first_data_day(warehouse) -> date | None:
+    day = warehouse.dataset("first_ticket_day")["day"].iloc[0]
+    return None if pd.isna(day) else pd.Timestamp(day).date()
+
+
+def scorecard_source(warehouse, lang: str):
+    """The MetricSource `standings()` reads: the reader's warehouse, grouped, named in their language."""
+    return lambda kpi, period, by: warehouse.metric(kpi, period, group_by=by, compare=False, lang=lang)
+
+
+def records_link(kpi: str, obj: str, key: str, month: Period) -> str:
+    """The page that shows the KPI's records, narrowed to the object and the month (its own drill URL)."""
+    board = next((b for b in REGISTERED.values() if kpi in b.kpis), None)
+    path = board.path if board else f"/{get_metric(kpi).module}"
+    view = View("custom", month, {obj: key}, kpi=kpi)
+    return path + view.to_search()
+
+
+def _rank_change(row, lang: str) -> html.Span:
+    change = row["rank_change"]
+    if change != change:  # NaN: no rank the month before
+        return html.Span(t("rank_new", lang) if row["rank"] == row["rank"] else "—", className="text-secondary")
+    if change == 0:
+        return html.Span("—", className="text-secondary")
+    up = change > 0
+    return html.Span(f"{'↑' if up else '↓'}{abs(int(change))}", className="text-success" if up else "text-danger")
+
+
+def _points(value) -> str:
+    return "—" if value is None or value != value else f"{value:.1f}"
+
+
+def ranking_table(card: Scorecard, frame, month: Period, lang: str) -> html.Table:
+    head = [t("rank", lang), t("rank_change", lang), t(card.object, lang), t("composite_score", lang)]
+    head += [
+        f"{metric_name(get_metric(c.kpi), lang)}（{c.weight:g}{t('score_points', lang)}）" for c in card.components
+    ]
+    head += [t("deductions", lang)]
+    ranked = frame["rank"].notna()
+    last_rank = frame.loc[ranked, "rank"].max() if ranked.any() else 0
+    rows = []
+    for record in frame.to_dict("records"):
+        rank = record["rank"]
+        cells = [
+            html.Td("—" if rank != rank else f"{int(rank)}"),
+            html.Td(_rank_change(record, lang)),
+            html.Td(record["label"], className="scorecard-object"),
+            html.Td(_points(record["composite"]), className="scorecard-composite"),
+        ]
+        for component in card.components:
+            metric = get_metric(component.kpi)
+            cells.append(
+                html.Td(
+                    [
+                        dcc.Link(
+                            format_value(record[component.kpi], metric.unit, lang),
+                            href=records_link(component.kpi, card.object, record["key"], month),
+                        ),
+                        html.Small(f" {_points(record[points_column(component.kpi)])}", className="text-secondary"),
+                    ]
+                )
+            )
+        deducted = [
+            html.Div(
+                [
+                    dcc.Link(
+                        f"{metric_name(get_metric(d.kpi), lang)} "
+                        f"{format_value(record[d.kpi], get_metric(d.kpi).unit, lang)}",
+                        href=records_link(d.kpi, card.object, record["key"], month),
+                    ),
+                    html.Small(f" {record[points_column(d.kpi)]:+.1f}", className="text-danger"),
+                ]
+            )
+            for d in card.deductions
+            if record[points_column(d.kpi)] < 0
+        ]
+        cells.append(html.Td(deducted or "—"))
+        top = rank == rank and rank <= HIGHLIGHTED
+        bottom = rank == rank and not top and rank > last_rank - HIGHLIGHTED
+        rows.append(html.Tr(cells, className="scorecard-top" if top else "scorecard-bottom" if bottom else None))
+    return html.Table(
+        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+        className="table table-sm scorecard-table",
+        id="scorecard-table",
+    )
+
+
+def _choices(cards, current: Scorecard, month: str, months: list[str], lang: str) -> html.Div:
+    def link(card_id: str, month_text: str) -> str:
+        return "/scorecards?" + urlencode({"card": card_id, "month": month_text})
+
+    return html.Div(
+        [
+            html.Div(
+                [
+                    dcc.Link(
+                        card.name(lang),
+                        href=link(card.id, month),
+                        className="btn btn-sm " + ("btn-primary" if card.id == current.id else "btn-outline-primary"),
+                    )
+                    for card in cards.values()
+                ],
+                className="d-flex gap-2 flex-wrap",
+            ),
+            html.Div(
+                [
+                    dcc.Link(
+                        m,
+                        href=link(current.id, m),
+                        className="btn btn-sm " + ("btn-secondary" if m == month else "btn-outline-secondary"),
+                    )
+                    for m in months
+                ],
+                className="d-flex gap-1 flex-wrap mt-2",
+                id="scorecard-months",
+            ),
+        ],
+        className="mb-3",
+    )
+
+
+def layout(card: str | None = None, month: str | None = None, **_query) -> html.Div:
+    lang = current_language()
+    title = html.H2(t("scorecards", lang), className="page-title")
+    try:
+        warehouse = current_warehouse()
+        data_through = warehouse.info.data_through
+    except NoRelease:
+        return html.Div([title, html.P(t("no_release", lang), className="alert alert-warning")], className="page")
+    cards = default_scorecards()
+    months = assessable_months(data_through, first_data_day(warehouse), MONTHS_SHOWN)
+    chosen = cards.get(card if isinstance(card, str) else "", next(iter(cards.values())))
+    notes = []
+    if not months:  # not one complete month of data yet
+        return html.Div([title, html.P(t("scorecard_empty", lang), className="text-secondary")], className="page")
+    if not isinstance(month, str) or month not in months:
+        if month:
+            notes.append(
+                html.Div(
+                    t("scorecard_bad_month", lang).format(month=str(month)[:20]), className="alert alert-warning py-1"
+                )
+            )
+        month = months[0]
+    period = month_period(month)
+    frame = standings(chosen, scorecard_source(warehouse, lang), period)
+    body = (
+        ranking_table(chosen, frame, period, lang)
+        if frame["rank"].notna().any()
+        else html.P(t("scorecard_empty", lang), className="text-secondary")
+    )
+    return html.Div(
+        [
+            title,
+            *notes,
+            _choices(cards, chosen, month, months, lang),
+            html.H4(f"{chosen.name(lang)} · {month}", className="mt-2"),
+            html.Div(body, className="table-responsive card p-2"),
+            html.P(
+                [t("scorecard_rule", lang), " ", dcc.Link(t("metrics", lang), href="/metrics")],
+                className="text-secondary small mt-2",
+            ),
+        ],
+        className="page",
+    )
