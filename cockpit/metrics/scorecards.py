@@ -31,6 +31,7 @@ from cockpit.metrics.period import Period
 SCORECARDS_PATH = files("cockpit.metrics") / "scorecards.yaml"
 OBJECTS = ("department", "community", "grid")
 TOTAL_WEIGHT = 100.0
+HIGHLIGHTED = 3  # the top and bottom ranks the page and the bulletin mark
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 # (kpi, period, group_by) → the catalog's grouped frame: [<group_by>, label, value, …]
@@ -262,6 +263,32 @@ def standings(card: Scorecard, source: MetricSource, month: Period) -> pd.DataFr
     current["previous_rank"] = current["key"].map(previous)
     current["rank_change"] = current["previous_rank"] - current["rank"]
     return current.sort_values(["rank", "label"], na_position="last", kind="stable").reset_index(drop=True)
+
+
+def marks(frame: pd.DataFrame) -> list[str | None]:
+    """Per row of `standings()`: 'top' for the first HIGHLIGHTED ranks, 'bottom' for the last ones, else None
+    (objects tied on a rank share its mark; an unranked object gets none)."""
+    ranks = frame["rank"]
+    last = ranks.max() if ranks.notna().any() else 0
+    return [
+        None if rank != rank else "top" if rank <= HIGHLIGHTED else "bottom" if rank > last - HIGHLIGHTED else None
+        for rank in ranks
+    ]
+
+
+def rank_change_text(change: float, rank: float, new: str = "新") -> str:
+    """'↑3' moved up three places, '↓2' down two, '—' unchanged or unranked, `new` ranked now but not before."""
+    if rank != rank:
+        return "—"
+    if change != change:
+        return new
+    if change == 0:
+        return "—"
+    return f"{'↑' if change > 0 else '↓'}{abs(int(change))}"
+
+
+def points_text(points: float | None) -> str:
+    return "—" if points is None or points != points else f"{points:.1f}"
 
 
 def month_period(month: str) -> Period:

@@ -23,8 +23,11 @@ from cockpit.metrics.scorecards import (
     Scorecard,
     assessable_months,
     default_scorecards,
+    marks,
     month_period,
     points_column,
+    points_text,
+    rank_change_text,
     standings,
 )
 from cockpit.view import View
@@ -34,7 +37,6 @@ dash.register_page(
 )
 
 MONTHS_SHOWN = 12
-HIGHLIGHTED = 3  # the top and bottom ranks marked on the page and in the bulletin
 
 
 def first_data_day(warehouse) -> date | None:
@@ -56,17 +58,9 @@ def records_link(kpi: str, obj: str, key: str, month: Period) -> str:
 
 
 def _rank_change(row, lang: str) -> html.Span:
-    change = row["rank_change"]
-    if change != change:  # NaN: no rank the month before
-        return html.Span(t("rank_new", lang) if row["rank"] == row["rank"] else "—", className="text-secondary")
-    if change == 0:
-        return html.Span("—", className="text-secondary")
-    up = change > 0
-    return html.Span(f"{'↑' if up else '↓'}{abs(int(change))}", className="text-success" if up else "text-danger")
-
-
-def _points(value) -> str:
-    return "—" if value is None or value != value else f"{value:.1f}"
+    text = rank_change_text(row["rank_change"], row["rank"], t("rank_new", lang))
+    colour = "text-success" if text.startswith("↑") else "text-danger" if text.startswith("↓") else "text-secondary"
+    return html.Span(text, className=colour)
 
 
 def ranking_table(card: Scorecard, frame, month: Period, lang: str) -> html.Table:
@@ -75,16 +69,14 @@ def ranking_table(card: Scorecard, frame, month: Period, lang: str) -> html.Tabl
         f"{metric_name(get_metric(c.kpi), lang)}（{c.weight:g}{t('score_points', lang)}）" for c in card.components
     ]
     head += [t("deductions", lang)]
-    ranked = frame["rank"].notna()
-    last_rank = frame.loc[ranked, "rank"].max() if ranked.any() else 0
     rows = []
-    for record in frame.to_dict("records"):
+    for record, mark in zip(frame.to_dict("records"), marks(frame), strict=True):
         rank = record["rank"]
         cells = [
             html.Td("—" if rank != rank else f"{int(rank)}"),
             html.Td(_rank_change(record, lang)),
             html.Td(record["label"], className="scorecard-object"),
-            html.Td(_points(record["composite"]), className="scorecard-composite"),
+            html.Td(points_text(record["composite"]), className="scorecard-composite"),
         ]
         for component in card.components:
             metric = get_metric(component.kpi)
@@ -95,7 +87,7 @@ def ranking_table(card: Scorecard, frame, month: Period, lang: str) -> html.Tabl
                             format_value(record[component.kpi], metric.unit, lang),
                             href=records_link(component.kpi, card.object, record["key"], month),
                         ),
-                        html.Small(f" {_points(record[points_column(component.kpi)])}", className="text-secondary"),
+                        html.Small(f" {points_text(record[points_column(component.kpi)])}", className="text-secondary"),
                     ]
                 )
             )
@@ -114,9 +106,7 @@ def ranking_table(card: Scorecard, frame, month: Period, lang: str) -> html.Tabl
             if record[points_column(d.kpi)] < 0
         ]
         cells.append(html.Td(deducted or "—"))
-        top = rank == rank and rank <= HIGHLIGHTED
-        bottom = rank == rank and not top and rank > last_rank - HIGHLIGHTED
-        rows.append(html.Tr(cells, className="scorecard-top" if top else "scorecard-bottom" if bottom else None))
+        rows.append(html.Tr(cells, className=f"scorecard-{mark}" if mark else None))
     return html.Table(
         [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
         className="table table-sm scorecard-table",
