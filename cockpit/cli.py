@@ -328,10 +328,17 @@ def pipeline_runs(limit: int) -> None:
 
 @main.command()
 @click.option(
-    "--period",
-    default="week",
+    "--kind",
+    type=click.Choice(["brief", "bulletin"]),
+    default="brief",
     show_default=True,
-    help="week | month | quarter (the last complete one), or YYYY-MM-DD:YYYY-MM-DD.",
+    help="brief: the 工作简报 of a period; bulletin: the monthly 考核通报 (scorecard rankings) of one month.",
+)
+@click.option(
+    "--period",
+    default=None,
+    help="week | month | quarter (the last complete one), YYYY-MM (one month) or YYYY-MM-DD:YYYY-MM-DD. "
+    "Default: week for a brief, the last complete month for a bulletin.",
 )
 @click.option("--community", help="One community (its id or name); default: the whole street (or --as's scope).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="PDF to write (default: briefs/…).")
@@ -341,8 +348,8 @@ def pipeline_runs(limit: int) -> None:
     metavar="USER",
     help="Make the brief as this user: their scope, their name as 生成人 and on the watermark.",
 )
-def brief(period: str, community: str | None, out: Path | None, as_user: str | None) -> None:
-    """Write a briefing PDF (简报) for a period from the current release.
+def brief(kind: str, period: str | None, community: str | None, out: Path | None, as_user: str | None) -> None:
+    """Write a briefing PDF (简报) for a period, or the monthly 考核通报 (--kind bulletin), from the current release.
 
     Printed by headless Chromium (the `chromium` package, or COCKPIT_CHROMIUM).
     Without --as the brief is the street's, made by the command line (生成人 系统（命令行）);
@@ -350,11 +357,15 @@ def brief(period: str, community: str | None, out: Path | None, as_user: str | N
     Either way it is written to the audit trail. Weekly, every Monday at 07:30 (cron):
 
         30 7 * * 1  cd /srv/cockpit && .venv/bin/cockpit brief --period week
+
+    The bulletin ranks departments, communities and grids by the scorecards (cockpit/metrics/scorecards.yaml),
+    as the 考核排名 page does; on the 3rd of each month, for the month before:
+
+        0 8 3 * *  cd /srv/cockpit && .venv/bin/cockpit brief --kind bulletin
     """
     from cockpit.briefing import BriefSpec, NoData, RenderError
     from cockpit.briefing.jobs import make_brief
     from cockpit.data import NoRelease, Warehouse, use_warehouse
-    from cockpit.metrics import Period
 
     settings = _settings()
     author = _brief_author(settings, as_user)
@@ -362,7 +373,7 @@ def brief(period: str, community: str | None, out: Path | None, as_user: str | N
     use_warehouse(store)
     try:
         info = store.info
-        spec = BriefSpec(Period.parse(period, info.data_through), _community_id(store, community))
+        spec = BriefSpec(_brief_period(kind, period, info.data_through), _community_id(store, community), kind=kind)
         with _progress() as update:
             path = make_brief(
                 store,
@@ -379,6 +390,18 @@ def brief(period: str, community: str | None, out: Path | None, as_user: str | N
     except (NoRelease, NoData, RenderError, ValueError) as exc:
         _fail(str(exc))
     click.echo(str(path))
+
+
+def _brief_period(kind: str, period: str | None, data_through):
+    """The period `--period` names: YYYY-MM is one month; a bulletin's default is the last complete month."""
+    from cockpit.metrics import Period
+    from cockpit.metrics.scorecards import last_complete_month, month_period
+
+    if kind == "bulletin" and period in (None, "month"):
+        return month_period(last_complete_month(data_through))
+    if period and len(period.strip()) == 7 and period.strip()[4] == "-":
+        return month_period(period)
+    return Period.parse(period or "week", data_through)
 
 
 # Who a brief of the command line is by when no user is named (生成人 on its cover).

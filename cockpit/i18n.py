@@ -42,9 +42,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "scorecard_empty": ("本月无可考核的数据", "Nothing to assess in this month"),
     "scorecard_rule": (
         "综合指标值 = 各项得分之和 ÷ 参与考核的权重 × 100 − 扣分；"
-        "每项在零分值与满分值之间按直线得分，本月无数据的项目不计权重。绿色为前三名，红色为后三名。各项口径见",
+        "每项在零分值与满分值之间按直线得分，本月无数据的项目不计权重；有数据的权重不足一半的不参与排名。"
+        "绿色为前三名，红色为后三名。各项口径见",
         "Composite = points earned ÷ weights assessed × 100 − deductions; each KPI earns points on a straight line "
-        "between its zero and full values, and one without data this month is left out with its weight. "
+        "between its zero and full values, and one without data this month is left out with its weight; "
+        "an object with data for less than half the weights is not ranked. "
         "Green: the top three; red: the bottom three. Definitions:",
     ),
     "pipeline": ("数据管道", "Data pipeline"),

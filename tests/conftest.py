@@ -72,6 +72,22 @@ def loaded_demo(tmp_path_factory, demo_landing) -> LoadedDemo:
     return LoadedDemo(home, manifest, summary)
 
 
+# Six weeks of a small street, for what a week cannot show: rarer events (缓办, 重办) and a whole month (考核通报).
+MONTH_STREET_END = date(2026, 11, 10)
+MONTH_STREET_DAYS = 45
+
+
+@pytest.fixture(scope="session")
+def month_street(tmp_path_factory) -> Home:
+    """A home with six weeks of a small demo street (2026-09-27 … 11-10) loaded and published (read-only)."""
+    root = tmp_path_factory.mktemp("month-street")
+    home = Home(root).ensure()
+    write_street_config(root / "cockpit.toml")
+    generate(home.landing, days=MONTH_STREET_DAYS, end=MONTH_STREET_END, scale=0.1, seed=5)
+    run_pipeline(home, salt=SALT)
+    return home
+
+
 @pytest.fixture
 def fresh_home(tmp_path, demo_landing) -> Home:
     """A private home with a copy of the demo landing, nothing loaded yet."""

@@ -20,6 +20,7 @@ import pandas as pd
 from cockpit.access.accounts import Scope, ScopeKind
 from cockpit.access.principal import Principal, acting_as, current_principal
 from cockpit.access.web import watermark_text
+from cockpit.briefing.bulletin import BulletinContent, collect_bulletin
 from cockpit.components.board import Chart, render_chart
 from cockpit.components.charts import as_dict, unplaced_rows, worst_first
 from cockpit.components.format import format_change, format_value, group_label, is_missing
@@ -29,6 +30,8 @@ from cockpit.metrics import Metric, Period, get_metric
 from cockpit.modules import MODULES
 from cockpit.view import View
 
+# What `cockpit brief --kind` makes: the 工作简报 of a period, or the monthly 考核通报 of the scorecards.
+BRIEF_KINDS = ("brief", "bulletin")
 OVERDUE_ROWS = 30
 RANKING_ROWS = 10
 # A scope of many communities or grids is named by its first few on the cover, then "等N个社区".
@@ -80,14 +83,29 @@ PERIOD_WORDS = {"day": "当日", "week": "本周", "month": "本月", "quarter":
 
 @dataclass(frozen=True)
 class BriefSpec:
-    """Which brief: a period and optionally one community (None = the whole street)."""
+    """Which brief: a period and optionally one community (None = the whole street).
+
+    kind "brief" is the 工作简报 of any period; "bulletin" the monthly 考核通报 (scorecard rankings) of one
+    calendar month, of everything its author sees."""
 
     period: Period
     community: str | None = None
+    kind: str = "brief"
+
+    def __post_init__(self) -> None:
+        if self.kind not in BRIEF_KINDS:
+            raise ValueError(f"unknown brief kind {self.kind!r}: one of {', '.join(BRIEF_KINDS)}")
+        if self.kind == "bulletin":
+            if self.period.kind() != "month":
+                raise ValueError(f"a bulletin covers one calendar month (YYYY-MM), not {self.period}")
+            if self.community:
+                raise ValueError("a bulletin ranks every community its author sees: it takes no community")
 
     @property
     def slug(self) -> str:
-        """A file-name stem: brief_2026-11-01_2026-11-30[_S01C005]."""
+        """A file-name stem: brief_2026-11-01_2026-11-30[_S01C005], bulletin_2026-10."""
+        if self.kind == "bulletin":
+            return f"bulletin_{self.period.start:%Y-%m}"
         stem = f"brief_{self.period.start:%Y-%m-%d}_{self.period.end:%Y-%m-%d}"
         return f"{stem}_{self.community}" if self.community else stem
 
@@ -173,10 +191,11 @@ class Brief:
     coverage: Coverage
     watermark: str = ""  # printed diagonally on every page; empty when the deployment switched watermarks off
     street: str = ""  # the configured street's name; empty when none is configured (the cover then names none)
+    bulletin: BulletinContent | None = None  # the rankings of a 考核通报
 
     @property
     def title(self) -> str:
-        return f"{self.scope_name}{self.spec.period.label_zh()}工作简报"
+        return f"{self.scope_name}{self.spec.period.label_zh()}{'考核通报' if self.bulletin else '工作简报'}"
 
 
 class NoData(ValueError):
@@ -361,10 +380,15 @@ def _collect(
     scope_name, coverage = scope_of_brief(warehouse, spec, author, street)
     check_period(release, spec.period, first_day.date() if hasattr(first_day, "date") else first_day)
     view = View(preset="custom", period=spec.period, filters=spec.filters)
+    bulletin = None
+    if spec.kind == "bulletin":
+        if progress:
+            progress(t("scorecards", "zh"), 0, 2)
+        bulletin = collect_bulletin(warehouse, spec.period)
     total = len(SECTIONS) + 1
     sections: list[SectionContent] = []
-    summary: list[str] = []
-    for index, section in enumerate(SECTIONS):
+    summary: list[str] = list(bulletin.sentences) if bulletin else []
+    for index, section in enumerate(SECTIONS if bulletin is None else ()):
         if progress:
             progress(t(section.module, "zh"), index, total)
         lines = {kpi: kpi_line(warehouse, kpi, spec.period, spec.filters) for kpi in section.kpis}
@@ -391,6 +415,7 @@ def _collect(
         lang="zh",
     )
     used = {line.metric.id: line.metric for content in sections for line in content.kpis}
+    used.update({kpi: get_metric(kpi) for kpi in (bulletin.kpis if bulletin else ())})
     used.setdefault("open_overdue_tickets", get_metric("open_overdue_tickets"))
     return Brief(
         spec=spec,
@@ -406,4 +431,5 @@ def _collect(
         coverage=coverage,
         watermark=watermark_text(author, now, minutes=True) if watermark else "",
         street=street,
+        bulletin=bulletin,
     )

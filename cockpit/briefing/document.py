@@ -18,6 +18,7 @@ import plotly
 import plotly.io as pio
 
 from cockpit import labels
+from cockpit.briefing.bulletin import EDGE_ROWS
 from cockpit.briefing.content import Brief
 from cockpit.components.format import format_value, metric_definition, plotly_config, threshold_text
 from cockpit.components.table import format_cell
@@ -83,6 +84,7 @@ def render_html(brief: Brief, plotly_src: str | None = None, locale_src: str | N
         figure_json=_figure_json,
         overdue_columns=[*(labels.header(column) for column in OVERDUE_COLUMNS), t("overdue_days", "zh")],
         overdue_rows=_overdue_rows(brief),
+        edge_rows=EDGE_ROWS,
         overdue_total=format_value(brief.overdue_total, "件"),
         definition=lambda metric: metric_definition(metric, "zh"),
         thresholds=lambda metric: threshold_text(metric, "zh"),

@@ -32,6 +32,9 @@ SCORECARDS_PATH = files("cockpit.metrics") / "scorecards.yaml"
 OBJECTS = ("department", "community", "grid")
 TOTAL_WEIGHT = 100.0
 HIGHLIGHTED = 3  # the top and bottom ranks the page and the bulletin mark
+# An object with values for fewer weights than this is not ranked: a grid with one follow-up in a month
+# would otherwise share first place on a single KPI.
+DEFAULT_MIN_WEIGHT = 50.0
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 # (kpi, period, group_by) → the catalog's grouped frame: [<group_by>, label, value, …]
@@ -77,6 +80,7 @@ class Scorecard:
     object: str
     components: tuple[Component, ...]
     deductions: tuple[Deduction, ...]
+    min_weight: float = DEFAULT_MIN_WEIGHT  # an object assessed on fewer weights is not ranked
 
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_zh
@@ -164,7 +168,11 @@ def _card(entry: Any, catalog: Mapping[str, Metric]) -> Scorecard:
     total = sum(c.weight for c in components)
     if not math.isclose(total, TOTAL_WEIGHT, abs_tol=1e-9):
         raise ScorecardError(f"{card}: the weights add up to {total:g}, not {TOTAL_WEIGHT:g}")
-    return Scorecard(card, entry["name_zh"].strip(), entry["name_en"].strip(), obj, components, deductions)
+    min_weight = _number(card, entry, "min_weight") if "min_weight" in entry else DEFAULT_MIN_WEIGHT
+    if not 0 < min_weight <= TOTAL_WEIGHT:
+        raise ScorecardError(f"{card}: min_weight must be above 0 and at most {TOTAL_WEIGHT:g}, not {min_weight:g}")
+    name_zh, name_en = entry["name_zh"].strip(), entry["name_en"].strip()
+    return Scorecard(card, name_zh, name_en, obj, components, deductions, min_weight)
 
 
 def load_scorecards(path: Path | None = None, catalog: Mapping[str, Metric] | None = None) -> dict[str, Scorecard]:
@@ -238,7 +246,8 @@ def _score(card: Scorecard, source: MetricSource, period: Period) -> pd.DataFram
             deducted += deduction.points(value)
         row["assessed_weight"] = assessed
         row["deducted"] = deducted
-        row["composite"] = max(0.0, earned / assessed * TOTAL_WEIGHT - deducted) if assessed else math.nan
+        enough = assessed >= card.min_weight - 1e-9
+        row["composite"] = max(0.0, earned / assessed * TOTAL_WEIGHT - deducted) if enough else math.nan
         rows.append(row)
     frame = pd.DataFrame(
         rows, columns=["key", "label", *_value_columns(card), "assessed_weight", "deducted", "composite"]

@@ -1,6 +1,6 @@
 """The official 口径's ticket flags on a demo street, against the raw event exports read with pandas.
 
-Six weeks of a small street, so that the rarer events (缓办, 重办) happen. The expected
+Six weeks of a small street (tests/conftest.py month_street), so that the rarer events (缓办, 重办) happen. The expected
 sets are worked out from the landed JSON lines alone (the platform's Chinese action
 names, read here, not through the source mapping), then compared with fct_ticket.
 """
@@ -8,39 +8,26 @@ names, read here, not through the source mapping), then compared with fct_ticket
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.demo import generate
-from pipelines.demo.profile import write_street_config
-from pipelines.run import run_pipeline
-from tests.conftest import SALT
-from warehouse.paths import Home
 from warehouse.releases import current_release
 
-END = date(2026, 11, 10)
-DAYS = 45
 CITY_CHANNEL_ZH = "数字城管"
 
 
 @pytest.fixture(scope="module")
-def street(tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame]:
-    root = tmp_path_factory.mktemp("assessed")
-    home = Home(root).ensure()
-    write_street_config(root / "cockpit.toml")
-    generate(home.landing, days=DAYS, end=END, scale=0.1, seed=5)
-    run_pipeline(home, salt=SALT)
+def street(month_street) -> tuple[pd.DataFrame, pd.DataFrame]:
     lines = [
         json.loads(line)
-        for path in sorted((home.landing / "ticket_events").rglob("*.jsonl"))
+        for path in sorted((month_street.landing / "ticket_events").rglob("*.jsonl"))
         for line in path.read_text(encoding="utf-8").splitlines()
     ]
     events = pd.DataFrame(lines).drop_duplicates("eventId")
     events["at"] = pd.to_datetime(events["actionTime"])
-    with duckdb.connect(str(current_release(home)), read_only=True) as con:
+    with duckdb.connect(str(current_release(month_street)), read_only=True) as con:
         tickets = con.execute("SELECT * FROM fct_ticket WHERE NOT is_duplicate").df()
     return events, tickets
 

@@ -66,6 +66,7 @@ def test_the_packaged_scorecards_load_and_cover_departments_communities_and_grid
         ("weight: 60", "weight: sixty", "test_card: on_time_rate: 'weight' must be a number"),
         ("object: community", "object: street", "test_card: object 'street' is not one of"),
         ("per: 1", "per: 0", "test_card: deduction open_overdue_tickets: per and cap must be above 0"),
+        ("    object: community\n", "    object: community\n    min_weight: 120\n", "test_card: min_weight must be"),
         (
             "kpi: return_rate, weight: 40, full: 0.0, zero: 0.5",
             "kpi: on_time_rate, weight: 40, full: 1.0, zero: 0.5",
@@ -166,6 +167,21 @@ def test_a_component_without_a_value_gives_up_its_weight_and_nobody_is_ranked_fo
     assert frame.loc["b", "composite"] == pytest.approx(79.0)
     assert (frame.loc["b", "rank"], frame.loc["a", "rank"]) == (1, 2)
     assert frame["previous_rank"].isna().all()  # nothing the month before: no rank to compare
+
+
+def test_an_object_assessed_on_less_than_the_minimum_weight_is_listed_but_not_ranked(tmp_path):
+    card = load_scorecards(write(tmp_path, CARD.replace("object: community", "object: community\n    min_weight: 61")))
+    values = {"on_time_rate": {"a": 0.75, "b": 1.0}, "return_rate": {"a": 0.1}, "open_overdue_tickets": {}}
+
+    def source(kpi, period, by):
+        rows = values[kpi] if period == NOVEMBER else {}
+        return pd.DataFrame({by: list(rows), "label": list(rows), "value": list(rows.values())})
+
+    frame = standings(card["test_card"], source, NOVEMBER)
+    # b is perfect on on-time (60 points of 60) but 60 < 61 weights assessed: not ranked, listed after a
+    assert list(frame["key"]) == ["a", "b"]
+    assert frame["rank"].tolist()[0] == 1 and math.isnan(frame["rank"].tolist()[1])
+    assert math.isnan(frame["composite"].tolist()[1])
 
 
 @pytest.mark.parametrize("month", ["2026-13", "2026-1", "26-10", "", "2026-10-01"])
