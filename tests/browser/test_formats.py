@@ -33,8 +33,16 @@ def opened(browser, base_url: str, path: str, lang: str, size=(1600, 1000)) -> I
         context.close()
 
 
+def into_view(page: Page, selector: str) -> None:
+    """Scroll the first element matching `selector` to the middle of the window: a chart below the first screen
+    is a placeholder until it comes into view (the placeholder and the graph it becomes share the id)."""
+    page.wait_for_selector(selector, state="attached", timeout=90_000)
+    page.evaluate("selector => document.querySelector(selector).scrollIntoView({block: 'center'})", selector)
+
+
 def tick_texts(page: Page, graph: str) -> list[str]:
     """The x-axis tick labels Plotly drew in the graph matched by the CSS selector `graph`, once it has its lines."""
+    into_view(page, graph)
     drawn = page.locator(graph).first
     drawn.locator(".scatterlayer .trace").first.wait_for(timeout=90_000)  # the figure, not the blank placeholder
     return [text for text in drawn.locator(".xaxislayer-above .xtick text").all_text_contents() if text.strip()]
@@ -60,6 +68,7 @@ def test_time_axes_read_chinese_dates_on_chinese_screens_and_english_months_in_e
 
 def test_the_zh_cn_locale_is_served_by_the_app_and_registered_with_the_plotly_the_page_loaded(browser, base_url):
     with opened(browser, base_url, "/dispatch", "zh") as (page, outside):
+        into_view(page, PAGE_TREND)
         page.locator(f"{PAGE_TREND.split(',')[0]} .main-svg").first.wait_for(timeout=60_000)
         scripts = page.evaluate("() => Array.from(document.scripts, s => s.src).filter(Boolean)")
         # Weekday and month names that only the zh-CN dictionary knows, drawn by the page's own Plotly.
@@ -81,6 +90,7 @@ def test_the_zh_cn_locale_is_served_by_the_app_and_registered_with_the_plotly_th
 
 def test_a_chinese_hover_names_the_weekday(browser, base_url):
     with opened(browser, base_url, "/dispatch", "zh") as (page, _):
+        into_view(page, PAGE_TREND)
         graph = page.locator(PAGE_TREND.split(",")[0]).first
         point = graph.locator(".scatterlayer .trace .points path").nth(3)
         point.wait_for(timeout=60_000)
