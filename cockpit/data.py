@@ -585,6 +585,12 @@ def use_warehouse(warehouse: Warehouse) -> None:
     _current = warehouse
 
 
+def first_data_day(warehouse: Warehouse | ScopedWarehouse) -> date | None:
+    """The first day a ticket was received in the release (as the reader sees it); None when there is none."""
+    day = warehouse.dataset("first_ticket_day")["day"].iloc[0]
+    return None if pd.isna(day) else pd.Timestamp(day).date()
+
+
 def current_warehouse() -> Warehouse | ScopedWarehouse:
     """The warehouse as the current request's principal sees it (the whole street for the command line)."""
     if _current is None:

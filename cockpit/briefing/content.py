@@ -24,7 +24,7 @@ from cockpit.briefing.bulletin import BulletinContent, collect_bulletin
 from cockpit.components.board import Chart, render_chart
 from cockpit.components.charts import as_dict, unplaced_rows, worst_first
 from cockpit.components.format import format_change, format_value, group_label, is_missing
-from cockpit.data import ReleaseInfo, ScopedWarehouse, Warehouse
+from cockpit.data import ReleaseInfo, ScopedWarehouse, Warehouse, first_data_day
 from cockpit.i18n import t
 from cockpit.metrics import Metric, Period, get_metric
 from cockpit.modules import MODULES
@@ -375,10 +375,8 @@ def _collect(
     warehouse, spec: BriefSpec, progress, now: datetime, author: Principal, watermark: bool, street: str
 ) -> Brief:
     release = warehouse.info
-    first_day = warehouse.dataset("first_ticket_day")["day"].iloc[0]
-    first_day = None if pd.isna(first_day) else first_day
     scope_name, coverage = scope_of_brief(warehouse, spec, author, street)
-    check_period(release, spec.period, first_day.date() if hasattr(first_day, "date") else first_day)
+    check_period(release, spec.period, first_data_day(warehouse))
     view = View(preset="custom", period=spec.period, filters=spec.filters)
     bulletin = None
     if spec.kind == "bulletin":

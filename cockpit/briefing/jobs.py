@@ -31,7 +31,8 @@ from cockpit.briefing.pdf import RenderError, find_chromium, render_pdf
 from cockpit.data import ScopedWarehouse, Warehouse
 from warehouse.paths import Home
 
-BRIEF_NAME = re.compile(r"^brief_[0-9A-Za-z_-]+\.pdf$")
+# A 工作简报 is brief_…pdf, a 考核通报 bulletin_…pdf (BriefSpec.slug); nothing else in the folder is served.
+BRIEF_NAME = re.compile(r"^(?:brief|bulletin)_[0-9A-Za-z_-]+\.pdf$")
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 # Progress steps: one per module section, the overdue list, then printing.
 TOTAL_STEPS = len(SECTIONS) + 2
@@ -143,7 +144,9 @@ def record_brief(home: Home, principal: Principal, kind: str, detail: dict, *, v
 def list_briefs(directory: Path) -> list[BriefFile]:
     """Briefs made so far, newest first."""
     found = []
-    for path in directory.glob("brief_*.pdf") if directory.exists() else ():
+    for path in sorted(directory.glob("*.pdf")) if directory.exists() else ():
+        if not BRIEF_NAME.match(path.name):
+            continue
         if path.stat().st_size == 0:
             continue  # a name reserved by a brief still printing
         meta_path = path.with_suffix(".json")

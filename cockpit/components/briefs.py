@@ -26,12 +26,14 @@ from cockpit.briefing.content import scope_of_brief
 from cockpit.briefing.document import PLOTLY_JS, PLOTLY_LOCALE_FILE, render_html
 from cockpit.briefing.jobs import TOTAL_STEPS, brief_path, job_state, readable_brief, record_brief, start_job
 from cockpit.components.filters import LOCATION, parse_search
-from cockpit.data import NoRelease, current_warehouse
+from cockpit.data import NoRelease, current_warehouse, first_data_day
 from cockpit.i18n import current_language, street_name, t
 from cockpit.metrics import Period
+from cockpit.metrics.scorecards import MONTHS_SHOWN, assessable_months, choose_month, month_period
 from cockpit.view import View
 
 POLL_MS = 700
+SCORECARDS_PATH = "/scorecards"  # its "生成简报" makes the month's 考核通报
 
 
 def briefs_dir() -> Path:
@@ -42,9 +44,18 @@ def watermarks_on() -> bool:
     return bool(flask.current_app.config.get("COCKPIT_WATERMARK", True))
 
 
-def spec_from_search(search: str | None) -> BriefSpec:
-    """The brief a page's URL asks for: its period and community (other filters do not scope a brief)."""
-    view = View.from_query(parse_search(search), current_warehouse().info.data_through)
+def spec_from_search(search: str | None, pathname: str | None = None) -> BriefSpec:
+    """The brief a page's URL asks for: its period and community (other filters do not scope a brief).
+
+    On the 考核排名 page it is that page's month's 考核通报."""
+    warehouse = current_warehouse()
+    if pathname == SCORECARDS_PATH:
+        months = assessable_months(warehouse.info.data_through, first_data_day(warehouse), MONTHS_SHOWN)
+        month, _ = choose_month(parse_search(search).get("month"), months)
+        if month is None:
+            raise NoData("no complete month of data to assess yet")
+        return BriefSpec(month_period(month), kind="bulletin")
+    view = View.from_query(parse_search(search), warehouse.info.data_through)
     return BriefSpec(view.period, view.filters.get("community"))
 
 
@@ -101,21 +112,23 @@ def brief_modal(lang: str) -> html.Div:
     Output("brief-start", "disabled"),
     Input("brief-open", "n_clicks"),
     State(LOCATION, "search"),
+    State(LOCATION, "pathname"),
     prevent_initial_call=True,
 )
 @requires(Permission.BRIEFS)
-def _open(_clicks, search):
+def _open(_clicks, search, pathname):
     lang = current_language()
     try:
-        spec = spec_from_search(search)
+        spec = spec_from_search(search, pathname)
         scope, _ = scope_of_brief(current_warehouse(), spec, current_principal(), street_name("zh"))
     except (NoRelease, NoData) as exc:
         return True, str(exc), None, 0, "", "btn btn-success d-none", True
     summary = [
+        html.Div([html.Strong(f"{t('brief_kind', lang)}："), t(f"brief_kind_{spec.kind}", lang)]),
         html.Div([html.Strong(f"{t('brief_period', lang)}："), f"{spec.period.label_zh()}（{spec.period}）"]),
         html.Div([html.Strong(f"{t('brief_scope', lang)}："), scope]),
     ]
-    data = {"period": str(spec.period), "community": spec.community}
+    data = {"period": str(spec.period), "community": spec.community, "kind": spec.kind}
     return True, summary, data, 0, "", "btn btn-success d-none", False
 
 
@@ -131,7 +144,10 @@ def _open(_clicks, search):
 def _start(_clicks, data):
     if not data:
         return no_update, True, True
-    spec = BriefSpec(Period.parse(data["period"]), data.get("community"))
+    try:
+        spec = BriefSpec(Period.parse(data["period"]), data.get("community"), kind=data.get("kind") or "brief")
+    except (ValueError, TypeError, KeyError):  # a store the browser sent back altered
+        return no_update, True, True
     config = flask.current_app.config
     job = start_job(
         current_warehouse(),

@@ -32,6 +32,7 @@ SCORECARDS_PATH = files("cockpit.metrics") / "scorecards.yaml"
 OBJECTS = ("department", "community", "grid")
 TOTAL_WEIGHT = 100.0
 HIGHLIGHTED = 3  # the top and bottom ranks the page and the bulletin mark
+MONTHS_SHOWN = 12  # the months a reader may pick on the page (and the brief action then prints)
 # An object with values for fewer weights than this is not ranked: a grid with one follow-up in a month
 # would otherwise share first place on a single KPI.
 DEFAULT_MIN_WEIGHT = 50.0
@@ -314,6 +315,13 @@ def last_complete_month(data_through: date) -> str:
     """The newest month whose every day has data: this month when data runs to its last day, else the one before."""
     month = month_period(f"{data_through:%Y-%m}")
     return f"{data_through:%Y-%m}" if data_through >= month.end else f"{month.previous().start:%Y-%m}"
+
+
+def choose_month(requested: object, months: list[str]) -> tuple[str | None, bool]:
+    """The month a URL asks for if it can be assessed, else the newest that can; and whether the ask was refused."""
+    if isinstance(requested, str) and requested in months:
+        return requested, False
+    return (months[0] if months else None), bool(requested)
 
 
 def assessable_months(data_through: date, first_day: date | None, count: int) -> list[str]:

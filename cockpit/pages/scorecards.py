@@ -7,21 +7,22 @@ narrowed to the object and the month. Server-rendered: the card and the month ar
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlencode
 
 import dash
-import pandas as pd
 from dash import dcc, html
 
 from cockpit.components.board import REGISTERED
+from cockpit.components.briefs import SCORECARDS_PATH
 from cockpit.components.format import format_value, metric_name
-from cockpit.data import NoRelease, current_warehouse
+from cockpit.data import NoRelease, current_warehouse, first_data_day
 from cockpit.i18n import current_language, t
 from cockpit.metrics import Period, get_metric
 from cockpit.metrics.scorecards import (
+    MONTHS_SHOWN,
     Scorecard,
     assessable_months,
+    choose_month,
     default_scorecards,
     marks,
     month_period,
@@ -33,15 +34,12 @@ from cockpit.metrics.scorecards import (
 from cockpit.view import View
 
 dash.register_page(
-    __name__, path="/scorecards", name=t("scorecards", "zh"), title=f"{t('scorecards', 'zh')} · 街道数字驾驶舱", order=7
+    __name__,
+    path=SCORECARDS_PATH,
+    name=t("scorecards", "zh"),
+    title=f"{t('scorecards', 'zh')} · 街道数字驾驶舱",
+    order=7,
 )
-
-MONTHS_SHOWN = 12
-
-
-def first_data_day(warehouse) -> date | None:
-    day = warehouse.dataset("first_ticket_day")["day"].iloc[0]
-    return None if pd.isna(day) else pd.Timestamp(day).date()
 
 
 def scorecard_source(warehouse, lang: str):
@@ -159,17 +157,14 @@ def layout(card: str | None = None, month: str | None = None, **_query) -> html.
     cards = default_scorecards()
     months = assessable_months(data_through, first_data_day(warehouse), MONTHS_SHOWN)
     chosen = cards.get(card if isinstance(card, str) else "", next(iter(cards.values())))
-    notes = []
-    if not months:  # not one complete month of data yet
+    requested = month
+    month, refused = choose_month(requested, months)
+    if month is None:  # not one complete month of data yet
         return html.Div([title, html.P(t("scorecard_empty", lang), className="text-secondary")], className="page")
-    if not isinstance(month, str) or month not in months:
-        if month:
-            notes.append(
-                html.Div(
-                    t("scorecard_bad_month", lang).format(month=str(month)[:20]), className="alert alert-warning py-1"
-                )
-            )
-        month = months[0]
+    notes = []
+    if refused:
+        text = t("scorecard_bad_month", lang).format(month=str(requested)[:20])
+        notes.append(html.Div(text, className="alert alert-warning py-1"))
     period = month_period(month)
     frame = standings(chosen, scorecard_source(warehouse, lang), period)
     body = (

@@ -468,7 +468,7 @@ def test_a_brief_without_a_readable_record_is_for_street_readers_only():
     assert Coverage.from_json({"communities": ["C1"]}) is None
 
 
-def _open_modal(client: DashClient, search: str) -> dict:
+def _open_modal(client: DashClient, search: str, pathname: str = "/dispatch") -> dict:
     outputs = [
         {"id": "brief-modal", "property": "is_open"},
         {"id": "brief-scope", "property": "children"},
@@ -482,7 +482,10 @@ def _open_modal(client: DashClient, search: str) -> dict:
         "brief-modal.is_open",
         outputs,
         [{"id": "brief-open", "property": "n_clicks", "value": 1}],
-        [{"id": "_pages_location", "property": "search", "value": search}],
+        [
+            {"id": "_pages_location", "property": "search", "value": search},
+            {"id": "_pages_location", "property": "pathname", "value": pathname},
+        ],
     )
 
 

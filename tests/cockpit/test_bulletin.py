@@ -3,6 +3,7 @@ and held against the /scorecards page and the catalog for the same month."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -10,10 +11,12 @@ import duckdb
 import pytest
 from pypdf import PdfReader
 
+from cockpit.briefing.jobs import list_briefs
 from cockpit.components.format import format_value
 from cockpit.metrics import compute
 from cockpit.metrics.scorecards import month_period
 from tests.cockpit.dash_client import DashClient
+from tests.cockpit.test_brief_access import _job, _open_modal, _wait
 from tests.cockpit.test_briefing import _cli
 from tests.cockpit.test_scorecards_page import page, table_rows
 from warehouse.releases import current_release
@@ -85,6 +88,22 @@ def test_overdue_tickets_are_counted_per_department_at_the_month_end(month_stree
         assert f"{name}{format_value(value, '件')}" in section, name
     if owed["value"].iloc[0] > owed["value"].iloc[-1]:  # most overdue first
         assert section.index(owed["label"].iloc[0]) < section.index(owed["label"].iloc[-1])
+
+
+def test_the_brief_action_on_the_scorecards_page_makes_that_months_bulletin(app):
+    client = DashClient(app, name="bulletin-maker", role="analyst")
+    answer = _open_modal(client, f"?card=grid&month={MONTH}", "/scorecards")
+    spec = answer["brief-spec"]["data"]
+    assert spec == {"period": "2026-09-01:2026-09-30", "community": None, "kind": "bulletin"}
+    assert "考核通报" in json.dumps(answer["brief-scope"]["children"], ensure_ascii=False)
+    state = _wait(app, _job(client, spec))
+    assert state["status"] == "done", state
+    assert state["file"].startswith("bulletin_2026-09_")
+    (listed,) = [b for b in list_briefs(app.server.config["COCKPIT_BRIEFS"]) if b.path.name == state["file"]]
+    assert listed.title.endswith("2026年9月考核通报")
+    # a bulletin's period is one whole month: an altered store asking for less is not started
+    with pytest.raises(KeyError):  # the callback answers no job id at all
+        _job(client, {**spec, "period": "2026-09-01:2026-09-15"})
 
 
 @pytest.mark.parametrize(
