@@ -111,11 +111,12 @@ def card_sentences(card: Scorecard, current: pd.DataFrame, previous: pd.DataFram
     sentences = [text + "。"]
     heaviest = max(card.components, key=lambda c: c.weight)
     metric = get_metric(heaviest.kpi)
-    now = _kpi_rank(current, heaviest.kpi).dropna()
+    now = _kpi_rank(ranked, heaviest.kpi).dropna()  # among the objects ranked: enough to judge
     if not now.empty:
         worst = now.idxmax()
         value = format_value(current.set_index("label").loc[worst, heaviest.kpi], metric.unit)
-        before = _kpi_rank(previous, heaviest.kpi).dropna() if not previous.empty else pd.Series(dtype=float)
+        ranked_before = previous[previous["rank"].notna()]
+        before = _kpi_rank(ranked_before, heaviest.kpi).dropna() if not ranked_before.empty else pd.Series()
         if worst in before.index:
             change = int(now[worst] - before[worst])
             moved_words = "与上月持平" if change == 0 else f"较上月{'下降' if change > 0 else '上升'}{abs(change)}位"
