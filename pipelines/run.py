@@ -36,7 +36,7 @@ from pipelines.pii import mask_free_text, mask_unreadable_line
 from pipelines.readers import FileRejected, read_file
 from pipelines.validate import QUARANTINE_SCHEMA, validate_batch
 from warehouse.build import ReleaseBuildError, build_release, mart_names
-from warehouse.checks import run_checks
+from warehouse.checks import load_schema, run_checks
 from warehouse.ledger import (
     LEDGER_SCHEMAS,
     LEDGER_TIME_ZONE,
@@ -568,7 +568,7 @@ def run_pipeline(
                 summary.warnings.append(f"{broken}: building a new release from the lake")
             elif missing:
                 summary.warnings.append(
-                    f"the current release lacks {', '.join(missing)} (built by an older version): "
+                    f"the current release lacks {'; '.join(missing)} (built by an older version): "
                     "building a new release from the lake"
                 )
             loaded_days = [d for source, days in all_days.items() for d in days if (source, d) not in skipped]
@@ -597,18 +597,29 @@ def _require_valid_current(home: Home, summary: RunSummary) -> None:
 
 
 def missing_marts(home: Home) -> list[str]:
-    """The marts this version builds that the current release lacks: it was built by an older version, and a
-    run with no new landing files rebuilds it rather than leave pages without them until new data comes."""
+    """The marts this version builds that the current release lacks, or holds without a column this version
+    writes: it was built by an older version, and a run with no new landing files rebuilds it rather than leave
+    pages without them (or a KPI over a new column failing) until new data comes."""
     path = current_release(home)
     if path is None:
         return []
     try:
         with duckdb.connect(str(path), read_only=True) as con:
-            present = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-            present |= {name for (name,) in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+            rows = con.execute("SELECT table_name, column_name FROM duckdb_columns()").fetchall()
     except duckdb.Error:
         return []  # a release that does not open is the pointer check's to report
-    return sorted(mart_names() - present)
+    present: dict[str, set[str]] = {}
+    for table, column in rows:
+        present.setdefault(table, set()).add(column)
+    models = load_schema()["models"]
+    outdated = []
+    for mart in sorted(mart_names()):
+        lacking = set((models.get(mart) or {}).get("columns") or {}) - present.get(mart, set())
+        if mart not in present:
+            outdated.append(mart)
+        elif lacking:
+            outdated.append(f"{mart} ({', '.join(sorted(lacking))})")
+    return outdated
 
 
 def _describe_current(home: Home, summary: RunSummary) -> None:

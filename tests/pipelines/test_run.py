@@ -240,3 +240,22 @@ def test_killed_build_leaves_current_release_intact(fresh_home):
     assert after.status == "published", after.message
     assert not list(fresh_home.releases.glob("*.building")), "leftovers of the killed build are cleaned up"
     assert len(list_releases(fresh_home)) == 2
+
+
+def test_a_release_without_a_column_this_version_writes_is_rebuilt_and_its_kpis_then_compute(fresh_home):
+    from cockpit.data import Warehouse
+    from cockpit.view import View
+
+    run_pipeline(fresh_home, salt=SALT)
+    old = current_release(fresh_home)
+    with duckdb.connect(str(old)) as con:  # as the version before the official 口径 built it
+        con.execute("ALTER TABLE fct_ticket DROP COLUMN is_responded")
+        con.execute("ALTER TABLE fct_ticket DROP COLUMN is_urged")
+    summary = run_pipeline(fresh_home, salt=SALT)  # nothing new delivered
+    assert summary.status == "published", summary.message
+    assert any("fct_ticket (is_responded, is_urged)" in warning for warning in summary.warnings), summary.warnings
+    assert current_release(fresh_home) != old
+    warehouse = Warehouse(fresh_home)
+    view = View.from_query({}, warehouse.info.data_through)
+    assert len(warehouse.metric("response_rate", view.period, compare=False)) == 1
+    assert run_pipeline(fresh_home, salt=SALT).status == "up_to_date"

@@ -110,8 +110,14 @@ def city_case(d, s, e):
     return d["channel"] == "city_mgmt"
 
 
-def not_on_hold(d, s, e):
-    return ~flag(d, "is_suspended")
+def due_case(d, s, e):
+    """A 数字城管 case due in the period (应结案 / 应处置): not a duplicate, not on hold."""
+    return not_duplicate(d, s, e) & city_case(d, s, e) & ~flag(d, "is_suspended")
+
+
+def part(test: Callable[[Rows], pd.Series]) -> Aggregate:
+    """The share of the rows passing `test`."""
+    return lambda rows, end: ratio(int(test(rows).sum()), len(rows))
 
 
 def known_share(column: str) -> Aggregate:
@@ -313,36 +319,18 @@ def make_expectations(tables: dict[str, Rows]) -> dict[str, Expect]:
             lambda r, e: ratio(int((r["urge_count"] > 0).sum()), len(r)),
         ),
         "reopen_rate": Expect("fct_ticket", "first_closed_at", not_duplicate, share("is_reopened")),
-        "merge_rate": Expect(
-            "fct_ticket", "received_at", every_row, lambda r, e: ratio(int(r["duplicate_of"].notna().sum()), len(r))
-        ),
+        "merge_rate": Expect("fct_ticket", "received_at", every_row, part(lambda r: r["duplicate_of"].notna())),
         "city_cases_registered": Expect("fct_ticket", "received_at", both(not_duplicate, city_case), count),
-        "city_case_close_rate": Expect(
-            "fct_ticket",
-            "deadline_at",
-            both(not_duplicate, city_case, not_on_hold),
-            lambda r, e: ratio(int(r["closed_at"].notna().sum()), len(r)),
-        ),
+        "city_case_close_rate": Expect("fct_ticket", "deadline_at", due_case, part(lambda r: r["closed_at"].notna())),
         "city_case_on_time_close_rate": Expect(
-            "fct_ticket",
-            "deadline_at",
-            both(not_duplicate, city_case, not_on_hold),
-            lambda r, e: ratio(int((r["closed_at"] <= r["deadline_at"]).sum()), len(r)),
+            "fct_ticket", "deadline_at", due_case, part(lambda r: r["closed_at"] <= r["deadline_at"])
         ),
         "city_case_disposal_rate": Expect(
-            "fct_ticket",
-            "deadline_at",
-            both(not_duplicate, city_case, not_on_hold),
-            lambda r, e: ratio(int(r["resolved_at"].notna().sum()), len(r)),
+            "fct_ticket", "deadline_at", due_case, part(lambda r: r["resolved_at"].notna())
         ),
-        "city_case_rework_rate": Expect(
-            "fct_ticket", "deadline_at", both(not_duplicate, city_case, not_on_hold), share("is_reworked")
-        ),
+        "city_case_rework_rate": Expect("fct_ticket", "deadline_at", due_case, share("is_reworked")),
         "city_case_extension_rate": Expect(
-            "fct_ticket",
-            "deadline_at",
-            both(not_duplicate, city_case, not_on_hold),
-            lambda r, e: ratio(int((r["extension_count"] > 0).sum()), len(r)),
+            "fct_ticket", "deadline_at", due_case, part(lambda r: r["extension_count"] > 0)
         ),
         "due_soon_tickets": Expect("fct_ticket", None, both(not_duplicate, due_soon), count),
         "avg_accept_hours": Expect("fct_ticket", "accepted_at", not_duplicate, mean("accept_hours")),
