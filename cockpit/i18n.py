@@ -73,6 +73,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "all": ("全部", "All"),
     "community": ("社区", "Community"),
     "micro_grid": ("微网格", "Micro grid"),
+    "grid_worker": ("网格员", "Grid worker"),
     "grid_unit": ("网格", "Grid"),
     "channel": ("渠道", "Channel"),
     "category": ("类别", "Category"),

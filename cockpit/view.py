@@ -25,6 +25,7 @@ FILTER_KEYS = (
     "community",
     "grid",
     "micro_grid",
+    "grid_worker",
     "channel",
     "category",
     "category_group_1",

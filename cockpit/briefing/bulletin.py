@@ -25,7 +25,7 @@ from cockpit.metrics.scorecards import (
 )
 
 # What the sentences call each kind of assessed object.
-OBJECT_WORDS = {"department": "承办部门", "community": "社区", "grid": "网格"}
+OBJECT_WORDS = {"department": "承办部门", "community": "社区", "grid": "网格", "grid_worker": "网格员"}
 # Rows of each ranking printed in full; a longer one prints its top and bottom HIGHLIGHTED rows … like the page marks.
 FULL_RANKING_ROWS = 20
 EDGE_ROWS = 8

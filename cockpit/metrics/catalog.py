@@ -41,6 +41,7 @@ DIMENSIONS = (
     "community",
     "grid",
     "micro_grid",
+    "grid_worker",
     "department",
     "channel",
     "category",
@@ -95,6 +96,7 @@ LABEL_TABLES: Mapping[str, tuple[str, str, str]] = MappingProxyType(
         "service_item": ("dim_service_item", "service_item_id", "name"),
         "domain": ("dim_domain", "domain", "name_zh"),
         "device_kind": ("seed_device_kind", "code", "name_zh"),
+        "grid_worker": ("dim_grid_worker", "worker_id", "name"),
     }
 )
 UNSPECIFIED_LABEL = "未指定"
@@ -107,6 +109,8 @@ LOOKUP_DIMENSIONS: Mapping[str, tuple[str, str, str]] = MappingProxyType(
         # the first and second level of a hierarchical category taxonomy (a flat category is its own group)
         "category_group_1": ("dim_category", "category", "group_1"),
         "category_group_2": ("dim_category", "category", "group_2"),
+        # the grid worker who runs the record's comprehensive or dedicated grid (考核 of grid workers)
+        "grid_worker": ("dim_grid", "unit_id", "worker_id"),
     }
 )
 

@@ -29,7 +29,7 @@ from cockpit.metrics.catalog import UNKNOWN_PLACE, Metric, default_catalog
 from cockpit.metrics.period import Period
 
 SCORECARDS_PATH = files("cockpit.metrics") / "scorecards.yaml"
-OBJECTS = ("department", "community", "grid")
+OBJECTS = ("department", "community", "grid", "grid_worker")
 TOTAL_WEIGHT = 100.0
 HIGHLIGHTED = 3  # the top and bottom ranks the page and the bulletin mark
 MONTHS_SHOWN = 12  # the months a reader may pick on the page (and the brief action then prints)

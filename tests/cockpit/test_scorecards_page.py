@@ -74,24 +74,25 @@ def analyst(app) -> DashClient:
     return DashClient(app)
 
 
-def test_departments_are_ranked_by_the_composite_of_their_kpis(analyst, loaded_demo):
-    rows = table_rows(page(analyst, f"?card=department&month={MONTH}"))
-    card = packaged_card("department")
+@pytest.mark.parametrize("card_id", ["department", "grid_worker"])
+def test_objects_are_ranked_by_the_composite_of_their_kpis(analyst, loaded_demo, card_id):
+    rows = table_rows(page(analyst, f"?card={card_id}&month={MONTH}"))
+    card = packaged_card(card_id)
     month = month_period(MONTH)
     with duckdb.connect(str(loaded_demo.release), read_only=True) as con:
 
-        def by_department(kpi):
-            frame = compute(con, kpi, month, group_by="department", compare=False)
+        def by_object(kpi):
+            frame = compute(con, kpi, month, group_by=card["object"], compare=False)
             return dict(zip(frame["label"], frame["value"], strict=True))
 
-        values = {entry["kpi"]: by_department(entry["kpi"]) for entry in card["components"] + card["deductions"]}
+        values = {entry["kpi"]: by_object(entry["kpi"]) for entry in card["components"] + card["deductions"]}
     shown = {}
     for row in rows:
         name, composite = row["cells"][2], row["cells"][3]
         earned = weights = 0.0
         for entry in card["components"]:  # a straight line from the zero value to the full value
             value = values[entry["kpi"]].get(name, math.nan)
-            if not math.isnan(value):
+            if value is not None and not math.isnan(value):
                 share = (value - entry["zero"]) / (entry["full"] - entry["zero"])
                 earned += entry["weight"] * min(1.0, max(0.0, share))
                 weights += entry["weight"]
@@ -107,6 +108,8 @@ def test_departments_are_ranked_by_the_composite_of_their_kpis(analyst, loaded_d
         shown[name] = float(composite)
     ranked = [row for row in rows if row["cells"][0] != "—"]
     assert len(ranked) >= 6 and rows[: len(ranked)] == ranked
+    if card_id == "grid_worker":  # named by the grids they run
+        assert all(row["cells"][2].endswith("网格员") for row in rows)
     ranks = [int(row["cells"][0]) for row in ranked]
     assert ranks == sorted(ranks) and ranks[0] == 1
     assert list(shown.values()) == sorted(shown.values(), reverse=True)

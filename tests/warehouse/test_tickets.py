@@ -153,3 +153,22 @@ def test_a_ticket_dated_after_the_landing_day_that_delivered_it_is_flagged(relea
     assert rows(release, "SELECT ticket_id, received_date FROM fct_ticket WHERE is_received_after_delivery") == [
         {"ticket_id": "hotline_12345:H005", "received_date": date(2026, 10, 11)}
     ]
+
+
+def test_a_grid_worker_is_named_by_the_grids_they_run_never_by_their_own_name(release):
+    grids = rows(
+        release,
+        "SELECT worker_id, unit_id, name, level FROM dim_grid WHERE level IN ('comprehensive', 'dedicated') "
+        "AND worker_id IS NOT NULL ORDER BY worker_id, level = 'dedicated', unit_id",
+    )
+    expected = {}
+    for grid in grids:  # the first comprehensive grid (else dedicated) names them, with how many they run
+        first, count = expected.get(grid["worker_id"], (grid["name"], 0))
+        expected[grid["worker_id"]] = (first, count + 1)
+    workers = {r["worker_id"]: (r["name"], r["grid_count"]) for r in rows(release, "SELECT * FROM dim_grid_worker")}
+    assert workers == {
+        worker: (f"{first}{'等' + str(count) + '个网格' if count > 1 else ''}网格员", count)
+        for worker, (first, count) in expected.items()
+    }
+    assert workers["W-01"] == ("金湖一网格等2个网格网格员", 2)
+    assert not any(person in name for name, _ in workers.values() for person in ("李金湖", "王星湖"))

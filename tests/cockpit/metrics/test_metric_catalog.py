@@ -527,6 +527,9 @@ def expected_frame(
         elif group_by in CATEGORY_GROUPS:
             groups = tables["dim_category"].set_index("category")[CATEGORY_GROUPS[group_by]]
             keys = rows["category"].map(groups)
+        elif group_by == "grid_worker":  # the worker who runs the row's grid
+            workers = tables["dim_grid"].set_index("unit_id")["worker_id"]
+            keys = rows["grid_id"].map(workers)
         else:
             keys = rows[(expect.groups or GROUP_COLUMNS[expect.table])[group_by]]
         slices.append((rows, keys.map(normal_key).astype(object), end))
@@ -605,7 +608,9 @@ def as_dict(frame: pd.DataFrame, group_by: str | None) -> dict[Any, tuple[float,
 def cases_for(metric_id: str) -> list[tuple[str, Period, list[str] | None, str | None]]:
     metric = CATALOG[metric_id]
     place_dimensions = [
-        d for d in metric.dimensions if d not in TIME_DIMENSIONS and d != "community" and d not in CATEGORY_GROUPS
+        d
+        for d in metric.dimensions
+        if d not in TIME_DIMENSIONS and d not in ("community", "grid_worker") and d not in CATEGORY_GROUPS
     ]
     cases = [
         ("street", NOVEMBER, None, None),
@@ -616,6 +621,8 @@ def cases_for(metric_id: str) -> list[tuple[str, Period, list[str] | None, str |
         cases.append(("by-week", NOVEMBER, None, "week"))
     if "category_group_1" in metric.dimensions:
         cases.append(("by-category-group-1", NOVEMBER, None, "category_group_1"))
+    if "grid_worker" in metric.dimensions:
+        cases.append(("by-grid-worker", NOVEMBER, ["c01", "c02"], "grid_worker"))
     if "category_group_2" in metric.dimensions:
         cases.append(("by-category-group-2", WEEK_OF_DAYS, ["c01", "c02"], "category_group_2"))
     return cases

@@ -47,9 +47,9 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_the_packaged_scorecards_load_and_cover_departments_communities_and_grids():
+def test_the_packaged_scorecards_load_and_cover_departments_communities_grids_and_grid_workers():
     cards = default_scorecards()
-    assert {card.object for card in cards.values()} == {"department", "community", "grid"}
+    assert {card.object for card in cards.values()} == {"department", "community", "grid", "grid_worker"}
     packaged = yaml.safe_load(Path(str(SCORECARDS_PATH)).read_text(encoding="utf-8"))["scorecards"]
     for entry in packaged:  # the file's own numbers, summed here
         assert sum(component["weight"] for component in entry["components"]) == 100
