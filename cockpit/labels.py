@@ -32,6 +32,13 @@ NAME_TABLES = {
 }
 # Place code lists: their unknown member reads 未定位 / Unlocated; an English reader gets them in pinyin.
 PLACE_LISTS = (*PLACE_DIMENSIONS, "micro_grid")
+WORKER_LIST, WORKER_TABLE = "grid_worker", "dim_grid_worker"
+
+
+def worker_label(grid: str, count: int) -> str:
+    """A grid worker in English: 'Grid worker, Lanzhu Community Grid 1 (+1 grid)'."""
+    more = count - 1
+    return f"Grid worker, {romanise(grid)}" + (f" (+{more} grid{'s' if more > 1 else ''})" if more > 0 else "")
 
 
 @functools.cache
@@ -91,6 +98,10 @@ def names(cur: duckdb.DuckDBPyConnection, listed: str, lang: str = "zh") -> dict
         rows = cur.execute(f'SELECT CAST("{key}" AS VARCHAR), {shown} AS name FROM {table} WHERE name IS NOT NULL')
         rows = rows.fetchall()
         found.update({code: str(text) for code, text in rows if code is not None})
+    if listed == WORKER_LIST and lang == "en" and "grid_name" in table_columns(cur, WORKER_TABLE):
+        # a grid worker is named by their grid: in English, the grid's name in pinyin
+        rows = cur.execute(f"SELECT worker_id, grid_name, grid_count FROM {WORKER_TABLE} WHERE grid_name IS NOT NULL")
+        found.update({worker: worker_label(grid, count) for worker, grid, count in rows.fetchall()})
     if listed in PLACE_LISTS:
         if lang == "en":  # places have Chinese names only: English readers get them in pinyin
             found = {code: romanise(name) for code, name in found.items()}

@@ -78,6 +78,10 @@ def ranking_table(card: Scorecard, frame, month: Period, lang: str) -> html.Tabl
         ]
         for component in card.components:
             metric = get_metric(component.kpi)
+            points = record[points_column(component.kpi)]
+            if points is None or points != points:  # no value to score this month: nothing to drill into
+                cells.append(html.Td("—", className="text-secondary"))
+                continue
             cells.append(
                 html.Td(
                     [
@@ -85,7 +89,7 @@ def ranking_table(card: Scorecard, frame, month: Period, lang: str) -> html.Tabl
                             format_value(record[component.kpi], metric.unit, lang),
                             href=records_link(component.kpi, card.object, record["key"], month),
                         ),
-                        html.Small(f" {points_text(record[points_column(component.kpi)])}", className="text-secondary"),
+                        html.Small(f" {points_text(points)}", className="text-secondary"),
                     ]
                 )
             )

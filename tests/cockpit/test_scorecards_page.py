@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -158,6 +159,8 @@ def test_a_month_outside_the_data_falls_back_to_the_last_complete_month_with_a_n
 
 def test_the_page_speaks_english(app):
     english = DashClient(app, language="en")
+    workers = [row["cells"][2] for row in table_rows(page(english, f"?card=grid_worker&month={MONTH}"))]
+    assert workers and all(re.fullmatch(r"Grid worker, [A-Za-z0-9 ]+( \(\+\d+ grids?\))?", w) for w in workers), workers
     text = json.dumps(page(english, f"?card=community&month={MONTH}"), ensure_ascii=False)
     for words in ("Scorecards", "Composite score", "vs last month", "Communities · 2026-09", "On-time resolution rate"):
         assert words in text

@@ -16,6 +16,7 @@ WITH grids AS (
 SELECT
     worker_id,
     name || CASE WHEN grid_count > 1 THEN '等' || grid_count || '个网格' ELSE '' END || '网格员' AS name,
+    name AS grid_name,
     community_id,
     CAST(grid_count AS BIGINT) AS grid_count
 FROM grids

@@ -69,7 +69,8 @@ CREATE TABLE dim_community (community_id VARCHAR, name VARCHAR, community_type V
     dedicated_grids INTEGER, geometry VARCHAR);
 CREATE TABLE dim_grid (unit_id VARCHAR, level VARCHAR, parent_id VARCHAR, community_id VARCHAR, name VARCHAR,
     households INTEGER, residents INTEGER, worker_id VARCHAR, geometry VARCHAR);
-CREATE TABLE dim_grid_worker (worker_id VARCHAR, name VARCHAR, community_id VARCHAR, grid_count BIGINT);
+CREATE TABLE dim_grid_worker (worker_id VARCHAR, name VARCHAR, grid_name VARCHAR, community_id VARCHAR,
+    grid_count BIGINT);
 CREATE TABLE dim_department (department_id VARCHAR, name_zh VARCHAR, name_en VARCHAR);
 CREATE TABLE dim_channel (channel VARCHAR, name_zh VARCHAR, name_en VARCHAR);
 CREATE TABLE dim_category (category VARCHAR, name_zh VARCHAR, name_en VARCHAR, sla_working_days INTEGER,
@@ -533,8 +534,8 @@ def build_warehouse(path: Path) -> None:
     insert(
         "dim_grid_worker",
         [
-            {"worker_id": worker, "name": f"{grids[0]['name']}网格员", "community_id": grids[0]["community_id"]}
-            | {"grid_count": len(grids)}
+            {"worker_id": worker, "name": f"{grids[0]['name']}网格员", "grid_name": grids[0]["name"]}
+            | {"community_id": grids[0]["community_id"], "grid_count": len(grids)}
             for worker, grids in runs.items()
         ],
     )
