@@ -94,8 +94,14 @@ def test_a_chinese_hover_names_the_weekday(browser, base_url):
         graph = page.locator(PAGE_TREND.split(",")[0]).first
         point = graph.locator(".scatterlayer .trace .points path").nth(3)
         point.wait_for(timeout=60_000)
-        point.hover(force=True)
-        hover = " ".join(graph.locator(".hoverlayer").all_text_contents())
+        hover = ""
+        for _ in range(10):  # charts drawn above it as they come into view may move it: hover again until shown
+            point.scroll_into_view_if_needed()
+            point.hover(force=True)
+            page.wait_for_timeout(300)
+            hover = " ".join(graph.locator(".hoverlayer").all_text_contents())
+            if hover.strip():
+                break
     assert "月" in hover and any(day in hover for day in CHINESE_WEEKDAYS), hover
 
 
