@@ -21,7 +21,9 @@ from cockpit.metrics.scorecards import (
     points_column,
     points_text,
     rank_change_text,
+    scores,
     standings,
+    warehouse_source,
 )
 
 # What the sentences call each kind of assessed object.
@@ -137,13 +139,11 @@ class BulletinContent:
 def collect_bulletin(warehouse, month: Period) -> BulletinContent:
     """Everything the bulletin prints for one month, from the (scoped) warehouse."""
 
-    def source(kpi: str, period: Period, by: str) -> pd.DataFrame:
-        return warehouse.metric(kpi, period, group_by=by, compare=False)
-
+    source = warehouse_source(warehouse)
     rankings, sentences, kpis = [], [], {}
     for card in default_scorecards().values():
-        current = standings(card, source, month)
-        previous = standings(card, source, month.previous())
+        previous = scores(card, source, month.previous())  # scored once: for the rank change and the sentences
+        current = standings(card, source, month, previous)
         rankings.append(ranking_table(card, current))
         sentences += card_sentences(card, current, previous)
         kpis.update(dict.fromkeys(card.kpis))

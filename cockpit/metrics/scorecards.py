@@ -224,7 +224,8 @@ def _values(source: MetricSource, kpi: str, period: Period, obj: str) -> tuple[d
     return values, labels
 
 
-def _score(card: Scorecard, source: MetricSource, period: Period) -> pd.DataFrame:
+def scores(card: Scorecard, source: MetricSource, period: Period) -> pd.DataFrame:
+    """One month scored and ranked, in no particular order (standings() adds the month before and sorts)."""
     values: dict[str, dict[str, float]] = {}
     labels: dict[str, str] = {}
     for kpi in dict.fromkeys(card.kpis):
@@ -265,14 +266,24 @@ def _value_columns(card: Scorecard) -> list[str]:
     return columns
 
 
-def standings(card: Scorecard, source: MetricSource, month: Period) -> pd.DataFrame:
+def standings(
+    card: Scorecard, source: MetricSource, month: Period, previous: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One month's ranking: per object its KPI values, their points, the deductions, 综合指标值 and rank,
-    with the rank of the month before and the change (positive: moved up). Best first; unranked last."""
-    current = _score(card, source, month)
-    previous = _score(card, source, month.previous()).set_index("key")["rank"]
+    with the rank of the month before and the change (positive: moved up). Best first; unranked last.
+    `previous` is the month before's `scores()` when the caller has it already."""
+    current = scores(card, source, month)
+    if previous is None:
+        previous = scores(card, source, month.previous())
+    previous = previous.set_index("key")["rank"]
     current["previous_rank"] = current["key"].map(previous)
     current["rank_change"] = current["previous_rank"] - current["rank"]
     return current.sort_values(["rank", "label"], na_position="last", kind="stable").reset_index(drop=True)
+
+
+def warehouse_source(warehouse, lang: str = "zh") -> MetricSource:
+    """The MetricSource of a (scoped) data-layer warehouse: its cached `metric()`, grouped, named in `lang`."""
+    return lambda kpi, period, by: warehouse.metric(kpi, period, group_by=by, compare=False, lang=lang)
 
 
 def marks(frame: pd.DataFrame) -> list[str | None]:

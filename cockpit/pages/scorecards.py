@@ -30,6 +30,7 @@ from cockpit.metrics.scorecards import (
     points_text,
     rank_change_text,
     standings,
+    warehouse_source,
 )
 from cockpit.view import View
 
@@ -40,11 +41,6 @@ dash.register_page(
     title=f"{t('scorecards', 'zh')} · 街道数字驾驶舱",
     order=7,
 )
-
-
-def scorecard_source(warehouse, lang: str):
-    """The MetricSource `standings()` reads: the reader's warehouse, grouped, named in their language."""
-    return lambda kpi, period, by: warehouse.metric(kpi, period, group_by=by, compare=False, lang=lang)
 
 
 def records_link(kpi: str, obj: str, key: str, month: Period) -> str:
@@ -170,7 +166,7 @@ def layout(card: str | None = None, month: str | None = None, **_query) -> html.
         text = t("scorecard_bad_month", lang).format(month=str(requested)[:20])
         notes.append(html.Div(text, className="alert alert-warning py-1"))
     period = month_period(month)
-    frame = standings(chosen, scorecard_source(warehouse, lang), period)
+    frame = standings(chosen, warehouse_source(warehouse, lang), period)
     body = (
         ranking_table(chosen, frame, period, lang)
         if frame["rank"].notna().any()
