@@ -36,6 +36,17 @@ from cockpit.metrics import Period, compute, get_metric
 from cockpit.metrics.catalog import TIME_DIMENSIONS, UNKNOWN_PLACE, RowScope
 from cockpit.metrics.records import RecordQuery, fact_columns, record_query
 from cockpit.metrics.topics import TERMS_TABLE, TICKETS_KPI, Topic, hot_topics
+from cockpit.metrics.warning import (
+    CategoryForecast,
+    Forecast,
+    Proactive,
+    Surge,
+    category_forecasts,
+    forecast,
+    next_month,
+    proactive,
+    surges,
+)
 from cockpit.status import sources_complete_through
 from warehouse.paths import Home
 from warehouse.releases import META_COLUMNS, RELEASE_SUFFIX, Resolved, open_release, resolve_release
@@ -330,6 +341,60 @@ class Warehouse:
             ),
         )
 
+    def surges(
+        self, period: Period, *, filters: Mapping[str, str] | None = None, scope: RowScope | None = None
+    ) -> list[Surge]:
+        """The ticket surges of the period (cockpit/metrics/warning.py), cut where `topics` cuts, cached."""
+        period = self._complete_window(TICKETS_KPI, period)
+        frozen = tuple(sorted(self._applicable(filters).items()))
+        first = first_data_day(self)
+        return self._cached(
+            ("surges", str(period), frozen, scope),
+            lambda cur: surges(cur, period, scope=scope, filters=dict(frozen), first_day=first),
+        )
+
+    def forecast(self, *, filters: Mapping[str, str] | None = None, scope: RowScope | None = None) -> Forecast | None:
+        """The 7-day ticket forecast after the last complete day (cockpit/metrics/warning.py), cached; None with
+        no tickets loaded."""
+        through, first = self.complete_through(TICKETS_KPI) or self.info.data_through, first_data_day(self)
+        if first is None:
+            return None
+        frozen = tuple(sorted(self._applicable(filters).items()))
+        return self._cached(
+            ("forecast", through, frozen, scope),
+            lambda cur: forecast(cur, through, scope=scope, filters=dict(frozen), first_day=first),
+        )
+
+    def category_forecasts(
+        self, *, filters: Mapping[str, str] | None = None, scope: RowScope | None = None, limit: int = 10
+    ) -> list[CategoryForecast]:
+        """The 7-day forecast of each of the categories with most tickets (cockpit/metrics/warning.py), cached."""
+        through, first = self.complete_through(TICKETS_KPI) or self.info.data_through, first_data_day(self)
+        if first is None:
+            return []
+        frozen = tuple(sorted(self._applicable(filters).items()))
+        return self._cached(
+            ("category-forecasts", through, frozen, scope, limit),
+            lambda cur: category_forecasts(
+                cur, through, scope=scope, filters=dict(frozen), first_day=first, limit=limit
+            ),
+        )
+
+    def proactive(
+        self, *, filters: Mapping[str, str] | None = None, scope: RowScope | None = None, limit: int = 10
+    ) -> tuple[date, list[Proactive] | None]:
+        """The 未诉先办 list for the month after the last complete day (cockpit/metrics/warning.py), cached:
+        (that month's first day, the list or None without a past year's same month)."""
+        through, first = self.complete_through(TICKETS_KPI) or self.info.data_through, first_data_day(self)
+        month = next_month(through)
+        if first is None:
+            return month, None
+        frozen = tuple(sorted(self._applicable(filters).items()))
+        return month, self._cached(
+            ("proactive", through, frozen, scope, limit),
+            lambda cur: proactive(cur, month, first, through, scope=scope, filters=dict(frozen), limit=limit),
+        )
+
     def has_table(self, name: str) -> bool:
         """Whether the current release has this table (a release built by an older version may lack one)."""
         return self._cached(
@@ -550,6 +615,18 @@ class ScopedWarehouse:
 
     def topics(self, period: Period, **options) -> list[Topic] | None:
         return self.base.topics(period, **options, scope=self.row_scope)
+
+    def surges(self, period: Period, **options) -> list[Surge]:
+        return self.base.surges(period, **options, scope=self.row_scope)
+
+    def forecast(self, **options) -> Forecast | None:
+        return self.base.forecast(**options, scope=self.row_scope)
+
+    def category_forecasts(self, **options) -> list[CategoryForecast]:
+        return self.base.category_forecasts(**options, scope=self.row_scope)
+
+    def proactive(self, **options) -> tuple[date, list[Proactive] | None]:
+        return self.base.proactive(**options, scope=self.row_scope)
 
     def has_table(self, name: str) -> bool:
         return self.base.has_table(name)

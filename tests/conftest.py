@@ -88,6 +88,23 @@ def month_street(tmp_path_factory) -> Home:
     return home
 
 
+# Fifteen weeks of a small street: eight weeks of baseline, then the generator's labelled surges (pipelines/demo/
+# tickets.py), the last of them on the last day loaded, for early warning and forecasts.
+WARNING_STREET_END = date(2026, 11, 10)
+WARNING_STREET_DAYS = 105
+
+
+@pytest.fixture(scope="session")
+def warning_street(tmp_path_factory) -> Home:
+    """A home with fifteen weeks of a small demo street (2026-07-29 … 11-10) loaded and published (read-only)."""
+    root = tmp_path_factory.mktemp("warning-street")
+    home = Home(root).ensure()
+    write_street_config(root / "cockpit.toml")
+    generate(home.landing, days=WARNING_STREET_DAYS, end=WARNING_STREET_END, scale=0.1, seed=5)
+    run_pipeline(home, salt=SALT)
+    return home
+
+
 @pytest.fixture
 def fresh_home(tmp_path, demo_landing) -> Home:
     """A private home with a copy of the demo landing, nothing loaded yet."""

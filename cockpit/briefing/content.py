@@ -24,9 +24,11 @@ from cockpit.briefing.bulletin import BulletinContent, collect_bulletin
 from cockpit.components.board import Chart, render_chart
 from cockpit.components.charts import as_dict, unplaced_rows, worst_first
 from cockpit.components.format import format_change, format_value, group_label, is_missing
+from cockpit.components.warning import days_text, expected_text, forecast_words, month_text, surge_sentence
 from cockpit.data import ReleaseInfo, ScopedWarehouse, Warehouse, first_data_day
 from cockpit.i18n import t
 from cockpit.metrics import Metric, Period, get_metric
+from cockpit.metrics.warning import TICKETS_KPI
 from cockpit.modules import MODULES
 from cockpit.view import View
 
@@ -177,6 +179,18 @@ class Coverage:
 
 
 @dataclass
+class WarningContent:
+    """The brief's 预测预警: the period's surges, and when it reaches the last day loaded the 7-day forecast
+    and the coming month's 未诉先办 list (cockpit/metrics/warning.py)."""
+
+    sentence: str
+    surges: list[tuple[str, ...]]  # days, community, category, observed, expected, ratio
+    forecast: str = ""
+    proactive_title: str = ""
+    proactive: list[tuple[str, ...]] = field(default_factory=list)  # community, category, same month, usual, ×
+
+
+@dataclass
 class Brief:
     spec: BriefSpec
     release: ReleaseInfo
@@ -192,6 +206,7 @@ class Brief:
     watermark: str = ""  # printed diagonally on every page; empty when the deployment switched watermarks off
     street: str = ""  # the configured street's name; empty when none is configured (the cover then names none)
     bulletin: BulletinContent | None = None  # the rankings of a 考核通报
+    warning: WarningContent | None = None  # a 工作简报's 预测预警
 
     @property
     def title(self) -> str:
@@ -412,6 +427,10 @@ def _collect(
         limit=OVERDUE_ROWS,
         lang="zh",
     )
+    warning = None
+    if bulletin is None:
+        warning = collect_warning(warehouse, spec)
+        summary.append(f"预测预警：{warning.sentence}{warning.forecast + '。' if warning.forecast else ''}")
     used = {line.metric.id: line.metric for content in sections for line in content.kpis}
     used.update({kpi: get_metric(kpi) for kpi in (bulletin.kpis if bulletin else ())})
     used.setdefault("open_overdue_tickets", get_metric("open_overdue_tickets"))
@@ -430,4 +449,47 @@ def _collect(
         watermark=watermark_text(author, now, minutes=True) if watermark else "",
         street=street,
         bulletin=bulletin,
+        warning=warning,
     )
+
+
+SURGE_ROWS = 15
+
+
+def collect_warning(warehouse: Warehouse | ScopedWarehouse, spec: BriefSpec) -> WarningContent:
+    """The brief's 预测预警, with the screens' numbers (the same warehouse calls as the dispatch page)."""
+    names = {listed: warehouse.code_list_names(listed, "zh") for listed in ("category", "community")}
+    found = warehouse.surges(spec.period, filters=spec.filters)
+    rows = [
+        (
+            days_text(surge.start, surge.end, "zh"),
+            names["community"].get(surge.community_id, surge.community_id),
+            names["category"].get(surge.category, surge.category),
+            format_value(surge.observed, "件"),
+            expected_text(surge.expected, "zh"),
+            f"×{surge.ratio:.1f}",
+        )
+        for surge in found[:SURGE_ROWS]
+    ]
+    content = WarningContent(surge_sentence(found, names), rows)
+    through = warehouse.complete_through(TICKETS_KPI) or warehouse.info.data_through
+    if spec.period.end < through:
+        return content  # a past period: what comes next is no longer a forecast
+    fc = warehouse.forecast(filters=spec.filters)
+    if fc is not None:
+        content.forecast = forecast_words(fc, "zh")
+    month, items = warehouse.proactive(filters=spec.filters)
+    content.proactive_title = f"{t('proactive', 'zh')} · {month_text(month, 'zh')}"
+    content.proactive = [
+        (
+            names["community"].get(item.community_id, item.community_id),
+            names["category"].get(item.category, item.category),
+            expected_text(item.same_month, "zh"),
+            expected_text(item.usual, "zh"),
+            f"×{item.ratio:.1f}",
+        )
+        for item in items or ()
+    ]
+    if items is None:
+        content.proactive_title += f"（{t('proactive_needs_year', 'zh')}）"
+    return content

@@ -36,6 +36,7 @@ from cockpit.components.records import declare_record_kpis, record_panel
 from cockpit.components.table import report_table
 from cockpit.components.theme import graph_config
 from cockpit.components.topics import topic_table
+from cockpit.components.warning import outlook_table, proactive_table, surge_table
 from cockpit.data import NoRelease, current_warehouse
 from cockpit.i18n import current_language, current_theme, dimension_name, t
 from cockpit.metrics import Metric, Period, get_metric
@@ -63,7 +64,8 @@ class KpiGroup:
 
 @dataclass(frozen=True)
 class Chart:
-    """One panel. kind: trend | bar | share | funnel | map | tree | list | cloud, topics, rising (hot topics)."""
+    """One panel. kind: trend | bar | share | funnel | map | tree | list | cloud, topics, rising (hot topics) |
+    surges, forecast, outlook, proactive (预测预警)."""
 
     kind: str
     kpis: tuple[str, ...]
@@ -103,7 +105,8 @@ class Board:
 
 
 # Panels that are HTML (a table), not a graph: their output is the panel's children.
-HTML_KINDS = ("list", "topics", "rising")
+HTML_KINDS = ("list", "topics", "rising", "surges", "proactive", "outlook")
+WARNING_KINDS = ("surges", "proactive", "outlook")
 
 # ---------------------------------------------------------------------------------------
 # Helpers shared by the callbacks
@@ -266,6 +269,10 @@ def render_chart(board: Board, chart: Chart, view: View, lang: str, theme: str):
     if chart.kind == "cloud":  # hot topics of the tickets' text; a click narrows to the term (by="term")
         topics = warehouse.topics(view.period, filters=_group_filters(view, "term"), limit=chart.top or 20, bucket=None)
         return charts.cloud(topics, title=title, lang=lang, theme=theme)
+    if chart.kind == "forecast":  # the street's (or the chosen category's) next 7 days; a click drills to a day
+        if category := view.filters.get("category"):
+            title = f"{title} · {warehouse.code_list_names('category', lang).get(category, category)}"
+        return charts.forecast(warehouse.forecast(filters=view.filters), title=title, lang=lang, theme=theme)
     raise ValueError(f"unknown chart kind {chart.kind!r}")
 
 
@@ -356,6 +363,26 @@ def render_topics(board: Board, chart: Chart, view: View, lang: str) -> html.Div
     else:
         title = t("rising_topics" if rising else "hot_topics", lang)
     return topic_table(topics, view, board.path, title, lang, rising=rising)
+
+
+def warning_names(lang: str) -> dict[str, dict[str, str]]:
+    """The category and community names a warning panel prints, in `lang`."""
+    warehouse = current_warehouse()
+    return {listed: warehouse.code_list_names(listed, lang) for listed in ("category", "community")}
+
+
+def render_warning(board: Board, chart: Chart, view: View, lang: str) -> html.Div:
+    """The surge alarms of the view's period, each category's forecast, or the 未诉先办 list of the coming month."""
+    warehouse = current_warehouse()
+    if chart.kind == "outlook":
+        found = warehouse.category_forecasts(filters=_group_filters(view, "category"), limit=chart.top or 10)
+        return outlook_table(found, warning_names(lang), view, lang)
+    if chart.kind == "surges":
+        title = _title(chart, lang) if chart.title else t("surges", lang)
+        found = warehouse.surges(view.period, filters=view.filters)
+        return surge_table(found, warning_names(lang), view, title, lang, top=chart.top or 10)
+    month, items = warehouse.proactive(filters=view.filters, limit=chart.top or 10)
+    return proactive_table(month, items, warning_names(lang), view, lang)
 
 
 def render_list(chart: Chart, view: View, lang: str) -> html.Table | html.P:
@@ -462,6 +489,8 @@ def render_board(board: Board, view: View, lang: str, theme: str) -> list:
             return render_group(board, item, view, lang)
         if item.kind == "list":
             return render_list(item, view, lang)
+        if item.kind in WARNING_KINDS:
+            return render_warning(board, item, view, lang)
         if item.kind in HTML_KINDS:
             return render_topics(board, item, view, lang)
         return [render_chart(board, item, view, lang, theme)]  # a wildcard output: one graph

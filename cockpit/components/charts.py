@@ -352,3 +352,75 @@ def cloud(topics: Sequence | None, *, title: str, lang: str = "zh", theme: str =
     figure.update_yaxes(visible=False, range=[-height / 2, height / 2], fixedrange=True)
     figure.update_layout(showlegend=False, margin=CLOUD_MARGIN)
     return figure
+
+
+# The forecast chart shows this many days of history before the forecast.
+FORECAST_HISTORY_DAYS = 8 * 7
+
+
+def forecast(fc, *, title: str, lang: str = "zh", theme: str = "light") -> go.Figure:
+    """The last weeks' daily tickets, the forecast with its interval as a band, and the seasonal naive dotted
+    (cockpit/metrics/warning.py `Forecast`); None (no tickets loaded) says so in words."""
+    if fc is None or not len(fc.history):
+        return no_data_figure(title, lang, theme)
+    history = fc.history.iloc[-FORECAST_HISTORY_DAYS:]
+    days = [f"{day:%Y-%m-%d}" for day in history.index]
+    future = [f"{day:%Y-%m-%d}" for day in fc.mean.index]
+    figure = base_figure(title, theme)
+
+    def text(values) -> list[str]:
+        return [format_value(round(float(v), 1), "件", lang) for v in values]
+
+    figure.add_scatter(
+        x=days,
+        y=history.to_numpy(),
+        name=t("forecast_history", lang),
+        mode="lines",
+        customdata=days,  # a click drills to the day
+        text=text(history),
+        hovertemplate="%{x}: %{text}<extra>%{fullData.name}</extra>",
+    )
+    band = t("forecast_band", lang, level=f"{fc.level:.0%}")
+    figure.add_scatter(
+        x=future,
+        y=fc.upper.to_numpy(),
+        mode="lines",
+        line={"width": 0},
+        showlegend=False,
+        hoverinfo="skip",
+        legendgroup="band",
+    )
+    figure.add_scatter(
+        x=future,
+        y=fc.lower.to_numpy(),
+        mode="lines",
+        line={"width": 0},
+        fill="tonexty",
+        fillcolor="rgba(31, 119, 180, 0.18)",
+        name=band,
+        legendgroup="band",
+        text=[f"{lo}–{hi}" for lo, hi in zip(text(fc.lower), text(fc.upper), strict=True)],
+        hovertemplate="%{x}: %{text}<extra>" + band + "</extra>",
+    )
+    figure.add_scatter(
+        x=future,
+        y=fc.mean.to_numpy(),
+        name=t("forecast_mean", lang),
+        mode="lines+markers",
+        line={"dash": "dash"},
+        text=text(fc.mean),
+        hovertemplate="%{x}: %{text}<extra>%{fullData.name}</extra>",
+    )
+    figure.add_scatter(
+        x=future,
+        y=fc.naive.to_numpy(),
+        name=t("forecast_naive", lang),
+        mode="lines",
+        line={"dash": "dot", "width": 1.5, "color": "#888888"},
+        text=text(fc.naive),
+        hovertemplate="%{x}: %{text}<extra>%{fullData.name}</extra>",
+    )
+    figure.update_xaxes(**date_axis("day", lang))
+    figure.update_yaxes(rangemode="tozero")
+    figure.update_layout(hovermode="x unified")
+    return figure

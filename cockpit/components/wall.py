@@ -20,6 +20,7 @@ from cockpit.components.charts import base_figure
 from cockpit.components.format import change_tone, format_change, format_time, format_value, metric_name
 from cockpit.components.kpi import through_note
 from cockpit.components.theme import STATUS_COLOURS, TONE_COLOURS
+from cockpit.components.warning import surge_words
 from cockpit.data import Warehouse
 from cockpit.i18n import t
 from cockpit.metrics import Metric, Period, get_metric
@@ -37,6 +38,8 @@ DARK_MAP_STYLE = {
 }
 TICKER_ALARMS = 12
 TICKER_OVERDUE = 8
+# Surge alarms still running in the latest TICKER_SURGE_DAYS days loaded (cockpit/metrics/warning.py).
+TICKER_SURGES, TICKER_SURGE_DAYS = 6, 2
 
 # The wall's lists are the records of catalog KPIs, newest first: what the counts beside them count.
 NEWEST_RAISED = ({"colId": "raised_at", "sort": "desc"},)
@@ -178,8 +181,15 @@ def _place(warehouse: Warehouse, kpi: str, row, lang: str) -> str:
     )
 
 
+def recent_surges(warehouse: Warehouse) -> list:
+    """The surge alarms of the latest TICKER_SURGE_DAYS days loaded, newest first."""
+    through = warehouse.info.data_through
+    return warehouse.surges(Period(through - timedelta(days=TICKER_SURGE_DAYS - 1), through))
+
+
 def ticker(warehouse: Warehouse, period: Period, hours: int, lang: str, offline: float | None) -> list:
-    """The bottom line: live-alarm and offline counts, then alarms and newly overdue tickets, newest first."""
+    """The bottom line: live-alarm and offline counts, then alarms, surges of ticket calls and newly overdue
+    tickets, newest first."""
     alarms = recent_alarms(warehouse, hours)
     live = warehouse.metric("live_alarms", period, compare=False)["value"].iloc[0]
     items = []
@@ -192,6 +202,11 @@ def ticker(warehouse: Warehouse, period: Period, hours: int, lang: str, offline:
                 f"{format_time(row.raised_at, 'short')} {kind} · {place} · {state}",
                 className=f"ticker-item level-{row.level}",
             )
+        )
+    for surge in recent_surges(warehouse)[:TICKER_SURGES]:
+        names = {listed: warehouse.code_list_names(listed, lang) for listed in ("category", "community")}
+        items.append(
+            html.Span(f"{t('wall_surge', lang)} {surge_words(surge, names, lang)}", className="ticker-item surge")
         )
     for row in newly_overdue(warehouse).itertuples():
         category = _named(warehouse, "open_overdue_tickets", row, "category", lang)

@@ -66,6 +66,11 @@ BOARD = Board(
         ),
         Chart("topics", ("tickets_received",)),
         Chart("rising", ("tickets_received",)),
+        # 预测预警: surges of the period, the next 7 days, and what past years say of the coming month
+        Chart("surges", ("tickets_received",), width=6),
+        Chart("forecast", ("tickets_received",), by="day", title=("未来7天工单预测", "Tickets, next 7 days"), width=6),
+        Chart("outlook", ("tickets_received",), width=6),
+        Chart("proactive", ("tickets_received",), width=6),
         Chart("share", ("tickets_received",), by="channel"),
         Chart(
             "share",

@@ -68,6 +68,7 @@ BOARD = Board(
         ),
         Chart("topics", ("tickets_received",), top=8),
         Chart("rising", ("tickets_received",), top=8),
+        Chart("surges", ("tickets_received",), top=8, width=6),
     ),
     record_kpi="open_overdue_tickets",
     map_kpis=(

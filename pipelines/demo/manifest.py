@@ -46,6 +46,11 @@ class Manifest:
         self.quarantined: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.rejected: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         self.dirt: dict[str, dict[tuple[str, str], list]] = {kind: defaultdict(list) for kind in DIRT_KINDS}
+        self.surges: list[dict] = []
+
+    def surge(self, surge: dict) -> None:
+        """Record one labelled surge of 12345 calls (pipelines/demo/tickets.py): the early warning's truth."""
+        self.surges.append(surge)
 
     def wrote_file(self, source: str) -> None:
         self.files[source] += 1
@@ -98,6 +103,7 @@ class Manifest:
             "tables": tables,
             "expected_quarantine_reasons": {k: v for k, v in DIRT_KINDS.items() if v},
             "dirt": dirt,
+            "surges": self.surges,
         }
 
     def write(self, landing: Path) -> dict:

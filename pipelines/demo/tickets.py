@@ -119,6 +119,15 @@ CATEGORY_MIX = {
     },
 }
 SEASON_BOOST, OFF_SEASON = 3.0, 0.35
+# Labelled surges, the early warning's ground truth (listed in the manifest): for a few days one community
+# calls 12345 about one thing far more than usual (a burst main, a new building site, a broken lift). None
+# starts in the first SURGE_WARMUP days, so a detector has a baseline and a short demo range has none; one
+# starts every SURGE_EVERY days on average; each adds, per day, a number drawn from SURGE_EXTRA plus
+# SURGE_TIMES times the community's usual daily calls about the thing.
+SURGE_WARMUP, SURGE_EVERY = 56, 12
+SURGE_DAYS = (1, 3)
+SURGE_EXTRA = (5, 11)
+SURGE_TIMES = 2.0
 # Grid workers settle light matters on the spot; heavy ones go up the chain.
 SELF_RESOLVE = {
     "sanitation": 0.85,
@@ -314,6 +323,47 @@ class TicketDesk:
         hh = d.micro_households.astype(float)
         self.micro_hh_weight = hh / hh.sum()
         self.pending: dict[date, list[tuple[datetime, str, str]]] = defaultdict(list)
+        self.surges = self._plan_surges()
+        for surge in self.surges:
+            ctx.manifest.surge({key: value for key, value in surge.items() if key != "community"})
+
+    def _plan_surges(self) -> list[dict]:
+        """The labelled surges of the range (see SURGE_WARMUP): category, community, days and extra calls a day."""
+        ctx, d = self.ctx, self.ctx.district
+        rng = rng_for(ctx.seed, "surges")
+        open_days = ctx.days[SURGE_WARMUP:]
+        if not open_days:
+            return []
+        mix = CATEGORY_MIX["hotline_12345"]
+        names = list(mix)
+        weight = np.array([mix[name] for name in names])
+        share = d.community_residents / d.community_residents.sum()
+        starts = sorted(rng.choice(len(open_days), size=max(1, len(open_days) // SURGE_EVERY), replace=False))
+        surges = []
+        for start in starts:
+            day = open_days[int(start)]
+            category = names[int(rng.choice(len(names), p=weight / weight.sum()))]
+            community = int(rng.choice(len(share), p=share))
+            days = min(int(rng.integers(SURGE_DAYS[0], SURGE_DAYS[1] + 1)), len(open_days) - int(start))
+            _, p = self._category_p("hotline_12345", day)
+            usual = DAILY_VOLUMES["hotline_12345"] * ctx.scale * p[names.index(category)] * share[community]
+            extra = [
+                int(rng.integers(SURGE_EXTRA[0], SURGE_EXTRA[1] + 1) + round(SURGE_TIMES * usual)) for _ in range(days)
+            ]
+            surges.append(
+                {
+                    "category": category,
+                    "community": community,
+                    "community_id": str(d.community_id[community]),
+                    "start": day.isoformat(),
+                    "end": (day + timedelta(days=days - 1)).isoformat(),
+                    "extra": extra,
+                }
+            )
+        return surges
+
+    def _surging(self, day: date) -> list[dict]:
+        return [s for s in self.surges if date.fromisoformat(s["start"]) <= day <= date.fromisoformat(s["end"])]
 
     # ----- drawing tickets -------------------------------------------------------------------
     def _category_p(self, source: str, day: date) -> tuple[list[str], np.ndarray]:
@@ -328,18 +378,31 @@ class TicketDesk:
         w = np.array([mix[c] * factor(c) for c in names])
         return names, w / w.sum()
 
-    def _draw(self, source: str, day: date, rng: np.random.Generator, minimum: int = 0) -> list[Ticket]:
+    def _draw(
+        self, source: str, day: date, rng: np.random.Generator, minimum: int = 0, surge: dict | None = None
+    ) -> list[Ticket]:
+        """The day's tickets of a source; with `surge`, its extra calls about one category in one community."""
         ctx, d = self.ctx, self.ctx.district
         week = OFFICE_WEEK if source == "grid_reports" else CITIZEN_WEEK
-        n = max(minimum, daily_count(rng, DAILY_VOLUMES[CHANNEL_OF_SOURCE[source]] * ctx.scale, day, week))
+        if surge is None:
+            n = max(minimum, daily_count(rng, DAILY_VOLUMES[CHANNEL_OF_SOURCE[source]] * ctx.scale, day, week))
+        else:
+            n = surge["extra"][(day - date.fromisoformat(surge["start"])).days]
         hours = {"hotline_12345": "hotline", "city_mgmt": "city_mgmt", "forum": "forum", "grid_reports": "grid"}[source]
         times = draw_times(rng, day, n, HOURS[hours])
         names, p = self._category_p(source, day)
-        cats = rng.choice(len(names), size=n, p=p)
-        micro = rng.choice(
-            len(d.micro_id), size=n, p=self.micro_hh_weight if source == "grid_reports" else self.micro_weight
-        )
-        dedicated = (rng.random(n) < 0.08) if source == "hotline_12345" else np.zeros(n, bool)
+        if surge is None:
+            cats = rng.choice(len(names), size=n, p=p)
+            micro = rng.choice(
+                len(d.micro_id), size=n, p=self.micro_hh_weight if source == "grid_reports" else self.micro_weight
+            )
+            dedicated = (rng.random(n) < 0.08) if source == "hotline_12345" else np.zeros(n, bool)
+        else:
+            cats = np.full(n, names.index(surge["category"]))
+            inside = np.flatnonzero(d.micro_community == surge["community"])
+            weight = self.micro_weight[inside]
+            micro = inside[rng.choice(len(inside), size=n, p=weight / weight.sum())]
+            dedicated = np.zeros(n, bool)
         person = rng.integers(0, len(ctx.pools.people), n)
         building = rng.integers(1, 40, n)
         room = rng.integers(1, 33, n) * 100 + rng.integers(1, 5, n)
@@ -496,6 +559,13 @@ class TicketDesk:
                 drawn[target].append(dup)
                 self._reporters(target, [dup], rng)
                 pairs.append((orig, dup))
+        surging = self._surging(day)
+        if surging:
+            # from a stream of their own, after the day's usual calls and duplicates: the rest of the day
+            # is drawn as it would be without them
+            surge_rng = rng_for(ctx.seed, "surge-calls", day.toordinal())
+            for surge in surging:
+                drawn["hotline_12345"] += self._draw("hotline_12345", day, surge_rng, surge=surge)
         for source, tickets in drawn.items():
             tickets.sort(key=lambda t: t.received_at)
             for seq, t in enumerate(tickets, start=1):

@@ -577,3 +577,10 @@ def test_default_range_ends_yesterday_in_shanghai():
     today = datetime.now(SHANGHAI).date()
     assert resolve_range(30, None, None) == (today - timedelta(days=30), today - timedelta(days=1))
     assert resolve_range(3, date(2026, 1, 30), None) == (date(2026, 1, 30), date(2026, 2, 1))
+
+
+def test_a_range_shorter_than_the_surge_warm_up_has_no_labelled_surges(small_run):
+    # surges start after eight weeks, so that a detector has a baseline (tests/cockpit/test_warning_street.py
+    # checks a longer street's surges against its warehouse)
+    _, manifest = small_run
+    assert manifest["surges"] == []
