@@ -100,6 +100,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no_rising_topics": ("本期无明显上升的话题", "No topic rose in this period"),
     "topics_next_release": ("热点话题将在下一次数据发布后显示", "Hot topics appear with the next data release"),
     "surges": ("诉求激增预警", "Surge alarms"),
+    "warning_point": ("预测预警", "Early warning"),
+    "key_points": ("本期要点", "Key points"),
     "no_surges": ("本期未发现诉求激增", "No surge in this period"),
     "surge_count": ("{count}起", "{count}"),
     "surge_days": ("日期", "Days"),

@@ -36,6 +36,20 @@
   }
   window.addEventListener("resize", fit);
 
+  /* 本期要点: one sentence at a time, each for POINT_MS, chosen by the clock (a refresh of the sentences
+     does not send the line back to the first). */
+  var POINT_MS = 12000;
+  setInterval(function () {
+    var points = document.querySelectorAll("#wall-points .wall-point");
+    if (!points.length) {
+      return;
+    }
+    var index = Math.floor(Date.now() / POINT_MS) % points.length;
+    for (var i = 0; i < points.length; i++) {
+      points[i].classList.toggle("shown", i === index);
+    }
+  }, 1000);
+
   var WEEKDAYS = ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"];
   function two(n) {
     return (n < 10 ? "0" : "") + n;

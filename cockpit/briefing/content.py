@@ -23,7 +23,8 @@ from cockpit.access.web import watermark_text
 from cockpit.briefing.bulletin import BulletinContent, collect_bulletin
 from cockpit.components.board import Chart, render_chart
 from cockpit.components.charts import as_dict, unplaced_rows, worst_first
-from cockpit.components.format import format_change, format_value, group_label, is_missing
+from cockpit.components.format import format_change, format_value, group_label
+from cockpit.components.points import MODULE_ORDER, KpiLine, extra_points, kpi_line, module_point, sentence
 from cockpit.components.warning import days_text, expected_text, forecast_words, month_text, surge_sentence
 from cockpit.data import ReleaseInfo, ScopedWarehouse, Warehouse, first_data_day
 from cockpit.i18n import t
@@ -61,26 +62,21 @@ def _section(module_id: str, more: tuple[str, ...] = ()) -> Section:
     return Section(module.id, (*module.headline, *more), module.summary, charts, module.ranking)
 
 
-SECTIONS = (
-    _section(
-        "dispatch",
-        (
-            "tickets_resolved",
-            "timely_accept_rate",
-            "satisfaction_rate",
-            "repeat_complaint_rate",
-            "live_alarms",
-            "devices_offline",
-            "sensor_online_rate",
-        ),
+# Each section's KPIs after its module's headline; the sections in the key points' order.
+SECTION_MORE = {
+    "dispatch": (
+        "tickets_resolved",
+        "timely_accept_rate",
+        "satisfaction_rate",
+        "repeat_complaint_rate",
+        "live_alarms",
+        "devices_offline",
+        "sensor_online_rate",
     ),
-    _section("grid"),
-    _section("approvals"),
-    _section("enforcement", ("inspections", "cases_closed")),
-    _section("party", ("pledges_posted", "meetings_held")),
-)
-
-PERIOD_WORDS = {"day": "当日", "week": "本周", "month": "本月", "quarter": "本季度", "year": "本年度"}
+    "enforcement": ("inspections", "cases_closed"),
+    "party": ("pledges_posted", "meetings_held"),
+}
+SECTIONS = tuple(_section(module, SECTION_MORE.get(module, ())) for module in MODULE_ORDER)
 
 
 @dataclass(frozen=True)
@@ -114,22 +110,6 @@ class BriefSpec:
     @property
     def filters(self) -> dict[str, str]:
         return {"community": self.community} if self.community else {}
-
-
-@dataclass(frozen=True)
-class KpiLine:
-    metric: Metric
-    value: float | None
-    change: float | None
-    status: str
-
-    @property
-    def value_text(self) -> str:
-        return format_value(self.value, self.metric.unit)
-
-    @property
-    def change_text(self) -> str:
-        return format_change(self.change, self.metric.change_kind)
 
 
 @dataclass
@@ -227,51 +207,6 @@ def check_period(release: ReleaseInfo, period: Period, first_day) -> None:
         raise NoData(f"no data for {period}: the current release holds data through {release.data_through}")
     if first_day is not None and period.end < first_day:
         raise NoData(f"no data for {period}: the current release starts on {first_day}")
-
-
-def kpi_line(warehouse: Warehouse, kpi: str, period: Period, filters: dict[str, str]) -> KpiLine:
-    metric = get_metric(kpi)
-    frame = warehouse.metric(kpi, period, filters=filters)
-    if frame.empty:
-        return KpiLine(metric, None, None, "grey")
-    row = frame.iloc[0]
-    value = None if is_missing(row["value"]) else float(row["value"])
-    change = None if is_missing(row.get("change_mom")) else float(row["change_mom"])
-    return KpiLine(metric, value, change, str(row["status"]))
-
-
-def _change_words(line: KpiLine) -> str:
-    if line.change is None:
-        return ""
-    text = format_change(line.change, line.metric.change_kind)
-    if text == t("flat", "zh"):
-        return "环比持平"
-    direction = "上升" if line.change > 0 else "下降"
-    return f"环比{direction}{text[1:]}"
-
-
-def _target_words(line: KpiLine) -> str:
-    metric = line.metric
-    if metric.target is None or line.value is None:
-        return ""
-    target = format_value(metric.target, metric.unit)
-    if metric.good == "up":
-        return f"达到目标{target}" if line.value >= metric.target else f"低于目标{target}"
-    return f"控制在目标{target}以内" if line.value <= metric.target else f"高于目标{target}"
-
-
-def sentence(lines: list[KpiLine], period: Period) -> str:
-    """'本周受理工单数1,234件，环比上升5.2%；按期办结率96.1%，低于目标95.0%。'"""
-    word = PERIOD_WORDS.get(period.kind(), "统计期内")
-    clauses = []
-    for index, line in enumerate(lines):
-        prefix = word if index == 0 and line.metric.period_column else ("截至期末" if index == 0 else "")
-        words = [f"{prefix}{line.metric.name_zh}{line.value_text}"]
-        words += [w for w in (_change_words(line), _target_words(line)) if w]
-        if line.status == "red":
-            words.append("需重点关注")
-        clauses.append("，".join(words))
-    return "；".join(clauses) + "。"
 
 
 def _ranking(warehouse: Warehouse, kpi: str, spec: BriefSpec) -> tuple[str, list]:
@@ -406,7 +341,7 @@ def _collect(
             progress(t(section.module, "zh"), index, total)
         lines = {kpi: kpi_line(warehouse, kpi, spec.period, spec.filters) for kpi in section.kpis}
         text = sentence([lines[kpi] for kpi in section.summary], spec.period)
-        summary.append(f"{t(section.module, 'zh')}：{text}")
+        summary.append(module_point(warehouse, section.module, spec.period, spec.filters))
         content = SectionContent(
             section,
             t(section.module, "zh"),
@@ -430,7 +365,7 @@ def _collect(
     warning = None
     if bulletin is None:
         warning = collect_warning(warehouse, spec)
-        summary.append(f"预测预警：{warning.sentence}{warning.forecast + '。' if warning.forecast else ''}")
+        summary += extra_points(warehouse, spec.period, spec.filters)  # 本期要点, as the overview and the wall say them
     used = {line.metric.id: line.metric for content in sections for line in content.kpis}
     used.update({kpi: get_metric(kpi) for kpi in (bulletin.kpis if bulletin else ())})
     used.setdefault("open_overdue_tickets", get_metric("open_overdue_tickets"))

@@ -65,7 +65,7 @@ class KpiGroup:
 @dataclass(frozen=True)
 class Chart:
     """One panel. kind: trend | bar | share | funnel | map | tree | list | cloud, topics, rising (hot topics) |
-    surges, forecast, outlook, proactive (预测预警)."""
+    surges, forecast, outlook, proactive (预测预警) | points (本期要点)."""
 
     kind: str
     kpis: tuple[str, ...]
@@ -105,7 +105,7 @@ class Board:
 
 
 # Panels that are HTML (a table), not a graph: their output is the panel's children.
-HTML_KINDS = ("list", "topics", "rising", "surges", "proactive", "outlook")
+HTML_KINDS = ("list", "topics", "rising", "surges", "proactive", "outlook", "points")
 WARNING_KINDS = ("surges", "proactive", "outlook")
 
 # ---------------------------------------------------------------------------------------
@@ -385,6 +385,17 @@ def render_warning(board: Board, chart: Chart, view: View, lang: str) -> html.Di
     return proactive_table(month, items, warning_names(lang), view, lang)
 
 
+def render_points(chart: Chart, view: View, lang: str) -> html.Div:
+    """本期要点 of the view: the sentences the wall and the brief say (cockpit/components/points.py)."""
+    from cockpit.components.points import key_points  # it reads cockpit.modules, which imports this module
+
+    points = key_points(current_warehouse(), view.period, view.filters, lang)
+    return html.Div(
+        [html.H6(_title(chart, lang), className="panel-title"), html.Ul([html.Li(p) for p in points])],
+        className="points-panel",
+    )
+
+
 def render_list(chart: Chart, view: View, lang: str) -> html.Table | html.P:
     metric = get_metric(chart.kpis[0])
     if (refused := personal_refusal(current_principal(), metric)) is not None:
@@ -489,6 +500,8 @@ def render_board(board: Board, view: View, lang: str, theme: str) -> list:
             return render_group(board, item, view, lang)
         if item.kind == "list":
             return render_list(item, view, lang)
+        if item.kind == "points":
+            return render_points(item, view, lang)
         if item.kind in WARNING_KINDS:
             return render_warning(board, item, view, lang)
         if item.kind in HTML_KINDS:

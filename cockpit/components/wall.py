@@ -19,6 +19,7 @@ from cockpit.components.board import Board, KpiGroup, map_shapes
 from cockpit.components.charts import base_figure
 from cockpit.components.format import change_tone, format_change, format_time, format_value, metric_name
 from cockpit.components.kpi import through_note
+from cockpit.components.points import key_points
 from cockpit.components.theme import STATUS_COLOURS, TONE_COLOURS
 from cockpit.components.warning import surge_words
 from cockpit.data import Warehouse
@@ -238,6 +239,13 @@ def ticker(warehouse: Warehouse, period: Period, hours: int, lang: str, offline:
     )
     # The items twice, so the CSS marquee loops without a gap.
     return [counts, html.Div(html.Div([*items, *items], className="ticker-track"), className="ticker-window")]
+
+
+def points_line(warehouse: Warehouse, period: Period, lang: str) -> list:
+    """本期要点 (cockpit/components/points.py), the overview's and the brief's sentences: one shown at a time,
+    turned by wall.js; the first is shown until it runs."""
+    points = warehouse.memo(("wall-points", str(period), lang), lambda: key_points(warehouse, period, {}, lang))
+    return [html.Div(point, className="wall-point shown" if i == 0 else "wall-point") for i, point in enumerate(points)]
 
 
 # The freshness scale (pipelines/freshness.py) as the banner's class: the top bar's badge uses the same scale.

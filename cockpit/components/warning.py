@@ -204,11 +204,16 @@ def forecast_words(fc: Forecast, lang: str) -> str:
     return f"预计未来{days}天（{span}）受理工单约{total}，日均{daily}，最多的一天是{day_text(peak, lang)}（约{most}）"
 
 
-def surge_sentence(surges: Sequence[Surge], names: Mapping[str, Mapping[str, str]], top: int = 3) -> str:
-    """The brief's sentence: '本期发现诉求激增2起：…；…。' or '本期未发现诉求激增。'"""
+def surge_sentence(
+    surges: Sequence[Surge], names: Mapping[str, Mapping[str, str]], lang: str = "zh", top: int = 3
+) -> str:
+    """'本期发现诉求激增2起：…；…。' or '本期未发现诉求激增。' (or in English)."""
     if not surges:
-        return "本期未发现诉求激增。"
-    shown = "；".join(surge_words(surge, names, "zh") for surge in surges[:top])
+        return "本期未发现诉求激增。" if lang == "zh" else "No surge in the period."
+    shown = ("；" if lang == "zh" else "; ").join(surge_words(surge, names, lang) for surge in surges[:top])
+    if lang == "en":
+        more = f" (the first {top} of {len(surges)})" if len(surges) > top else ""
+        return f"{len(surges)} surge{'s' if len(surges) > 1 else ''} in the period{more}: {shown}."
     more = f"等{len(surges)}起" if len(surges) > top else f"{len(surges)}起"
     return f"本期发现诉求激增{more}：{shown}。"
 

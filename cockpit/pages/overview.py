@@ -1,5 +1,5 @@
-"""驾驶舱首页 · overview: a KPI strip per module, today's ticket flow, live alarms, the street map, rankings,
-the hot and rising topics of the tickets' text."""
+"""驾驶舱首页 · overview: a KPI strip per module, today's ticket flow, live alarms, the street map, 本期要点,
+rankings, the hot and rising topics of the tickets' text, surge alarms."""
 
 import dash
 
@@ -51,6 +51,8 @@ BOARD = Board(
             sort=(("deadline_at", "asc"),),
             columns=("title", "category", "department_id", "community_id", "deadline_at"),
         ),
+        # the judgement in words, as the wall's rotating line and the brief's summary say it
+        Chart("points", ("tickets_received",), title=("本期要点", "Key points"), width=7),
         Chart(
             "bar",
             ("on_time_rate",),
@@ -64,7 +66,7 @@ BOARD = Board(
             "trend",
             ("tickets_received", "tickets_resolved"),
             title=("工单受理与办结", "Tickets received and resolved"),
-            width=7,
+            width=6,
         ),
         Chart("topics", ("tickets_received",), top=8),
         Chart("rising", ("tickets_received",), top=8),

@@ -159,6 +159,7 @@ def layout(**query) -> html.Div:
             ),
             html.Div(id="wall-banner", className="wall-banner hidden"),
             html.Div([_board(board, lang) for board in BOARDS], className="wall-boards"),
+            html.Div(id="wall-points", className="wall-points"),
             html.Div(id="wall-ticker", className="wall-ticker"),
             html.Div(
                 [
@@ -221,6 +222,7 @@ def _period():
 @callback(
     Output({"type": "wall-kpis", "board": ALL}, "children"),
     Output("wall-ticker", "children"),
+    Output("wall-points", "children"),
     Output("wall-banner", "children"),
     Output("wall-banner", "className"),
     Output("wall-release", "data"),
@@ -233,7 +235,8 @@ def _period():
 )
 @requires(Permission.VIEW, screens=True)
 def _refresh(_n, settings, seen, release, shown_alarm):
-    """Every refresh: the numbers (cached per release), the ticker, the banner, and any new high-level alarm."""
+    """Every refresh: the numbers (cached per release), the ticker, 本期要点, the banner, and any new high-level
+    alarm."""
     settings = _stored_config(settings)
     seen = [each for each in seen if isinstance(each, str)] if isinstance(seen, list) else []
     shown_alarm = _stored_alarm(shown_alarm)
@@ -252,6 +255,7 @@ def _refresh(_n, settings, seen, release, shown_alarm):
     return (
         strips,
         wall.ticker(warehouse, period, settings["alarm_hours"], lang, offline),
+        wall.points_line(warehouse, period, lang),
         banner,
         banner_class,
         dash.no_update if run_id == release else run_id,
