@@ -33,7 +33,7 @@ from cockpit import labels
 from cockpit.access.accounts import Scope, ScopeKind
 from cockpit.access.principal import current_principal
 from cockpit.metrics import Period, compute, get_metric
-from cockpit.metrics.catalog import TIME_DIMENSIONS, UNKNOWN_PLACE, RowScope
+from cockpit.metrics.catalog import BRIDGE_DIMENSIONS, TIME_DIMENSIONS, UNKNOWN_PLACE, RowScope
 from cockpit.metrics.records import RecordQuery, fact_columns, record_query
 from cockpit.metrics.topics import TERMS_TABLE, TICKETS_KPI, Topic, hot_topics
 from cockpit.metrics.warning import (
@@ -79,6 +79,7 @@ DATASETS: Mapping[str, str] = {
     "departments": "SELECT department_id AS value, name_zh, name_en FROM dim_department ORDER BY 1",
     "channels": "SELECT channel AS value, name_zh, name_en FROM dim_channel ORDER BY 1",
     "categories": "SELECT category AS value, name_zh, name_en FROM dim_category ORDER BY 1",
+    "focus_groups": "SELECT code AS value, name_zh, name_en FROM seed_focus_group WHERE code <> 'general' ORDER BY 1",
     # the taxonomy's groups are names already (a flat category is its own group)
     "category_groups_1": "SELECT DISTINCT group_1 AS value, group_1 AS name_zh FROM dim_category ORDER BY 1",
     "category_groups_2": "SELECT DISTINCT group_2 AS value, group_2 AS name_zh FROM dim_category ORDER BY 1",
@@ -545,11 +546,13 @@ class Warehouse:
         return (period.cut(through) or period) if through is not None else period
 
     def _applicable(self, filters: Mapping[str, str] | None) -> dict[str, str]:
-        """The filters this release can apply: a term needs fct_ticket_term, which a release built by an older
-        version lacks until the next pipeline run (a link with ?term= then shows the unnarrowed numbers)."""
+        """The filters this release can apply: a term needs fct_ticket_term (a focus group fct_ticket_group),
+        which a release built by an older version lacks until the next pipeline run (a link with ?term= then
+        shows the unnarrowed numbers)."""
         filters = dict(filters or {})
-        if "term" in filters and not self.has_table(TERMS_TABLE):
-            del filters["term"]
+        for key, (table, _, _) in BRIDGE_DIMENSIONS.items():
+            if key in filters and not self.has_table(table):
+                del filters[key]
         return filters
 
 

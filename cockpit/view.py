@@ -41,6 +41,7 @@ FILTER_KEYS = (
     "round",
     "batch",
     "term",
+    "focus_group",
     "satisfaction",
 )
 # Drilling into one of these narrows the period to that bucket instead of adding a filter.

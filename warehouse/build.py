@@ -29,6 +29,7 @@ import pyarrow as pa
 import yaml
 
 from warehouse.calendar import TIME_ZONE, calendar_range, working_day_calendar
+from warehouse.groups import ticket_groups
 from warehouse.releases import build_files, discard
 from warehouse.terms import ticket_terms
 
@@ -39,7 +40,7 @@ MODELS_DIR = WAREHOUSE_DIR / "models"
 # Marts computed in Python after the SQL models, from the release being built (name → what builds it, given
 # the connection and the cache folder): documented in schema.yaml like them.
 PYTHON_MODELS: Mapping[str, Callable[[duckdb.DuckDBPyConnection, Path | None], pa.Table]] = MappingProxyType(
-    {"fct_ticket_term": ticket_terms}
+    {"fct_ticket_term": ticket_terms, "fct_ticket_group": ticket_groups}
 )
 SEEDS_DIR = WAREHOUSE_DIR / "seeds"
 # warehouse never imports pipelines' code (imports flow pipelines → warehouse → cockpit),

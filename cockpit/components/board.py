@@ -30,6 +30,7 @@ from cockpit.access.rules import personal_refusal
 from cockpit.components import charts
 from cockpit.components.filters import chips, filter_bar
 from cockpit.components.format import format_value, metric_name
+from cockpit.components.groups import group_table
 from cockpit.components.kpi import explain_popover, kpi_tile
 from cockpit.components.map import choropleth, feature_collection
 from cockpit.components.records import declare_record_kpis, record_panel
@@ -65,7 +66,7 @@ class KpiGroup:
 @dataclass(frozen=True)
 class Chart:
     """One panel. kind: trend | bar | share | funnel | map | tree | list | cloud, topics, rising (hot topics) |
-    surges, forecast, outlook, proactive (预测预警) | points (本期要点)."""
+    surges, forecast, outlook, proactive (预测预警) | points (本期要点) | groups (重点群体)."""
 
     kind: str
     kpis: tuple[str, ...]
@@ -105,7 +106,7 @@ class Board:
 
 
 # Panels that are HTML (a table), not a graph: their output is the panel's children.
-HTML_KINDS = ("list", "topics", "rising", "surges", "proactive", "outlook", "points")
+HTML_KINDS = ("list", "topics", "rising", "surges", "proactive", "outlook", "points", "groups")
 WARNING_KINDS = ("surges", "proactive", "outlook")
 
 # ---------------------------------------------------------------------------------------
@@ -502,6 +503,9 @@ def render_board(board: Board, view: View, lang: str, theme: str) -> list:
             return render_list(item, view, lang)
         if item.kind == "points":
             return render_points(item, view, lang)
+        if item.kind == "groups":
+            title = _title(item, lang) if item.title else t("focus_groups", lang)
+            return group_table(current_warehouse(), view, board.path, title, lang)
         if item.kind in WARNING_KINDS:
             return render_warning(board, item, view, lang)
         if item.kind in HTML_KINDS:

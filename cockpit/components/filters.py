@@ -33,6 +33,7 @@ OPTION_DATASETS = {
     "service_item": "service_items",
     "domain": "domains",
     "device_kind": "device_kinds",
+    "focus_group": "focus_groups",
 }
 LOCATION = "_pages_location"  # Dash Pages' own dcc.Location: writing its search re-renders the page
 
@@ -62,6 +63,8 @@ def dimension_options(key: str, lang: str, filters: dict) -> list[dict]:
         return [
             {"label": group_label(key, row.unit_id, row.name, lang), "value": row.unit_id} for row in frame.itertuples()
         ]
+    if key == "focus_group" and not warehouse.has_table("fct_ticket_group"):
+        return []  # a release built before focus groups: the filter is not applied either (data.py _applicable)
     if key in OPTION_DATASETS:
         return _options(warehouse.dataset(OPTION_DATASETS[key]), lang)
     # Codes without a dim table (org levels, partner kinds…): the catalog's own names.

@@ -57,6 +57,7 @@ DIMENSIONS = (
     "round",
     "batch",
     "term",
+    "focus_group",
     "satisfaction",
     *TIME_DIMENSIONS,
 )
@@ -119,7 +120,10 @@ LOOKUP_DIMENSIONS: Mapping[str, tuple[str, str, str]] = MappingProxyType(
 # the bridge holds the value for the row's key. They narrow (a hot topic's tickets), never group: a ticket
 # with three terms would count three times.
 BRIDGE_DIMENSIONS: Mapping[str, tuple[str, str, str]] = MappingProxyType(
-    {"term": ("fct_ticket_term", "ticket_id", "term")}  # warehouse/terms.py
+    {
+        "term": ("fct_ticket_term", "ticket_id", "term"),  # warehouse/terms.py
+        "focus_group": ("fct_ticket_group", "ticket_id", "focus_group"),  # warehouse/groups.py
+    }
 )
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")

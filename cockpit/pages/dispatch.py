@@ -11,7 +11,7 @@ BOARD = Board(
     id="dispatch",
     path="/dispatch",
     order=5,
-    dimensions=("channel", "category", "department"),
+    dimensions=("channel", "category", "department", "focus_group"),
     groups=(
         KpiGroup(MODULE.headline),
         KpiGroup(
@@ -71,6 +71,8 @@ BOARD = Board(
         Chart("forecast", ("tickets_received",), by="day", title=("未来7天工单预测", "Tickets, next 7 days"), width=6),
         Chart("outlook", ("tickets_received",), width=6),
         Chart("proactive", ("tickets_received",), width=6),
+        # 重点群体: 老年人, 新就业群体, 新市民, 困难群体 against everyone
+        Chart("groups", ("tickets_received", "on_time_rate"), width=6),
         Chart("share", ("tickets_received",), by="channel"),
         Chart(
             "share",

@@ -51,8 +51,6 @@ BOARD = Board(
             sort=(("deadline_at", "asc"),),
             columns=("title", "category", "department_id", "community_id", "deadline_at"),
         ),
-        # the judgement in words, as the wall's rotating line and the brief's summary say it
-        Chart("points", ("tickets_received",), title=("本期要点", "Key points"), width=7),
         Chart(
             "bar",
             ("on_time_rate",),
@@ -62,6 +60,8 @@ BOARD = Board(
             width=5,
             follows_map=True,
         ),
+        # the judgement in words, as the wall's rotating line and the brief's summary say it
+        Chart("points", ("tickets_received",), title=("本期要点", "Key points"), width=7),
         Chart(
             "trend",
             ("tickets_received", "tickets_resolved"),

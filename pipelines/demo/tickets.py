@@ -187,7 +187,16 @@ URGE, URGE_LATE = 0.05, 0.5  # share of citizen tickets urged; of those resolved
 SUSPEND = {"city_mgmt": 0.03}
 REOPEN = 0.015
 VERY = {"satisfied": ("very_satisfied", 0.4), "dissatisfied": ("very_dissatisfied", 0.25)}  # the 5 levels' extremes
-SOLVED = {True: 0.95, False: 0.25}  # a follow-up says "solved", by whether the citizen was satisfied
+SOLVED = {True: 0.95, False: 0.25}
+# Who calls 12345, as its export records it (诉求人类别): shares of callers per focus group, the rest 一般群众;
+# some categories are mostly one group's.
+CALLER_GROUPS = {"elderly": 0.16, "new_employment": 0.05, "new_resident": 0.12, "hardship": 0.04}
+CALLER_GROUPS_BY_CATEGORY = {
+    "elderly_service": {"elderly": 0.8, "hardship": 0.08},
+    "heating": {"elderly": 0.35},
+    "labor_dispute": {"new_employment": 0.3, "new_resident": 0.3},
+    "consumer": {"new_resident": 0.18},
+}  # a follow-up says "solved", by whether the citizen was satisfied
 
 ACTION_ZH = {
     "received": "受理",
@@ -312,6 +321,7 @@ class TicketDesk:
         self.department_zh = codes.name_zh("department")
         self.category_zh = codes.name_zh("category")
         self.channel_zh = codes.name_zh("channel")
+        self.group_zh = codes.name_zh("focus_group")
         self.departments = codes.department_codes()
         rng = rng_for(ctx.seed, "ticket-staff")
         self.dispatchers = ctx.pools.names(rng, 12)
@@ -600,6 +610,22 @@ class TicketDesk:
         self._queue(day, index, lifecycles)
         self._write_events(day)
 
+    def _reporter_groups(self, day: date, tickets: list[Ticket]) -> list[str]:
+        """Each 12345 caller's group as the hotline records it (诉求人类别), from a stream of its own."""
+        rng = rng_for(self.ctx.seed, "reporter-groups", day.toordinal())
+        u = rng.random(len(tickets))
+        groups = []
+        for t, draw in zip(tickets, u, strict=True):
+            shares = {**CALLER_GROUPS, **CALLER_GROUPS_BY_CATEGORY.get(t.category, {})}
+            edge, chosen = 0.0, "general"
+            for group, share in shares.items():
+                edge += share
+                if draw < edge:
+                    chosen = group
+                    break
+            groups.append(chosen)
+        return groups
+
     # ----- exports ---------------------------------------------------------------------------
     def _spoil_rows(
         self, source: str, table: str, index: int, tickets: list[Ticket], rows: list, faults: dict[str, Callable | None]
@@ -633,6 +659,7 @@ class TicketDesk:
         "来电人",
         "来电号码",
         "紧急程度",
+        "诉求人类别",
     ]
 
     def _write_hotline(self, day: date, index: int, tickets: list[Ticket]) -> None:
@@ -649,8 +676,9 @@ class TicketDesk:
                 t.reporter[1],
                 t.reporter[2],
                 "紧急" if t.category in ("elevator", "fire_safety", "drainage") else "一般",
+                self.group_zh[group],
             ]
-            for t in tickets
+            for t, group in zip(tickets, self._reporter_groups(day, tickets), strict=True)
         ]
 
         def undecodable(r):

@@ -25,6 +25,7 @@ def refresh_outputs() -> list:
     return [
         kpis,
         {"id": "wall-ticker", "property": "children"},
+        {"id": "wall-points", "property": "children"},
         {"id": "wall-banner", "property": "children"},
         {"id": "wall-banner", "property": "className"},
         {"id": "wall-release", "property": "data"},

@@ -62,11 +62,11 @@ def _hostile_landing(landing: Path) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerows([header, *rows])
     # one line with a field too many, one with bytes that are no GB18030: both with name and number
-    out.write(f"GDPII0004,{DAY} 11:00:00,噪音扰民,标题,内容,地址,,{NAME},13812345678,一般,多余\n")
+    out.write(f"GDPII0004,{DAY} 11:00:00,噪音扰民,标题,内容,地址,,{NAME},13812345678,一般,一般群众,多余\n")
     body = out.getvalue().encode("gb18030")
     bad_bytes = b"\xff\xfe"  # no GB18030 character starts with 0xFF
     body += f"GDPII0005,{DAY} 12:00:00,噪音扰民,标题,".encode("gb18030") + bad_bytes
-    body += f",地址,,{NAME},13812345678,一般\n".encode("gb18030")
+    body += f",地址,,{NAME},13812345678,一般,一般群众\n".encode("gb18030")
     (hotline / "12345_hostile.csv").write_bytes(body)
 
     def event(event_id: str, action: str) -> str:

@@ -320,3 +320,29 @@ def test_a_months_top_30_topics_are_issues_not_stop_words_numbers_or_pieces_of_p
         words = (topic.term, *topic.aliases)
         assert 0 < topic.count <= sum(1 for text in texts if any(word in text for word in words)), topic
     assert [topic.count for topic in topics] == sorted((topic.count for topic in topics), reverse=True)
+
+
+def test_messages_are_tagged_to_focus_groups_by_the_streets_words(real_home, realdata):
+    """The board records no caller group: each message is tagged by the keyword rules, counted here on the raw
+    file's subject and text (white space removed) with the rules file read as plain YAML."""
+    import yaml
+
+    home, _ = real_home
+    rules = yaml.safe_load(Path("warehouse/vocabulary/focus_groups.yaml").read_text(encoding="utf-8"))
+    expected = Counter()
+    for row in _message_rows(realdata):
+        text = re.sub(r"\s+", "", f"{row['留言主题'] or ''}|{row['留言详情'] or ''}")
+        for group, rule in rules.items():
+            if any(w in text for w in rule["keywords"]) and not any(w in text for w in rule.get("unless") or ()):
+                expected[group] += 1
+    con = _release(home)
+    got = dict(con.execute("SELECT focus_group, count(*) FROM fct_ticket_group GROUP BY 1").fetchall())
+    assert got == dict(expected)
+    assert sum(got.values()) > 100 and len(got) == 4  # every group is found in a year of a city's messages
+    assert {row[0] for row in con.execute("SELECT DISTINCT tagged_by FROM fct_ticket_group").fetchall()} == {"keyword"}
+    # a message about 低保 is a 困难群体 one, whatever else it says
+    about = {row[0] for row in con.execute("SELECT ticket_id FROM fct_ticket WHERE content LIKE '%低保%'").fetchall()}
+    hardship = {
+        r[0] for r in con.execute("SELECT ticket_id FROM fct_ticket_group WHERE focus_group = 'hardship'").fetchall()
+    }
+    assert about and about <= hardship

@@ -38,11 +38,12 @@ def marts_contract() -> dict[str, list[str]]:
 
 def test_marts_contract_parses_into_every_listed_table():
     contract = marts_contract()
-    assert len(contract) == 29  # 11 dimensions, 18 facts
+    assert len(contract) == 30  # 11 dimensions, 19 facts
     assert contract["fct_meeting"] == ["meeting_id", "area_id", "community_id", "held_on", "topic", "attendees"]
     assert contract["fct_ticket"][:3] == ["ticket_id", "channel", "category"]
     assert contract["raw_sensor_reading"] == []
     assert contract["fct_ticket_term"] == ["ticket_id", "term"]
+    assert contract["fct_ticket_group"] == ["ticket_id", "focus_group", "tagged_by"]
 
 
 def test_release_has_every_marts_table_with_its_listed_columns(release):

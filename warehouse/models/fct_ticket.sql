@@ -149,6 +149,7 @@ SELECT
     s.lon,
     s.lat,
     s.reporter_kind,
+    s.reporter_group,
     s.received_at,
     s.received_date,
     s.dispatched_at,

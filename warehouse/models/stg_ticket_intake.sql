@@ -12,6 +12,7 @@ SELECT
     lon,
     lat,
     reporter_kind,
+    reporter_group,
     self_resolved,
     _source,
     day AS loaded_day

@@ -409,6 +409,7 @@ def wall_refresh(client: DashClient, hours: int = WALL_HOURS) -> dict:
     outputs = [
         kpis,
         {"id": "wall-ticker", "property": "children"},
+        {"id": "wall-points", "property": "children"},
         {"id": "wall-banner", "property": "children"},
         {"id": "wall-banner", "property": "className"},
         {"id": "wall-release", "property": "data"},

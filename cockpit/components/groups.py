@@ -1,0 +1,97 @@
+"""The focus-group panel (重点群体): for 老年人, 新就业群体, 新市民 and 困难群体, their tickets and share of all,
+their top categories and their on-time rate against everyone's; a group is a link that narrows the page (its
+KPIs and its record table) to its tickets (`?focus_group=elderly`).
+
+Which tickets are a group's is `fct_ticket_group` (warehouse/groups.py: the export's record of the caller,
+else the street's keyword rules); every number is a catalog KPI with the `focus_group` filter, so the
+panel's counts are the tiles' numbers when the page is narrowed to the group.
+"""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from cockpit.components.format import format_value, is_missing
+from cockpit.data import ScopedWarehouse, Warehouse
+from cockpit.i18n import t
+from cockpit.metrics.period import Period
+from cockpit.view import View
+
+# The KPIs the panel reads: the tickets (count and share) and the rate compared with everyone's.
+COUNT_KPI, RATE_KPI = "tickets_received", "on_time_rate"
+TOP_CATEGORIES = 3
+NO_GROUP = "general"  # 一般群众: recorded, but no focus group (warehouse/groups.py)
+
+
+def _value(warehouse, kpi: str, period: Period, filters: dict) -> float | None:
+    frame = warehouse.metric(kpi, period, filters=filters, compare=False)
+    value = None if frame.empty else frame["value"].iloc[0]
+    return None if is_missing(value) else float(value)
+
+
+def group_rows(warehouse: Warehouse | ScopedWarehouse, period: Period, filters: dict, lang: str) -> list[dict]:
+    """Per focus group, most tickets first: code, name, tickets, share of all, on-time rate, top categories."""
+    names = warehouse.code_list_names("focus_group", lang)
+    total = _value(warehouse, COUNT_KPI, period, filters) or 0.0
+    rows = []
+    for code, name in names.items():
+        if code == NO_GROUP:
+            continue
+        narrowed = {**filters, "focus_group": code}
+        tickets = _value(warehouse, COUNT_KPI, period, narrowed) or 0.0
+        by_category = warehouse.metric(COUNT_KPI, period, filters=narrowed, group_by="category", lang=lang)
+        top = by_category[by_category["value"] > 0].sort_values(["value", "label"], ascending=[False, True])
+        rows.append(
+            {
+                "code": code,
+                "name": name,
+                "tickets": tickets,
+                "share": tickets / total if total else None,
+                "rate": _value(warehouse, RATE_KPI, period, narrowed),
+                "categories": [(row.label, row.value) for row in top.head(TOP_CATEGORIES).itertuples()],
+            }
+        )
+    return sorted(rows, key=lambda row: (-row["tickets"], row["code"]))
+
+
+def group_table(warehouse: Warehouse | ScopedWarehouse, view: View, path: str, title: str, lang: str) -> html.Div:
+    """The panel; the view's group (if any) marked, its link undoing the choice."""
+    heading = html.H6(title, className="panel-title")
+    if not warehouse.has_table("fct_ticket_group"):
+        return html.Div([heading, html.P(t("topics_next_release", lang), className="no-data")], className="surge-panel")
+    filters = {key: value for key, value in view.filters.items() if key != "focus_group"}
+    everyone = _value(warehouse, RATE_KPI, view.period, filters)
+    chosen = view.filters.get("focus_group")
+    body = []
+    for row in group_rows(warehouse, view.period, filters, lang):
+        narrowed = view.with_filter("focus_group", None if row["code"] == chosen else row["code"])
+        categories = "、" if lang == "zh" else ", "
+        body.append(
+            html.Tr(
+                [
+                    html.Td(dcc.Link(row["name"], href=path + narrowed.to_search())),
+                    html.Td(format_value(row["tickets"], "件", lang), className="num"),
+                    html.Td(format_value(row["share"], "%", lang), className="num"),
+                    html.Td(
+                        categories.join(
+                            f"{label} {format_value(value, '件', lang)}" for label, value in row["categories"]
+                        )
+                    ),
+                    html.Td(format_value(row["rate"], "%", lang), className="num"),
+                ],
+                className="chosen" if row["code"] == chosen else None,
+            )
+        )
+    header = html.Tr(
+        [
+            html.Th(t("focus_group", lang)),
+            html.Th(t("tickets", lang)),
+            html.Th(t("share", lang)),
+            html.Th(t("top_categories", lang)),
+            html.Th(t("on_time_vs_all", lang, rate=format_value(everyone, "%", lang))),
+        ]
+    )
+    return html.Div(
+        [heading, html.Table([html.Thead(header), html.Tbody(body)], className="cockpit-table surge-list")],
+        className="surge-panel",
+    )
