@@ -24,6 +24,7 @@ from cockpit.briefing.bulletin import BulletinContent, collect_bulletin
 from cockpit.components.board import Chart, render_chart
 from cockpit.components.charts import as_dict, unplaced_rows, worst_first
 from cockpit.components.format import format_change, format_value, group_label
+from cockpit.components.groups import RATE_KPI, group_rows
 from cockpit.components.points import MODULE_ORDER, KpiLine, extra_points, kpi_line, module_point, sentence
 from cockpit.components.warning import days_text, expected_text, forecast_words, month_text, surge_sentence
 from cockpit.data import ReleaseInfo, ScopedWarehouse, Warehouse, first_data_day
@@ -187,6 +188,8 @@ class Brief:
     street: str = ""  # the configured street's name; empty when none is configured (the cover then names none)
     bulletin: BulletinContent | None = None  # the rankings of a 考核通报
     warning: WarningContent | None = None  # a 工作简报's 预测预警
+    groups: list[tuple[str, ...]] = field(default_factory=list)  # 重点群体: name, tickets, share, top, on time
+    groups_everyone: str = ""  # everyone's on-time rate, beside the groups'
 
     @property
     def title(self) -> str:
@@ -362,9 +365,10 @@ def _collect(
         limit=OVERDUE_ROWS,
         lang="zh",
     )
-    warning = None
+    warning, groups, everyone = None, [], ""
     if bulletin is None:
         warning = collect_warning(warehouse, spec)
+        groups, everyone = collect_groups(warehouse, spec)
         summary += extra_points(warehouse, spec.period, spec.filters)  # 本期要点, as the overview and the wall say them
     used = {line.metric.id: line.metric for content in sections for line in content.kpis}
     used.update({kpi: get_metric(kpi) for kpi in (bulletin.kpis if bulletin else ())})
@@ -385,7 +389,28 @@ def _collect(
         street=street,
         bulletin=bulletin,
         warning=warning,
+        groups=groups,
+        groups_everyone=everyone,
     )
+
+
+def collect_groups(warehouse: Warehouse | ScopedWarehouse, spec: BriefSpec) -> tuple[list[tuple[str, ...]], str]:
+    """The focus-group table, as the dispatch page's panel counts it (cockpit/components/groups.py)."""
+    if not warehouse.has_table("fct_ticket_group"):
+        return [], ""
+    rows = [
+        (
+            row["name"],
+            format_value(row["tickets"], "件"),
+            format_value(row["share"], "%"),
+            "、".join(f"{label}{format_value(value, '件')}" for label, value in row["categories"]),
+            format_value(row["rate"], "%"),
+        )
+        for row in group_rows(warehouse, spec.period, spec.filters, "zh")
+    ]
+    everyone = warehouse.metric(RATE_KPI, spec.period, filters=spec.filters, compare=False)
+    value = None if everyone.empty else everyone["value"].iloc[0]
+    return rows, format_value(value, "%")
 
 
 SURGE_ROWS = 15

@@ -78,3 +78,23 @@ def test_a_click_on_a_group_narrows_the_page_to_its_tickets(warning_street, fram
     assert (
         "focus_group=" not in _hrefs(again)[[r["code"] for r in group_rows(warehouse, PERIOD, {}, "zh")].index(group)]
     )
+
+
+def test_the_brief_prints_the_panels_numbers(warning_street, tmp_path):
+    from pypdf import PdfReader
+
+    from cockpit.components.format import format_value
+    from tests.cockpit.test_briefing import _cli
+
+    out = tmp_path / "october.pdf"
+    result = _cli(warning_street.root, "--period", f"{PERIOD.start}:{PERIOD.end}", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    text = "".join(page.extract_text() for page in PdfReader(out).pages).replace("\n", "").replace(" ", "")
+    section = text[text.index("、重点群体诉求") : text.index("、逾期未办结工单")]
+    for row in group_rows(Warehouse(warning_street), PERIOD, {}, "zh"):
+        line = (
+            f"{row['name']}{format_value(row['tickets'], '件')}{format_value(row['share'], '%')}"
+            f"{row['categories'][0][0]}{format_value(row['categories'][0][1], '件')}"
+        )
+        assert line in section, line
+        assert format_value(row["rate"], "%") in section
