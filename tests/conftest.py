@@ -77,15 +77,20 @@ MONTH_STREET_END = date(2026, 11, 10)
 MONTH_STREET_DAYS = 45
 
 
+def _small_street(tmp_path_factory, name: str, days: int, end: date) -> Home:
+    """A home with `days` of a small demo street (scale 0.1, seed 5) ending `end`, loaded and published."""
+    root = tmp_path_factory.mktemp(name)
+    home = Home(root).ensure()
+    write_street_config(root / "cockpit.toml")
+    generate(home.landing, days=days, end=end, scale=0.1, seed=5)
+    run_pipeline(home, salt=SALT)
+    return home
+
+
 @pytest.fixture(scope="session")
 def month_street(tmp_path_factory) -> Home:
     """A home with six weeks of a small demo street (2026-09-27 … 11-10) loaded and published (read-only)."""
-    root = tmp_path_factory.mktemp("month-street")
-    home = Home(root).ensure()
-    write_street_config(root / "cockpit.toml")
-    generate(home.landing, days=MONTH_STREET_DAYS, end=MONTH_STREET_END, scale=0.1, seed=5)
-    run_pipeline(home, salt=SALT)
-    return home
+    return _small_street(tmp_path_factory, "month-street", MONTH_STREET_DAYS, MONTH_STREET_END)
 
 
 # Fifteen weeks of a small street: eight weeks of baseline, then the generator's labelled surges (pipelines/demo/
@@ -97,12 +102,7 @@ WARNING_STREET_DAYS = 105
 @pytest.fixture(scope="session")
 def warning_street(tmp_path_factory) -> Home:
     """A home with fifteen weeks of a small demo street (2026-07-29 … 11-10) loaded and published (read-only)."""
-    root = tmp_path_factory.mktemp("warning-street")
-    home = Home(root).ensure()
-    write_street_config(root / "cockpit.toml")
-    generate(home.landing, days=WARNING_STREET_DAYS, end=WARNING_STREET_END, scale=0.1, seed=5)
-    run_pipeline(home, salt=SALT)
-    return home
+    return _small_street(tmp_path_factory, "warning-street", WARNING_STREET_DAYS, WARNING_STREET_END)
 
 
 @pytest.fixture

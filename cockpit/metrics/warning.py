@@ -244,21 +244,14 @@ def predict(history: pd.Series, horizon: int = HORIZON, level: float = LEVEL) ->
 
 
 def daily_series(
-    con: duckdb.DuckDBPyConnection,
-    start: date,
-    end: date,
-    *,
-    scope: RowScope | None = None,
-    filters: Mapping[str, str] | None = None,
+    con: duckdb.DuckDBPyConnection, start: date, end: date, **where: RowScope | Mapping | None
 ) -> pd.Series:
-    """Tickets per day from `start` through `end`, every day listed."""
-    where, params = _tickets_where(scope, filters or {})
-    params.update(period_start=start, period_end=end + timedelta(days=1))
-    rows = con.execute(
-        f"SELECT CAST(received_at AS DATE), count(*) FROM fct_ticket WHERE {where} GROUP BY 1", params
-    ).fetchall()
+    """Tickets per day from `start` through `end`, every day listed; `where` is daily_cells' scope and filters."""
+    counts = daily_cells(con, start, end, scope=where.get("scope"), filters=where.get("filters"))
     days = pd.date_range(start, end, freq="D")
-    return pd.Series(dict(rows), dtype=float).reindex(days.date, fill_value=0.0).set_axis(days)
+    if counts.empty:
+        return pd.Series(0.0, index=days)
+    return counts.groupby(pd.to_datetime(counts["day"]))["tickets"].sum().astype(float).reindex(days, fill_value=0.0)
 
 
 def forecast(
