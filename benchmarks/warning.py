@@ -1,8 +1,8 @@
 """Early-warning benchmark: how well surge detection finds the demo's labelled surges, and how the 7-day
 forecast does against the seasonal naive on the last 8 weeks.
 
-Run: python -m benchmarks.warning --home DIR   (a demo home with a loaded release; the longer, the better:
-     the first BASELINE_DAYS days are not tested, and surges start after them)
+Run: python -m benchmarks.warning [--home DIR | --scale 1 --days 365]   (a demo home with a loaded release,
+     or one generated here; the first BASELINE_DAYS days are not tested, and surges start after them)
 
 Detection (cockpit/metrics/warning.py `flag_surges`) runs over every day loaded, as the page would over a
 period that long. The truth is the manifest's `surges` (pipelines/demo/tickets.py): each names a category, a
@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from benchmarks.callbacks import _prepare_home
 from cockpit.metrics.warning import BASELINE_DAYS, HISTORY_DAYS, backtest, daily_cells, daily_series, flag_surges
 from pipelines.demo.manifest import MANIFEST_NAME
 from warehouse.paths import Home
@@ -37,12 +38,14 @@ WEEKS = 8
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--home", type=Path)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--days", type=int, default=365)
     args = parser.parse_args()
-    home = Home(args.home)
+    home = Home(_prepare_home(args))
     release = current_release(home)
     if release is None:
-        raise SystemExit(f"no current release under {args.home}: run `cockpit pipeline run` first")
+        raise SystemExit(f"no current release under {home.root}: run `cockpit pipeline run` first")
     manifest = json.loads((home.landing / MANIFEST_NAME).read_text(encoding="utf-8"))
     truth = {
         (surge["category"], surge["community_id"], date.fromisoformat(surge["start"]) + timedelta(days=offset))
