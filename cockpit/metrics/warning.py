@@ -220,8 +220,12 @@ class Forecast:
 
 
 def seasonal_naive(history: pd.Series, horizon: int = HORIZON) -> np.ndarray:
-    """Each coming day as the same weekday in the last week of `history`."""
-    last_week = history.to_numpy()[-SEASON:]
+    """Each coming day as the same weekday in the last week of `history`; with less than a week loaded, the
+    mean of what there is (0 with nothing)."""
+    values = history.to_numpy(dtype=float)
+    if len(values) < SEASON:
+        return np.full(horizon, values.mean() if len(values) else 0.0)
+    last_week = values[-SEASON:]
     return np.array([last_week[step % SEASON] for step in range(horizon)], dtype=float)
 
 
@@ -230,7 +234,7 @@ def predict(history: pd.Series, horizon: int = HORIZON, level: float = LEVEL) ->
     days; a history shorter than three weeks is forecast seasonal-naive with no interval."""
     values = history.to_numpy(dtype=float)
     if len(values) < 3 * SEASON:
-        naive = seasonal_naive(history, horizon) if len(values) >= SEASON else np.full(horizon, values.mean())
+        naive = seasonal_naive(history, horizon)
         return naive, naive, naive
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel  # noqa: PLC0415 (a slow import, used here)
 

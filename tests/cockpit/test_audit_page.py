@@ -318,21 +318,12 @@ def token_rows(tree) -> dict[str, str]:
 
 
 def wall_refresh(admin: AdminClient, client) -> int:
-    from cockpit.components.wall import BOARDS
     from cockpit.pages.wall import config
+    from tests.cockpit.test_wall import refresh_outputs
 
-    kpis = [{"id": {"board": b.id, "type": "wall-kpis"}, "property": "children"} for b in BOARDS]
-    outputs = [
-        kpis,
-        {"id": "wall-ticker", "property": "children"},
-        {"id": "wall-banner", "property": "children"},
-        {"id": "wall-banner", "property": "className"},
-        {"id": "wall-release", "property": "data"},
-        {"id": "wall-alarm", "property": "data"},
-    ]
     body = admin.payload(
         "wall-ticker.children",
-        outputs,
+        refresh_outputs(),
         [{"id": "wall-refresh", "property": "n_intervals", "value": 1}],
         state=[
             {"id": "wall-config", "property": "data", "value": config({}, "zh")},

@@ -404,17 +404,9 @@ def wall_client(app, reader: Reader) -> DashClient:
 
 def wall_refresh(client: DashClient, hours: int = WALL_HOURS) -> dict:
     from cockpit.pages.wall import config
+    from tests.cockpit.test_wall import refresh_outputs
 
-    kpis = [{"id": {"board": b.id, "type": "wall-kpis"}, "property": "children"} for b in WALL_BOARDS]
-    outputs = [
-        kpis,
-        {"id": "wall-ticker", "property": "children"},
-        {"id": "wall-points", "property": "children"},
-        {"id": "wall-banner", "property": "children"},
-        {"id": "wall-banner", "property": "className"},
-        {"id": "wall-release", "property": "data"},
-        {"id": "wall-alarm", "property": "data"},
-    ]
+    outputs = refresh_outputs()
     settings = {**config({}, "zh"), "alarm_level": "low", "alarm_hours": hours}
     return client.update(
         "wall-ticker.children",

@@ -190,3 +190,12 @@ def test_proactive_lists_what_was_high_in_the_same_month_of_a_past_year():
     assert found[0].years == (2025,)
     # without a past year's same month loaded there is nothing to say
     assert proactive(con, date(2026, 12, 1), date(2026, 1, 1), through) is None
+
+
+def test_a_street_with_days_not_weeks_of_data_is_forecast_at_its_mean():
+    # a street that began loading three days ago: no week to repeat, no season to fit
+    series = pd.Series([4.0, 6.0, 8.0], index=pd.date_range("2026-09-26", periods=3, freq="D"))
+    assert list(seasonal_naive(series)) == [6.0] * 7
+    mean, lower, upper = predict(series)
+    assert list(mean) == list(lower) == list(upper) == [6.0] * 7
+    assert list(seasonal_naive(series.iloc[:0])) == [0.0] * 7
