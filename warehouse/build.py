@@ -189,6 +189,7 @@ def build_release(
     memory_limit: str | None = None,
     code_rows: Mapping[str, tuple[dict[str, str], ...]] | None = None,
     cache_dir: Path | None = None,
+    threads: int | None = None,
 ) -> None:
     """Build a new release file at `target` from the lake under `lake`.
 
@@ -202,7 +203,8 @@ def build_release(
     add to the code tables (seed_<name>); a code already in the seed keeps the
     seed's row. After the SQL models, `fct_ticket_term` is cut from the tickets' text
     (warehouse/terms.py; `cache_dir` keeps the terms of texts already cut between builds).
-    Raises ReleaseBuildError with a one-line
+    `threads` caps DuckDB's threads (default: one per core); the marts do not depend on it
+    (tests/warehouse/test_digest.py). Raises ReleaseBuildError with a one-line
     reason; on failure every file the build made is removed.
     """
     target = Path(target)
@@ -232,6 +234,8 @@ def build_release(
         con.execute("SET enable_progress_bar = false")
         if memory_limit:
             con.execute("SET memory_limit = ?", [memory_limit])
+        if threads:
+            con.execute("SET threads = ?", [threads])
         con.execute(f"SET TimeZone = '{TIME_ZONE}'")
         # Models never rely on row order; dropping it lets big CTAS run in parallel with less memory.
         con.execute("SET preserve_insertion_order = false")

@@ -17,26 +17,17 @@ import pyarrow.parquet as pq
 from pipelines import run as run_module
 from pipelines.run import EXIT_FAILED, EXIT_NOTHING_LOADED, run_pipeline
 from tests.conftest import DEMO_DAYS, DEMO_START, SALT
+from warehouse.digest import table_digests
 from warehouse.releases import current_release, list_releases, open_release, verify_release
 
 PHONE_OR_ID = r"1[3-9][0-9]{9}|[0-9]{17}[0-9Xx]"
 
 
 def _mart_fingerprints(release) -> dict[str, tuple]:
-    """Row count and an order-independent content hash of every dim_/fct_ table."""
+    """Row count and an order-independent content hash of every dim_/fct_ table (warehouse/digest.py)."""
     con = open_release(release)
     try:
-        tables = [
-            r[0]
-            for r in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
-                "AND (table_name LIKE 'dim\\_%' ESCAPE '\\' OR table_name LIKE 'fct\\_%' ESCAPE '\\')"
-            ).fetchall()
-        ]
-        return {
-            t: con.execute(f"SELECT count(*), sum(hash(CAST(x AS VARCHAR))) FROM {t} AS x").fetchone()
-            for t in sorted(tables)
-        }
+        return {name: digest for name, digest in table_digests(con).items() if name.startswith(("dim_", "fct_"))}
     finally:
         con.close()
 

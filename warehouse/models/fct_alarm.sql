@@ -1,11 +1,12 @@
 -- grain: one alarm (alarm_id), built from its raised / acknowledged / cleared events
--- Device, kind and level are taken from the raised event when there is one.
+-- Device, kind and level are taken from the raised event when there is one (else the earliest event;
+-- at one moment, by event type: a total order, so that two builds agree).
 WITH alarms AS (
     SELECT
         alarm_id,
-        arg_min(device_id, (event_type <> 'raised', event_at)) AS device_id,
-        arg_min(alarm_kind, (event_type <> 'raised', event_at)) AS alarm_kind,
-        arg_min(level, (event_type <> 'raised', event_at)) AS level,
+        arg_min(device_id, (event_type <> 'raised', event_at, event_type)) AS device_id,
+        arg_min(alarm_kind, (event_type <> 'raised', event_at, event_type)) AS alarm_kind,
+        arg_min(level, (event_type <> 'raised', event_at, event_type)) AS level,
         min(event_at) FILTER (WHERE event_type = 'raised') AS raised_at,
         min(event_at) FILTER (WHERE event_type = 'acknowledged') AS acknowledged_at,
         min(event_at) FILTER (WHERE event_type = 'cleared') AS cleared_at

@@ -29,7 +29,7 @@ event_summary AS (
         min(event_at) FILTER (
             WHERE event_type = 'follow_up' AND satisfaction IN ('dissatisfied', 'very_dissatisfied')
         ) AS first_dissatisfied_at,
-        arg_max(department_id, event_at) FILTER (
+        arg_max(department_id, (event_at, event_id)) FILTER (
             WHERE event_type = 'dispatched' AND department_id IS NOT NULL
         ) AS department_id,
         count(*) FILTER (WHERE event_type = 'returned') AS returned_count,
