@@ -30,6 +30,7 @@ import yaml
 
 from warehouse.calendar import TIME_ZONE, calendar_range, working_day_calendar
 from warehouse.groups import ticket_groups
+from warehouse.manifest import MANIFEST_TABLE, fingerprint, lake_files
 from warehouse.releases import build_files, discard
 from warehouse.terms import ticket_terms
 
@@ -216,7 +217,7 @@ def build_release(
     extra_tables = dict(extra_tables or {})
     _check_extra_names(extra_tables, models, contracts)
 
-    steps = ["lake", "seeds", "dim_calendar", "meta_release", "extra_tables"]
+    steps = ["lake", "seeds", "dim_calendar", "meta_release", MANIFEST_TABLE, "extra_tables"]
     steps += [model.name for model in models] + [*PYTHON_MODELS, "checkpoint"]
     done = 0
 
@@ -249,11 +250,21 @@ def build_release(
         step_done("seeds")
         _run_step("dim_calendar", lambda: _create_calendar(con, lake, contracts, data_through))
         step_done("dim_calendar")
+        files = lake_files(lake, data_through)  # the lake as this build reads it (warehouse/manifest.py)
         _run_step(
             "meta_release",
-            lambda: _create_meta_release(con, run_id=run_id, data_through=data_through, is_demo=is_demo, lake=lake),
+            lambda: _create_meta_release(
+                con,
+                run_id=run_id,
+                data_through=data_through,
+                is_demo=is_demo,
+                lake=lake,
+                lake_fingerprint=fingerprint(files),
+            ),
         )
         step_done("meta_release")
+        _run_step(MANIFEST_TABLE, lambda: _create_from_arrow(con, MANIFEST_TABLE, files))
+        step_done(MANIFEST_TABLE)
         for name, table in extra_tables.items():
             _run_step(f"extra table {name}", lambda name=name, table=table: _create_from_arrow(con, name, table))
         step_done("extra_tables")
@@ -282,7 +293,9 @@ def _run_step(label: str, action: Callable[[], object]) -> None:
 
 def _check_extra_names(extra_tables: Mapping, models: list[Model], contracts: Mapping) -> None:
     taken = {model.name for model in models} | {f"lake_{table}" for table in contracts}
-    taken |= {"dim_calendar", "meta_release"} | {f"seed_{path.stem}" for path in SEEDS_DIR.glob("*.csv")}
+    taken |= {"dim_calendar", "meta_release", MANIFEST_TABLE} | {
+        f"seed_{path.stem}" for path in SEEDS_DIR.glob("*.csv")
+    }
     for name in extra_tables:
         if not _NAME.match(name):
             raise ReleaseBuildError(f"extra table name {name!r} must be lower_snake_case")
@@ -368,7 +381,13 @@ def _create_calendar(con: duckdb.DuckDBPyConnection, lake: Path, contracts: Mapp
 
 
 def _create_meta_release(
-    con: duckdb.DuckDBPyConnection, *, run_id: str, data_through: date, is_demo: bool, lake: Path
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    data_through: date,
+    is_demo: bool,
+    lake: Path,
+    lake_fingerprint: str,
 ) -> None:
     meta = pa.table(
         {
@@ -380,6 +399,7 @@ def _create_meta_release(
             "data_through": pa.array([data_through], pa.date32()),
             "is_demo": pa.array([is_demo], pa.bool_()),
             "lake_path": pa.array([str(lake)], pa.string()),
+            "lake_fingerprint": pa.array([lake_fingerprint], pa.string()),
         }
     )
     _create_from_arrow(con, "meta_release", meta)
