@@ -358,7 +358,7 @@ class Warehouse:
         """The 7-day ticket forecast after the last complete day (cockpit/metrics/warning.py), cached; None with
         no tickets loaded."""
         through, first = self.complete_through(TICKETS_KPI) or self.info.data_through, first_data_day(self)
-        if first is None:
+        if first is None or first > through:
             return None
         frozen = tuple(sorted(self._applicable(filters).items()))
         return self._cached(

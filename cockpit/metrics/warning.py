@@ -270,9 +270,13 @@ def forecast(
     start = through - timedelta(days=HISTORY_DAYS - 1)
     if first_day is not None:
         start = max(start, first_day)
-    history = daily_series(con, start, through, scope=scope, filters=filters)
+    return forecast_of(daily_series(con, start, through, scope=scope, filters=filters))
+
+
+def forecast_of(history: pd.Series) -> Forecast:
+    """The HORIZON days after the last day of `history` (daily counts indexed by day)."""
     mean, lower, upper = predict(history)
-    future = pd.date_range(through + timedelta(days=1), periods=HORIZON, freq="D")
+    future = pd.date_range(history.index[-1] + timedelta(days=1), periods=HORIZON, freq="D")
     return Forecast(
         history=history,
         mean=pd.Series(mean, index=future),
@@ -314,22 +318,13 @@ def category_forecasts(
     per_day = counts.groupby(["category", "day"])["tickets"].sum()
     ranked = per_day.groupby("category").sum().sort_values(ascending=False).head(limit).index
     days = pd.date_range(start, through, freq="D")
-    future = pd.date_range(through + timedelta(days=1), periods=HORIZON, freq="D")
     found = []
     for category in ranked:
         series = per_day.loc[category]
         history = pd.Series(series.to_numpy(dtype=float), index=pd.to_datetime(series.index)).reindex(
             days, fill_value=0.0
         )
-        mean, lower, upper = predict(history)
-        fc = Forecast(
-            history=history,
-            mean=pd.Series(mean, index=future),
-            lower=pd.Series(lower, index=future),
-            upper=pd.Series(upper, index=future),
-            naive=pd.Series(seasonal_naive(history), index=future),
-        )
-        found.append(CategoryForecast(str(category), int(history.iloc[-HORIZON:].sum()), fc))
+        found.append(CategoryForecast(str(category), int(history.iloc[-HORIZON:].sum()), forecast_of(history)))
     return found
 
 
