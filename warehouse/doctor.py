@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import duckdb
+
 from warehouse.ledger import loaded_days, rejected_days, written_days
+from warehouse.manifest import MANIFEST_TABLE, changes, lake_files
 from warehouse.paths import Home
 from warehouse.releases import (
     HomeBusy,
@@ -47,6 +50,7 @@ def examine(home: Home, min_free_bytes: int | None = None) -> list[Finding]:
         *_releases(home),
         *_stray_builds(home),
         *_lake_against_ledger(home),
+        *_lake_since_release(home),
         *_free_space(home, min_free_bytes),
         *_rejected(home),
     ]
@@ -149,6 +153,35 @@ def _lake_against_ledger(home: Home) -> list[Finding]:
     if not findings:
         findings.append(Finding("ok", f"the lake and the ledger agree on {len(loaded)} loaded source-day(s)"))
     return findings
+
+
+def _lake_since_release(home: Home) -> list[Finding]:
+    """The lake against the current release's record of it (meta_lake_file), over the days that release read."""
+    release = current_release(home)
+    if release is None or not _opens(release):
+        return []
+    con = duckdb.connect(str(release), read_only=True)
+    try:
+        tables = con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        if (MANIFEST_TABLE,) not in tables:
+            return [Finding("note", f"{release.name} was built before releases recorded their lake")]
+        ((through,),) = con.execute("SELECT data_through FROM meta_release").fetchall()
+        recorded = con.sql(f"SELECT * FROM {MANIFEST_TABLE}").to_arrow_table()
+    finally:
+        con.close()
+    changed = changes(recorded, lake_files(home.lake, through))
+    if not changed:
+        return [Finding("ok", f"the lake is as {release.name} found it ({recorded.num_rows} files through {through})")]
+    counts = f"{len(changed.added)} new, {len(changed.rewritten)} rewritten, {len(changed.removed)} gone"
+    return [
+        Finding(
+            "note",
+            f"the lake changed since {release.name} was built, in the days it read ({counts}): "
+            + ", ".join(changed.files[:SHOWN]),
+            "a later load, a rollback or a run that did not publish changed them; "
+            "`cockpit pipeline run` builds a release from the lake as it is now",
+        )
+    ]
 
 
 def _free_space(home: Home, min_free_bytes: int | None) -> list[Finding]:

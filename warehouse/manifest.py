@@ -13,6 +13,7 @@ reads only those.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -60,3 +61,34 @@ def fingerprint(files: pa.Table) -> str:
 def lake_fingerprint(lake: Path, data_through: date) -> str:
     """The fingerprint the lake has now, for comparing with a release's."""
     return fingerprint(lake_files(lake, data_through))
+
+
+@dataclass(frozen=True)
+class LakeChanges:
+    """How a lake differs from a release's listing of it: files by their path relative to the lake."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    rewritten: tuple[str, ...] = ()  # the same path with another size or time: a partition replaced
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.rewritten)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return tuple(sorted((*self.added, *self.removed, *self.rewritten)))
+
+
+def changes(before: pa.Table, after: pa.Table) -> LakeChanges:
+    """The files added, removed and rewritten between two listings (`lake_files`, or a release's meta_lake_file)."""
+
+    def keyed(table: pa.Table) -> dict[str, tuple[int, int]]:
+        rows = table.select(["file", "size_bytes", "mtime_ns"]).to_pylist()
+        return {row["file"]: (row["size_bytes"], row["mtime_ns"]) for row in rows}
+
+    old, new = keyed(before), keyed(after)
+    return LakeChanges(
+        added=tuple(sorted(set(new) - set(old))),
+        removed=tuple(sorted(set(old) - set(new))),
+        rewritten=tuple(sorted(path for path in set(old) & set(new) if old[path] != new[path])),
+    )

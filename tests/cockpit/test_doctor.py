@@ -35,8 +35,9 @@ def test_a_healthy_home_passes_with_a_line_per_check(loaded_demo):
     result = doctor(loaded_demo.home)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert all(line.startswith("ok: ") for line in lines) and len(lines) == 5
+    assert all(line.startswith("ok: ") for line in lines) and len(lines) == 6
     assert loaded_demo.release.name in result.stdout
+    assert f"ok: the lake is as {loaded_demo.release.name} found it" in result.stdout
 
 
 def test_garbage_in_current_says_which_release_to_roll_back_to(home, loaded_demo):

@@ -70,3 +70,45 @@ def test_the_fingerprint_changes_with_any_file_it_covers_and_only_with_those(lak
     shutil.copy(some, extra)
     assert lake_fingerprint(lake, through) != before
     assert "hotline_12345" in set(lake_files(lake, through).column("source").to_pylist())
+
+
+def test_the_changes_between_two_listings_name_each_file():
+    import pyarrow as pa
+
+    from warehouse.manifest import MANIFEST_SCHEMA, changes
+
+    def listing(*rows):
+        columns = list(zip(*rows, strict=True))
+        return pa.Table.from_arrays(
+            [pa.array(list(c), f.type) for c, f in zip(columns, MANIFEST_SCHEMA, strict=True)], schema=MANIFEST_SCHEMA
+        )
+
+    day = date(2026, 10, 1)
+    a = ("t", day, "s", "t/day=2026-10-01/s.parquet", 10, 1)
+    b = ("t", day, "u", "t/day=2026-10-01/u.parquet", 20, 2)
+    c = ("t", day, "v", "t/day=2026-10-01/v.parquet", 30, 3)
+    found = changes(listing(a, b), listing(a[:4] + (10, 5), c))
+    assert (found.added, found.removed, found.rewritten) == ((c[3],), (b[3],), (a[3],))
+    assert not changes(listing(a, b), listing(b, a))
+
+
+def test_the_doctor_says_whether_the_lake_is_as_the_current_release_found_it(loaded_demo, tmp_path):
+    from warehouse.doctor import examine
+    from warehouse.paths import Home
+
+    shutil.copytree(loaded_demo.home.root, tmp_path / "home", symlinks=True)
+    home = Home(tmp_path / "home")
+
+    def said() -> str:
+        return "\n".join(
+            f.line() for f in examine(home, min_free_bytes=0) if "lake" in f.what and "ledger" not in f.what
+        )
+
+    assert said().startswith("ok: the lake is as ")
+    some = sorted(home.lake.glob("video_status/day=*/*.parquet"))[0]
+    stat = some.stat()
+    os.utime(some, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    assert "(0 new, 1 rewritten, 0 gone)" in said() and some.relative_to(home.lake).as_posix() in said()
+    assert said().startswith("note: the lake changed since ")
+    some.unlink()
+    assert "(0 new, 0 rewritten, 1 gone)" in said()
