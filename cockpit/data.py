@@ -48,6 +48,7 @@ from cockpit.metrics.warning import (
     surges,
 )
 from cockpit.status import sources_complete_through
+from warehouse.groups import NO_GROUP
 from warehouse.paths import Home
 from warehouse.releases import META_COLUMNS, RELEASE_SUFFIX, Resolved, open_release, resolve_release
 
@@ -79,7 +80,9 @@ DATASETS: Mapping[str, str] = {
     "departments": "SELECT department_id AS value, name_zh, name_en FROM dim_department ORDER BY 1",
     "channels": "SELECT channel AS value, name_zh, name_en FROM dim_channel ORDER BY 1",
     "categories": "SELECT category AS value, name_zh, name_en FROM dim_category ORDER BY 1",
-    "focus_groups": "SELECT code AS value, name_zh, name_en FROM seed_focus_group WHERE code <> 'general' ORDER BY 1",
+    "focus_groups": (
+        f"SELECT code AS value, name_zh, name_en FROM seed_focus_group WHERE code <> '{NO_GROUP}' ORDER BY 1"
+    ),
     # the taxonomy's groups are names already (a flat category is its own group)
     "category_groups_1": "SELECT DISTINCT group_1 AS value, group_1 AS name_zh FROM dim_category ORDER BY 1",
     "category_groups_2": "SELECT DISTINCT group_2 AS value, group_2 AS name_zh FROM dim_category ORDER BY 1",
@@ -354,10 +357,14 @@ class Warehouse:
             lambda cur: surges(cur, period, scope=scope, filters=dict(frozen), first_day=first),
         )
 
+    def _ticket_days(self) -> tuple[date, date | None]:
+        """The last day the tickets are complete through, and the first day with a ticket (None: none)."""
+        return self.complete_through(TICKETS_KPI) or self.info.data_through, first_data_day(self)
+
     def forecast(self, *, filters: Mapping[str, str] | None = None, scope: RowScope | None = None) -> Forecast | None:
         """The 7-day ticket forecast after the last complete day (cockpit/metrics/warning.py), cached; None with
         no tickets loaded."""
-        through, first = self.complete_through(TICKETS_KPI) or self.info.data_through, first_data_day(self)
+        through, first = self._ticket_days()
         if first is None or first > through:
             return None
         frozen = tuple(sorted(self._applicable(filters).items()))
@@ -370,7 +377,7 @@ class Warehouse:
         self, *, filters: Mapping[str, str] | None = None, scope: RowScope | None = None, limit: int = 10
     ) -> list[CategoryForecast]:
         """The 7-day forecast of each of the categories with most tickets (cockpit/metrics/warning.py), cached."""
-        through, first = self.complete_through(TICKETS_KPI) or self.info.data_through, first_data_day(self)
+        through, first = self._ticket_days()
         if first is None:
             return []
         frozen = tuple(sorted(self._applicable(filters).items()))
@@ -386,7 +393,7 @@ class Warehouse:
     ) -> tuple[date, list[Proactive] | None]:
         """The 未诉先办 list for the month after the last complete day (cockpit/metrics/warning.py), cached:
         (that month's first day, the list or None without a past year's same month)."""
-        through, first = self.complete_through(TICKETS_KPI) or self.info.data_through, first_data_day(self)
+        through, first = self._ticket_days()
         month = next_month(through)
         if first is None:
             return month, None

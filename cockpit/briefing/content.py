@@ -24,9 +24,16 @@ from cockpit.briefing.bulletin import BulletinContent, collect_bulletin
 from cockpit.components.board import Chart, render_chart
 from cockpit.components.charts import as_dict, unplaced_rows, worst_first
 from cockpit.components.format import format_change, format_value, group_label
-from cockpit.components.groups import RATE_KPI, group_rows
+from cockpit.components.groups import GROUPS_TABLE, RATE_KPI, group_rows, kpi_value
 from cockpit.components.points import MODULE_ORDER, KpiLine, extra_points, kpi_line, module_point, sentence
-from cockpit.components.warning import days_text, expected_text, forecast_words, month_text, surge_sentence
+from cockpit.components.warning import (
+    forecast_words,
+    month_text,
+    proactive_cells,
+    surge_cells,
+    surge_sentence,
+    warning_names,
+)
 from cockpit.data import ReleaseInfo, ScopedWarehouse, Warehouse, first_data_day
 from cockpit.i18n import t
 from cockpit.metrics import Metric, Period, get_metric
@@ -396,7 +403,7 @@ def _collect(
 
 def collect_groups(warehouse: Warehouse | ScopedWarehouse, spec: BriefSpec) -> tuple[list[tuple[str, ...]], str]:
     """The focus-group table, as the dispatch page's panel counts it (cockpit/components/groups.py)."""
-    if not warehouse.has_table("fct_ticket_group"):
+    if not warehouse.has_table(GROUPS_TABLE):
         return [], ""
     rows = [
         (
@@ -408,9 +415,7 @@ def collect_groups(warehouse: Warehouse | ScopedWarehouse, spec: BriefSpec) -> t
         )
         for row in group_rows(warehouse, spec.period, spec.filters, "zh")
     ]
-    everyone = warehouse.metric(RATE_KPI, spec.period, filters=spec.filters, compare=False)
-    value = None if everyone.empty else everyone["value"].iloc[0]
-    return rows, format_value(value, "%")
+    return rows, format_value(kpi_value(warehouse, RATE_KPI, spec.period, spec.filters), "%")
 
 
 SURGE_ROWS = 15
@@ -418,19 +423,9 @@ SURGE_ROWS = 15
 
 def collect_warning(warehouse: Warehouse | ScopedWarehouse, spec: BriefSpec) -> WarningContent:
     """The brief's 预测预警, with the screens' numbers (the same warehouse calls as the dispatch page)."""
-    names = {listed: warehouse.code_list_names(listed, "zh") for listed in ("category", "community")}
+    names = warning_names(warehouse, "zh")
     found = warehouse.surges(spec.period, filters=spec.filters)
-    rows = [
-        (
-            days_text(surge.start, surge.end, "zh"),
-            names["community"].get(surge.community_id, surge.community_id),
-            names["category"].get(surge.category, surge.category),
-            format_value(surge.observed, "件"),
-            expected_text(surge.expected, "zh"),
-            f"×{surge.ratio:.1f}",
-        )
-        for surge in found[:SURGE_ROWS]
-    ]
+    rows = [surge_cells(surge, names, "zh") for surge in found[:SURGE_ROWS]]
     content = WarningContent(surge_sentence(found, names), rows)
     through = warehouse.complete_through(TICKETS_KPI) or warehouse.info.data_through
     if spec.period.end < through:
@@ -440,16 +435,7 @@ def collect_warning(warehouse: Warehouse | ScopedWarehouse, spec: BriefSpec) -> 
         content.forecast = forecast_words(fc, "zh")
     month, items = warehouse.proactive(filters=spec.filters)
     content.proactive_title = f"{t('proactive', 'zh')} · {month_text(month, 'zh')}"
-    content.proactive = [
-        (
-            names["community"].get(item.community_id, item.community_id),
-            names["category"].get(item.category, item.category),
-            expected_text(item.same_month, "zh"),
-            expected_text(item.usual, "zh"),
-            f"×{item.ratio:.1f}",
-        )
-        for item in items or ()
-    ]
+    content.proactive = [proactive_cells(item, names, "zh") for item in items or ()]
     if items is None:
         content.proactive_title += f"（{t('proactive_needs_year', 'zh')}）"
     return content

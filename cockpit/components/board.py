@@ -37,7 +37,7 @@ from cockpit.components.records import declare_record_kpis, record_panel
 from cockpit.components.table import report_table
 from cockpit.components.theme import graph_config
 from cockpit.components.topics import topic_table
-from cockpit.components.warning import outlook_table, proactive_table, surge_table
+from cockpit.components.warning import outlook_table, proactive_table, surge_table, warning_names
 from cockpit.data import NoRelease, current_warehouse
 from cockpit.i18n import current_language, current_theme, dimension_name, t
 from cockpit.metrics import Metric, Period, get_metric
@@ -366,24 +366,19 @@ def render_topics(board: Board, chart: Chart, view: View, lang: str) -> html.Div
     return topic_table(topics, view, board.path, title, lang, rising=rising)
 
 
-def warning_names(lang: str) -> dict[str, dict[str, str]]:
-    """The category and community names a warning panel prints, in `lang`."""
-    warehouse = current_warehouse()
-    return {listed: warehouse.code_list_names(listed, lang) for listed in ("category", "community")}
-
-
 def render_warning(board: Board, chart: Chart, view: View, lang: str) -> html.Div:
     """The surge alarms of the view's period, each category's forecast, or the 未诉先办 list of the coming month."""
     warehouse = current_warehouse()
+    names = warning_names(warehouse, lang)
     if chart.kind == "outlook":
         found = warehouse.category_forecasts(filters=_group_filters(view, "category"), limit=chart.top or 10)
-        return outlook_table(found, warning_names(lang), view, lang)
+        return outlook_table(found, names, view, lang)
     if chart.kind == "surges":
         title = _title(chart, lang) if chart.title else t("surges", lang)
         found = warehouse.surges(view.period, filters=view.filters)
-        return surge_table(found, warning_names(lang), view, title, lang, top=chart.top or 10)
+        return surge_table(found, names, view, title, lang, top=chart.top or 10)
     month, items = warehouse.proactive(filters=view.filters, limit=chart.top or 10)
-    return proactive_table(month, items, warning_names(lang), view, lang)
+    return proactive_table(month, items, names, view, lang)
 
 
 def render_points(chart: Chart, view: View, lang: str) -> html.Div:

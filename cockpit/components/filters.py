@@ -17,6 +17,7 @@ import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from cockpit.components.format import group_label
+from cockpit.components.groups import GROUPS_TABLE
 from cockpit.data import current_warehouse
 from cockpit.i18n import dimension_name, t
 from cockpit.metrics.catalog import value_labels
@@ -63,7 +64,7 @@ def dimension_options(key: str, lang: str, filters: dict) -> list[dict]:
         return [
             {"label": group_label(key, row.unit_id, row.name, lang), "value": row.unit_id} for row in frame.itertuples()
         ]
-    if key == "focus_group" and not warehouse.has_table("fct_ticket_group"):
+    if key == "focus_group" and not warehouse.has_table(GROUPS_TABLE):
         return []  # a release built before focus groups: the filter is not applied either (data.py _applicable)
     if key in OPTION_DATASETS:
         return _options(warehouse.dataset(OPTION_DATASETS[key]), lang)

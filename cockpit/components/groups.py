@@ -14,16 +14,20 @@ from dash import dcc, html
 from cockpit.components.format import format_value, is_missing
 from cockpit.data import ScopedWarehouse, Warehouse
 from cockpit.i18n import t
+from cockpit.metrics.catalog import BRIDGE_DIMENSIONS
 from cockpit.metrics.period import Period
 from cockpit.view import View
+from warehouse.groups import NO_GROUP
 
 # The KPIs the panel reads: the tickets (count and share) and the rate compared with everyone's.
 COUNT_KPI, RATE_KPI = "tickets_received", "on_time_rate"
 TOP_CATEGORIES = 3
-NO_GROUP = "general"  # 一般群众: recorded, but no focus group (warehouse/groups.py)
+# The table of who a ticket comes from (warehouse/groups.py), as the catalog's focus_group bridge names it.
+GROUPS_TABLE = BRIDGE_DIMENSIONS["focus_group"][0]
 
 
-def _value(warehouse, kpi: str, period: Period, filters: dict) -> float | None:
+def kpi_value(warehouse, kpi: str, period: Period, filters: dict) -> float | None:
+    """A KPI's value for the period (None when it has none)."""
     frame = warehouse.metric(kpi, period, filters=filters, compare=False)
     value = None if frame.empty else frame["value"].iloc[0]
     return None if is_missing(value) else float(value)
@@ -32,13 +36,13 @@ def _value(warehouse, kpi: str, period: Period, filters: dict) -> float | None:
 def group_rows(warehouse: Warehouse | ScopedWarehouse, period: Period, filters: dict, lang: str) -> list[dict]:
     """Per focus group, most tickets first: code, name, tickets, share of all, on-time rate, top categories."""
     names = warehouse.code_list_names("focus_group", lang)
-    total = _value(warehouse, COUNT_KPI, period, filters) or 0.0
+    total = kpi_value(warehouse, COUNT_KPI, period, filters) or 0.0
     rows = []
     for code, name in names.items():
         if code == NO_GROUP:
             continue
         narrowed = {**filters, "focus_group": code}
-        tickets = _value(warehouse, COUNT_KPI, period, narrowed) or 0.0
+        tickets = kpi_value(warehouse, COUNT_KPI, period, narrowed) or 0.0
         by_category = warehouse.metric(COUNT_KPI, period, filters=narrowed, group_by="category", lang=lang)
         top = by_category[by_category["value"] > 0].sort_values(["value", "label"], ascending=[False, True])
         rows.append(
@@ -47,7 +51,7 @@ def group_rows(warehouse: Warehouse | ScopedWarehouse, period: Period, filters: 
                 "name": name,
                 "tickets": tickets,
                 "share": tickets / total if total else None,
-                "rate": _value(warehouse, RATE_KPI, period, narrowed),
+                "rate": kpi_value(warehouse, RATE_KPI, period, narrowed),
                 "categories": [(row.label, row.value) for row in top.head(TOP_CATEGORIES).itertuples()],
             }
         )
@@ -57,10 +61,10 @@ def group_rows(warehouse: Warehouse | ScopedWarehouse, period: Period, filters: 
 def group_table(warehouse: Warehouse | ScopedWarehouse, view: View, path: str, title: str, lang: str) -> html.Div:
     """The panel; the view's group (if any) marked, its link undoing the choice."""
     heading = html.H6(title, className="panel-title")
-    if not warehouse.has_table("fct_ticket_group"):
+    if not warehouse.has_table(GROUPS_TABLE):
         return html.Div([heading, html.P(t("topics_next_release", lang), className="no-data")], className="surge-panel")
     filters = {key: value for key, value in view.filters.items() if key != "focus_group"}
-    everyone = _value(warehouse, RATE_KPI, view.period, filters)
+    everyone = kpi_value(warehouse, RATE_KPI, view.period, filters)
     chosen = view.filters.get("focus_group")
     body = []
     for row in group_rows(warehouse, view.period, filters, lang):

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cockpit.components.format import format_change, format_value, is_missing, metric_name
-from cockpit.components.warning import forecast_words, month_text, surge_sentence
+from cockpit.components.warning import forecast_words, month_text, surge_sentence, warning_names
 from cockpit.data import ScopedWarehouse, Warehouse
 from cockpit.i18n import t
 from cockpit.metrics import Metric, Period, get_metric
@@ -133,7 +133,7 @@ def warning_point(
     warehouse: Warehouse | ScopedWarehouse, period: Period, filters: Mapping[str, str], lang: str = "zh"
 ) -> str:
     """The period's surges, and the 7-day forecast when the period reaches the last complete day."""
-    names = {listed: warehouse.code_list_names(listed, lang) for listed in ("category", "community")}
+    names = warning_names(warehouse, lang)
     text = surge_sentence(warehouse.surges(period, filters=filters), names, lang)
     through = warehouse.complete_through(TICKETS_KPI) or warehouse.info.data_through
     if period.end >= through and (fc := warehouse.forecast(filters=filters)) is not None:

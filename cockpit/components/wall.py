@@ -21,7 +21,7 @@ from cockpit.components.format import change_tone, format_change, format_time, f
 from cockpit.components.kpi import through_note
 from cockpit.components.points import key_points
 from cockpit.components.theme import STATUS_COLOURS, TONE_COLOURS
-from cockpit.components.warning import surge_words
+from cockpit.components.warning import surge_words, warning_names
 from cockpit.data import Warehouse
 from cockpit.i18n import t
 from cockpit.metrics import Metric, Period, get_metric
@@ -204,8 +204,8 @@ def ticker(warehouse: Warehouse, period: Period, hours: int, lang: str, offline:
                 className=f"ticker-item level-{row.level}",
             )
         )
+    names = warning_names(warehouse, lang)
     for surge in recent_surges(warehouse)[:TICKER_SURGES]:
-        names = {listed: warehouse.code_list_names(listed, lang) for listed in ("category", "community")}
         items.append(
             html.Span(f"{t('wall_surge', lang)} {surge_words(surge, names, lang)}", className="ticker-item surge")
         )

@@ -18,6 +18,11 @@ from cockpit.metrics.warning import TICKETS_KPI, CategoryForecast, Forecast, Pro
 from cockpit.view import View
 
 
+def warning_names(warehouse, lang: str) -> dict[str, dict[str, str]]:
+    """The category and community names a warning prints, in `lang` (the warehouse's code lists)."""
+    return {listed: warehouse.code_list_names(listed, lang) for listed in ("category", "community")}
+
+
 def expected_text(value: float, lang: str) -> str:
     """An expected count, to one decimal: it is a mean ('0.7件', '0.7')."""
     return f"{value:,.1f}{unit_suffix('件', lang)}"
@@ -58,6 +63,29 @@ def surge_view(view: View, surge: Surge) -> View:
     return narrowed.with_period("custom", surge.end, surge.start, surge.end).with_kpi(TICKETS_KPI)
 
 
+def surge_cells(surge: Surge, names: Mapping[str, Mapping[str, str]], lang: str) -> tuple[str, ...]:
+    """An alarm's row as text, for the panel and the brief: days, community, category, observed, expected, ×."""
+    return (
+        days_text(surge.start, surge.end, lang),
+        names["community"].get(surge.community_id, surge.community_id),
+        names["category"].get(surge.category, surge.category),
+        format_value(surge.observed, "件", lang),
+        expected_text(surge.expected, lang),
+        f"×{surge.ratio:.1f}" if surge.expected else "—",
+    )
+
+
+def proactive_cells(item: Proactive, names: Mapping[str, Mapping[str, str]], lang: str) -> tuple[str, ...]:
+    """A 未诉先办 row as text, for the panel and the brief: community, category, same month, usual month, ×."""
+    return (
+        names["community"].get(item.community_id, item.community_id),
+        names["category"].get(item.category, item.category),
+        expected_text(item.same_month, lang),
+        expected_text(item.usual, lang),
+        f"×{item.ratio:.1f}",
+    )
+
+
 def surge_table(
     surges: Sequence[Surge],
     names: Mapping[str, Mapping[str, str]],
@@ -76,16 +104,17 @@ def surge_table(
         return html.Div([heading, html.P(t("no_surges", lang), className="no-data")], className="surge-panel")
     rows = []
     for surge in surges[:top]:
+        days, community, category, observed, expected, ratio = surge_cells(surge, names, lang)
         link = TICKETS_PATH + surge_view(view, surge).to_search()
         rows.append(
             html.Tr(
                 [
-                    html.Td(dcc.Link(days_text(surge.start, surge.end, lang), href=link)),
-                    html.Td(names["community"].get(surge.community_id, surge.community_id)),
-                    html.Td(names["category"].get(surge.category, surge.category)),
-                    html.Td(format_value(surge.observed, "件", lang), className="num"),
-                    html.Td(expected_text(surge.expected, lang), className="num"),
-                    html.Td(f"×{surge.ratio:.1f}" if surge.expected else "—", className="num surge-ratio"),
+                    html.Td(dcc.Link(days, href=link)),
+                    html.Td(community),
+                    html.Td(category),
+                    html.Td(observed, className="num"),
+                    html.Td(expected, className="num"),
+                    html.Td(ratio, className="num surge-ratio"),
                 ]
             )
         )
@@ -156,19 +185,13 @@ def proactive_table(
     for item in items:
         narrowed = view.with_filter("category", item.category).with_filter("community", item.community_id)
         narrowed = narrowed.with_kpi(TICKETS_KPI)
+        community, category, *numbers = proactive_cells(item, names, lang)
         rows.append(
             html.Tr(
                 [
-                    html.Td(names["community"].get(item.community_id, item.community_id)),
-                    html.Td(
-                        dcc.Link(
-                            names["category"].get(item.category, item.category),
-                            href=TICKETS_PATH + narrowed.to_search(),
-                        )
-                    ),
-                    html.Td(expected_text(item.same_month, lang), className="num"),
-                    html.Td(expected_text(item.usual, lang), className="num"),
-                    html.Td(f"×{item.ratio:.1f}", className="num"),
+                    html.Td(community),
+                    html.Td(dcc.Link(category, href=TICKETS_PATH + narrowed.to_search())),
+                    *(html.Td(number, className="num") for number in numbers),
                 ]
             )
         )
