@@ -227,8 +227,9 @@ def pipeline() -> None:
 @pipeline.command("run")
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="(Re)load this landing day only.")
 @click.option("--all", "rebuild_all", is_flag=True, help="Reload every landing day.")
+@click.option("--full", is_flag=True, help="Build the release from scratch, not on the current one.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
-def pipeline_run(day, rebuild_all: bool, as_json: bool) -> None:
+def pipeline_run(day, rebuild_all: bool, full: bool, as_json: bool) -> None:
     """Load every landing day not yet loaded, build a release, check it, publish it.
 
     Bad rows go to quarantine with a reason; unreadable files are quarantined
@@ -238,7 +239,7 @@ def pipeline_run(day, rebuild_all: bool, as_json: bool) -> None:
     """
     if day and rebuild_all:
         _fail("--day and --all cannot be combined", 2)
-    summary = _run_pipeline(day=day.date() if day else None, rebuild_all=rebuild_all, quiet=as_json)
+    summary = _run_pipeline(day=day.date() if day else None, rebuild_all=rebuild_all, full=full, quiet=as_json)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -250,7 +251,7 @@ def pipeline_run(day, rebuild_all: bool, as_json: bool) -> None:
         _demo_accounts(_settings())
 
 
-def _run_pipeline(*, day: date | None = None, rebuild_all: bool = False, quiet: bool = False):
+def _run_pipeline(*, day: date | None = None, rebuild_all: bool = False, full: bool = False, quiet: bool = False):
     from pipelines.freshness import stale_after_days
     from pipelines.mapping import MappingError
     from pipelines.run import PipelineError, run_pipeline
@@ -267,6 +268,8 @@ def _run_pipeline(*, day: date | None = None, rebuild_all: bool = False, quiet: 
                 rebuild_all=rebuild_all,
                 stale_after_days=stale_after_days(settings.stale_after_hours),
                 build_memory=settings.build_memory,
+                full=full,
+                full_build_every_days=settings.full_build_every_days,
                 progress=progress,
                 area=settings.area,
             )
@@ -300,6 +303,8 @@ def _print_summary(summary) -> None:
     for warning in data["warnings"]:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"{data['message']} · data through {data['data_through']} · {data['duration_s']} s")
+    if data["build"]:
+        click.echo(data["build"])
 
 
 @pipeline.command("runs")

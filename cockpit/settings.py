@@ -131,6 +131,8 @@ class Settings:
     stale_after_hours: int = 26
     pii_salt: str | None = None
     build_memory: str = "6GB"  # the nightly build's DuckDB memory cap; the app shares the machine
+    # A nightly build starts from the current release; one build in this many days starts from scratch (0: always).
+    full_build_every_days: int = 7
     map_tiles: str | None = None  # an intranet XYZ tile URL under the map; none by default (no internet)
     chromium: str | None = None  # the browser that prints briefs; default: `chromium` on PATH
     # The street's area (min lon, min lat, max lon, max lat): coordinates outside it are not kept.
@@ -207,6 +209,7 @@ class Settings:
                 stale_after_hours=int(pick("stale_after_hours", 26)),
                 pii_salt=pick("pii_salt", None),
                 build_memory=build_memory,
+                full_build_every_days=max(0, int(pick("full_build_every_days", 7))),
                 map_tiles=pick("map_tiles", None) or None,
                 chromium=pick("chromium", None) or None,
                 area=area,

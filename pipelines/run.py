@@ -105,6 +105,7 @@ class RunSummary:
     future_dated: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))  # (source, table)
     flagged: dict[tuple[str, str, str, str], int] = field(default_factory=lambda: defaultdict(int))
     cadence: dict[str, str] = field(default_factory=dict)  # source → daily | weekly | monthly
+    build: str = ""  # how the release was built: from scratch (and why) or on which release
 
     def totals(self) -> SourceDayStats:
         total = SourceDayStats()
@@ -153,6 +154,7 @@ class RunSummary:
             "data_through": self.data_through.isoformat() if self.data_through else None,
             "duration_s": round(self.duration_s, 2),
             "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "build": self.build,
             "totals": vars(self.totals()),
             "sources": per_source,
             "warnings": self.warnings,
@@ -503,8 +505,14 @@ def run_pipeline(
     build_memory: str | None = None,
     progress: Progress | None = None,
     area: BBox | None = None,
+    full: bool = False,
+    full_build_every_days: int = 7,
 ) -> RunSummary:
-    """Load what is pending, build and check a new release, publish it. Never raises on bad data."""
+    """Load what is pending, build and check a new release, publish it. Never raises on bad data.
+
+    The release is built on the current one (only the models whose inputs changed are built again) unless
+    `full`, `rebuild_all`, a current release that is broken or lacks marts, or one whose line of builds has
+    not started from scratch for `full_build_every_days` (0: every build starts from scratch)."""
     started = time.perf_counter()
     started_at = datetime.now(TZ).replace(tzinfo=None)
     summary = RunSummary(new_run_id(), "all" if rebuild_all else ("day" if day else "incremental"))
@@ -578,7 +586,32 @@ def run_pipeline(
                 f"{source}: {n} {table} row(s) dated after the landing day that delivered them (loaded all the same)"
                 for (source, table), n in sorted(summary.future_dated.items())
             )
-            _build_and_publish(home, summary, run, started_at, fingerprints, keep_releases, build_memory)
+            why_full = (
+                "asked for (--full)"
+                if full
+                else "every landing day reloaded (--all)"
+                if rebuild_all
+                else "the current release is broken or lacks marts"
+                if (missing or broken)
+                else "COCKPIT_FULL_BUILD_EVERY_DAYS is 0"
+                if not full_build_every_days
+                else "no release yet"
+                if current_release(home) is None
+                else ""
+            )
+            base = None if why_full else current_release(home)
+            _build_and_publish(
+                home,
+                summary,
+                run,
+                started_at,
+                fingerprints,
+                keep_releases,
+                build_memory,
+                base=base,
+                full_build_every_days=full_build_every_days,
+                why_full=why_full,
+            )
         _require_valid_current(home, summary)
         summary.duration_s = time.perf_counter() - started
         summary.peak_rss_mb = _peak_rss_mb()
@@ -661,6 +694,9 @@ def _build_and_publish(
     fingerprints: dict,
     keep_releases: int,
     build_memory: str | None,
+    base: Path | None = None,
+    full_build_every_days: int | None = None,
+    why_full: str = "",
 ) -> None:
     building = home.releases / f"{summary.run_id}{BUILDING_SUFFIX}"
     final = home.releases / f"{summary.run_id}{RELEASE_SUFFIX}"
@@ -670,7 +706,7 @@ def _build_and_publish(
     published = False
     try:
         try:
-            build_release(
+            built = build_release(
                 home.lake,
                 building,
                 run_id=summary.run_id,
@@ -681,7 +717,10 @@ def _build_and_publish(
                 memory_limit=build_memory,
                 code_rows=run.code_rows,
                 cache_dir=home.cache,
+                base=base,
+                full_every_days=full_build_every_days,
             )
+            summary.build = built.describe() if base is not None else f"built from scratch: {why_full}"
             con = open_release(building)
             try:
                 failures = run_checks(con)

@@ -1,12 +1,21 @@
-"""Build one warehouse release: a new DuckDB file holding the marts, rebuilt from the lake.
+"""Build one warehouse release: a new DuckDB file holding the marts, from the lake.
 
-A release is built from scratch every run (see DESIGN.md "Warehouse release"):
+A release is built from scratch, or from the current release (see DESIGN.md "Warehouse release"):
 
 1. inputs: a `lake_<table>` view per contract table in `pipelines/contracts.yaml`,
-   the seeds, `dim_calendar`, `meta_release` and the pipeline's ledger tables;
+   the seeds, `dim_calendar`, `meta_release`, `meta_lake_file` and the pipeline's ledger tables;
 2. the SQL models in `warehouse/models/`, in dependency order: the order is
    inferred from which model names each file mentions, never kept by hand;
+   then the Python models (`PYTHON_MODELS`), whose inputs are declared beside them;
 3. CHECKPOINT, so the file is complete and self-contained when it is closed.
+
+Built from a base (an earlier release of the same lake, the same code and the same code lists), the
+new file starts as a copy of the base. The lake's files are compared with the base's `meta_lake_file`
+(warehouse/manifest.py): a model is rebuilt when one of its inputs changed (a lake table with a file
+added, rewritten or removed, the calendar, the release's own date, which every as-of flag reads, or a
+model rebuilt before it whose rows came out different), and kept otherwise. The result must equal a
+build from scratch table by table (tests/warehouse/test_incremental.py); a base that cannot promise
+that (`base_problem`) is not used, and the build starts from scratch.
 
 The caller (the pipeline) owns the file's life: it picks a fresh path, runs
 `warehouse.checks.run_checks` on the result, publishes it, and deletes it when
@@ -15,10 +24,15 @@ the checks fail; a build that raises removes its own files.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import re
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from importlib import metadata
 from importlib.resources import files
 from pathlib import Path
 from types import MappingProxyType
@@ -28,25 +42,43 @@ import duckdb
 import pyarrow as pa
 import yaml
 
+from warehouse import groups, terms
 from warehouse.calendar import TIME_ZONE, calendar_range, working_day_calendar
-from warehouse.groups import ticket_groups
-from warehouse.manifest import MANIFEST_TABLE, fingerprint, lake_files
+from warehouse.manifest import MANIFEST_TABLE, changes, fingerprint, lake_files
 from warehouse.releases import build_files, discard
-from warehouse.terms import ticket_terms
 
 # Package data is found through the import system, not by file path, so that an installed wheel finds it as
 # well as a checkout does. A wheel installs unpacked: files() of a package is a folder on disk (DuckDB reads it).
 WAREHOUSE_DIR = files("warehouse")
 MODELS_DIR = WAREHOUSE_DIR / "models"
-# Marts computed in Python after the SQL models, from the release being built (name → what builds it, given
-# the connection and the cache folder): documented in schema.yaml like them.
-PYTHON_MODELS: Mapping[str, Callable[[duckdb.DuckDBPyConnection, Path | None], pa.Table]] = MappingProxyType(
-    {"fct_ticket_term": ticket_terms, "fct_ticket_group": ticket_groups}
+
+
+@dataclass(frozen=True)
+class PythonModel:
+    """A mart computed in Python after the SQL models, from the release being built."""
+
+    build: Callable[[duckdb.DuckDBPyConnection, Path | None], pa.Table]  # given the connection and the cache folder
+    depends_on: frozenset[str]  # the tables it reads
+
+
+# Documented in schema.yaml like the SQL models.
+PYTHON_MODELS: Mapping[str, PythonModel] = MappingProxyType(
+    {
+        "fct_ticket_term": PythonModel(terms.ticket_terms, terms.INPUTS),
+        "fct_ticket_group": PythonModel(groups.ticket_groups, groups.INPUTS),
+    }
 )
 SEEDS_DIR = WAREHOUSE_DIR / "seeds"
 # warehouse never imports pipelines' code (imports flow pipelines → warehouse → cockpit),
 # so it reads the contracts file itself.
 CONTRACTS_PATH = files("pipelines") / "contracts.yaml"
+# What the build signature reads besides the contracts: the warehouse package's files of these kinds, and
+# the versions of the libraries that compute marts (DuckDB's SQL, Arrow's types, jieba's cuts, the holidays).
+SIGNATURE_SUFFIXES = (".py", ".sql", ".csv", ".yaml", ".txt")
+SIGNATURE_LIBRARIES = ("duckdb", "pyarrow", "jieba", "chinesecalendar")
+# A model built again over its base compares its rows with the base's up to this size: equal rows
+# keep the models that read it. A bigger table counts as changed without the comparison.
+COMPARE_ROWS_AT_MOST = 500_000
 
 
 LAKE_TYPES = {
@@ -87,7 +119,8 @@ class Model:
     sql: str
     grain: str
     materialized: str  # "table" | "view"
-    depends_on: frozenset[str]
+    depends_on: frozenset[str]  # the other models it reads, which run before it
+    mentions: frozenset[str]  # every name in its SQL: the inputs and models it reads among them
 
 
 # ---------------------------------------------------------------- contracts
@@ -118,9 +151,10 @@ def lake_columns(contract: Mapping) -> dict[str, str]:
 # ---------------------------------------------------------------- models
 
 
-def mart_names() -> set[str]:
+@functools.cache
+def mart_names() -> frozenset[str]:
     """Every table a release of this version has besides its inputs: the SQL models and the Python ones."""
-    return {model.name for model in load_models()} | set(PYTHON_MODELS)
+    return frozenset({model.name for model in load_models()} | set(PYTHON_MODELS))
 
 
 def load_models(models_dir: Path | None = None) -> list[Model]:
@@ -157,6 +191,7 @@ def _parse_model(name: str, sql: str, all_names: set[str]) -> Model:
         grain=first.removeprefix("-- grain:").strip(),
         materialized=materialized,
         depends_on=frozenset((mentioned & all_names) - {name}),
+        mentions=frozenset(mentioned),
     )
 
 
@@ -178,6 +213,93 @@ def _run_order(models: Mapping[str, Model]) -> list[str]:
 # ---------------------------------------------------------------- the build
 
 
+@dataclass(frozen=True)
+class BuildResult:
+    """How a release was built: from scratch ("full") or from a base release ("incremental")."""
+
+    mode: str
+    reason: str  # why from scratch (no base, or why the base was refused), or which base
+    base_run_id: str | None = None
+    rebuilt: tuple[str, ...] = ()  # the models built again (every one in a full build)
+    kept: tuple[str, ...] = ()  # the models kept from the base, their inputs unchanged
+
+    def describe(self) -> str:
+        if self.mode == "full":
+            return f"built from scratch: {self.reason}"
+        total = len(self.rebuilt) + len(self.kept)
+        return f"built on release {self.base_run_id}: {len(self.rebuilt)} of {total} models rebuilt"
+
+
+def build_signature(code_rows: Mapping[str, tuple[dict[str, str], ...]] | None = None) -> str:
+    """What a release's marts depend on besides the lake: the warehouse package's code and data (models,
+    seeds, vocabulary, schema, Python marts), the lake contracts, the code rows the mappings add, and the
+    versions of the libraries that compute them. Releases of different signatures are not built on each other."""
+    digest = hashlib.sha256()
+    root = Path(str(WAREHOUSE_DIR))
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in SIGNATURE_SUFFIXES and "__pycache__" not in path.parts:
+            digest.update(f"{path.relative_to(root).as_posix()}\0".encode())
+            digest.update(path.read_bytes())
+    digest.update(Path(str(CONTRACTS_PATH)).read_bytes())
+    for library in SIGNATURE_LIBRARIES:
+        digest.update(f"{library}={metadata.version(library)}\n".encode())
+    rows = {name: list(rows) for name, rows in sorted((code_rows or {}).items())}
+    digest.update(json.dumps(rows, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def base_problem(
+    base: Path,
+    *,
+    lake: Path,
+    signature: str,
+    full_every_days: int | None = None,
+    now: datetime | None = None,
+) -> str | None:
+    """Why `base` cannot be built on, in a few words; None when it can.
+
+    A base must open, hold every mart of this version, carry this build's signature, name this lake,
+    and its listing of the lake must still hash to the fingerprint it was published with. With
+    `full_every_days`, a base whose line of incremental builds started that many days ago or more is
+    refused too, so that a build from scratch comes round regularly.
+    """
+    base = Path(base)
+    if not base.is_file():
+        return f"release {base.name} is missing"
+    if Path(f"{base}.wal").exists():
+        return f"release {base.name} has an unfinished write-ahead log"
+    try:
+        with duckdb.connect(str(base), read_only=True) as con:
+            present = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            present |= {name for (name,) in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+            meta_columns = {
+                name
+                for (name,) in con.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE table_name = 'meta_release'"
+                ).fetchall()
+            }
+            if not {"build_signature", "full_built_at", "lake_fingerprint"} <= meta_columns:
+                return f"release {base.name} was built by an older version"
+            stored_signature, lake_path, stored_print, full_built_at = con.execute(
+                "SELECT build_signature, lake_path, lake_fingerprint, full_built_at FROM meta_release"
+            ).fetchall()[0]
+            listing = con.sql(f"SELECT * FROM {MANIFEST_TABLE}").to_arrow_table()
+    except duckdb.Error as exc:
+        return f"release {base.name} does not open ({' '.join(str(exc).split())[:120]})"
+    if stored_signature != signature:
+        return f"release {base.name} was built by other code, code lists or libraries"
+    if lake_path != str(lake):
+        return f"release {base.name} was built from another lake ({lake_path})"
+    if fingerprint(listing) != stored_print:
+        return f"release {base.name}'s record of the lake does not match its fingerprint"
+    missing = sorted(mart_names() - present)
+    if missing:
+        return f"release {base.name} lacks {', '.join(missing)}"
+    if full_every_days is not None and (now or _now()) - full_built_at >= timedelta(days=full_every_days):
+        return f"the last build from scratch was on {full_built_at:%Y-%m-%d}, {full_every_days} or more days ago"
+    return None
+
+
 def build_release(
     lake: Path,
     target: Path,
@@ -191,7 +313,9 @@ def build_release(
     code_rows: Mapping[str, tuple[dict[str, str], ...]] | None = None,
     cache_dir: Path | None = None,
     threads: int | None = None,
-) -> None:
+    base: Path | None = None,
+    full_every_days: int | None = None,
+) -> BuildResult:
     """Build a new release file at `target` from the lake under `lake`.
 
     `memory_limit` (DuckDB syntax, e.g. "6GB") caps the build; beyond it DuckDB
@@ -205,7 +329,11 @@ def build_release(
     seed's row. After the SQL models, `fct_ticket_term` is cut from the tickets' text
     (warehouse/terms.py; `cache_dir` keeps the terms of texts already cut between builds).
     `threads` caps DuckDB's threads (default: one per core); the marts do not depend on it
-    (tests/warehouse/test_digest.py). Raises ReleaseBuildError with a one-line
+    (tests/warehouse/test_digest.py).
+
+    With `base` (the current release), the build starts from a copy of it and rebuilds only
+    the models whose inputs changed, unless `base_problem` refuses it (`full_every_days` is
+    passed on); the result says which way it went. Raises ReleaseBuildError with a one-line
     reason; on failure every file the build made is removed.
     """
     target = Path(target)
@@ -215,7 +343,14 @@ def build_release(
     contracts = load_contracts()
     models = load_models()
     extra_tables = dict(extra_tables or {})
+    code_rows = code_rows or {}
     _check_extra_names(extra_tables, models, contracts)
+    signature = build_signature(code_rows)
+    problem = (
+        "no earlier release to build on"
+        if base is None
+        else base_problem(base, lake=lake, signature=signature, full_every_days=full_every_days)
+    )
 
     steps = ["lake", "seeds", "dim_calendar", "meta_release", MANIFEST_TABLE, "extra_tables"]
     steps += [model.name for model in models] + [*PYTHON_MODELS, "checkpoint"]
@@ -228,6 +363,8 @@ def build_release(
             progress(label, done, len(steps))
 
     target.parent.mkdir(parents=True, exist_ok=True)
+    if problem is None:
+        shutil.copyfile(base, target)
     # No progress bar of its own: the CLI draws one, and cron logs must stay readable.
     con = duckdb.connect(str(target))
     finished = False
@@ -240,17 +377,22 @@ def build_release(
         con.execute(f"SET TimeZone = '{TIME_ZONE}'")
         # Models never rely on row order; dropping it lets big CTAS run in parallel with less memory.
         con.execute("SET preserve_insertion_order = false")
+        # From a base: what it was built from, before its inputs are replaced.
+        before = _base_state(con) if problem is None else None
         for table, contract in contracts.items():
             _run_step(
                 f"lake_{table}",
                 lambda table=table, contract=contract: _create_lake_input(con, lake, table, contract, data_through),
             )
         step_done("lake")
-        _run_step("seeds", lambda: _create_seeds(con, code_rows or {}))
-        step_done("seeds")
-        _run_step("dim_calendar", lambda: _create_calendar(con, lake, contracts, data_through))
+        if before is None:
+            _run_step("seeds", lambda: _create_seeds(con, code_rows))
+        step_done("seeds")  # a base has them: the signature covers the seeds and the code rows
+        changed = {"meta_release", *extra_tables}  # inputs that differ in every build
+        _run_step("dim_calendar", lambda: changed.update(_create_calendar(con, lake, contracts, data_through)))
         step_done("dim_calendar")
         files = lake_files(lake, data_through)  # the lake as this build reads it (warehouse/manifest.py)
+        full_built_at = _now() if before is None else before.full_built_at
         _run_step(
             "meta_release",
             lambda: _create_meta_release(
@@ -260,6 +402,10 @@ def build_release(
                 is_demo=is_demo,
                 lake=lake,
                 lake_fingerprint=fingerprint(files),
+                build_signature=signature,
+                build_mode="full" if before is None else "incremental",
+                base_run_id=None if before is None else before.run_id,
+                full_built_at=full_built_at,
             ),
         )
         step_done("meta_release")
@@ -268,11 +414,29 @@ def build_release(
         for name, table in extra_tables.items():
             _run_step(f"extra table {name}", lambda name=name, table=table: _create_from_arrow(con, name, table))
         step_done("extra_tables")
+        if before is not None:
+            changed |= {f"lake_{path.split('/', 1)[0]}" for path in changes(before.listing, files).files}
+        rebuilt, kept = [], []
         for model in models:
-            _run_step(f"model {model.name}", lambda model=model: _create_model(con, model))
+            if before is None or model.mentions & changed:
+                _run_step(f"model {model.name}", lambda model=model: _create_model(con, model))
+                rebuilt.append(model.name)
+                if before is None or model.materialized == "view" or _rows_changed(con, model.name):
+                    changed.add(model.name)
+            else:
+                kept.append(model.name)
             step_done(model.name)
-        for name, build in PYTHON_MODELS.items():
-            _run_step(name, lambda name=name, build=build: _create_from_arrow(con, name, build(con, cache_dir)))
+        for name, python_model in PYTHON_MODELS.items():
+            if before is None or python_model.depends_on & changed:
+                _run_step(
+                    name,
+                    lambda name=name, build=python_model.build: _create_from_arrow(con, name, build(con, cache_dir)),
+                )
+                rebuilt.append(name)
+                if before is None or _rows_changed(con, name):
+                    changed.add(name)
+            else:
+                kept.append(name)
             step_done(name)
         _run_step("checkpoint", lambda: con.execute("CHECKPOINT"))
         step_done("checkpoint")
@@ -281,6 +445,53 @@ def build_release(
         con.close()
         if not finished:  # the half-built file, its WAL and spill folder: a failed build leaves nothing
             discard(build_files(target))
+    if before is None:
+        return BuildResult("full", problem or "", rebuilt=tuple(rebuilt))
+    return BuildResult("incremental", f"built on {base.name}", before.run_id, rebuilt=tuple(rebuilt), kept=tuple(kept))
+
+
+@dataclass(frozen=True)
+class _Base:
+    """What a base release was built from, read before the build replaces it."""
+
+    run_id: str
+    full_built_at: datetime
+    listing: pa.Table
+
+
+def _base_state(con: duckdb.DuckDBPyConnection) -> _Base:
+    run_id, full_built_at = con.execute("SELECT run_id, full_built_at FROM meta_release").fetchall()[0]
+    return _Base(run_id, full_built_at, con.sql(f"SELECT * FROM {MANIFEST_TABLE}").to_arrow_table())
+
+
+def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop the table or view `name` of the release, if it has one."""
+    kinds = con.execute(
+        "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $name AND schema_name = 'main' AND NOT internal "
+        "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $name AND schema_name = 'main'",
+        {"name": name},
+    ).fetchall()
+    for (kind,) in kinds:
+        con.execute(f'DROP {kind} "{name}"')
+
+
+def _rows_changed(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """After a model was built again over its base's table (kept as `_base_<name>`): whether its rows differ.
+
+    Equal rows stop the change here, so the models that read it are kept. A table too big to compare
+    cheaply counts as changed. The base's table is dropped either way.
+    """
+    old = f"_base_{name}"
+    try:
+        rows = {table: con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0] for table in (name, old)}
+        if rows[name] != rows[old]:
+            return True
+        if rows[name] > COMPARE_ROWS_AT_MOST:
+            return True
+        extra = con.execute(f'SELECT count(*) FROM (FROM "{name}" EXCEPT ALL FROM "{old}")').fetchall()[0][0]
+        return extra > 0
+    finally:
+        con.execute(f'DROP TABLE "{old}"')
 
 
 def _run_step(label: str, action: Callable[[], object]) -> None:
@@ -312,6 +523,7 @@ def _create_lake_input(
 ) -> None:
     """lake_<table>: a typed view over the table's Parquet, or an empty typed table when it has none yet."""
     columns = lake_columns(contract)
+    _drop(con, f"lake_{table}")  # a base's view reads up to its own data_through
     if not any((lake / table).glob(f"{PARTITION_COLUMN}=*/*.parquet")):
         typed = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
         con.execute(f"CREATE TABLE lake_{table} ({typed})")
@@ -375,9 +587,16 @@ def _first_data_day(con: duckdb.DuckDBPyConnection, lake: Path, contracts: Mappi
     return min([*days, data_through])
 
 
-def _create_calendar(con: duckdb.DuckDBPyConnection, lake: Path, contracts: Mapping, data_through: date) -> None:
+def _create_calendar(con: duckdb.DuckDBPyConnection, lake: Path, contracts: Mapping, data_through: date) -> set[str]:
+    """dim_calendar for the lake's days; {"dim_calendar"} when it differs from the base's (or there is none)."""
     first_day = _first_data_day(con, lake, contracts, data_through)
-    _create_from_arrow(con, "dim_calendar", working_day_calendar(*calendar_range(first_day, data_through)))
+    calendar = working_day_calendar(*calendar_range(first_day, data_through))
+    if _exists(con, "dim_calendar"):
+        con.execute("ALTER TABLE dim_calendar RENAME TO _base_dim_calendar")
+        _create_from_arrow(con, "dim_calendar", calendar)
+        return {"dim_calendar"} if _rows_changed(con, "dim_calendar") else set()
+    _create_from_arrow(con, "dim_calendar", calendar)
+    return {"dim_calendar"}
 
 
 def _create_meta_release(
@@ -388,24 +607,46 @@ def _create_meta_release(
     is_demo: bool,
     lake: Path,
     lake_fingerprint: str,
+    build_signature: str,
+    build_mode: str,
+    base_run_id: str | None,
+    full_built_at: datetime,
 ) -> None:
     meta = pa.table(
         {
             "run_id": pa.array([run_id], pa.string()),
-            "built_at": pa.array(
-                [datetime.now(ZoneInfo(TIME_ZONE)).replace(tzinfo=None, microsecond=0)], pa.timestamp("us")
-            ),
+            "built_at": pa.array([_now()], pa.timestamp("us")),
             "as_of": pa.array([datetime.combine(data_through + timedelta(days=1), time())], pa.timestamp("us")),
             "data_through": pa.array([data_through], pa.date32()),
             "is_demo": pa.array([is_demo], pa.bool_()),
             "lake_path": pa.array([str(lake)], pa.string()),
             "lake_fingerprint": pa.array([lake_fingerprint], pa.string()),
+            "build_signature": pa.array([build_signature], pa.string()),
+            "build_mode": pa.array([build_mode], pa.string()),
+            "base_run_id": pa.array([base_run_id], pa.string()),
+            "full_built_at": pa.array([full_built_at], pa.timestamp("us")),
         }
     )
     _create_from_arrow(con, "meta_release", meta)
 
 
+def _now() -> datetime:
+    """The wall clock of the street's time zone, as the release records times."""
+    return datetime.now(ZoneInfo(TIME_ZONE)).replace(tzinfo=None, microsecond=0)
+
+
+def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [name]
+        ).fetchall()[0][0]
+    )
+
+
 def _create_from_arrow(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """Create table `name` from Arrow; a table of that name from the base is replaced (a model's is kept
+    aside as `_base_<name>`, for `_rows_changed`)."""
+    _set_aside_or_drop(con, name)
     view = f"_arrow_{name}"
     con.register(view, table)
     try:
@@ -414,6 +655,16 @@ def _create_from_arrow(con: duckdb.DuckDBPyConnection, name: str, table: pa.Tabl
         con.unregister(view)
 
 
+def _set_aside_or_drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Before `name` is built again over a base: a mart's table becomes `_base_<name>` (compared, then dropped,
+    by `_rows_changed`); a view or an input is dropped."""
+    if name in mart_names() and _exists(con, name):
+        con.execute(f'ALTER TABLE "{name}" RENAME TO "_base_{name}"')
+    else:
+        _drop(con, name)
+
+
 def _create_model(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+    _set_aside_or_drop(con, model.name)
     kind = "VIEW" if model.materialized == "view" else "TABLE"
     con.execute(f"CREATE {kind} {model.name} AS\n{model.sql}")

@@ -24,6 +24,8 @@ RULES_FILE = "focus_groups.yaml"
 NO_GROUP = "general"
 # Who a ticket's words may speak for: a citizen (or an export that does not say who reported).
 CITIZEN = "citizen"
+# What fct_ticket_group is tagged from: the tickets and the groups' code list.
+INPUTS = frozenset({"fct_ticket", "seed_focus_group"})
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ REGISTER_SQL = """
     UNION SELECT name FROM dim_grid
     UNION SELECT compound FROM stg_grid_unit
 """
+# What fct_ticket_term is cut from: the tickets' text and the register's names.
+INPUTS = frozenset({"fct_ticket", "dim_community", "dim_grid", "stg_grid_unit"})
 
 jieba.setLogLevel(logging.WARNING)
 

@@ -1,0 +1,315 @@
+"""A release built on the current one equals a release built from scratch, table by table.
+
+Seeded random sequences of what happens to a real home drive the real pipeline: nightly deliveries, a
+source's file arriving days late, a day delivered again with a record fewer, the same day reloaded,
+a rollback (its days set aside and held back), an accept, a reload of everything, a run whose checks
+fail and a run killed after it wrote the lake. After every published run, the current release's digest
+(warehouse/digest.py) must equal that of a build from scratch of the same lake; the builds on a base
+must be most of them, or the sequence proved nothing.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import random
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import run as run_module
+from pipelines.demo import generate
+from pipelines.demo.profile import write_street_config
+from pipelines.mapping import added_codes, load_mappings
+from pipelines.run import run_pipeline
+from tests.conftest import SALT
+from warehouse.build import base_problem, build_release, build_signature, mart_names
+from warehouse.digest import differences, table_digests
+from warehouse.ledger import rejected_days
+from warehouse.paths import Home
+from warehouse.releases import accept_day, current_release, list_releases, rollback
+
+FIRST_DAY = date(2026, 11, 1)
+DAYS = 9
+FIRST_DELIVERED = 3  # days in the lake before the sequence starts
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    """Nine days of a small street's exports, delivered to homes day by day by the tests."""
+    root = tmp_path_factory.mktemp("incremental-landing")
+    generate(root, days=DAYS, start=FIRST_DAY, scale=0.05, seed=3)
+    return root
+
+
+class Street:
+    """A home that receives the landing folders one (source, day) at a time, as a street's exports arrive."""
+
+    def __init__(self, root: Path, landing: Path, rng: random.Random) -> None:
+        self.home = Home(root).ensure()
+        write_street_config(root / "cockpit.toml")
+        shutil.copy(landing / "_demo_manifest.json", self.home.landing / "_demo_manifest.json")
+        self.source = landing
+        self.rng = rng
+        self.next_day = FIRST_DAY
+        self.withheld: list[Path] = []  # (source, day) folders held back by a nightly delivery, delivered late
+        self.log: list[str] = []
+
+    def folders(self, day: date) -> list[Path]:
+        return sorted(self.source.glob(f"*/{day.isoformat()}"))
+
+    def deliver(self, folder: Path) -> None:
+        shutil.copytree(folder, self.home.landing / folder.parent.name / folder.name)
+
+    def nightly(self) -> bool:
+        if self.next_day >= FIRST_DAY + timedelta(days=DAYS):
+            return False
+        folders = self.folders(self.next_day)
+        if len(folders) > 2 and self.rng.random() < 0.4:  # one source is late tonight
+            self.withheld.append(folders.pop(self.rng.randrange(len(folders))))
+        for folder in folders:
+            self.deliver(folder)
+        self.next_day += timedelta(days=1)
+        return True
+
+    def late(self) -> bool:
+        if not self.withheld:
+            return False
+        self.deliver(self.withheld.pop(0))
+        return True
+
+    def changed(self) -> bool:
+        """A day delivered again by its source with its last record missing (a JSONL or CSV file)."""
+        files = [
+            path
+            for path in sorted(self.home.landing.glob("*/*/*"))
+            if path.suffix in (".jsonl", ".csv") and path.read_bytes().count(b"\n") > 2
+        ]
+        if not files:
+            return False
+        path = self.rng.choice(files)
+        lines = path.read_bytes().rstrip(b"\n").split(b"\n")
+        path.write_bytes(b"\n".join(lines[:-1]) + b"\n")
+        return True
+
+    def edited(self) -> bool:
+        """A day delivered again corrected: in each of its CSV files, two records' values of one column swapped
+        (a device moved to another grid, two reports' categories mixed up): as many rows, other content."""
+        days = sorted({path.parent for path in self.home.landing.glob("*/*/*.csv")}, key=lambda p: p.name)
+        if not days:
+            return False
+        day = self.rng.choice(sorted({folder.name for folder in days}))
+        for path in sorted(self.home.landing.glob(f"*/{day}/*.csv")):
+            self._swap_two_values(path)
+        return True
+
+    def _swap_two_values(self, path: Path) -> None:
+        raw = path.read_bytes()
+        for encoding in ("utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8", "gb18030", "cp936"):
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            return  # a file the exporter garbled: left as it is
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        if len(rows) < 3:
+            return
+        first, second = self.rng.sample(range(1, len(rows)), 2)
+        column = self.rng.randrange(1, len(rows[0]))
+        rows[first][column], rows[second][column] = rows[second][column], rows[first][column]
+        out = io.StringIO(newline="")
+        csv.writer(out, lineterminator="\r\n" if b"\r\n" in raw else "\n").writerows(rows)
+        path.write_bytes(out.getvalue().encode(encoding))
+
+    def delivered_days(self) -> list[date]:
+        return sorted({date.fromisoformat(folder.name) for folder in self.home.landing.glob("*/20*")})
+
+
+def _reference_digest(home: Home, folder: Path) -> dict:
+    """The digest of a release built from scratch of the home's lake, up to the current release's day."""
+    with duckdb.connect(str(current_release(home)), read_only=True) as con:
+        through = con.execute("SELECT data_through FROM meta_release").fetchall()[0][0]
+    target = folder / f"reference-{len(list(folder.iterdir()))}.duckdb"
+    build_release(
+        home.lake,
+        target,
+        run_id="reference",
+        data_through=through,
+        is_demo=True,
+        code_rows=added_codes(load_mappings()),
+    )
+    with duckdb.connect(str(target), read_only=True) as con:
+        digest = table_digests(con)
+    target.unlink()
+    return digest
+
+
+def _current_digest(home: Home) -> dict:
+    with duckdb.connect(str(current_release(home)), read_only=True) as con:
+        return table_digests(con)
+
+
+class Killed(BaseException):
+    """The process dying mid-build (what a kill -9 leaves: the lake written, no ledger row, no release)."""
+
+
+ACTIONS = ["nightly"] * 5 + [
+    "late",
+    "changed",
+    "edited",
+    "edited",
+    "same",
+    "rollback",
+    "accept",
+    "all",
+    "failed",
+    "killed",
+]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_release_built_on_a_base_equals_one_built_from_scratch(landing, tmp_path, monkeypatch, seed):
+    rng = random.Random(seed)
+    street = Street(tmp_path / "home", landing, rng)
+    home = street.home
+    references = tmp_path / "references"
+    references.mkdir()
+    for _ in range(FIRST_DELIVERED):
+        street.nightly()
+    first = run_pipeline(home, salt=SALT)
+    assert first.status == "published" and first.build.startswith("built from scratch"), first.message
+    actions = ACTIONS[:]
+    rng.shuffle(actions)
+    built_on_base = 0
+    for step, action in enumerate(actions):
+        summary = None
+        if (
+            action == "nightly"
+            or (action == "late" and not street.late())
+            or (action == "changed" and not street.changed())
+            or (action == "edited" and not street.edited())
+        ):
+            street.nightly()
+        if action in ("nightly", "late", "changed", "edited"):
+            summary = run_pipeline(home, salt=SALT)
+        elif action == "same":
+            summary = run_pipeline(home, salt=SALT, day=rng.choice(street.delivered_days()))
+        elif action == "rollback":
+            if len(list_releases(home)) > 1:
+                rollback(home)
+                street.log.append(f"{step} rollback")
+                continue
+            street.nightly()
+            summary = run_pipeline(home, salt=SALT)
+        elif action == "accept":
+            rejected = rejected_days(home)
+            if rejected:
+                accept_day(home, rejected[0].day, source=rejected[0].source)
+            else:
+                street.nightly()
+            summary = run_pipeline(home, salt=SALT)
+        elif action == "all":
+            summary = run_pipeline(home, salt=SALT, rebuild_all=True)
+        elif action in ("failed", "killed"):
+            street.nightly() or street.changed()
+            with monkeypatch.context() as patch:
+                if action == "failed":
+                    patch.setattr(run_module, "run_checks", lambda con: ["fct_ticket.ticket_id: forced failure"])
+                    assert run_pipeline(home, salt=SALT).status == "failed"
+                else:
+
+                    def killed(*args, **kwargs):
+                        raise Killed
+
+                    patch.setattr(run_module, "build_release", killed)
+                    with pytest.raises(Killed):
+                        run_pipeline(home, salt=SALT)
+            street.log.append(f"{step} {action}")
+            continue
+        street.log.append(f"{step} {action}: {summary.status} · {summary.build}")
+        assert summary.status in ("published", "up_to_date"), (summary.message, street.log)
+        if summary.status == "published":
+            built_on_base += summary.build.startswith("built on")
+            assert differences(_current_digest(home), _reference_digest(home, references)) == [], street.log
+    # the last step's lake, whatever came before: one more night, built on the current release
+    street.nightly() or street.changed()
+    last = run_pipeline(home, salt=SALT)
+    assert last.status == "published" and last.build.startswith("built on"), (last.build, street.log)
+    assert differences(_current_digest(home), _reference_digest(home, references)) == [], street.log
+    assert built_on_base >= 6, street.log
+
+
+def test_a_night_of_one_source_rebuilds_what_reads_it_and_keeps_the_rest(landing, tmp_path):
+    street = Street(tmp_path / "home", landing, random.Random(0))
+    for _ in range(FIRST_DELIVERED):
+        street.nightly()
+    first = run_pipeline(street.home, salt=SALT)
+    street.deliver(street.source / "hotline_12345" / street.next_day.isoformat())  # only the 12345 export came
+    night = run_pipeline(street.home, salt=SALT)
+    assert night.status == "published" and night.build.startswith("built on"), night.build
+    with duckdb.connect(str(current_release(street.home)), read_only=True) as con:
+        mode, base = con.execute("SELECT build_mode, base_run_id FROM meta_release").fetchall()[0]
+        tickets = con.execute(
+            "SELECT count(*) FROM fct_ticket WHERE received_at::DATE = ?", [street.next_day]
+        ).fetchall()
+    assert (mode, base) == ("incremental", first.run_id)
+    assert tickets[0][0] > 0
+    rebuilt = int(night.build.split(": ")[1].split(" of ")[0])
+    assert 0 < rebuilt < len(mart_names()) // 2, night.build
+    assert differences(_current_digest(street.home), _reference_digest(street.home, tmp_path)) == []
+
+
+@pytest.fixture
+def published(landing, tmp_path) -> Street:
+    street = Street(tmp_path / "home", landing, random.Random(0))
+    for _ in range(FIRST_DELIVERED):
+        street.nightly()
+    assert run_pipeline(street.home, salt=SALT).status == "published"
+    return street
+
+
+def test_a_base_is_refused_for_other_code_another_lake_a_false_record_or_an_old_full_build(published, tmp_path):
+    home = published.home
+    base = current_release(home)
+    signature = build_signature(added_codes(load_mappings()))
+    assert base_problem(base, lake=home.lake.resolve(), signature=signature) is None
+    assert "other code" in base_problem(base, lake=home.lake.resolve(), signature=signature[::-1])
+    assert "another lake" in base_problem(base, lake=tmp_path, signature=signature)
+    with duckdb.connect(str(base), read_only=True) as con:
+        built = con.execute("SELECT full_built_at FROM meta_release").fetchall()[0][0]
+    assert base_problem(base, lake=home.lake.resolve(), signature=signature, full_every_days=7, now=built) is None
+    old = base_problem(
+        base, lake=home.lake.resolve(), signature=signature, full_every_days=7, now=built + timedelta(days=7)
+    )
+    assert "7 or more days ago" in old
+    tampered = tmp_path / "tampered.duckdb"
+    shutil.copy(base, tampered)
+    with duckdb.connect(str(tampered)) as con:
+        con.execute("DELETE FROM meta_lake_file WHERE file = (SELECT min(file) FROM meta_lake_file)")
+    assert "does not match its fingerprint" in base_problem(tampered, lake=home.lake.resolve(), signature=signature)
+    # a signature covers the code rows the mappings add, not only the code
+    assert build_signature({"category": ({"code": "x", "name": "y"},)}) != signature
+
+
+def test_full_builds_when_asked_or_when_the_setting_says_always(published):
+    home = published.home
+    published.nightly()
+    asked = run_pipeline(home, salt=SALT, full=True)
+    assert asked.build == "built from scratch: asked for (--full)"
+    published.nightly()
+    always = run_pipeline(home, salt=SALT, full_build_every_days=0)
+    assert always.build.startswith("built from scratch") and "0" in always.build
+    with duckdb.connect(str(current_release(home)), read_only=True) as con:
+        full_at = con.execute("SELECT built_at FROM meta_release").fetchall()[0][0]
+    published.nightly()
+    weekly = run_pipeline(home, salt=SALT)
+    assert weekly.build.startswith("built on")
+    with duckdb.connect(str(current_release(home)), read_only=True) as con:
+        line = con.execute("SELECT build_mode, full_built_at FROM meta_release").fetchall()[0]
+    assert line == ("incremental", full_at)  # the line of builds remembers its last build from scratch
