@@ -42,7 +42,7 @@ import duckdb
 import pyarrow as pa
 import yaml
 
-from warehouse import groups, terms
+from warehouse import groups, incremental, terms
 from warehouse.calendar import TIME_ZONE, calendar_range, working_day_calendar
 from warehouse.manifest import MANIFEST_TABLE, changes, fingerprint, lake_files
 from warehouse.releases import build_files, discard
@@ -119,6 +119,7 @@ class Model:
     sql: str
     grain: str
     materialized: str  # "table" | "view"
+    patch_key: str | None  # `-- patch: <column>`: its rows of one value depend only on inputs of that value
     depends_on: frozenset[str]  # the other models it reads, which run before it
     mentions: frozenset[str]  # every name in its SQL: the inputs and models it reads among them
 
@@ -190,6 +191,7 @@ def _parse_model(name: str, sql: str, all_names: set[str]) -> Model:
         sql=body,
         grain=first.removeprefix("-- grain:").strip(),
         materialized=materialized,
+        patch_key=incremental.patch_key(sql),
         depends_on=frozenset((mentioned & all_names) - {name}),
         mentions=frozenset(mentioned),
     )
@@ -220,14 +222,18 @@ class BuildResult:
     mode: str
     reason: str  # why from scratch (no base, or why the base was refused), or which base
     base_run_id: str | None = None
-    rebuilt: tuple[str, ...] = ()  # the models built again (every one in a full build)
+    rebuilt: tuple[str, ...] = ()  # the models built again whole (every one in a full build)
+    patched: tuple[str, ...] = ()  # the models whose base rows were patched for added lake files
     kept: tuple[str, ...] = ()  # the models kept from the base, their inputs unchanged
 
     def describe(self) -> str:
         if self.mode == "full":
             return f"built from scratch: {self.reason}"
-        total = len(self.rebuilt) + len(self.kept)
-        return f"built on release {self.base_run_id}: {len(self.rebuilt)} of {total} models rebuilt"
+        total = len(self.rebuilt) + len(self.patched) + len(self.kept)
+        return (
+            f"built on release {self.base_run_id}: {len(self.rebuilt)} of {total} models rebuilt, "
+            f"{len(self.patched)} patched"
+        )
 
 
 def build_signature(code_rows: Mapping[str, tuple[dict[str, str], ...]] | None = None) -> str:
@@ -414,11 +420,26 @@ def build_release(
         for name, table in extra_tables.items():
             _run_step(f"extra table {name}", lambda name=name, table=table: _create_from_arrow(con, name, table))
         step_done("extra_tables")
+        lake_added: dict[str, list[str]] = {}  # lake table → its added files, when nothing else changed in it
         if before is not None:
-            changed |= {f"lake_{path.split('/', 1)[0]}" for path in changes(before.listing, files).files}
-        rebuilt, kept = [], []
+            lake_changes = changes(before.listing, files)
+            changed |= {f"lake_{_lake_table(path)}" for path in lake_changes.files}
+            for path in lake_changes.added:
+                lake_added.setdefault(_lake_table(path), []).append(path)
+            for path in (*lake_changes.rewritten, *lake_changes.removed):
+                lake_added.pop(_lake_table(path), None)
+        patch = _Patcher(con, lake, contracts, lake_added)
+        rebuilt, patched, kept = [], [], []
         for model in models:
-            if before is None or model.mentions & changed:
+            touched = model.mentions & changed
+            if (
+                before is not None
+                and touched
+                and _run_step(f"patch {model.name}", lambda m=model, t=touched: patch(m, t))
+            ):
+                patched.append(model.name)
+                changed.add(model.name)
+            elif before is None or touched:
                 _run_step(f"model {model.name}", lambda model=model: _create_model(con, model))
                 rebuilt.append(model.name)
                 if before is None or model.materialized == "view" or _rows_changed(con, model.name):
@@ -447,7 +468,59 @@ def build_release(
             discard(build_files(target))
     if before is None:
         return BuildResult("full", problem or "", rebuilt=tuple(rebuilt))
-    return BuildResult("incremental", f"built on {base.name}", before.run_id, rebuilt=tuple(rebuilt), kept=tuple(kept))
+    return BuildResult(
+        "incremental",
+        f"built on {base.name}",
+        before.run_id,
+        rebuilt=tuple(rebuilt),
+        patched=tuple(patched),
+        kept=tuple(kept),
+    )
+
+
+def _lake_table(path: str) -> str:
+    """The lake table of a manifest path (<table>/day=D/<source>.parquet)."""
+    return path.split("/", 1)[0]
+
+
+class _Patcher:
+    """Patches a model of a base for the lake files added since (warehouse/incremental.py), when it can:
+    called with the model and the changed names it reads, it returns whether it patched it."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, lake: Path, contracts: Mapping, lake_added: dict[str, list[str]]
+    ) -> None:
+        self.con, self.lake, self.contracts, self.lake_added = con, lake, contracts, lake_added
+        self.keys: dict[str, incremental.Keys] = {}  # model or lake input → the values of its key that changed
+
+    def __call__(self, model: Model, touched: set[str]) -> bool:
+        if model.materialized != "table" or not _exists(self.con, model.name):
+            return False
+        if model.name == incremental.SENSOR_MODEL:
+            files = self.lake_added.get(incremental.SENSOR_LAKE_TABLE)
+            if touched != {incremental.SENSOR_INPUT} or not files:
+                return False
+            incremental.patch_sensor_hourly(self.con, model.sql, self.lake, files)
+            return True
+        column = model.patch_key
+        if column is None:
+            return False
+        inputs = {}
+        for name in sorted(touched):
+            keys = self.keys.get(name) or self._lake_keys(name, column)
+            if keys is None or keys.column != column:
+                return False
+            inputs[name] = keys
+        self.keys[model.name] = incremental.patch_by_key(self.con, model.name, model.sql, inputs)
+        return True
+
+    def _lake_keys(self, name: str, column: str) -> incremental.Keys | None:
+        table = name.removeprefix("lake_")
+        files = self.lake_added.get(table) if name.startswith("lake_") else None
+        kind = lake_columns(self.contracts[table]).get(column) if files else None
+        if kind is None:
+            return None
+        return incremental.lake_keys(self.con, self.lake, table, files, column, kind)
 
 
 @dataclass(frozen=True)
@@ -494,9 +567,9 @@ def _rows_changed(con: duckdb.DuckDBPyConnection, name: str) -> bool:
         con.execute(f'DROP TABLE "{old}"')
 
 
-def _run_step(label: str, action: Callable[[], object]) -> None:
+def _run_step(label: str, action: Callable[[], object]) -> object:
     try:
-        action()
+        return action()
     except duckdb.Error as exc:
         reason = " ".join(str(exc).split())
         raise ReleaseBuildError(f"{label} failed: {reason}") from exc

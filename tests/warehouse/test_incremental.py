@@ -15,7 +15,7 @@ import csv
 import io
 import random
 import shutil
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -27,6 +27,7 @@ from pipelines.demo.profile import write_street_config
 from pipelines.mapping import added_codes, load_mappings
 from pipelines.run import run_pipeline
 from tests.conftest import SALT
+from tests.fixtures.lake import write_partition
 from warehouse.build import base_problem, build_release, build_signature, mart_names
 from warehouse.digest import differences, table_digests
 from warehouse.ledger import rejected_days
@@ -313,3 +314,57 @@ def test_full_builds_when_asked_or_when_the_setting_says_always(published):
     with duckdb.connect(str(current_release(home)), read_only=True) as con:
         line = con.execute("SELECT build_mode, full_built_at FROM meta_release").fetchall()[0]
     assert line == ("incremental", full_at)  # the line of builds remembers its last build from scratch
+
+
+def _sensor_series(rng: random.Random, start: datetime, days: int) -> dict[date, list[dict]]:
+    """Readings by landing day for a few devices whose values repeat often (stuck runs of every length, many
+    across midnight), jump now and then (spikes beside a day's edge) and stop for hours or days (gaps)."""
+    by_day: dict[date, list[dict]] = {}
+    for device, metric, step, levels in (
+        ("WQ1", "ph", 1, (7.0, 7.0, 7.0, 7.4, 13.9)),
+        ("WQ2", "ph", 1, (6.8, 7.2)),
+        ("GAS1", "gas_lel_pct", 4, (5.0, 5.0, 6.0, 40.0)),
+    ):
+        value, moment = levels[0], start
+        while moment < start + timedelta(days=days):
+            if rng.random() < 0.03:  # the feed stops: a gap of up to two days
+                moment += timedelta(hours=step * rng.randint(1, 48 // step))
+                continue
+            if rng.random() < 0.25:
+                value = rng.choice(levels)
+            by_day.setdefault(moment.date(), []).append(
+                {"device_id": device, "metric": metric, "measured_at": moment, "value": value}
+            )
+            moment += timedelta(hours=step)
+    return by_day
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sensor_slots_patched_night_by_night_equal_slots_built_from_scratch(tmp_path, seed):
+    """fct_sensor_hourly patched for each night's readings, a late file and a device first seen on the last
+    night, against the same lake built from scratch (warehouse/incremental.py, `patch_sensor_hourly`)."""
+    rng = random.Random(seed)
+    start = datetime(2026, 11, 1)
+    by_day = _sensor_series(rng, start, 8)
+    lake, releases = tmp_path / "lake", tmp_path / "releases"
+    days = sorted(by_day)
+    late_day = days[3]
+    late = [row for row in by_day[late_day] if row["device_id"] == "WQ2"]  # WQ2's readings of one day come late
+    by_day[late_day] = [row for row in by_day[late_day] if row["device_id"] != "WQ2"]
+    by_day[days[-1]].append({"device_id": "WQ9", "metric": "ph", "measured_at": start + timedelta(days=7), "value": 7})
+    previous = None
+    patched = 0
+    for number, day in enumerate(days):
+        write_partition(lake, "sensor_reading", day, "iot", by_day[day])
+        if number == 6:
+            write_partition(lake, "sensor_reading", late_day, "iot_late", late)
+        night = releases / f"night-{number}.duckdb"
+        result = build_release(lake, night, run_id=f"n{number}", data_through=day, is_demo=True, base=previous)
+        patched += "fct_sensor_hourly" in result.patched
+        scratch = releases / f"scratch-{number}.duckdb"
+        build_release(lake, scratch, run_id=f"s{number}", data_through=day, is_demo=True)
+        with duckdb.connect(str(night), read_only=True) as a, duckdb.connect(str(scratch), read_only=True) as b:
+            assert differences(table_digests(a), table_digests(b)) == [], (seed, day, result.describe())
+        scratch.unlink()
+        previous = night
+    assert patched == len(days) - 1

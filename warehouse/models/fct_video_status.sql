@@ -1,4 +1,5 @@
 -- grain: one video feed (device_id) on one day (status_date)
+-- patch: status_date
 -- Online means online for at least 95 % of the day: 1,368 of 1,440 minutes.
 SELECT
     v.device_id,

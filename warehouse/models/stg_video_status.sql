@@ -1,4 +1,5 @@
 -- grain: one video feed (device_id) on one day (status_date), as first loaded
+-- patch: status_date
 SELECT
     device_id,
     status_date,
