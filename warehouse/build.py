@@ -59,13 +59,16 @@ class PythonModel:
 
     build: Callable[[duckdb.DuckDBPyConnection, Path | None], pa.Table]  # given the connection and the cache folder
     depends_on: frozenset[str]  # the tables it reads
+    # Made row by row from one table: (table, key, the columns it reads). A build on a base computes again only
+    # the keys whose columns changed, when nothing else it reads changed.
+    rows_of: tuple[str, str, tuple[str, ...]] | None = None
 
 
 # Documented in schema.yaml like the SQL models.
 PYTHON_MODELS: Mapping[str, PythonModel] = MappingProxyType(
     {
-        "fct_ticket_term": PythonModel(terms.ticket_terms, terms.INPUTS),
-        "fct_ticket_group": PythonModel(groups.ticket_groups, groups.INPUTS),
+        "fct_ticket_term": PythonModel(terms.ticket_terms, terms.INPUTS, terms.ROWS_OF),
+        "fct_ticket_group": PythonModel(groups.ticket_groups, groups.INPUTS, groups.ROWS_OF),
     }
 )
 SEEDS_DIR = WAREHOUSE_DIR / "seeds"
@@ -119,7 +122,7 @@ class Model:
     sql: str
     grain: str
     materialized: str  # "table" | "view"
-    patch_key: str | None  # `-- patch: <column>`: its rows of one value depend only on inputs of that value
+    patch_key: tuple[str, ...] | None  # `-- patch: <key>`: its rows of one key depend only on inputs of that key
     depends_on: frozenset[str]  # the other models it reads, which run before it
     mentions: frozenset[str]  # every name in its SQL: the inputs and models it reads among them
 
@@ -225,6 +228,7 @@ class BuildResult:
     rebuilt: tuple[str, ...] = ()  # the models built again whole (every one in a full build)
     patched: tuple[str, ...] = ()  # the models whose base rows were patched for added lake files
     kept: tuple[str, ...] = ()  # the models kept from the base, their inputs unchanged
+    changed: frozenset[str] | None = None  # the tables that differ from the base's (None: built from scratch)
 
     def describe(self) -> str:
         if self.mode == "full":
@@ -385,19 +389,34 @@ def build_release(
         con.execute("SET preserve_insertion_order = false")
         # From a base: what it was built from, before its inputs are replaced.
         before = _base_state(con) if problem is None else None
+        files = lake_files(lake, data_through)  # the lake as this build reads it (warehouse/manifest.py)
+        changed = {"meta_release", MANIFEST_TABLE, *extra_tables}  # inputs that differ in every build
+        lake_added: dict[str, list[str]] = {}  # lake table → its added files, when nothing else changed in it
+        lake_changed: set[str] = set(contracts)
+        if before is not None:
+            lake_changes = changes(before.listing, files)
+            lake_changed = {_lake_table(path) for path in lake_changes.files}
+            changed |= {f"lake_{table}" for table in lake_changed}
+            for path in lake_changes.added:
+                lake_added.setdefault(_lake_table(path), []).append(path)
+            for path in (*lake_changes.rewritten, *lake_changes.removed):
+                lake_added.pop(_lake_table(path), None)
         for table, contract in contracts.items():
+            # The columns the base's view found in the table's files stay found, unless a file was rewritten or
+            # removed: only added files are asked which columns they have.
+            known = None if table in lake_changed and table not in lake_added else _lake_view_columns(con, table)
             _run_step(
                 f"lake_{table}",
-                lambda table=table, contract=contract: _create_lake_input(con, lake, table, contract, data_through),
+                lambda table=table, contract=contract, known=known: _create_lake_input(
+                    con, lake, table, contract, data_through, known=known, added=lake_added.get(table, [])
+                ),
             )
         step_done("lake")
         if before is None:
             _run_step("seeds", lambda: _create_seeds(con, code_rows))
         step_done("seeds")  # a base has them: the signature covers the seeds and the code rows
-        changed = {"meta_release", *extra_tables}  # inputs that differ in every build
         _run_step("dim_calendar", lambda: changed.update(_create_calendar(con, lake, contracts, data_through)))
         step_done("dim_calendar")
-        files = lake_files(lake, data_through)  # the lake as this build reads it (warehouse/manifest.py)
         full_built_at = _now() if before is None else before.full_built_at
         _run_step(
             "meta_release",
@@ -420,14 +439,6 @@ def build_release(
         for name, table in extra_tables.items():
             _run_step(f"extra table {name}", lambda name=name, table=table: _create_from_arrow(con, name, table))
         step_done("extra_tables")
-        lake_added: dict[str, list[str]] = {}  # lake table → its added files, when nothing else changed in it
-        if before is not None:
-            lake_changes = changes(before.listing, files)
-            changed |= {f"lake_{_lake_table(path)}" for path in lake_changes.files}
-            for path in lake_changes.added:
-                lake_added.setdefault(_lake_table(path), []).append(path)
-            for path in (*lake_changes.rewritten, *lake_changes.removed):
-                lake_added.pop(_lake_table(path), None)
         patch = _Patcher(con, lake, contracts, lake_added)
         rebuilt, patched, kept = [], [], []
         for model in models:
@@ -442,13 +453,23 @@ def build_release(
             elif before is None or touched:
                 _run_step(f"model {model.name}", lambda model=model: _create_model(con, model))
                 rebuilt.append(model.name)
+                if before is not None and model.materialized == "table":
+                    patch.rows_rebuilt(model.name)
                 if before is None or model.materialized == "view" or _rows_changed(con, model.name):
                     changed.add(model.name)
             else:
                 kept.append(model.name)
             step_done(model.name)
         for name, python_model in PYTHON_MODELS.items():
-            if before is None or python_model.depends_on & changed:
+            touched = python_model.depends_on & changed
+            if (
+                before is not None
+                and touched
+                and _run_step(name, lambda n=name, t=touched: patch.python(n, t, cache_dir))
+            ):
+                patched.append(name)
+                changed.add(name)
+            elif before is None or touched:
                 _run_step(
                     name,
                     lambda name=name, build=python_model.build: _create_from_arrow(con, name, build(con, cache_dir)),
@@ -475,6 +496,7 @@ def build_release(
         rebuilt=tuple(rebuilt),
         patched=tuple(patched),
         kept=tuple(kept),
+        changed=frozenset(changed),
     )
 
 
@@ -502,25 +524,46 @@ class _Patcher:
                 return False
             incremental.patch_sensor_hourly(self.con, model.sql, self.lake, files)
             return True
-        column = model.patch_key
-        if column is None:
+        key = model.patch_key
+        if key is None:
             return False
         inputs = {}
         for name in sorted(touched):
-            keys = self.keys.get(name) or self._lake_keys(name, column)
-            if keys is None or keys.column != column:
+            keys = self.keys.get(name) or self._lake_keys(name, key)
+            if keys is None or keys.columns != key:
                 return False
             inputs[name] = keys
         self.keys[model.name] = incremental.patch_by_key(self.con, model.name, model.sql, inputs)
         return True
 
-    def _lake_keys(self, name: str, column: str) -> incremental.Keys | None:
+    def rows_rebuilt(self, table: str) -> None:
+        """`table` was built again whole over its base (kept as `_base_<table>`): note, for each Python mart
+        made row by row from it, the keys whose columns it reads came out different."""
+        for name, python_model in PYTHON_MODELS.items():
+            if python_model.rows_of is not None and python_model.rows_of[0] == table:
+                _, key, columns = python_model.rows_of
+                self.keys[name] = incremental.changed_rows(self.con, table, f"_base_{table}", key, columns, name)
+
+    def python(self, name: str, touched: set[str], cache_dir: Path | None) -> bool:
+        """Patch the Python mart `name` for the rows of its table that changed, when only that table did."""
+        python_model = PYTHON_MODELS[name]
+        if python_model.rows_of is None or touched != {python_model.rows_of[0]} or name not in self.keys:
+            return False
+        if not _exists(self.con, name):
+            return False
+        table = python_model.rows_of[0]
+        incremental.patch_rows(self.con, name, table, self.keys[name], lambda: python_model.build(self.con, cache_dir))
+        return True
+
+    def _lake_keys(self, name: str, key: tuple[str, ...]) -> incremental.Keys | None:
         table = name.removeprefix("lake_")
         files = self.lake_added.get(table) if name.startswith("lake_") else None
-        kind = lake_columns(self.contracts[table]).get(column) if files else None
-        if kind is None:
+        if not files:
             return None
-        return incremental.lake_keys(self.con, self.lake, table, files, column, kind)
+        types = lake_columns(self.contracts[table])
+        if not set(key) <= set(types):
+            return None
+        return incremental.lake_keys(self.con, self.lake, table, files, {column: types[column] for column in key})
 
 
 @dataclass(frozen=True)
@@ -591,10 +634,31 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _lake_view_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str] | None:
+    """The columns a base's view lake_<table> found in the table's files (its comment), or None."""
+    found = con.execute(
+        "SELECT comment FROM duckdb_views() WHERE view_name = ? AND schema_name = 'main'", [f"lake_{table}"]
+    ).fetchall()
+    if not found or not found[0][0]:
+        return None
+    return set(json.loads(found[0][0]))
+
+
 def _create_lake_input(
-    con: duckdb.DuckDBPyConnection, lake: Path, table: str, contract: Mapping, data_through: date
+    con: duckdb.DuckDBPyConnection,
+    lake: Path,
+    table: str,
+    contract: Mapping,
+    data_through: date,
+    *,
+    known: set[str] | None = None,
+    added: list[str] = (),
 ) -> None:
-    """lake_<table>: a typed view over the table's Parquet, or an empty typed table when it has none yet."""
+    """lake_<table>: a typed view over the table's Parquet, or an empty typed table when it has none yet.
+
+    Which columns the files have is asked of every file (a footer each), unless `known` says which the
+    files of a base had; then only the `added` files (paths relative to the lake) are asked. The view's
+    comment keeps the answer for the next build."""
     columns = lake_columns(contract)
     _drop(con, f"lake_{table}")  # a base's view reads up to its own data_through
     if not any((lake / table).glob(f"{PARTITION_COLUMN}=*/*.parquet")):
@@ -606,7 +670,19 @@ def _create_lake_input(
         f"read_parquet({_sql_string(str(lake / table / (PARTITION_COLUMN + '=*') / '*.parquet'))}, "
         f"hive_partitioning = true, union_by_name = true, hive_types = {{'{PARTITION_COLUMN}': DATE}})"
     )
-    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    if known is None:
+        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    else:
+        present = set(known)
+        if added:
+            paths = ", ".join(_sql_string(str(lake / path)) for path in added)
+            present |= {
+                row[0]
+                for row in con.execute(
+                    f"DESCRIBE SELECT * FROM read_parquet([{paths}], union_by_name = true)"
+                ).fetchall()
+            }
+    present &= set(columns)
     selected = ", ".join(
         f'CAST("{name}" AS {kind}) AS "{name}"' if name in present else f'CAST(NULL AS {kind}) AS "{name}"'
         for name, kind in columns.items()
@@ -615,6 +691,7 @@ def _create_lake_input(
         f"CREATE VIEW lake_{table} AS SELECT {selected} FROM {source} "
         f"WHERE {PARTITION_COLUMN} <= DATE '{data_through.isoformat()}'"
     )
+    con.execute(f"COMMENT ON VIEW lake_{table} IS {_sql_string(json.dumps(sorted(present)))}")
 
 
 def _create_seeds(con: duckdb.DuckDBPyConnection, code_rows: Mapping[str, tuple[dict[str, str], ...]]) -> None:

@@ -26,6 +26,8 @@ NO_GROUP = "general"
 CITIZEN = "citizen"
 # What fct_ticket_group is tagged from: the tickets and the groups' code list.
 INPUTS = frozenset({"fct_ticket", "seed_focus_group"})
+# A ticket's groups come from these columns of its own row alone.
+ROWS_OF = ("fct_ticket", "ticket_id", ("reporter_group", "reporter_kind", "title", "content"))
 
 
 @dataclass(frozen=True)

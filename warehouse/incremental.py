@@ -6,12 +6,14 @@ late file). A file rewritten or removed (a reload, a rollback) takes what it hel
 read it are built again whole. Two kinds of patch, each checked against a build from scratch by
 tests/warehouse/test_incremental.py:
 
-- **By key.** A model whose header says `-- patch: <column>` promises that its rows of one value of that
-  column depend only on its inputs' rows of the same value (stg_video_status and fct_video_status: one
-  status_date). When each of its changed inputs carries the set of values that changed (a lake table read
-  from its added files, or a model patched before it by the same column), the model's rows of those values
-  are deleted and computed again by its own SQL, its inputs shadowed by temporary views of the same names
-  that hold only those values; its changed values are passed on.
+- **By key.** A model whose header says `-- patch: <column>[, <column>…]` promises that its rows of one
+  value of that key depend only on its inputs' rows of the same value (stg_video_status and fct_video_status:
+  one status_date; stg_ticket_event: one event_id; stg_ticket_intake: one channel and source_ticket_id).
+  When each of its changed inputs carries the set of values that changed (a lake table read from its added
+  files, or a model patched before it by the same key), the model's rows of those values are deleted and
+  computed again by its own SQL, its inputs shadowed by temporary views of the same names that hold only
+  those values; its changed values are passed on. A row of an added file with no key value (NULL) cannot be
+  placed, so its table is built again whole.
 - **Sensor slots.** fct_sensor_hourly reaches across slots: a slot's neighbours (3 slots either side), stuck
   runs (`stuck_slots` or more) and the gap rows up to the next observed slot. For each series (device,
   metric) with added readings, the slots from `lo` (the last observed slot at least `reach` before the first
@@ -25,31 +27,36 @@ tests/warehouse/test_incremental.py:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
-_PATCH_HEADER = re.compile(r"^\s*--\s*patch:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+_PATCH_HEADER = re.compile(r"^\s*--\s*patch:\s*([a-z_][a-z0-9_]*(?:\s*,\s*[a-z_][a-z0-9_]*)*)\s*$", re.MULTILINE)
 SENSOR_MODEL = "fct_sensor_hourly"
 SENSOR_INPUT = "stg_sensor_reading"  # the view over lake_sensor_reading that the sensor model reads
 SENSOR_LAKE_TABLE = "sensor_reading"
 
 
-def patch_key(sql: str) -> str | None:
-    """The column a model's header says it may be patched by (`-- patch: status_date`), or None."""
+def patch_key(sql: str) -> tuple[str, ...] | None:
+    """The key a model's header says it may be patched by (`-- patch: status_date`), or None."""
     match = _PATCH_HEADER.search(sql)
-    return match.group(1) if match else None
+    return tuple(column.strip() for column in match.group(1).split(",")) if match else None
 
 
 @dataclass(frozen=True)
 class Keys:
-    """The values of one column whose rows changed in a table: a temporary table `name` with that column."""
+    """The values of a key whose rows changed in a table: a temporary table `name` with the key's columns."""
 
-    column: str
+    columns: tuple[str, ...]
     name: str
+
+    @property
+    def select(self) -> str:
+        return ", ".join(f'"{column}"' for column in self.columns)
 
 
 def _sql_literal(value: object) -> str:
@@ -72,39 +79,45 @@ def _catalog(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def lake_keys(
-    con: duckdb.DuckDBPyConnection, lake: Path, table: str, files: list[str], column: str, kind: str
+    con: duckdb.DuckDBPyConnection, lake: Path, table: str, files: list[str], kinds: dict[str, str]
 ) -> Keys | None:
-    """The values of `column` in the lake files added to `table`, as Keys (None when the files lack it)."""
+    """The values of the key (column → type) in the lake files added to `table`, as Keys (None when the files
+    lack a column of it). A row with a NULL in the key has no key value to patch: its partition changed too."""
     present = {name for (name, *_rest) in con.execute(f"DESCRIBE SELECT * FROM {_files_sql(lake, files)}").fetchall()}
-    if column not in present:
+    if not set(kinds) <= present:
         return None
-    name = f"_keys_lake_{table}"
-    con.execute(
-        f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT DISTINCT CAST("{column}" AS {kind}) AS "{column}" '
-        f'FROM {_files_sql(lake, files)} WHERE "{column}" IS NOT NULL'
-    )
-    return Keys(column, name)
+    keys = Keys(tuple(kinds), f"_keys_lake_{table}")
+    typed = ", ".join(f'CAST("{column}" AS {kind}) AS "{column}"' for column, kind in kinds.items())
+    nulls = con.execute(
+        f"SELECT count(*) FROM {_files_sql(lake, files)} WHERE "
+        + " OR ".join(f'"{column}" IS NULL' for column in kinds)
+    ).fetchall()[0][0]
+    if nulls:
+        return None
+    con.execute(f'CREATE OR REPLACE TEMP TABLE "{keys.name}" AS SELECT DISTINCT {typed} FROM {_files_sql(lake, files)}')
+    return keys
 
 
-def _key_filter(con: duckdb.DuckDBPyConnection, keys: Keys, alias: str = "") -> str:
-    """A WHERE condition for rows of the changed values: a literal range (which Parquet statistics prune on)
-    and the exact set."""
-    low, high = con.execute(f'SELECT min("{keys.column}"), max("{keys.column}") FROM "{keys.name}"').fetchall()[0]
-    column = f'{alias}"{keys.column}"'
-    if low is None:
+def _key_filter(con: duckdb.DuckDBPyConnection, keys: Keys) -> str:
+    """A WHERE condition for rows of the changed values: a literal range per column (which Parquet statistics
+    prune on) and the exact set."""
+    bounds = ", ".join(f'min("{column}"), max("{column}")' for column in keys.columns)
+    values = con.execute(f'SELECT {bounds} FROM "{keys.name}"').fetchall()[0]
+    if values[0] is None:
         return "false"
-    return (
-        f"{column} BETWEEN {_sql_literal(low)} AND {_sql_literal(high)} "
-        f'AND {column} IN (SELECT "{keys.column}" FROM "{keys.name}")'
-    )
+    ranges = [
+        f'"{column}" BETWEEN {_sql_literal(values[2 * i])} AND {_sql_literal(values[2 * i + 1])}'
+        for i, column in enumerate(keys.columns)
+    ]
+    return " AND ".join([*ranges, f'({keys.select}) IN (SELECT {keys.select} FROM "{keys.name}")'])
 
 
 def patch_by_key(con: duckdb.DuckDBPyConnection, name: str, sql: str, inputs: dict[str, Keys]) -> Keys:
     """Replace the rows of `name` whose key is among the changed values of its `inputs` (all keyed by the one
     column), computing them with the model's `sql` over inputs shadowed to those values. Returns its Keys."""
-    column = next(iter(inputs.values())).column
-    keys = Keys(column, f"_keys_{name}")
-    union = " UNION ".join(f'SELECT "{column}" FROM "{k.name}"' for k in inputs.values())
+    columns = next(iter(inputs.values())).columns
+    keys = Keys(columns, f"_keys_{name}")
+    union = " UNION ".join(f'SELECT {keys.select} FROM "{k.name}"' for k in inputs.values())
     con.execute(f'CREATE OR REPLACE TEMP TABLE "{keys.name}" AS {union}')
     catalog = _catalog(con)
     try:
@@ -121,6 +134,42 @@ def patch_by_key(con: duckdb.DuckDBPyConnection, name: str, sql: str, inputs: di
     con.execute(f'INSERT INTO main."{name}" BY NAME SELECT * FROM "_patch_{name}"')
     con.execute(f'DROP TABLE "_patch_{name}"')
     return keys
+
+
+def changed_rows(
+    con: duckdb.DuckDBPyConnection, table: str, base: str, key: str, columns: tuple[str, ...], name: str
+) -> Keys:
+    """The keys of `table` whose `columns` differ from the base's copy `base`, added or gone included."""
+    keys = Keys((key,), f"_keys_{name}")
+    projection = ", ".join(f'"{column}"' for column in (key, *columns))
+    con.execute(
+        f'CREATE OR REPLACE TEMP TABLE "{keys.name}" AS '
+        f'SELECT "{key}" FROM (SELECT {projection} FROM "{table}" EXCEPT SELECT {projection} FROM "{base}") '
+        f'UNION SELECT "{key}" FROM (SELECT {projection} FROM "{base}" EXCEPT SELECT {projection} FROM "{table}")'
+    )
+    return keys
+
+
+def patch_rows(
+    con: duckdb.DuckDBPyConnection, name: str, table: str, keys: Keys, build: Callable[[], pa.Table]
+) -> None:
+    """Replace the rows of the Python mart `name` for the changed keys of `table`, which `build` makes from
+    `table` shadowed to those keys."""
+    catalog = _catalog(con)
+    try:
+        con.execute(
+            f'CREATE OR REPLACE TEMP VIEW "{table}" AS SELECT * FROM "{catalog}".main."{table}" '
+            f"WHERE {_key_filter(con, keys)}"
+        )
+        rows = build()
+    finally:
+        con.execute(f'DROP VIEW IF EXISTS temp.main."{table}"')
+    con.execute(f'DELETE FROM main."{name}" WHERE {_key_filter(con, keys)}')
+    con.register("_patch_rows", rows)
+    try:
+        con.execute(f'INSERT INTO main."{name}" BY NAME SELECT * FROM _patch_rows')
+    finally:
+        con.unregister("_patch_rows")
 
 
 def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, files: list[str]) -> None:

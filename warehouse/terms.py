@@ -45,6 +45,8 @@ REGISTER_SQL = """
 """
 # What fct_ticket_term is cut from: the tickets' text and the register's names.
 INPUTS = frozenset({"fct_ticket", "dim_community", "dim_grid", "stg_grid_unit"})
+# A ticket's terms are cut from these columns of its own row alone (given the register).
+ROWS_OF = ("fct_ticket", "ticket_id", ("title", "content"))
 
 jieba.setLogLevel(logging.WARNING)
 

@@ -58,7 +58,7 @@ def test_a_deleted_current_release_is_rebuilt_by_the_next_run(fresh_home):
 def test_a_run_that_cannot_rebuild_a_broken_current_release_fails_with_one_line(fresh_home, monkeypatch):
     run_pipeline(fresh_home, salt=SALT)
     fresh_home.current_pointer.unlink()
-    monkeypatch.setattr(run_module, "run_checks", lambda con: ["dim_community.name: 1 null value"])
+    monkeypatch.setattr(run_module, "run_checks", lambda con, **_: ["dim_community.name: 1 null value"])
     again = run_pipeline(fresh_home, salt=SALT)
     assert (again.status, again.exit_code) == ("failed", EXIT_FAILED)
     assert "\n" not in again.message and again.message

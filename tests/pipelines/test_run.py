@@ -169,7 +169,7 @@ def test_second_run_with_nothing_new_keeps_the_release(fresh_home):
 def test_failed_checks_leave_the_previous_release_current(fresh_home, monkeypatch):
     assert run_pipeline(fresh_home, salt=SALT).status == "published"
     current = current_release(fresh_home)
-    monkeypatch.setattr(run_module, "run_checks", lambda con: ["fct_ticket.ticket_id: 3 duplicate values"])
+    monkeypatch.setattr(run_module, "run_checks", lambda con, **_: ["fct_ticket.ticket_id: 3 duplicate values"])
     failed = run_pipeline(fresh_home, salt=SALT, rebuild_all=True)
     assert (failed.status, failed.exit_code) == ("failed", EXIT_FAILED)
     assert "fct_ticket.ticket_id" in failed.message and "\n" not in failed.message

@@ -221,7 +221,7 @@ def test_every_release_built_on_a_base_equals_one_built_from_scratch(landing, tm
             street.nightly() or street.changed()
             with monkeypatch.context() as patch:
                 if action == "failed":
-                    patch.setattr(run_module, "run_checks", lambda con: ["fct_ticket.ticket_id: forced failure"])
+                    patch.setattr(run_module, "run_checks", lambda con, **_: ["fct_ticket.ticket_id: forced failure"])
                     assert run_pipeline(home, salt=SALT).status == "failed"
                 else:
 

@@ -1,4 +1,5 @@
 -- grain: one enforcement / safety inspection (inspection_id)
+-- patch: inspection_id
 SELECT
     i.inspection_id,
     i.inspected_on,

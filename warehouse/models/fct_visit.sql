@@ -1,4 +1,5 @@
 -- grain: one household visit (visit_id)
+-- patch: visit_id
 SELECT
     v.visit_id,
     v.micro_grid_id,

@@ -1,4 +1,5 @@
 -- grain: one state change (alarm_id, event_type) of one alarm, as first loaded
+-- patch: alarm_id, event_type
 SELECT
     alarm_id,
     device_id,

@@ -1,4 +1,5 @@
 -- grain: one application (application_id) in its latest state
+-- patch: application_id
 -- Latest by the source's own updated_at first, then landing day: a backfilled
 -- export of an older state must not overwrite a newer one.
 SELECT

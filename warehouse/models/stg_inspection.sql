@@ -1,4 +1,5 @@
 -- grain: one inspection (inspection_id), as first loaded
+-- patch: inspection_id
 SELECT
     inspection_id,
     inspected_on,

@@ -1,4 +1,5 @@
 -- grain: one lifecycle event (event_id) of a ticket on the dispatch platform, as first loaded
+-- patch: event_id
 SELECT
     event_id,
     channel,

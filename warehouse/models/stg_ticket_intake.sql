@@ -1,4 +1,5 @@
 -- grain: one ticket as received by one channel (channel, source_ticket_id), as first loaded
+-- patch: channel, source_ticket_id
 -- Event table: a ticket re-sent by a later export keeps its first loaded version.
 SELECT
     channel,

@@ -1,4 +1,5 @@
 -- grain: one household visit (visit_id), as first loaded
+-- patch: visit_id
 SELECT
     visit_id,
     micro_grid_id,
