@@ -368,3 +368,27 @@ def test_sensor_slots_patched_night_by_night_equal_slots_built_from_scratch(tmp_
         scratch.unlink()
         previous = night
     assert patched == len(days) - 1
+
+
+def test_a_day_delivered_again_without_a_ticket_takes_its_terms_and_groups_away(published, tmp_path):
+    home = published.home
+    with duckdb.connect(str(current_release(home)), read_only=True) as con:
+        ticket_id, source_id, day = con.execute(
+            "SELECT t.ticket_id, s.source_ticket_id, s.loaded_day FROM fct_ticket AS t "
+            "JOIN stg_ticket_intake AS s ON s.channel || ':' || s.source_ticket_id = t.ticket_id "
+            "WHERE s._source = 'hotline_12345' AND t.ticket_id IN (SELECT ticket_id FROM fct_ticket_term) "
+            "ORDER BY count(*) OVER (PARTITION BY s.loaded_day) DESC, t.ticket_id LIMIT 1"  # a day with others"
+        ).fetchall()[0]
+        tickets = con.execute("SELECT count(*) FROM fct_ticket").fetchall()[0][0]
+    (day_file,) = home.landing.glob(f"hotline_12345/{day.isoformat()}/*.csv")
+    lines = day_file.read_bytes().split(b"\n")
+    kept = [line for line in lines if source_id.encode() not in line]
+    assert len(kept) < len(lines)  # every line of that call (an export may repeat one)
+    day_file.write_bytes(b"\n".join(kept))  # the day delivered again, that call gone
+    again = run_pipeline(home, salt=SALT)
+    assert again.status == "published" and again.build.startswith("built on"), again.build
+    with duckdb.connect(str(current_release(home)), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM fct_ticket").fetchall()[0][0] == tickets - 1
+        for mart in ("fct_ticket", "fct_ticket_term", "fct_ticket_group"):
+            assert con.execute(f"SELECT count(*) FROM {mart} WHERE ticket_id = ?", [ticket_id]).fetchall()[0][0] == 0
+    assert differences(_current_digest(home), _reference_digest(home, tmp_path)) == []
