@@ -723,7 +723,7 @@ def _build_and_publish(
             summary.build = built.describe() if base is not None else f"built from scratch: {why_full}"
             con = open_release(building)
             try:
-                failures = run_checks(con, changed=built.changed)
+                failures = run_checks(con, changed=built.changed, scopes=built.scopes)
             finally:
                 con.close()
         except ReleaseBuildError as exc:

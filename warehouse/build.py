@@ -30,7 +30,7 @@ import json
 import re
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from importlib import metadata
 from importlib.resources import files
@@ -142,11 +142,11 @@ def load_contracts(path: Path = CONTRACTS_PATH) -> dict[str, dict]:
 def lake_columns(contract: Mapping) -> dict[str, str]:
     """Column name → DuckDB type of a lake table: contract fields, lineage columns, then `day`."""
     columns = {}
-    for field, spec in contract["fields"].items():
+    for name, spec in contract["fields"].items():
         kind = spec.get("type", "string")
         if kind not in LAKE_TYPES:
-            raise ReleaseBuildError(f"contract field {field} has unknown type {kind!r}")
-        columns[field] = LAKE_TYPES[kind]
+            raise ReleaseBuildError(f"contract field {name} has unknown type {kind!r}")
+        columns[name] = LAKE_TYPES[kind]
     columns.update(LINEAGE_COLUMNS)
     columns[PARTITION_COLUMN] = "DATE"
     return columns
@@ -229,6 +229,9 @@ class BuildResult:
     patched: tuple[str, ...] = ()  # the models whose base rows were patched for added lake files
     kept: tuple[str, ...] = ()  # the models kept from the base, their inputs unchanged
     changed: frozenset[str] | None = None  # the tables that differ from the base's (None: built from scratch)
+    # Patched tables → (the columns it ranges over, a condition in literals that every row the patch wrote
+    # meets): the rows the checks must look at.
+    scopes: Mapping[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)
 
     def describe(self) -> str:
         if self.mode == "full":
@@ -497,6 +500,7 @@ def build_release(
         patched=tuple(patched),
         kept=tuple(kept),
         changed=frozenset(changed),
+        scopes=MappingProxyType(dict(patch.scopes)),
     )
 
 
@@ -514,6 +518,7 @@ class _Patcher:
     ) -> None:
         self.con, self.lake, self.contracts, self.lake_added = con, lake, contracts, lake_added
         self.keys: dict[str, incremental.Keys] = {}  # model or lake input → the values of its key that changed
+        self.scopes: dict[str, tuple[tuple[str, ...], str]] = {}  # patched table → BuildResult.scopes
 
     def __call__(self, model: Model, touched: set[str]) -> bool:
         if model.materialized != "table" or not _exists(self.con, model.name):
@@ -522,7 +527,8 @@ class _Patcher:
             files = self.lake_added.get(incremental.SENSOR_LAKE_TABLE)
             if touched != {incremental.SENSOR_INPUT} or not files:
                 return False
-            incremental.patch_sensor_hourly(self.con, model.sql, self.lake, files)
+            scope = incremental.patch_sensor_hourly(self.con, model.sql, self.lake, files)
+            self.scopes[model.name] = (("hour",), scope)
             return True
         key = model.patch_key
         if key is None:
@@ -534,6 +540,7 @@ class _Patcher:
                 return False
             inputs[name] = keys
         self.keys[model.name] = incremental.patch_by_key(self.con, model.name, model.sql, inputs)
+        self.scopes[model.name] = (key, incremental.key_scope(self.con, self.keys[model.name]))
         return True
 
     def rows_rebuilt(self, table: str) -> None:
@@ -553,6 +560,7 @@ class _Patcher:
             return False
         table = python_model.rows_of[0]
         incremental.patch_rows(self.con, name, table, self.keys[name], lambda: python_model.build(self.con, cache_dir))
+        self.scopes[name] = (self.keys[name].columns, incremental.key_scope(self.con, self.keys[name]))
         return True
 
     def _lake_keys(self, name: str, key: tuple[str, ...]) -> incremental.Keys | None:

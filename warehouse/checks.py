@@ -11,7 +11,11 @@ nightly run; views over the lake (raw readings) are checked for columns only.
 A release built on a checked one (warehouse/build.py) names the tables it
 changed: the tests run on those, and the relationships that point at them;
 a table kept as its base had it passed them there, under the same schema
-(the build signature covers schema.yaml).
+(the build signature covers schema.yaml). A table it patched comes with a
+condition on some of its columns that its patched rows meet: the tests look
+at those rows, except a uniqueness test over columns that do not include
+all of those (a duplicate could pair a patched row with another) and a
+relationship into a changed table, which look at every row.
 """
 
 from __future__ import annotations
@@ -54,10 +58,16 @@ def _parsed_schema(path: str, _modified: int) -> dict[str, dict]:
 
 
 def run_checks(
-    con: duckdb.DuckDBPyConnection, schema_path: Path = SCHEMA_PATH, *, changed: Collection[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    schema_path: Path = SCHEMA_PATH,
+    *,
+    changed: Collection[str] | None = None,
+    scopes: Mapping[str, tuple[tuple[str, ...], str]] | None = None,
 ) -> list[str]:
     """Run every documented test on the open release; one line per failure. With `changed` (the tables a build
-    on a checked release changed), the row tests run only on those, and the relationships into them."""
+    on a checked release changed), the row tests run only on those, and the relationships into them; with
+    `scopes` (patched table → the columns and condition its patched rows meet), only on those rows."""
+    scopes = scopes or {}
     schema = load_schema(schema_path)
     documented_models = schema["models"]
     tables = {**schema["inputs"], **documented_models}
@@ -75,14 +85,20 @@ def run_checks(
             continue
         failures += _check_columns(table, spec, release_columns[table])
         whole = changed is None or table in changed
+        scoped_columns, scope = scopes.get(table, ((), None)) if changed is not None else ((), None)
         if whole:
-            failures += _check_table_tests(con, table, spec)
+            unique_scope = scope if set(scoped_columns) <= set(spec.get("unique_key") or ()) else None
+            failures += _check_table_tests(con, table, spec, unique_scope)
         for column, tests in (spec.get("tests") or {}).items():
             if column not in release_columns[table]:
                 continue  # already reported as a missing column
             for test in tests:
-                if whole or _target(test) in changed:
+                if changed is not None and _target(test) in changed:
                     failures += _check_column_test(con, table, column, test)
+                elif whole:
+                    row_test = not (test == "unique" or (isinstance(test, Mapping) and "unique" in test))
+                    in_scope = row_test or set(scoped_columns) <= {column}
+                    failures += _check_column_test(con, table, column, test, scope if in_scope else None)
     return failures
 
 
@@ -127,14 +143,17 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return con.execute(sql).fetchall()[0][0]
 
 
-def _check_table_tests(con: duckdb.DuckDBPyConnection, table: str, spec: Mapping) -> list[str]:
+def _check_table_tests(
+    con: duckdb.DuckDBPyConnection, table: str, spec: Mapping, scope: str | None = None
+) -> list[str]:
     failures = []
     key = spec.get("unique_key")
     if key:
         columns = ", ".join(_quote(column) for column in key)
         duplicated = _count(
             con,
-            f"SELECT count(*) FROM (SELECT {columns} FROM {_quote(table)} GROUP BY ALL HAVING count(*) > 1)",
+            f"SELECT count(*) FROM (SELECT {columns} FROM {_quote(table)} WHERE {scope or 'true'} "
+            "GROUP BY ALL HAVING count(*) > 1)",
         )
         if duplicated:
             failures.append(f"{table}: unique_key ({', '.join(key)}) failed, {duplicated} keys appear more than once")
@@ -152,7 +171,9 @@ def _target(test: object) -> str | None:
     return None
 
 
-def _check_column_test(con: duckdb.DuckDBPyConnection, table: str, column: str, test: object) -> list[str]:
+def _check_column_test(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, test: object, scope: str | None = None
+) -> list[str]:
     where = None
     if isinstance(test, Mapping):
         options = dict(test)
@@ -166,7 +187,7 @@ def _check_column_test(con: duckdb.DuckDBPyConnection, table: str, column: str, 
         return [f"{table}.{column}: unknown test {name!r}"]
 
     col = _quote(column)
-    scope = f"({where})" if where else "true"
+    scope = " AND ".join(f"({condition})" for condition in (where, scope) if condition) or "true"
     source = f"{_quote(table)} AS checked"
     if name == "not_null":
         bad = _count(con, f"SELECT count(*) FROM {source} WHERE {scope} AND {col} IS NULL")

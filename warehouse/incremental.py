@@ -98,18 +98,25 @@ def lake_keys(
     return keys
 
 
-def _key_filter(con: duckdb.DuckDBPyConnection, keys: Keys) -> str:
-    """A WHERE condition for rows of the changed values: a literal range per column (which Parquet statistics
-    prune on) and the exact set."""
+def key_scope(con: duckdb.DuckDBPyConnection, keys: Keys) -> str:
+    """A condition holding for every row of the changed values, in literals only (it outlives the build's
+    temporary tables, and Parquet statistics and DuckDB's zone maps prune on it): a range per key column."""
     bounds = ", ".join(f'min("{column}"), max("{column}")' for column in keys.columns)
     values = con.execute(f'SELECT {bounds} FROM "{keys.name}"').fetchall()[0]
     if values[0] is None:
         return "false"
-    ranges = [
+    return " AND ".join(
         f'"{column}" BETWEEN {_sql_literal(values[2 * i])} AND {_sql_literal(values[2 * i + 1])}'
         for i, column in enumerate(keys.columns)
-    ]
-    return " AND ".join([*ranges, f'({keys.select}) IN (SELECT {keys.select} FROM "{keys.name}")'])
+    )
+
+
+def _key_filter(con: duckdb.DuckDBPyConnection, keys: Keys) -> str:
+    """A WHERE condition for rows of the changed values: their range (`key_scope`) and the exact set."""
+    scope = key_scope(con, keys)
+    if scope == "false":
+        return scope
+    return f'{scope} AND ({keys.select}) IN (SELECT {keys.select} FROM "{keys.name}")'
 
 
 def patch_by_key(con: duckdb.DuckDBPyConnection, name: str, sql: str, inputs: dict[str, Keys]) -> Keys:
@@ -172,8 +179,9 @@ def patch_rows(
         con.unregister("_patch_rows")
 
 
-def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, files: list[str]) -> None:
-    """Replace the stretches of fct_sensor_hourly that readings added in `files` can change (module docstring)."""
+def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, files: list[str]) -> str:
+    """Replace the stretches of fct_sensor_hourly that readings added in `files` can change (module docstring).
+    Returns a condition in literals that every replaced row meets (for the checks)."""
     catalog = _catalog(con)
     reach = con.execute("SELECT to_hours(max((stuck_slots + 4) * interval_hours)) FROM dim_sensor_metric").fetchall()[
         0
@@ -203,7 +211,7 @@ def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, fi
     since = con.execute("SELECT min(coalesce(lo, since) - $reach) FROM _sensor_window", {"reach": reach}).fetchall()
     since = since[0][0]
     if since is None:
-        return  # the added files hold no readings
+        return "false"  # the added files hold no readings
     try:
         con.execute(
             f"""
@@ -229,6 +237,7 @@ def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, fi
         f"JOIN _sensor_window AS w USING (device_id, metric) WHERE {stretch.format(t='p')}"
     )
     con.execute("DROP TABLE _patch_sensor")
+    return f"hour >= {_sql_literal(since)}"
 
 
 def _interval(value) -> str:

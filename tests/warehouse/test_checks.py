@@ -83,3 +83,29 @@ def test_an_undocumented_model_fails(release, tmp_path):
     edited = tmp_path / "schema.yaml"
     edited.write_text(yaml.safe_dump(schema, allow_unicode=True), encoding="utf-8")
     assert run_checks(release, edited) == ["model fct_meeting has no entry in schema.yaml"]
+
+
+def test_a_build_on_a_base_checks_what_it_changed_and_the_relationships_into_it(broken):
+    """Checks after a build on a checked release (warehouse/build.py `BuildResult.changed` and `scopes`): a kept
+    table is not checked again, a patched one in its patched rows, and a reference into a changed table always."""
+    broken.execute("INSERT INTO fct_sensor_hourly SELECT * FROM fct_sensor_hourly ORDER BY hour DESC LIMIT 1")
+    broken.execute("UPDATE fct_alarm SET is_live = NULL WHERE alarm_id = 'AL1'")
+    latest = broken.execute("SELECT max(hour) FROM fct_sensor_hourly").fetchall()[0][0]
+    duplicate = "fct_sensor_hourly: unique_key (device_id, metric, hour) failed, 1 keys appear more than once"
+    alarm = "fct_alarm.is_live: not_null failed, 1 NULL values"
+    assert sorted(run_checks(broken)) == [alarm, duplicate]
+    # fct_alarm kept as it was in a checked base: not checked again
+    assert run_checks(broken, changed={"fct_sensor_hourly"}) == [duplicate]
+    patched = {"fct_sensor_hourly": (("hour",), f"hour >= TIMESTAMP '{latest}'")}
+    assert run_checks(broken, changed={"fct_sensor_hourly"}, scopes=patched) == [duplicate]
+    before = {"fct_sensor_hourly": (("hour",), f"hour < TIMESTAMP '{latest}'")}  # rows the patch did not write
+    assert run_checks(broken, changed={"fct_sensor_hourly"}, scopes=before) == []
+    # a kept table's reference into a changed table is checked; uniqueness beyond the patched key is whole
+    broken.execute("UPDATE fct_ticket_event SET ticket_id = 'forum:gone' WHERE event_id = 'E101'")
+    broken.execute("INSERT INTO fct_ticket SELECT * FROM fct_ticket WHERE ticket_id = 'forum:F001'")
+    by_channel = {"fct_ticket": (("channel",), "channel = 'hotline_12345'")}
+    assert sorted(run_checks(broken, changed={"fct_ticket"}, scopes=by_channel)) == [
+        "fct_ticket.ticket_id: unique failed, 1 values appear more than once",
+        "fct_ticket_event.ticket_id: relationships (where NOT is_orphan) failed, "
+        "1 values not found in fct_ticket.ticket_id",
+    ]
