@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install browser demo test lint smoke bench
+.PHONY: install browser java demo test lint smoke bench
 
 $(BIN)/cockpit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ browser:
 		apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk fontconfig; \
 	fi
 
+# Java for the Spark engine's test (pyspark starts a local JVM); Debian's headless JRE, once, when missing.
+java:
+	@command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq default-jre-headless)
+
 demo: install browser
 	$(BIN)/cockpit up
 
@@ -41,7 +45,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint browser
+test: lint browser java
 	$(BIN)/python -m pytest -q
 
 smoke: install browser

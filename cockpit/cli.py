@@ -228,8 +228,16 @@ def pipeline() -> None:
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="(Re)load this landing day only.")
 @click.option("--all", "rebuild_all", is_flag=True, help="Reload every landing day.")
 @click.option("--full", is_flag=True, help="Build the release from scratch, not on the current one.")
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    default="duckdb",
+    show_default=True,
+    help="What builds the SQL models (spark: pip install 'street-cockpit[spark]' and Java).",
+)
+@click.option("--spark-master", metavar="URL", help="The Spark cluster (spark://…, yarn, k8s://…); default local.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
-def pipeline_run(day, rebuild_all: bool, full: bool, as_json: bool) -> None:
+def pipeline_run(day, rebuild_all: bool, full: bool, engine: str, spark_master: str | None, as_json: bool) -> None:
     """Load every landing day not yet loaded, build a release, check it, publish it.
 
     Bad rows go to quarantine with a reason; unreadable files are quarantined
@@ -239,7 +247,16 @@ def pipeline_run(day, rebuild_all: bool, full: bool, as_json: bool) -> None:
     """
     if day and rebuild_all:
         _fail("--day and --all cannot be combined", 2)
-    summary = _run_pipeline(day=day.date() if day else None, rebuild_all=rebuild_all, full=full, quiet=as_json)
+    if spark_master and engine != "spark":
+        _fail("--spark-master needs --engine spark", 2)
+    summary = _run_pipeline(
+        day=day.date() if day else None,
+        rebuild_all=rebuild_all,
+        full=full,
+        engine=engine,
+        spark_master=spark_master,
+        quiet=as_json,
+    )
     if as_json:
         click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -251,7 +268,15 @@ def pipeline_run(day, rebuild_all: bool, full: bool, as_json: bool) -> None:
         _demo_accounts(_settings())
 
 
-def _run_pipeline(*, day: date | None = None, rebuild_all: bool = False, full: bool = False, quiet: bool = False):
+def _run_pipeline(
+    *,
+    day: date | None = None,
+    rebuild_all: bool = False,
+    full: bool = False,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+    quiet: bool = False,
+):
     from pipelines.freshness import stale_after_days
     from pipelines.mapping import MappingError
     from pipelines.run import PipelineError, run_pipeline
@@ -270,6 +295,8 @@ def _run_pipeline(*, day: date | None = None, rebuild_all: bool = False, full: b
                 build_memory=settings.build_memory,
                 full=full,
                 full_build_every_days=settings.full_build_every_days,
+                engine=engine,
+                spark_master=spark_master,
                 progress=progress,
                 area=settings.area,
             )

@@ -507,12 +507,15 @@ def run_pipeline(
     area: BBox | None = None,
     full: bool = False,
     full_build_every_days: int = 7,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> RunSummary:
     """Load what is pending, build and check a new release, publish it. Never raises on bad data.
 
     The release is built on the current one (only the models whose inputs changed are built again) unless
     `full`, `rebuild_all`, a current release that is broken or lacks marts, or one whose line of builds has
-    not started from scratch for `full_build_every_days` (0: every build starts from scratch)."""
+    not started from scratch for `full_build_every_days` (0: every build starts from scratch). `engine="spark"`
+    builds the SQL models with Spark (`spark_master`: a cluster's URL, default local), always from scratch."""
     started = time.perf_counter()
     started_at = datetime.now(TZ).replace(tzinfo=None)
     summary = RunSummary(new_run_id(), "all" if rebuild_all else ("day" if day else "incremental"))
@@ -589,6 +592,8 @@ def run_pipeline(
             why_full = (
                 "asked for (--full)"
                 if full
+                else "Spark builds from scratch"
+                if engine == "spark"
                 else "every landing day reloaded (--all)"
                 if rebuild_all
                 else "the current release is broken or lacks marts"
@@ -611,6 +616,8 @@ def run_pipeline(
                 base=base,
                 full_build_every_days=full_build_every_days,
                 why_full=why_full,
+                engine=engine,
+                spark_master=spark_master,
             )
         _require_valid_current(home, summary)
         summary.duration_s = time.perf_counter() - started
@@ -697,6 +704,8 @@ def _build_and_publish(
     base: Path | None = None,
     full_build_every_days: int | None = None,
     why_full: str = "",
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> None:
     building = home.releases / f"{summary.run_id}{BUILDING_SUFFIX}"
     final = home.releases / f"{summary.run_id}{RELEASE_SUFFIX}"
@@ -719,6 +728,8 @@ def _build_and_publish(
                 cache_dir=home.cache,
                 base=base,
                 full_every_days=full_build_every_days,
+                engine=engine,
+                spark_master=spark_master,
             )
             summary.build = built.describe() if base is not None else f"built from scratch: {why_full}"
             con = open_release(building)

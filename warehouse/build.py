@@ -82,6 +82,8 @@ SIGNATURE_LIBRARIES = ("duckdb", "pyarrow", "jieba", "chinesecalendar")
 # A model built again over its base compares its rows with the base's up to this size: equal rows
 # keep the models that read it. A bigger table counts as changed without the comparison.
 COMPARE_ROWS_AT_MOST = 500_000
+# What builds the SQL models: DuckDB in the release itself, or Spark (warehouse/engines/spark.py).
+ENGINES = ("duckdb", "spark")
 
 
 LAKE_TYPES = {
@@ -328,6 +330,8 @@ def build_release(
     threads: int | None = None,
     base: Path | None = None,
     full_every_days: int | None = None,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> BuildResult:
     """Build a new release file at `target` from the lake under `lake`.
 
@@ -346,9 +350,13 @@ def build_release(
 
     With `base` (the current release), the build starts from a copy of it and rebuilds only
     the models whose inputs changed, unless `base_problem` refuses it (`full_every_days` is
-    passed on); the result says which way it went. Raises ReleaseBuildError with a one-line
+    passed on); the result says which way it went. `engine="spark"` builds the SQL models with
+    Spark (warehouse/engines/spark.py; `spark_master` names a cluster, default local) from
+    scratch, and loads them into the release. Raises ReleaseBuildError with a one-line
     reason; on failure every file the build made is removed.
     """
+    if engine not in ENGINES:
+        raise ReleaseBuildError(f"unknown engine {engine!r}: {' or '.join(ENGINES)}")
     target = Path(target)
     lake = Path(lake).resolve()
     if target.exists():
@@ -362,6 +370,8 @@ def build_release(
     problem = (
         "no earlier release to build on"
         if base is None
+        else "Spark builds from scratch"
+        if engine == "spark"
         else base_problem(base, lake=lake, signature=signature, full_every_days=full_every_days)
     )
 
@@ -444,6 +454,13 @@ def build_release(
         step_done("extra_tables")
         patch = _Patcher(con, lake, contracts, lake_added)
         rebuilt, patched, kept = [], [], []
+        if engine == "spark":
+            _run_step(
+                "Spark",
+                lambda: _build_with_spark(con, lake, target, models, contracts, data_through, spark_master, step_done),
+            )
+            rebuilt = [model.name for model in models]
+            models = []  # built
         for model in models:
             touched = model.mentions & changed
             if (
@@ -502,6 +519,53 @@ def build_release(
         changed=frozenset(changed),
         scopes=MappingProxyType(dict(patch.scopes)),
     )
+
+
+def _build_with_spark(
+    con: duckdb.DuckDBPyConnection,
+    lake: Path,
+    target: Path,
+    models: list[Model],
+    contracts: Mapping,
+    data_through: date,
+    master: str | None,
+    step_done: Callable[[str], None],
+) -> None:
+    """The SQL models built by Spark from the lake and the inputs made here, each loaded into the release with
+    the column types DuckDB gives the same SQL (so the release is the one a DuckDB build makes)."""
+    from warehouse.engines import spark
+
+    by_name = {model.name: model for model in models}
+    staging = target.parent / f"{target.name}.spark"
+
+    def loaded(name: str, folder: Path | None) -> None:
+        model = by_name[name]
+        if folder is None:
+            _create_model(con, model)
+        else:
+            described = con.execute(f"DESCRIBE {model.sql}").fetchall()
+            columns = ", ".join(f'CAST("{column}" AS {kind}) AS "{column}"' for column, kind, *_ in described)
+            files = _sql_string(str(folder / "*.parquet"))
+            con.execute(f'CREATE TABLE "{name}" AS SELECT {columns} FROM read_parquet({files})')
+        step_done(name)
+
+    inputs = [name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+    try:
+        spark.build_models(
+            con,
+            lake,
+            staging,
+            models,
+            {table: lake_columns(contract) for table, contract in contracts.items()},
+            [name for name in inputs if name.startswith("seed_") or name in ("dim_calendar", "meta_release")],
+            data_through,
+            master=master,
+            loaded=loaded,
+        )
+    except spark.SparkBuildError as exc:
+        raise ReleaseBuildError(str(exc)) from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _lake_table(path: str) -> str:

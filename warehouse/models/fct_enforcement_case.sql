@@ -10,7 +10,7 @@ SELECT
     c.closed_on,
     c.closed_on IS NOT NULL AS is_closed,
     c.penalty_yuan,
-    c.closed_on - c.opened_on AS days_to_close,
+    date_diff('day', c.opened_on, c.closed_on) AS days_to_close,
     p.micro_grid_id
 FROM stg_enforcement_case AS c
 LEFT JOIN int_place AS p ON p.unit_id = c.grid_id

@@ -13,8 +13,8 @@ SELECT
     CASE WHEN h.rectified_on IS NOT NULL THEN h.due_on IS NULL OR h.rectified_on <= h.due_on END
         AS is_rectified_on_time,
     h.rectified_on IS NULL AS is_open,
-    CASE WHEN h.rectified_on IS NULL THEN CAST(r.as_of AS DATE) - h.found_on END AS open_days,
-    h.rectified_on - h.found_on AS days_to_rectify,
+    CASE WHEN h.rectified_on IS NULL THEN date_diff('day', h.found_on, CAST(r.as_of AS DATE)) END AS open_days,
+    date_diff('day', h.found_on, h.rectified_on) AS days_to_rectify,
     h.rectified_on IS NULL AND coalesce(h.due_on < CAST(r.as_of AS DATE), false) AS is_overdue_open,
     p.micro_grid_id
 FROM stg_hazard AS h

@@ -10,8 +10,9 @@ intake AS (
         i.*,
         i.channel || ':' || i.source_ticket_id AS ticket_id,
         CAST(i.received_at AS DATE) AS received_date,
-        -- the duplicate / repeat key: the address with all (also full-width) spaces removed
-        nullif(regexp_replace(coalesce(i.address, ''), '[[:space:]\x{3000}]+', '', 'g'), '') AS address_key
+        -- the duplicate / repeat key: the address with all (also full-width) spaces removed; the class spelt
+        -- out ([[:space:]] and the ideographic space) so that Java's regular expressions (Spark) read it alike
+        nullif(regexp_replace(coalesce(i.address, ''), '[\t\n\x0B\f\r \x{3000}]+', '', 'g'), '') AS address_key
     FROM stg_ticket_intake AS i
 ),
 event_summary AS (

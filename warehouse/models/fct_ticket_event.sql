@@ -19,10 +19,11 @@ WITH events AS (
 arrival AS (
     SELECT
         *,
-        -- earliest landing day among the ticket's events that happened strictly later
+        -- earliest landing day among the ticket's events that happened strictly later (times are whole
+        -- microseconds: a frame ending 1 µs before the current row leaves out its ties, in DuckDB and Spark alike)
         min(loaded_day) OVER (
             PARTITION BY ticket_id ORDER BY event_at DESC
-            RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE GROUP
+            RANGE BETWEEN UNBOUNDED PRECEDING AND INTERVAL 1 MICROSECOND PRECEDING
         ) AS first_load_of_later_events
     FROM events
 )
