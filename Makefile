@@ -60,3 +60,4 @@ bench: install browser
 	$(BIN)/python -m benchmarks.wall $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.serving $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.warning $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.growth --spark
