@@ -21,6 +21,7 @@ from rich.table import Table
 from cockpit.access.accounts import ROLES, Permission
 from cockpit.access.audit import Action
 from cockpit.settings import Settings, SettingsError
+from warehouse.engines import ENGINES
 from warehouse.paths import keep_private
 
 err = Console(stderr=True)
@@ -230,7 +231,7 @@ def pipeline() -> None:
 @click.option("--full", is_flag=True, help="Build the release from scratch, not on the current one.")
 @click.option(
     "--engine",
-    type=click.Choice(["duckdb", "spark"]),
+    type=click.Choice(ENGINES),
     default="duckdb",
     show_default=True,
     help="What builds the SQL models (spark: pip install 'street-cockpit[spark]' and Java).",

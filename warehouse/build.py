@@ -44,6 +44,7 @@ import yaml
 
 from warehouse import groups, incremental, terms
 from warehouse.calendar import TIME_ZONE, calendar_range, working_day_calendar
+from warehouse.engines import ENGINES
 from warehouse.manifest import MANIFEST_TABLE, changes, fingerprint, lake_files
 from warehouse.releases import build_files, discard
 
@@ -82,8 +83,6 @@ SIGNATURE_LIBRARIES = ("duckdb", "pyarrow", "jieba", "chinesecalendar")
 # A model built again over its base compares its rows with the base's up to this size: equal rows
 # keep the models that read it. A bigger table counts as changed without the comparison.
 COMPARE_ROWS_AT_MOST = 500_000
-# What builds the SQL models: DuckDB in the release itself, or Spark (warehouse/engines/spark.py).
-ENGINES = ("duckdb", "spark")
 
 
 LAKE_TYPES = {

@@ -1,1 +1,3 @@
-"""Engines other than DuckDB that build the SQL models (warehouse/build.py chooses)."""
+"""What builds the SQL models: DuckDB in the release itself (warehouse/build.py), or Spark (spark.py)."""
+
+ENGINES = ("duckdb", "spark")
