@@ -451,7 +451,9 @@ def build_release(
         for name, table in extra_tables.items():
             _run_step(f"extra table {name}", lambda name=name, table=table: _create_from_arrow(con, name, table))
         step_done("extra_tables")
-        patch = _Patcher(con, lake, contracts, lake_added)
+        patch = _Patcher(
+            con, lake, contracts, lake_added, None if before is None else (before.data_through, data_through)
+        )
         rebuilt, patched, kept = [], [], []
         if engine == "spark":
             _run_step(
@@ -577,9 +579,16 @@ class _Patcher:
     called with the model and the changed names it reads, it returns whether it patched it."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, lake: Path, contracts: Mapping, lake_added: dict[str, list[str]]
+        self,
+        con: duckdb.DuckDBPyConnection,
+        lake: Path,
+        contracts: Mapping,
+        lake_added: dict[str, list[str]],
+        days: tuple[date, date] | None = None,
     ) -> None:
         self.con, self.lake, self.contracts, self.lake_added = con, lake, contracts, lake_added
+        self.days = days  # (the base's data_through, this build's)
+        self.since: dict[str, date | None] = {}  # patched sensor slots → the first day they reach
         self.keys: dict[str, incremental.Keys] = {}  # model or lake input → the values of its key that changed
         self.scopes: dict[str, tuple[tuple[str, ...], str]] = {}  # patched table → BuildResult.scopes
 
@@ -590,9 +599,12 @@ class _Patcher:
             files = self.lake_added.get(incremental.SENSOR_LAKE_TABLE)
             if touched != {incremental.SENSOR_INPUT} or not files:
                 return False
-            scope = incremental.patch_sensor_hourly(self.con, model.sql, self.lake, files)
-            self.scopes[model.name] = (("hour",), scope)
+            since = incremental.patch_sensor_hourly(self.con, model.sql, self.lake, files)
+            self.since[model.name] = since.date() if since is not None else None
+            self.scopes[model.name] = (("hour",), "false" if since is None else f"hour >= TIMESTAMP '{since}'")
             return True
+        if model.name == incremental.DEVICE_DAYS_MODEL:
+            return self._device_days(model, touched)
         key = model.patch_key
         if key is None:
             return False
@@ -604,6 +616,28 @@ class _Patcher:
             inputs[name] = keys
         self.keys[model.name] = incremental.patch_by_key(self.con, model.name, model.sql, inputs)
         self.scopes[model.name] = (key, incremental.key_scope(self.con, self.keys[model.name]))
+        return True
+
+    def _device_days(self, model: Model, touched: set[str]) -> bool:
+        """Patch the device days from the first day the sensor and video patches reached (module docstring)."""
+        inputs = set(incremental.DEVICE_DAYS_INPUTS)
+        if self.days is None or not touched <= inputs | {"meta_release"} or not _exists(self.con, model.name):
+            return False
+        starts = [min(self.days) + timedelta(days=1)]
+        if "fct_sensor_hourly" in touched:
+            if "fct_sensor_hourly" not in self.since:
+                return False
+            starts.append(self.since["fct_sensor_hourly"] or starts[0])
+        if "fct_video_status" in touched:
+            keys = self.keys.get("fct_video_status")
+            if keys is None or keys.columns != ("status_date",):
+                return False
+            first = self.con.execute(f'SELECT min(status_date) FROM "{keys.name}"').fetchall()[0][0]
+            starts.append(first or starts[0])
+        since = min(starts)
+        shadowed = {table: column for table, column in incremental.DEVICE_DAYS_INPUTS.items()}
+        scope = incremental.patch_from_day(self.con, model.name, model.sql, shadowed, since)
+        self.scopes[model.name] = (("status_date",), scope)
         return True
 
     def rows_rebuilt(self, table: str) -> None:
@@ -643,12 +677,15 @@ class _Base:
 
     run_id: str
     full_built_at: datetime
+    data_through: date
     listing: pa.Table
 
 
 def _base_state(con: duckdb.DuckDBPyConnection) -> _Base:
-    run_id, full_built_at = con.execute("SELECT run_id, full_built_at FROM meta_release").fetchall()[0]
-    return _Base(run_id, full_built_at, con.sql(f"SELECT * FROM {MANIFEST_TABLE}").to_arrow_table())
+    run_id, full_built_at, through = con.execute(
+        "SELECT run_id, full_built_at, data_through FROM meta_release"
+    ).fetchall()[0]
+    return _Base(run_id, full_built_at, through, con.sql(f"SELECT * FROM {MANIFEST_TABLE}").to_arrow_table())
 
 
 def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:

@@ -14,6 +14,9 @@ tests/warehouse/test_incremental.py:
   computed again by its own SQL, its inputs shadowed by temporary views of the same names that hold only
   those values; its changed values are passed on. A row of an added file with no key value (NULL) cannot be
   placed, so its table is built again whole.
+- **Device days.** fct_device_status has a row per device and day up to data_through: when only the sensor
+  slots and video statuses it reads were patched (and the release's day moved), its rows from the first day
+  either patch reached, or from the day after the earlier data_through, are computed again.
 - **Sensor slots.** fct_sensor_hourly reaches across slots: a slot's neighbours (3 slots either side), stuck
   runs (`stuck_slots` or more) and the gap rows up to the next observed slot. For each series (device,
   metric) with added readings, the slots from `lo` (the last observed slot at least `reach` before the first
@@ -39,6 +42,10 @@ _PATCH_HEADER = re.compile(r"^\s*--\s*patch:\s*([a-z_][a-z0-9_]*(?:\s*,\s*[a-z_]
 SENSOR_MODEL = "fct_sensor_hourly"
 SENSOR_INPUT = "stg_sensor_reading"  # the view over lake_sensor_reading that the sensor model reads
 SENSOR_LAKE_TABLE = "sensor_reading"
+# Device days: a day's rows come from that day's sensor slots and video statuses, the register and the first
+# sensor day (int_sensor_first_day), and run to data_through.
+DEVICE_DAYS_MODEL = "fct_device_status"
+DEVICE_DAYS_INPUTS = {"fct_sensor_hourly": "hour", "fct_video_status": "status_date"}
 
 
 def patch_key(sql: str) -> tuple[str, ...] | None:
@@ -179,9 +186,9 @@ def patch_rows(
         con.unregister("_patch_rows")
 
 
-def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, files: list[str]) -> str:
+def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, files: list[str]) -> datetime | None:
     """Replace the stretches of fct_sensor_hourly that readings added in `files` can change (module docstring).
-    Returns a condition in literals that every replaced row meets (for the checks)."""
+    Returns the earliest slot it replaced (None: the files hold no readings)."""
     catalog = _catalog(con)
     reach = con.execute("SELECT to_hours(max((stuck_slots + 4) * interval_hours)) FROM dim_sensor_metric").fetchall()[
         0
@@ -211,7 +218,7 @@ def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, fi
     since = con.execute("SELECT min(coalesce(lo, since) - $reach) FROM _sensor_window", {"reach": reach}).fetchall()
     since = since[0][0]
     if since is None:
-        return "false"  # the added files hold no readings
+        return None  # the added files hold no readings
     try:
         con.execute(
             f"""
@@ -237,7 +244,29 @@ def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, fi
         f"JOIN _sensor_window AS w USING (device_id, metric) WHERE {stretch.format(t='p')}"
     )
     con.execute("DROP TABLE _patch_sensor")
-    return f"hour >= {_sql_literal(since)}"
+    return since
+
+
+def patch_from_day(con: duckdb.DuckDBPyConnection, name: str, sql: str, inputs: dict[str, str], since: date) -> str:
+    """Replace the rows of the day-keyed `name` (status_date) from `since` on, computed by its `sql` over
+    `inputs` (table → the column that dates its rows) shadowed to their rows from that day. Its rows of a day
+    must depend only on its inputs' rows of that day, and on inputs that did not change. Returns the scope."""
+    catalog = _catalog(con)
+    try:
+        for table, column in inputs.items():
+            con.execute(
+                f'CREATE OR REPLACE TEMP VIEW "{table}" AS SELECT * FROM "{catalog}".main."{table}" '
+                f'WHERE "{column}" >= {_sql_literal(since)}'
+            )
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "_patch_{name}" AS {sql}')
+    finally:
+        for table in inputs:
+            con.execute(f'DROP VIEW IF EXISTS temp.main."{table}"')
+    scope = f"status_date >= {_sql_literal(since)}"
+    con.execute(f'DELETE FROM main."{name}" WHERE {scope}')
+    con.execute(f'INSERT INTO main."{name}" BY NAME SELECT * FROM "_patch_{name}" WHERE {scope}')
+    con.execute(f'DROP TABLE "_patch_{name}"')
+    return scope
 
 
 def _interval(value) -> str:

@@ -341,8 +341,9 @@ def _sensor_series(rng: random.Random, start: datetime, days: int) -> dict[date,
 
 @pytest.mark.parametrize("seed", range(4))
 def test_sensor_slots_patched_night_by_night_equal_slots_built_from_scratch(tmp_path, seed):
-    """fct_sensor_hourly patched for each night's readings, a late file and a device first seen on the last
-    night, against the same lake built from scratch (warehouse/incremental.py, `patch_sensor_hourly`)."""
+    """fct_sensor_hourly and the device days patched for each night's readings and a camera's statuses, late
+    files of both and a device first seen on the last night, against the same lake built from scratch
+    (warehouse/incremental.py: `patch_sensor_hourly`, `patch_from_day`, `patch_by_key`)."""
     rng = random.Random(seed)
     start = datetime(2026, 11, 1)
     by_day = _sensor_series(rng, start, 8)
@@ -352,22 +353,34 @@ def test_sensor_slots_patched_night_by_night_equal_slots_built_from_scratch(tmp_
     late = [row for row in by_day[late_day] if row["device_id"] == "WQ2"]  # WQ2's readings of one day come late
     by_day[late_day] = [row for row in by_day[late_day] if row["device_id"] != "WQ2"]
     by_day[days[-1]].append({"device_id": "WQ9", "metric": "ph", "measured_at": start + timedelta(days=7), "value": 7})
+    register = [
+        {"device_id": "WQ1", "kind": "water_quality", "installed_on": date(2026, 10, 1)},
+        {"device_id": "WQ2", "kind": "water_quality"},
+        {"device_id": "GAS1", "kind": "gas", "installed_on": date(2026, 11, 3)},
+        {"device_id": "WQ9", "kind": "water_quality", "installed_on": days[-1]},
+        {"device_id": "CAM1", "kind": "video"},
+    ]
+    write_partition(lake, "device", days[0], "iot", register)
     previous = None
     patched = 0
     for number, day in enumerate(days):
         write_partition(lake, "sensor_reading", day, "iot", by_day[day])
+        camera = {"device_id": "CAM1", "status_date": day, "online_minutes": rng.choice([0, 1400, 1440])}
+        if number != 2:  # the camera's status of the third day comes late
+            write_partition(lake, "video_status", day, "iot", [camera])
         if number == 6:
             write_partition(lake, "sensor_reading", late_day, "iot_late", late)
+            write_partition(lake, "video_status", days[2], "iot_late", [{**camera, "status_date": days[2]}])
         night = releases / f"night-{number}.duckdb"
         result = build_release(lake, night, run_id=f"n{number}", data_through=day, is_demo=True, base=previous)
-        patched += "fct_sensor_hourly" in result.patched
+        patched += {"fct_sensor_hourly", "fct_device_status", "fct_video_status"} <= set(result.patched)
         scratch = releases / f"scratch-{number}.duckdb"
         build_release(lake, scratch, run_id=f"s{number}", data_through=day, is_demo=True)
         with duckdb.connect(str(night), read_only=True) as a, duckdb.connect(str(scratch), read_only=True) as b:
             assert differences(table_digests(a), table_digests(b)) == [], (seed, day, result.describe())
         scratch.unlink()
         previous = night
-    assert patched == len(days) - 1
+    assert patched == len(days) - 2  # all nights but the first (from scratch) and the one without a camera status
 
 
 def test_a_day_delivered_again_without_a_ticket_takes_its_terms_and_groups_away(published, tmp_path):

@@ -13,12 +13,12 @@ sensor_spans AS (
         d.kind,
         d.community_id,
         d.grid_id,
-        greatest(coalesce(d.installed_on, first.day), first.day) AS first_day,
+        greatest(coalesce(d.installed_on, first.first_day), first.first_day) AS first_day,
         r.data_through AS last_day
     FROM dim_device AS d
-    CROSS JOIN (SELECT min(status_date) AS day FROM sensor_days) AS first
+    CROSS JOIN int_sensor_first_day AS first
     CROSS JOIN meta_release AS r
-    WHERE d.kind <> 'video' AND first.day IS NOT NULL
+    WHERE d.kind <> 'video' AND first.first_day IS NOT NULL
 ),
 sensor_calendar AS (
     SELECT
