@@ -571,7 +571,7 @@ def run_pipeline(
             summary.message = (
                 f"nothing usable loaded: {totals.rows_quarantined} rows and {totals.files_rejected} files quarantined"
             )
-        elif not fingerprints and broken is None and not missing:
+        elif not fingerprints and broken is None and not missing and not full and engine == "duckdb":
             summary.status, summary.message = "up_to_date", "no new landing files; the current release stays"
             _describe_current(home, summary)
         else:

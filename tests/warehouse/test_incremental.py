@@ -300,6 +300,9 @@ def test_a_base_is_refused_for_other_code_another_lake_a_false_record_or_an_old_
 
 def test_full_builds_when_asked_or_when_the_setting_says_always(published):
     home = published.home
+    assert run_pipeline(home, salt=SALT).status == "up_to_date"
+    again = run_pipeline(home, salt=SALT, full=True)  # nothing new, but asked for: built from scratch all the same
+    assert (again.status, again.build) == ("published", "built from scratch: asked for (--full)")
     published.nightly()
     asked = run_pipeline(home, salt=SALT, full=True)
     assert asked.build == "built from scratch: asked for (--full)"
