@@ -589,6 +589,7 @@ def run_pipeline(
                 f"{source}: {n} {table} row(s) dated after the landing day that delivered them (loaded all the same)"
                 for (source, table), n in sorted(summary.future_dated.items())
             )
+            current = current_release(home)
             why_full = (
                 "asked for (--full)"
                 if full
@@ -601,10 +602,10 @@ def run_pipeline(
                 else "COCKPIT_FULL_BUILD_EVERY_DAYS is 0"
                 if not full_build_every_days
                 else "no release yet"
-                if current_release(home) is None
+                if current is None
                 else ""
             )
-            base = None if why_full else current_release(home)
+            base = None if why_full else current
             _build_and_publish(
                 home,
                 summary,

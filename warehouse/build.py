@@ -620,8 +620,7 @@ class _Patcher:
 
     def _device_days(self, model: Model, touched: set[str]) -> bool:
         """Patch the device days from the first day the sensor and video patches reached (module docstring)."""
-        inputs = set(incremental.DEVICE_DAYS_INPUTS)
-        if self.days is None or not touched <= inputs | {"meta_release"} or not _exists(self.con, model.name):
+        if self.days is None or not touched <= {*incremental.DEVICE_DAYS_INPUTS, "meta_release"}:
             return False
         starts = [min(self.days) + timedelta(days=1)]
         if "fct_sensor_hourly" in touched:
@@ -634,9 +633,7 @@ class _Patcher:
                 return False
             first = self.con.execute(f'SELECT min(status_date) FROM "{keys.name}"').fetchall()[0][0]
             starts.append(first or starts[0])
-        since = min(starts)
-        shadowed = {table: column for table, column in incremental.DEVICE_DAYS_INPUTS.items()}
-        scope = incremental.patch_from_day(self.con, model.name, model.sql, shadowed, since)
+        scope = incremental.patch_from_day(self.con, model.name, model.sql, incremental.DEVICE_DAYS_INPUTS, min(starts))
         self.scopes[model.name] = (("status_date",), scope)
         return True
 
@@ -653,7 +650,7 @@ class _Patcher:
         python_model = PYTHON_MODELS[name]
         if python_model.rows_of is None or touched != {python_model.rows_of[0]} or name not in self.keys:
             return False
-        if not _exists(self.con, name):
+        if not _exists(self.con, name):  # a base without this mart: built whole
             return False
         table = python_model.rows_of[0]
         incremental.patch_rows(self.con, name, table, self.keys[name], lambda: python_model.build(self.con, cache_dir))

@@ -30,7 +30,8 @@ tests/warehouse/test_incremental.py:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -126,6 +127,28 @@ def _key_filter(con: duckdb.DuckDBPyConnection, keys: Keys) -> str:
     return f'{scope} AND ({keys.select}) IN (SELECT {keys.select} FROM "{keys.name}")'
 
 
+@contextmanager
+def _shadowed(con: duckdb.DuckDBPyConnection, conditions: Mapping[str, str]) -> Iterator[None]:
+    """Inside the block, each table's name reads only its rows meeting its condition: a temporary view of that
+    name over the release's own table (unqualified names find the temporary view first)."""
+    catalog = _catalog(con)
+    try:
+        for table, condition in conditions.items():
+            con.execute(
+                f'CREATE OR REPLACE TEMP VIEW "{table}" AS SELECT * FROM "{catalog}".main."{table}" WHERE {condition}'
+            )
+        yield
+    finally:
+        for table in conditions:
+            con.execute(f'DROP VIEW IF EXISTS temp.main."{table}"')
+
+
+def _replace_rows(con: duckdb.DuckDBPyConnection, name: str, condition: str, rows: str) -> None:
+    """Delete the rows of `name` meeting `condition` and insert those of the relation `rows` meeting it."""
+    con.execute(f'DELETE FROM main."{name}" WHERE {condition}')
+    con.execute(f'INSERT INTO main."{name}" BY NAME SELECT * FROM {rows} WHERE {condition}')
+
+
 def patch_by_key(con: duckdb.DuckDBPyConnection, name: str, sql: str, inputs: dict[str, Keys]) -> Keys:
     """Replace the rows of `name` whose key is among the changed values of its `inputs` (all keyed by the one
     column), computing them with the model's `sql` over inputs shadowed to those values. Returns its Keys."""
@@ -133,19 +156,10 @@ def patch_by_key(con: duckdb.DuckDBPyConnection, name: str, sql: str, inputs: di
     keys = Keys(columns, f"_keys_{name}")
     union = " UNION ".join(f'SELECT {keys.select} FROM "{k.name}"' for k in inputs.values())
     con.execute(f'CREATE OR REPLACE TEMP TABLE "{keys.name}" AS {union}')
-    catalog = _catalog(con)
-    try:
-        for table in inputs:
-            con.execute(
-                f'CREATE OR REPLACE TEMP VIEW "{table}" AS SELECT * FROM "{catalog}".main."{table}" '
-                f"WHERE {_key_filter(con, keys)}"
-            )
+    condition = _key_filter(con, keys)
+    with _shadowed(con, dict.fromkeys(inputs, condition)):
         con.execute(f'CREATE OR REPLACE TEMP TABLE "_patch_{name}" AS {sql}')
-    finally:
-        for table in inputs:
-            con.execute(f'DROP VIEW IF EXISTS temp.main."{table}"')
-    con.execute(f'DELETE FROM main."{name}" WHERE {_key_filter(con, keys)}')
-    con.execute(f'INSERT INTO main."{name}" BY NAME SELECT * FROM "_patch_{name}"')
+    _replace_rows(con, name, condition, f'"_patch_{name}"')
     con.execute(f'DROP TABLE "_patch_{name}"')
     return keys
 
@@ -169,19 +183,12 @@ def patch_rows(
 ) -> None:
     """Replace the rows of the Python mart `name` for the changed keys of `table`, which `build` makes from
     `table` shadowed to those keys."""
-    catalog = _catalog(con)
-    try:
-        con.execute(
-            f'CREATE OR REPLACE TEMP VIEW "{table}" AS SELECT * FROM "{catalog}".main."{table}" '
-            f"WHERE {_key_filter(con, keys)}"
-        )
+    condition = _key_filter(con, keys)
+    with _shadowed(con, {table: condition}):
         rows = build()
-    finally:
-        con.execute(f'DROP VIEW IF EXISTS temp.main."{table}"')
-    con.execute(f'DELETE FROM main."{name}" WHERE {_key_filter(con, keys)}')
     con.register("_patch_rows", rows)
     try:
-        con.execute(f'INSERT INTO main."{name}" BY NAME SELECT * FROM _patch_rows')
+        _replace_rows(con, name, condition, "_patch_rows")
     finally:
         con.unregister("_patch_rows")
 
@@ -251,20 +258,10 @@ def patch_from_day(con: duckdb.DuckDBPyConnection, name: str, sql: str, inputs: 
     """Replace the rows of the day-keyed `name` (status_date) from `since` on, computed by its `sql` over
     `inputs` (table → the column that dates its rows) shadowed to their rows from that day. Its rows of a day
     must depend only on its inputs' rows of that day, and on inputs that did not change. Returns the scope."""
-    catalog = _catalog(con)
-    try:
-        for table, column in inputs.items():
-            con.execute(
-                f'CREATE OR REPLACE TEMP VIEW "{table}" AS SELECT * FROM "{catalog}".main."{table}" '
-                f'WHERE "{column}" >= {_sql_literal(since)}'
-            )
+    with _shadowed(con, {table: f'"{column}" >= {_sql_literal(since)}' for table, column in inputs.items()}):
         con.execute(f'CREATE OR REPLACE TEMP TABLE "_patch_{name}" AS {sql}')
-    finally:
-        for table in inputs:
-            con.execute(f'DROP VIEW IF EXISTS temp.main."{table}"')
     scope = f"status_date >= {_sql_literal(since)}"
-    con.execute(f'DELETE FROM main."{name}" WHERE {scope}')
-    con.execute(f'INSERT INTO main."{name}" BY NAME SELECT * FROM "_patch_{name}" WHERE {scope}')
+    _replace_rows(con, name, scope, f'"_patch_{name}"')
     con.execute(f'DROP TABLE "_patch_{name}"')
     return scope
 
