@@ -1,7 +1,7 @@
 """Cockpit benchmark: p50/p95 of every page's callbacks, their ratio to the raw DuckDB queries, first page load.
 
 Run: python -m benchmarks.callbacks [--home DIR] [--scale 1] [--days 365] [--no-browser] [--street-only]
-                                    [--baseline SRC]
+                                    [--baseline SRC] [--facts]
 
 Without --home a demo street (scale × days, ending yesterday) is generated and
 loaded into a temporary home first. Every board page is rendered for a set of
@@ -17,7 +17,9 @@ server started and again, each in a new browser context (nothing cached), with t
 bytes that crossed the wire; and a return visit (the second context opening the page again, its
 browser cache holding the scripts, as a leader's browser does every morning). `--baseline SRC`
 serves another checkout of the code (a git worktree of an earlier commit) on the same home beside this one and times it
-page by page in the same run: the before and after of a change, measured alike.
+page by page in the same run: the before and after of a change, measured alike. `--facts` times every
+call of the whole street's reader a second time with every KPI read from its fact (the catalog's daily
+rollups set aside, warehouse/MARTS.md "Rollups"), and prints the two side by side.
 
 Every call is made by a signed-in account, as in production: an analyst who sees
 the whole street, then a community user (the community with the most tickets),
@@ -207,6 +209,34 @@ def _print_pages(title: str, rows: list[tuple]) -> None:
     print(f"worst page p95 {worst:.0f} ms: ratio to the {TARGET_P95_MS:.0f} ms target {worst / TARGET_P95_MS:.2f}")
 
 
+def _facts_against_rollups(app, rollups: list[tuple], community: str) -> None:
+    """The whole street's calls again with every KPI read from its fact, beside the figures with the rollups."""
+    from cockpit.metrics import catalog
+
+    chosen = catalog.answered_by
+    catalog.answered_by = lambda metric, **_: metric  # the catalog as it was before the rollups
+    try:
+        facts = _measure(app, {"street": STREET_READER}, community)["street"]
+    finally:
+        catalog.answered_by = chosen
+    print("\nKPIs from their facts against from the daily rollups: cold p50 and p95 (ms) of the whole street")
+    print(f"{'page':<12}{'facts p50':>11}{'rollups p50':>13}{'facts p95':>11}{'rollups p95':>13}{'p95 ratio':>11}")
+    every: dict[str, list[float]] = {"facts": [], "rollups": []}
+    for (name, before), (_, after) in zip(facts, rollups, strict=True):
+        p95 = _percentile(before["cold"], 0.95), _percentile(after["cold"], 0.95)
+        print(
+            f"{name:<12}{statistics.median(before['cold']):>11.1f}{statistics.median(after['cold']):>13.1f}"
+            f"{p95[0]:>11.1f}{p95[1]:>13.1f}{p95[1] / p95[0]:>11.2f}"
+        )
+        every["facts"] += before["cold"]
+        every["rollups"] += after["cold"]
+    before, after = _percentile(every["facts"], 0.95), _percentile(every["rollups"], 0.95)
+    print(
+        f"all calls: cold p95 {before:.0f} ms from the facts, {after:.0f} ms with the rollups "
+        f"({after / before:.2f}); against the {TARGET_P95_MS:.0f} ms target {after / TARGET_P95_MS:.2f}"
+    )
+
+
 def _compare(street: list[tuple], scoped: list[tuple]) -> None:
     """The scoped reader's p95 next to the street's, per page and over every call (target: within 10 %)."""
     print("\nscoped (one community) against the whole street: cold and warm p95 (ms) and their ratio")
@@ -239,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--street-only", action="store_true", help="skip the scoped (community) reader")
     parser.add_argument("--baseline", type=Path, help="another checkout to time first loads against (before/after)")
     parser.add_argument("--first-load-only", action="store_true", help="only the first page loads (no callbacks)")
+    parser.add_argument("--facts", action="store_true", help="also time the street's calls without the rollups")
     args = parser.parse_args(argv)
 
     root = _prepare_home(args)
@@ -262,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.street_only:
         _print_pages(f"one community ({community})", rows["scoped"])
         _compare(rows["street"], rows["scoped"])
+    if args.facts:
+        _facts_against_rollups(app, rows["street"], community)
 
     if not args.no_browser:
         _first_loads(root, args.baseline)

@@ -124,6 +124,7 @@ class Model:
     grain: str
     materialized: str  # "table" | "view"
     patch_key: tuple[str, ...] | None  # `-- patch: <key>`: its rows of one key depend only on inputs of that key
+    patch_from: str | None  # `-- patch: from <date column>`: its rows of a day depend only on inputs of that day
     depends_on: frozenset[str]  # the other models it reads, which run before it
     mentions: frozenset[str]  # every name in its SQL: the inputs and models it reads among them
 
@@ -196,6 +197,7 @@ def _parse_model(name: str, sql: str, all_names: set[str]) -> Model:
         grain=first.removeprefix("-- grain:").strip(),
         materialized=materialized,
         patch_key=incremental.patch_key(sql),
+        patch_from=incremental.patch_from(sql),
         depends_on=frozenset((mentioned & all_names) - {name}),
         mentions=frozenset(mentioned),
     )
@@ -588,7 +590,7 @@ class _Patcher:
     ) -> None:
         self.con, self.lake, self.contracts, self.lake_added = con, lake, contracts, lake_added
         self.days = days  # (the base's data_through, this build's)
-        self.since: dict[str, date | None] = {}  # patched sensor slots → the first day they reach
+        self.since: dict[str, date | None] = {}  # a patched table of DAY_COLUMNS → the first day it changed
         self.keys: dict[str, incremental.Keys] = {}  # model or lake input → the values of its key that changed
         self.scopes: dict[str, tuple[tuple[str, ...], str]] = {}  # patched table → BuildResult.scopes
 
@@ -603,8 +605,8 @@ class _Patcher:
             self.since[model.name] = since.date() if since is not None else None
             self.scopes[model.name] = (("hour",), "false" if since is None else f"hour >= TIMESTAMP '{since}'")
             return True
-        if model.name == incremental.DEVICE_DAYS_MODEL:
-            return self._device_days(model, touched)
+        if model.patch_from is not None:
+            return self._from_day(model, touched)
         key = model.patch_key
         if key is None:
             return False
@@ -614,27 +616,33 @@ class _Patcher:
             if keys is None or keys.columns != key:
                 return False
             inputs[name] = keys
-        self.keys[model.name] = incremental.patch_by_key(self.con, model.name, model.sql, inputs)
-        self.scopes[model.name] = (key, incremental.key_scope(self.con, self.keys[model.name]))
+        keys = self.keys[model.name] = incremental.patch_by_key(self.con, model.name, model.sql, inputs)
+        self.scopes[model.name] = (key, incremental.key_scope(self.con, keys))
+        if key == (incremental.DAY_COLUMNS.get(model.name),):
+            self.since[model.name] = self.con.execute(f'SELECT min("{key[0]}") FROM "{keys.name}"').fetchall()[0][0]
         return True
 
-    def _device_days(self, model: Model, touched: set[str]) -> bool:
-        """Patch the device days from the first day the sensor and video patches reached (module docstring)."""
-        if self.days is None or not touched <= {*incremental.DEVICE_DAYS_INPUTS, "meta_release"}:
-            return False
-        starts = [min(self.days) + timedelta(days=1)]
-        if "fct_sensor_hourly" in touched:
-            if "fct_sensor_hourly" not in self.since:
+    def _from_day(self, model: Model, touched: set[str]) -> bool:
+        """Patch a model's rows from the first day its changed inputs changed (module docstring of incremental):
+        every changed input must have been patched from a known day, or be meta_release whose day moved."""
+        starts = []
+        for name in touched:
+            if name == "meta_release" and self.days is not None:
+                starts.append(min(self.days) + timedelta(days=1))
+            elif name in self.since:
+                starts.append(self.since[name])
+            else:
                 return False
-            starts.append(self.since["fct_sensor_hourly"] or starts[0])
-        if "fct_video_status" in touched:
-            keys = self.keys.get("fct_video_status")
-            if keys is None or keys.columns != ("status_date",):
-                return False
-            first = self.con.execute(f'SELECT min(status_date) FROM "{keys.name}"').fetchall()[0][0]
-            starts.append(first or starts[0])
-        scope = incremental.patch_from_day(self.con, model.name, model.sql, incremental.DEVICE_DAYS_INPUTS, min(starts))
-        self.scopes[model.name] = (("status_date",), scope)
+        known = [start for start in starts if start is not None]
+        if not known:  # the patches before it changed no row
+            self.since[model.name] = None
+            self.scopes[model.name] = ((model.patch_from,), "false")
+            return True
+        since = min(known)
+        inputs = sorted(model.mentions & set(incremental.DAY_COLUMNS))
+        scope = incremental.patch_from_day(self.con, model.name, model.sql, model.patch_from, inputs, since)
+        self.since[model.name] = since
+        self.scopes[model.name] = ((model.patch_from,), scope)
         return True
 
     def rows_rebuilt(self, table: str) -> None:

@@ -14,9 +14,12 @@ tests/warehouse/test_incremental.py:
   computed again by its own SQL, its inputs shadowed by temporary views of the same names that hold only
   those values; its changed values are passed on. A row of an added file with no key value (NULL) cannot be
   placed, so its table is built again whole.
-- **Device days.** fct_device_status has a row per device and day up to data_through: when only the sensor
-  slots and video statuses it reads were patched (and the release's day moved), its rows from the first day
-  either patch reached, or from the day after the earlier data_through, are computed again.
+- **From a day.** A model whose header says `-- patch: from <date column>` promises that its rows of one day
+  depend only on its inputs' rows of that day (each input dated by its column in DAY_COLUMNS) and on
+  meta_release's data_through. When every input it reads changed was patched no earlier than some day (the
+  sensor slots, the video statuses, the device days), or is meta_release (the day after the earlier
+  data_through), its rows from the earliest such day are computed again: fct_device_status (a row per device
+  and day up to data_through) and the daily rollups over it and over the sensor slots.
 - **Sensor slots.** fct_sensor_hourly reaches across slots: a slot's neighbours (3 slots either side), stuck
   runs (`stuck_slots` or more) and the gap rows up to the next observed slot. For each series (device,
   metric) with added readings, the slots from `lo` (the last observed slot at least `reach` before the first
@@ -43,16 +46,23 @@ _PATCH_HEADER = re.compile(r"^\s*--\s*patch:\s*([a-z_][a-z0-9_]*(?:\s*,\s*[a-z_]
 SENSOR_MODEL = "fct_sensor_hourly"
 SENSOR_INPUT = "stg_sensor_reading"  # the view over lake_sensor_reading that the sensor model reads
 SENSOR_LAKE_TABLE = "sensor_reading"
-# Device days: a day's rows come from that day's sensor slots and video statuses, the register and the first
-# sensor day (int_sensor_first_day), and run to data_through.
-DEVICE_DAYS_MODEL = "fct_device_status"
-DEVICE_DAYS_INPUTS = {"fct_sensor_hourly": "hour", "fct_video_status": "status_date"}
+_PATCH_FROM_HEADER = re.compile(r"^\s*--\s*patch:\s*from\s+([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+# The column that dates the rows of each table a model patched from a day may read (its rows of a day are
+# those whose column falls on that day).
+DAY_COLUMNS = {"fct_sensor_hourly": "hour", "fct_video_status": "status_date", "fct_device_status": "status_date"}
 
 
 def patch_key(sql: str) -> tuple[str, ...] | None:
     """The key a model's header says it may be patched by (`-- patch: status_date`), or None."""
     match = _PATCH_HEADER.search(sql)
     return tuple(column.strip() for column in match.group(1).split(",")) if match else None
+
+
+def patch_from(sql: str) -> str | None:
+    """The date column of a model whose header says it may be patched from a day (`-- patch: from
+    status_date`), or None."""
+    match = _PATCH_FROM_HEADER.search(sql)
+    return match.group(1) if match else None
 
 
 @dataclass(frozen=True)
@@ -254,13 +264,15 @@ def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, fi
     return since
 
 
-def patch_from_day(con: duckdb.DuckDBPyConnection, name: str, sql: str, inputs: dict[str, str], since: date) -> str:
-    """Replace the rows of the day-keyed `name` (status_date) from `since` on, computed by its `sql` over
-    `inputs` (table → the column that dates its rows) shadowed to their rows from that day. Its rows of a day
-    must depend only on its inputs' rows of that day, and on inputs that did not change. Returns the scope."""
-    with _shadowed(con, {table: f'"{column}" >= {_sql_literal(since)}' for table, column in inputs.items()}):
+def patch_from_day(
+    con: duckdb.DuckDBPyConnection, name: str, sql: str, column: str, inputs: Iterable[str], since: date
+) -> str:
+    """Replace the rows of `name` whose date `column` is `since` or later, computed by its `sql` over `inputs`
+    (of DAY_COLUMNS) shadowed to their rows from that day. Its rows of a day must depend only on its inputs'
+    rows of that day, and on inputs that did not change. Returns the scope."""
+    with _shadowed(con, {table: f'"{DAY_COLUMNS[table]}" >= {_sql_literal(since)}' for table in inputs}):
         con.execute(f'CREATE OR REPLACE TEMP TABLE "_patch_{name}" AS {sql}')
-    scope = f"status_date >= {_sql_literal(since)}"
+    scope = f'"{column}" >= {_sql_literal(since)}'
     _replace_rows(con, name, scope, f'"_patch_{name}"')
     con.execute(f'DROP TABLE "_patch_{name}"')
     return scope

@@ -14,6 +14,7 @@ against the catalog's own names before it touches SQL.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
@@ -150,9 +151,11 @@ _KPI_KEYS = {
     "definition_en",
     "sources",
     "reference_sources",
+    "rollup",
 }
-_REQUIRED_KEYS = _KPI_KEYS - {"where", "denominator", "target", "thresholds", "columns", "reference_sources"}
+_REQUIRED_KEYS = _KPI_KEYS - {"where", "denominator", "target", "thresholds", "columns", "reference_sources", "rollup"}
 _DENOMINATOR_KEYS = {"fact", "value", "where", "columns"}
+_ROLLUP_KEYS = {"fact", "period_column", "value", "where"}
 
 
 # ---------------------------------------------------------------------------------------
@@ -196,6 +199,18 @@ class Denominator:
 
 
 @dataclass(frozen=True)
+class Rollup:
+    """The same KPI read from a daily rollup of its fact (warehouse/MARTS.md "Rollups"): its value, filter and
+    period column over the rollup, whose `columns` serve the dimensions the rollup keeps."""
+
+    fact: str
+    period_column: str | None
+    value: str
+    where: str | None
+    columns: Mapping[str, str] = field(hash=False)
+
+
+@dataclass(frozen=True)
 class Metric:
     """One KPI of the catalog. `columns` maps each dimension it supports to a column of `fact`.
 
@@ -224,6 +239,7 @@ class Metric:
     # Mappings cannot be hashed: equality still compares them, the hash leaves them out.
     columns: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     denominator: Denominator | None = field(default=None, hash=False)
+    rollup: Rollup | None = field(default=None, hash=False)
 
     @property
     def is_ratio(self) -> bool:
@@ -397,6 +413,10 @@ def _metric_from_entry(entry: Any, facts: Mapping[str, Mapping[str, str]]) -> Me
             columns=MappingProxyType(den_columns),
         )
 
+    rollup = None
+    if entry.get("rollup") is not None:
+        rollup = _rollup(kpi_id, facts, entry["rollup"], period_column)
+
     thresholds = None
     if entry.get("thresholds") is not None:
         spec = entry["thresholds"]
@@ -452,6 +472,65 @@ def _metric_from_entry(entry: Any, facts: Mapping[str, Mapping[str, str]]) -> Me
         reference_sources=tuple(reference_sources),
         columns=MappingProxyType(columns),
         denominator=denominator,
+        rollup=rollup,
+    )
+
+
+def _rollup(kpi_id: str, facts: Mapping[str, Mapping[str, str]], spec: Any, period_column: str | None) -> Rollup:
+    """A KPI's `rollup:` read and checked: a period column exactly when the KPI has one."""
+    if not isinstance(spec, Mapping) or set(spec) - _ROLLUP_KEYS or not {"fact", "value"} <= set(spec):
+        _fail(kpi_id, f"rollup must be a mapping with fact, value and optional period_column, where; got {spec!r}")
+    columns = _column_map(kpi_id, facts, spec["fact"], None)
+    rolled_period = spec.get("period_column")
+    if (rolled_period is None) != (period_column is None):
+        _fail(kpi_id, "rollup.period_column must be given exactly when the KPI has a period_column")
+    if rolled_period is not None and (not isinstance(rolled_period, str) or not _IDENTIFIER.match(rolled_period)):
+        _fail(kpi_id, f"rollup.period_column {rolled_period!r} is not a plain column name")
+    _check_placeholders(kpi_id, "rollup value", spec["value"])
+    _check_placeholders(kpi_id, "rollup where", spec.get("where"))
+    if not isinstance(spec["value"], str) or not spec["value"].strip():
+        _fail(kpi_id, "rollup value must be a non-empty string")
+    return Rollup(
+        fact=spec["fact"],
+        period_column=rolled_period,
+        value=spec["value"].strip(),
+        where=spec["where"].strip() if spec.get("where") else None,
+        columns=MappingProxyType(columns),
+    )
+
+
+def answered_by(
+    metric: Metric,
+    *,
+    group_by: str | None = None,
+    scope: RowScope | Sequence[str] | None = None,
+    filters: Sequence[str] = (),
+    rollup: bool = True,
+) -> Metric:
+    """The metric a query is computed over: the KPI itself, or the KPI read from its rollup when it declares one
+    and the query needs no dimension the rollup lacks (its grouping, its filters, the reader's scope; a grid
+    scope needs every grid column of the fact). Chosen here, for every caller alike; `rollup=False` reads the
+    fact (the tests compare the two)."""
+    if metric.rollup is None or not rollup:
+        return metric
+    scope = RowScope.of(scope)
+    needed = set(filters)
+    if group_by is not None and group_by not in TIME_DIMENSIONS:
+        needed.add(group_by)
+    if scope is not None:
+        needed.add(SCOPE_DIMENSION)
+        if scope.grids is not None:
+            needed |= {each for each in GRID_SCOPE_DIMENSIONS if each in metric.columns}
+    if not needed <= set(metric.rollup.columns):
+        return metric
+    return dataclasses.replace(
+        metric,
+        fact=metric.rollup.fact,
+        period_column=metric.rollup.period_column,
+        value=metric.rollup.value,
+        where=metric.rollup.where,
+        columns=metric.rollup.columns,
+        rollup=None,
     )
 
 
@@ -769,14 +848,17 @@ def compute_sql(
     group_by: str | None = None,
     compare: bool = True,
     filters: Mapping[str, str] | None = None,
+    rollup: bool = True,
 ) -> tuple[str, dict[str, Any]]:
-    """The single SQL statement and its parameters behind `compute()` (also used by the benchmarks)."""
+    """The single SQL statement and its parameters behind `compute()` (also used by the benchmarks); over the
+    KPI's rollup where `answered_by` chooses it (`rollup=False`: always over its fact)."""
     if not isinstance(period, Period):
         raise TypeError(f"period must be a Period, got {period!r}")
     if group_by is not None:
         metric.column_for(group_by)  # raises ValueError for a dimension the KPI does not support
     applied = applicable_filters(metric, filters)
     scope = RowScope.of(scope)
+    metric = answered_by(metric, group_by=group_by, scope=scope, filters=tuple(applied), rollup=rollup)
     periods = _periods(period, compare)
     slices = [_slice_sql(metric, index, group_by, scope, tuple(applied)) for index in range(len(periods))]
     union = "\n  UNION ALL\n".join(
@@ -883,6 +965,7 @@ def compute(
     catalog: Mapping[str, Metric] | None = None,
     complete_through: date | None = None,
     cut: bool = True,
+    rollup: bool = True,
 ) -> pd.DataFrame:
     """One KPI for a period: one row per group (or one row), with 环比/同比 and a status colour.
 
@@ -911,7 +994,9 @@ def compute(
             window = complete
         else:
             reason = "partial"
-    sql, params = compute_sql(metric, window, scope=scope, group_by=group_by, compare=compare, filters=filters)
+    sql, params = compute_sql(
+        metric, window, scope=scope, group_by=group_by, compare=compare, filters=filters, rollup=rollup
+    )
     frame = con.execute(sql, params).df()
 
     if group_by is None:

@@ -25,7 +25,8 @@ def marts_contract() -> dict[str, list[str]]:
     text = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
     tables = {}
     for item in re.split(r"\n- ", "\n" + text):
-        match = re.match(r"`(\w+)`\s*(\([^)]*\))?\s*(:?)(.*)", item.strip(), re.S)
+        item = item.strip().split("\n\n", 1)[0]  # a blank line ends the list (a section's prose follows)
+        match = re.match(r"`(\w+)`\s*(\([^)]*\))?\s*(:?)(.*)", item, re.S)
         if not match:
             continue
         listing = match.group(4) if match.group(3) else ""
@@ -38,7 +39,8 @@ def marts_contract() -> dict[str, list[str]]:
 
 def test_marts_contract_parses_into_every_listed_table():
     contract = marts_contract()
-    assert len(contract) == 30  # 11 dimensions, 19 facts
+    assert len(contract) == 33  # 11 dimensions, 19 facts, 3 rollups
+    assert contract["agg_sensor_day"] == ["slot_date", "community_id", "grid_id", "kind", "slots", "ok_slots"]
     assert contract["fct_meeting"] == ["meeting_id", "area_id", "community_id", "held_on", "topic", "attendees"]
     assert contract["fct_ticket"][:3] == ["ticket_id", "channel", "category"]
     assert contract["raw_sensor_reading"] == []
