@@ -235,6 +235,33 @@ def _facts_against_rollups(app, rollups: list[tuple], community: str) -> None:
         f"all calls: cold p95 {before:.0f} ms from the facts, {after:.0f} ms with the rollups "
         f"({after / before:.2f}); against the {TARGET_P95_MS:.0f} ms target {after / TARGET_P95_MS:.2f}"
     )
+    _rolled_up_kpis()
+
+
+def _rolled_up_kpis(repeats: int = 5) -> None:
+    """Each KPI that has a rollup, this year and by month with 环比/同比, from its fact and from its rollup."""
+    from cockpit.data import current_warehouse
+    from cockpit.metrics.catalog import compute, default_catalog
+    from cockpit.metrics.period import Period
+
+    warehouse = current_warehouse()
+    period = Period.preset("this_year", warehouse.info.data_through)
+    print(f"\nthe rolled-up KPIs alone ({period}, by month, median of {repeats}; ms)")
+    print(f"{'kpi':<28}{'fact':>9}{'rollup':>9}{'ratio':>8}")
+    with warehouse.cursor() as cur:
+        for metric in default_catalog().values():
+            if metric.rollup is None:
+                continue
+            group_by = "month" if "month" in metric.dimensions else None
+            times = {}
+            for rollup in (False, True):
+                runs = []
+                for _ in range(repeats):
+                    started = time.perf_counter()
+                    compute(cur, metric.id, period, group_by=group_by, rollup=rollup)
+                    runs.append((time.perf_counter() - started) * 1000)
+                times[rollup] = statistics.median(runs)
+            print(f"{metric.id:<28}{times[False]:>9.1f}{times[True]:>9.1f}{times[True] / times[False]:>8.2f}")
 
 
 def _compare(street: list[tuple], scoped: list[tuple]) -> None:

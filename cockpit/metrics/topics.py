@@ -70,30 +70,48 @@ def rising_z(count: int, tickets: int, baseline: int, baseline_tickets: int) -> 
 
 
 def _ticket_sql(scope: RowScope | None, filters: Mapping[str, str]) -> tuple[str, dict]:
-    """The tickets `tickets_received` counts in [$period_start, $period_end), as its records are chosen."""
+    """The tickets `tickets_received` counts in [$period_start, $period_end), as its records are chosen, each
+    with the windows it falls in: `is_now` (from $now_start: the period), `is_previous` (from $previous_start
+    to $now_start: the window of the period's length just before it, 环比); the others are the baseline's."""
     metric = default_catalog()[TICKETS_KPI]
     where, params = row_conditions(metric, scope=scope, filters=filters)
-    return f"SELECT ticket_id FROM {metric.fact} WHERE {where}", params
+    at = metric.period_column
+    return (
+        f"SELECT ticket_id, {at} >= $now_start AS is_now, {at} >= $previous_start AND {at} < $now_start AS is_previous"
+        f" FROM {metric.fact} WHERE {where}"
+    ), params
 
 
 def _window(period: Period, days_before: int) -> dict:
-    """The period's own bounds, or with `days_before` the window of that many days just before it."""
-    if days_before:
-        return {"period_start": period.start - timedelta(days=days_before), "period_end": period.start}
-    return {"period_start": period.start, "period_end": period.end + timedelta(days=1)}
+    """The bounds of the period and of the `days_before` days just before it, which one query reads at once."""
+    return {
+        "period_start": period.start - timedelta(days=days_before),
+        "period_end": period.end + timedelta(days=1),
+        "now_start": period.start,
+        "previous_start": period.start - timedelta(days=period.days),
+    }
 
 
 def _window_counts(
-    con: duckdb.DuckDBPyConnection, period: Period, scope: RowScope | None, filters: Mapping[str, str], days: int
-) -> tuple[dict[str, int], int]:
-    """Tickets per term, and tickets, in the period or (`days`) the window of that many days before it."""
+    con: duckdb.DuckDBPyConnection, period: Period, scope: RowScope | None, filters: Mapping[str, str]
+) -> tuple[dict[str, tuple[int, int]], int, int]:
+    """Tickets per term in the period and in the baseline (term → (now, baseline)), and the tickets of each:
+    one pass over the terms of both windows."""
     tickets, params = _ticket_sql(scope, filters)
-    params.update(_window(period, days))
-    total = con.execute(f"SELECT count(*) FROM ({tickets})", params).fetchone()[0]
+    params.update(_window(period, period.days * BASELINE_WINDOWS))
+    now, baseline = con.execute(
+        f"SELECT count(*) FILTER (WHERE is_now), count(*) FILTER (WHERE NOT is_now) FROM ({tickets})", params
+    ).fetchall()[0]
     rows = con.execute(
-        f"SELECT term, count(*) FROM fct_ticket_term WHERE ticket_id IN ({tickets}) GROUP BY term", params
+        f"""
+        WITH tickets AS ({tickets})
+        SELECT t.term, count(*) FILTER (WHERE k.is_now), count(*) FILTER (WHERE NOT k.is_now)
+        FROM fct_ticket_term AS t JOIN tickets AS k USING (ticket_id)
+        GROUP BY t.term
+        """,
+        params,
     ).fetchall()
-    return dict(rows), total
+    return {term: (in_period, before) for term, in_period, before in rows}, now, baseline
 
 
 def near_duplicates(a: str, b: str) -> bool:
@@ -142,21 +160,25 @@ def _union_counts(
     period: Period,
     scope: RowScope | None,
     filters: Mapping[str, str],
-    days: int,
-) -> dict[str, int]:
-    """Tickets with any term of each group, in the window `_window_counts` reads for `days`."""
-    tickets, params = _grouped_tickets(groups, _window(period, days), scope, filters)
+) -> dict[str, tuple[int, int, int]]:
+    """Tickets with any term of each group: head → (in the period, the window before it, the baseline)."""
+    tickets, params = _grouped_tickets(groups, _window(period, period.days * BASELINE_WINDOWS), scope, filters)
     rows = con.execute(
         f"""
-        WITH {GROUPS_SQL}
-        SELECT m.head, count(DISTINCT t.ticket_id)
-        FROM fct_ticket_term AS t JOIN member AS m USING (term)
-        WHERE t.ticket_id IN ({tickets})
-        GROUP BY m.head
+        WITH {GROUPS_SQL}, tickets AS ({tickets}),
+        -- a ticket once per topic, however many of its spellings it holds
+        holding AS (SELECT DISTINCT m.head, t.ticket_id FROM fct_ticket_term AS t JOIN member AS m USING (term))
+        SELECT
+            h.head,
+            count(*) FILTER (WHERE k.is_now),
+            count(*) FILTER (WHERE k.is_previous),
+            count(*) FILTER (WHERE NOT k.is_now)
+        FROM holding AS h JOIN tickets AS k USING (ticket_id)
+        GROUP BY h.head
         """,
         params,
     ).fetchall()
-    return dict(rows)
+    return {head: (now, before, baseline) for head, now, before, baseline in rows}
 
 
 def _trends(
@@ -171,7 +193,7 @@ def _trends(
     tickets, params = _grouped_tickets(groups, _window(period, 0), scope, filters)
     rows = con.execute(
         f"""
-        WITH {GROUPS_SQL},
+        WITH {GROUPS_SQL}, tickets AS ({tickets}),
         buckets AS (
             SELECT CAST(unnest(generate_series(date_trunc('{bucket}', CAST($period_start AS DATE)),
                 CAST($period_end AS DATE) - INTERVAL 1 DAY, INTERVAL 1 {bucket.upper()})) AS DATE) AS bucket
@@ -179,8 +201,8 @@ def _trends(
         counted AS (
             SELECT m.head, CAST(date_trunc('{bucket}', f.received_at) AS DATE) AS bucket,
                    count(DISTINCT t.ticket_id) AS tickets
-            FROM fct_ticket_term AS t JOIN member AS m USING (term) JOIN fct_ticket AS f USING (ticket_id)
-            WHERE t.ticket_id IN ({tickets})
+            FROM fct_ticket_term AS t JOIN member AS m USING (term) JOIN tickets USING (ticket_id)
+                JOIN fct_ticket AS f USING (ticket_id)
             GROUP BY ALL
         )
         SELECT topic.head, list(coalesce(c.tickets, 0) ORDER BY b.bucket)
@@ -207,10 +229,9 @@ def hot_topics(
     With `bucket` (day, week or month) each topic carries its trend across the period.
     """
     filters = filters or {}
-    days = period.days
-    counts, tickets = _window_counts(con, period, scope, filters, 0)
-    base_counts, base_tickets = _window_counts(con, period, scope, filters, days * BASELINE_WINDOWS)
-    z = {term: rising_z(count, tickets, base_counts.get(term, 0), base_tickets) for term, count in counts.items()}
+    both, tickets, base_tickets = _window_counts(con, period, scope, filters)
+    counts = {term: now for term, (now, _) in both.items() if now}
+    z = {term: rising_z(count, tickets, both[term][1], base_tickets) for term, count in counts.items()}
     if rising:
         eligible = [term for term, count in counts.items() if count >= MIN_COUNT and z[term] >= RISING_Z]
         ranked = sorted(eligible, key=lambda term: (-z[term], -counts[term], term))
@@ -221,22 +242,22 @@ def hot_topics(
     groups = _group(ranked[: limit * CANDIDATES_PER_TOPIC], counts)
     if not groups:
         return []
-    now = _union_counts(con, groups, period, scope, filters, 0)
-    before = _union_counts(con, groups, period, scope, filters, days)
-    baseline = _union_counts(con, groups, period, scope, filters, days * BASELINE_WINDOWS)
-    topics = [
-        Topic(
-            term=head,
-            aliases=tuple(member for member in members if member != head),
-            count=now.get(head, 0),
-            previous=before.get(head, 0),
-            baseline=baseline.get(head, 0),
-            tickets=tickets,
-            baseline_tickets=base_tickets,
-            z=rising_z(now.get(head, 0), tickets, baseline.get(head, 0), base_tickets),
+    unions = _union_counts(con, groups, period, scope, filters)
+    topics = []
+    for head, members in groups.items():
+        now, before, baseline = unions.get(head, (0, 0, 0))
+        topics.append(
+            Topic(
+                term=head,
+                aliases=tuple(member for member in members if member != head),
+                count=now,
+                previous=before,
+                baseline=baseline,
+                tickets=tickets,
+                baseline_tickets=base_tickets,
+                z=rising_z(now, tickets, baseline, base_tickets),
+            )
         )
-        for head, members in groups.items()
-    ]
     if rising:
         topics = [topic for topic in topics if topic.count >= MIN_COUNT and topic.z >= RISING_Z]
         topics = sorted(topics, key=lambda topic: (-topic.z, -topic.count, topic.term))[:limit]
