@@ -8,10 +8,9 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-import yaml
-
 from pipelines.pii import PII_KINDS
 from warehouse.build import LAKE_TYPES, SEEDS_DIR
+from warehouse.documents import load_yaml
 
 CONTRACTS_PATH = files("pipelines") / "contracts.yaml"
 # The lake's column types and lineage columns are the warehouse's to define: it reads the lake.
@@ -89,7 +88,7 @@ def _parse_field(table: str, name: str, spec: dict) -> Field:
 
 @cache
 def load_contracts(path: Path = CONTRACTS_PATH) -> dict[str, Contract]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = load_yaml(path.read_text(encoding="utf-8"))
     contracts = {}
     for table, spec in raw.items():
         fields = {name: _parse_field(table, name, f) for name, f in spec["fields"].items()}

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from python_calamine import CalamineError, CalamineWorkbook
 
 from pipelines.contracts import Contract, ContractError, load_contracts, seed_rows, seed_translation
+from warehouse.documents import SAFE_LOADER
 
 SOURCES_DIR = files("pipelines") / "sources"
 # How often a source delivers: a monthly snapshot is not stale after two days.
@@ -42,8 +43,8 @@ class MappingError(ValueError):
 # ---------------------------------------------------------------- reading YAML
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses a key written twice in one mapping."""
+class _StrictLoader(SAFE_LOADER):
+    """A safe loader (libyaml's parser where there is one) that refuses a key written twice in one mapping."""
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:

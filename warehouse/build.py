@@ -40,10 +40,10 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
-import yaml
 
 from warehouse import groups, incremental, terms
 from warehouse.calendar import TIME_ZONE, calendar_range, working_day_calendar
+from warehouse.documents import load_yaml
 from warehouse.engines import ENGINES
 from warehouse.manifest import MANIFEST_TABLE, changes, fingerprint, lake_files
 from warehouse.releases import build_files, discard
@@ -135,7 +135,7 @@ class Model:
 def load_contracts(path: Path = CONTRACTS_PATH) -> dict[str, dict]:
     """The lake tables of `pipelines/contracts.yaml`: {table: {"fields": {...}, "snapshot": bool, ...}}."""
     with path.open(encoding="utf-8") as handle:
-        contracts = yaml.safe_load(handle)
+        contracts = load_yaml(handle)
     if not isinstance(contracts, dict):
         raise ReleaseBuildError(f"contracts file {path} does not hold a mapping of tables")
     return contracts

@@ -26,16 +26,12 @@ from importlib.resources import files
 from pathlib import Path
 
 import duckdb
-import yaml
 
 from warehouse.build import mart_names
+from warehouse.documents import load_yaml
 
 SCHEMA_PATH = files("warehouse") / "schema.yaml"
 COLUMN_TESTS = ("unique", "not_null", "accepted_values", "relationships")
-
-
-# libyaml's parser when PyYAML was built with it (its wheels are): schema.yaml takes 0.75 s in pure Python.
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_schema(path: Path = SCHEMA_PATH) -> dict[str, dict]:
@@ -49,7 +45,7 @@ def load_schema(path: Path = SCHEMA_PATH) -> dict[str, dict]:
 @functools.lru_cache(maxsize=8)
 def _parsed_schema(path: str, _modified: int) -> dict[str, dict]:
     with open(path, encoding="utf-8") as handle:
-        schema = yaml.load(handle, Loader=SAFE_LOADER) or {}
+        schema = load_yaml(handle) or {}
     return {
         "inputs": schema.get("inputs") or {},
         "models": schema.get("models") or {},

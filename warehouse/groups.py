@@ -15,8 +15,8 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import yaml
 
+from warehouse.documents import load_yaml
 from warehouse.terms import VOCABULARY
 
 RULES_FILE = "focus_groups.yaml"
@@ -43,7 +43,7 @@ class GroupRule:
 def load_rules(path: Path | None = None) -> list[GroupRule]:
     """The keyword rules, in the file's order; a malformed file raises ValueError with one line."""
     source = path or VOCABULARY / RULES_FILE
-    document = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    document = load_yaml(source.read_text(encoding="utf-8")) or {}
     if not isinstance(document, dict):
         raise ValueError(f"{RULES_FILE}: expected a mapping of group → keywords")
     rules = []

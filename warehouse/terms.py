@@ -32,7 +32,8 @@ import duckdb
 import jieba
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
+
+from warehouse.documents import load_yaml
 
 VOCABULARY = files("warehouse") / "vocabulary"
 RULES_SOURCE = Path(__file__).read_bytes()  # the cutting rules below, as the term cache's fingerprint reads them
@@ -68,7 +69,7 @@ class Vocabulary:
 
     @classmethod
     def load(cls, folder=VOCABULARY) -> Vocabulary:
-        rules = yaml.safe_load((folder / "rules.yaml").read_text(encoding="utf-8"))
+        rules = load_yaml((folder / "rules.yaml").read_text(encoding="utf-8"))
         return cls(
             governance=tuple(_words((folder / "governance.txt").read_text(encoding="utf-8"))),
             stop_words=frozenset(_words((folder / "stopwords.txt").read_text(encoding="utf-8"))),

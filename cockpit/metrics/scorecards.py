@@ -27,6 +27,7 @@ import yaml
 
 from cockpit.metrics.catalog import UNKNOWN_PLACE, Metric, default_catalog
 from cockpit.metrics.period import Period
+from warehouse.documents import load_yaml
 
 SCORECARDS_PATH = files("cockpit.metrics") / "scorecards.yaml"
 OBJECTS = ("department", "community", "grid", "grid_worker")
@@ -180,7 +181,7 @@ def load_scorecards(path: Path | None = None, catalog: Mapping[str, Metric] | No
     """The scorecards of a file by id, checked against the catalog; a bad file raises ScorecardError (one line)."""
     source = Path(str(path or SCORECARDS_PATH))
     try:
-        document = yaml.safe_load(source.read_text(encoding="utf-8"))
+        document = load_yaml(source.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
