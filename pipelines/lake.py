@@ -3,7 +3,9 @@
 `lake/<table>/day=YYYY-MM-DD/<source>.parquet`. Each file is written under a
 temp name in the same folder and renamed into place, so a reader (or a killed
 run) never sees half a file. Re-running a day replaces exactly that day's file
-of that source and leaves every other partition alone.
+of that source and leaves every other partition alone. A closed month may be
+compacted into one file per table and source (warehouse/compaction.py); a day
+of it written again opens that month back into day files first.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from warehouse import compaction
 
 
 def partition_path(directory: Path, day: date, source: str) -> Path:
@@ -50,6 +54,8 @@ def _as_date(value) -> date:
 def replace_day_partitions(directory: Path, source: str, days: list[date], rows: pa.Table) -> int:
     """Write the rows of each day in `days` (sorted by _day), deleting the files of days now empty."""
     by_day = split_by_day(rows)
+    for month in sorted({compaction.month_of(day): day for day in days}.values()):
+        compaction.open_month(directory.parent, source, month, table=directory.name)
     for day in days:
         path = partition_path(directory, day, source)
         if day in by_day:
@@ -61,15 +67,14 @@ def replace_day_partitions(directory: Path, source: str, days: list[date], rows:
 
 def known_keys(root: Path, table: str, field: str) -> pa.Table:
     """Every value of table.field in the lake with the first landing day it appeared: (k, first_day)."""
-    files = list((root / table).glob("day=*/*.parquet"))
-    if not files:
+    if not compaction.has_files(root / table):
         return pa.table({"k": pa.array([], pa.string()), "first_day": pa.array([], pa.date32())})
     con = duckdb.connect()
     try:
         return (
             con.sql(
                 f"""SELECT CAST("{field}" AS VARCHAR) AS k, min(day) AS first_day
-                FROM read_parquet('{(root / table).as_posix()}/day=*/*.parquet', hive_partitioning = true)
+                FROM ({compaction.lake_relation(root / table)})
                 WHERE "{field}" IS NOT NULL GROUP BY 1"""
             )
             .to_arrow_table()

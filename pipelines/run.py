@@ -35,7 +35,8 @@ from pipelines.mapping import FileSpec, Mapping, added_codes, load_mappings
 from pipelines.pii import mask_free_text, mask_unreadable_line
 from pipelines.readers import FileRejected, read_file
 from pipelines.validate import QUARANTINE_SCHEMA, validate_batch
-from warehouse.build import ReleaseBuildError, build_release, mart_names
+from warehouse import compaction
+from warehouse.build import ReleaseBuildError, base_problem, build_release, build_signature, mart_names
 from warehouse.checks import load_schema, run_checks
 from warehouse.ledger import (
     LEDGER_SCHEMAS,
@@ -419,6 +420,10 @@ class _Run:
 def drop_orphan_partitions(home: Home, source: str, landing: set[date]) -> list[str]:
     """Delete a source's lake and quarantine partitions whose landing day is gone; say what went."""
     dropped = []
+    held = [*home.lake.glob(f"*/month=*/{source}.parquet"), *home.lake.glob(f"*/month=*/{source}.*.parquet")]
+    for month_file in held:  # a compacted month holding a gone day goes back to day files first
+        if not set(compaction.month_days(month_file)) <= landing:
+            compaction.open_month(home.lake, source, compaction.month_start(month_file))
     lake_files = [*home.lake.glob(f"*/day=*/{source}.parquet"), *home.lake.glob(f"*/day=*/{source}.*.parquet")]
     for path in [*lake_files, *home.quarantine.glob(f"day=*/{source}.parquet")]:
         day = date.fromisoformat(path.parent.name.removeprefix("day="))
@@ -597,15 +602,28 @@ def run_pipeline(
                 if engine == "spark"
                 else "every landing day reloaded (--all)"
                 if rebuild_all
+                else "no release yet"
+                if current is None
                 else "the current release is broken or lacks marts"
                 if (missing or broken)
                 else "COCKPIT_FULL_BUILD_EVERY_DAYS is 0"
                 if not full_build_every_days
-                else "no release yet"
-                if current is None
-                else ""
+                else base_problem(
+                    current,
+                    lake=home.lake,
+                    signature=build_signature(run.code_rows),
+                    full_every_days=full_build_every_days,
+                )
+                or ""
             )
             base = None if why_full else current
+            if base is None and summary.data_through is not None:
+                # A build from scratch reads every file anyway: the closed months become month files first
+                # (warehouse/compaction.py), so that this build and the nights after it read fewer files.
+                compacted = compaction.compact(home.lake, summary.data_through)
+                if compacted.months:
+                    why_full += f"; {compacted.describe()}"
+                summary.warnings.extend(f"lake: not compacted, {each}" for each in compacted.skipped)
             _build_and_publish(
                 home,
                 summary,

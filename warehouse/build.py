@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pyarrow as pa
 
-from warehouse import groups, incremental, terms
+from warehouse import compaction, groups, incremental, terms
 from warehouse.calendar import TIME_ZONE, calendar_range, working_day_calendar
 from warehouse.documents import load_yaml
 from warehouse.engines import ENGINES
@@ -774,15 +774,13 @@ def _create_lake_input(
     comment keeps the answer for the next build."""
     columns = lake_columns(contract)
     _drop(con, f"lake_{table}")  # a base's view reads up to its own data_through
-    if not any((lake / table).glob(f"{PARTITION_COLUMN}=*/*.parquet")):
+    if not compaction.has_files(lake / table):
         typed = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
         con.execute(f"CREATE TABLE lake_{table} ({typed})")
         return
-    # An absolute path: the views stay valid wherever the release file is opened from.
-    source = (
-        f"read_parquet({_sql_string(str(lake / table / (PARTITION_COLUMN + '=*') / '*.parquet'))}, "
-        f"hive_partitioning = true, union_by_name = true, hive_types = {{'{PARTITION_COLUMN}': DATE}})"
-    )
+    # Day partitions and month files (warehouse/compaction.py), by absolute paths: the views stay valid
+    # wherever the release file is opened from.
+    source = f"({compaction.lake_relation(lake / table)})"
     if known is None:
         present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     else:
@@ -842,6 +840,7 @@ def _first_data_day(con: duckdb.DuckDBPyConnection, lake: Path, contracts: Mappi
         for folder in (lake / table).glob(f"{PARTITION_COLUMN}=*")
         if folder.is_dir()
     ]
+    days += [day for path in compaction.month_files(lake) if (day := compaction.first_day(path)) is not None]
     for table in ("ticket_intake", "approval"):
         if table in contracts:
             received = con.execute(f"SELECT min(received_at)::DATE FROM lake_{table}").fetchall()[0][0]

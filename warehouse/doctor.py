@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import compaction
 from warehouse.ledger import loaded_days, rejected_days, written_days
 from warehouse.manifest import MANIFEST_TABLE, changes, lake_files
 from warehouse.paths import Home
@@ -120,6 +121,9 @@ def _lake_files(home: Home) -> dict[tuple[str, date], list[Path]]:
         except ValueError:
             continue
         found.setdefault((path.name.split(".")[0], day), []).append(path)
+    for path in compaction.month_files(home.lake):  # a compacted month holds its days' rows
+        for day in compaction.month_days(path):
+            found.setdefault((compaction.source_of(path), day), []).append(path)
     return found
 
 

@@ -19,13 +19,17 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from warehouse.compaction import DAY_PREFIX, MONTH_PREFIX, month_files, month_start
+
 MANIFEST_TABLE = "meta_lake_file"
 MANIFEST_SCHEMA = pa.schema(
     [
         ("table_name", pa.string()),
         ("day", pa.date32()),
         ("source", pa.string()),
-        ("file", pa.string()),  # relative to the lake: <table>/day=D/<source>[.<part>].parquet
+        # relative to the lake: <table>/day=D/<source>[.<part>].parquet, or a month file (warehouse/compaction.py)
+        # <table>/month=YYYY-MM/<source>[.<part>].parquet, whose day is its month's first
+        ("file", pa.string()),
         ("size_bytes", pa.int64()),
         ("mtime_ns", pa.int64()),
     ]
@@ -35,8 +39,13 @@ MANIFEST_SCHEMA = pa.schema(
 def lake_files(lake: Path, data_through: date) -> pa.Table:
     """The lake's Parquet files of landing days up to `data_through`, sorted by path (only `stat`, no reads)."""
     rows = []
-    for path in sorted(Path(lake).glob("*/day=*/*.parquet")):
-        day = date.fromisoformat(path.parent.name.removeprefix("day="))
+    listed = [*Path(lake).glob(f"*/{DAY_PREFIX}*/*.parquet"), *month_files(lake)]
+    for path in sorted(listed):
+        folder = path.parent.name
+        if folder.startswith(MONTH_PREFIX):
+            day = month_start(path)
+        else:
+            day = date.fromisoformat(folder.removeprefix(DAY_PREFIX))
         if day > data_through:
             continue
         stat = path.stat()

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import compaction
 from warehouse.ledger import (
     ACCEPTED,
     LEDGER_TIME_ZONE,
@@ -260,6 +261,7 @@ def _set_aside(home: Home, decision: str, days: list[tuple[str, date]]) -> list[
     """Move these source-days' lake files under set_aside/<decision>/, keeping their lake paths."""
     moved = []
     for source, day in days:
+        compaction.open_month(home.lake, source, day)  # a compacted month's day back in its own files first
         for path in home.lake_files(source, day):
             target = home.set_aside / decision / path.relative_to(home.root)
             target.parent.mkdir(parents=True, exist_ok=True)

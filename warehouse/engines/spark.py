@@ -32,6 +32,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import compaction
+
 SPARK_TYPES = {
     "VARCHAR": "STRING",
     "BIGINT": "BIGINT",
@@ -232,12 +234,21 @@ def _register_lake(spark, lake: Path, table: str, columns: Mapping[str, str], da
     NULL, as DuckDB's union_by_name does), landing days up to `data_through`."""
     typed = {name: SPARK_TYPES[kind] for name, kind in columns.items()}
     folder = lake / table
-    if not any(folder.glob("day=*/*.parquet")):
+    days = sorted(folder.glob(f"{compaction.DAY_PREFIX}*/*.parquet"))
+    months = sorted(folder.glob(f"{compaction.MONTH_PREFIX}*/*.parquet"))
+    if not days and not months:
         empty = ", ".join(f"CAST(NULL AS {kind}) AS `{name}`" for name, kind in typed.items())
         spark.sql(f"CREATE OR REPLACE TEMP VIEW lake_{table} AS SELECT {empty} WHERE false")
         return
     schema = ", ".join(f"`{name}` {kind}" for name, kind in typed.items())
-    frame = spark.read.schema(schema).option("basePath", folder.as_uri()).parquet(folder.as_uri())
+    frames = []
+    if days:  # day partitions: the landing day from the folder's name
+        frames.append(
+            spark.read.schema(schema).option("basePath", folder.as_uri()).parquet(*[p.as_uri() for p in days])
+        )
+    if months:  # month files (warehouse/compaction.py): the landing day is a column of the file
+        frames.append(spark.read.schema(schema).parquet(*[p.as_uri() for p in months]))
+    frame = frames[0] if len(frames) == 1 else frames[0].unionByName(frames[1])
     frame.where(f"day <= DATE '{data_through.isoformat()}'").createOrReplaceTempView(f"lake_{table}")
 
 
