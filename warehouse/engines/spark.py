@@ -242,12 +242,12 @@ def _register_lake(spark, lake: Path, table: str, columns: Mapping[str, str], da
         return
     schema = ", ".join(f"`{name}` {kind}" for name, kind in typed.items())
     frames = []
+    # Plain paths, not URIs: a URI spells the partition's '=' as %3D.
     if days:  # day partitions: the landing day from the folder's name
-        frames.append(
-            spark.read.schema(schema).option("basePath", folder.as_uri()).parquet(*[p.as_uri() for p in days])
-        )
+        reader = spark.read.schema(schema).option("basePath", str(folder))
+        frames.append(reader.parquet(*[str(path) for path in days]))
     if months:  # month files (warehouse/compaction.py): the landing day is a column of the file
-        frames.append(spark.read.schema(schema).parquet(*[p.as_uri() for p in months]))
+        frames.append(spark.read.schema(schema).parquet(*[str(path) for path in months]))
     frame = frames[0] if len(frames) == 1 else frames[0].unionByName(frames[1])
     frame.where(f"day <= DATE '{data_through.isoformat()}'").createOrReplaceTempView(f"lake_{table}")
 
