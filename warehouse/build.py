@@ -42,7 +42,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse import compaction, groups, incremental, terms
-from warehouse.calendar import TIME_ZONE, calendar_range, working_day_calendar
+from warehouse.calendar import DAYS_BEFORE_FIRST_DATA_DAY, TIME_ZONE, calendar_range, working_day_calendar
 from warehouse.documents import load_yaml
 from warehouse.engines import ENGINES
 from warehouse.manifest import MANIFEST_TABLE, changes, fingerprint, lake_files
@@ -407,6 +407,7 @@ def build_release(
         changed = {"meta_release", MANIFEST_TABLE, *extra_tables}  # inputs that differ in every build
         lake_added: dict[str, list[str]] = {}  # lake table → its added files, when nothing else changed in it
         lake_changed: set[str] = set(contracts)
+        only_added: list[str] | None = None  # from a base, when the lake only gained files: those files
         if before is not None:
             lake_changes = changes(before.listing, files)
             lake_changed = {_lake_table(path) for path in lake_changes.files}
@@ -415,6 +416,8 @@ def build_release(
                 lake_added.setdefault(_lake_table(path), []).append(path)
             for path in (*lake_changes.rewritten, *lake_changes.removed):
                 lake_added.pop(_lake_table(path), None)
+            if not lake_changes.rewritten and not lake_changes.removed:
+                only_added = list(lake_changes.added)
         for table, contract in contracts.items():
             # The columns the base's view found in the table's files stay found, unless a file was rewritten or
             # removed: only added files are asked which columns they have.
@@ -429,7 +432,10 @@ def build_release(
         if before is None:
             _run_step("seeds", lambda: _create_seeds(con, code_rows))
         step_done("seeds")  # a base has them: the signature covers the seeds and the code rows
-        _run_step("dim_calendar", lambda: changed.update(_create_calendar(con, lake, contracts, data_through)))
+        _run_step(
+            "dim_calendar",
+            lambda: changed.update(_create_calendar(con, lake, contracts, data_through, only_added)),
+        )
         step_done("dim_calendar")
         full_built_at = _now() if before is None else before.full_built_at
         _run_step(
@@ -828,30 +834,64 @@ def _create_seeds(con: duckdb.DuckDBPyConnection, code_rows: Mapping[str, tuple[
                 con.unregister("_added_codes")
 
 
-def _first_data_day(con: duckdb.DuckDBPyConnection, lake: Path, contracts: Mapping, data_through: date) -> date:
-    """The earliest day anything in the lake needs a working-day index for.
+def _first_data_day(
+    con: duckdb.DuckDBPyConnection, lake: Path, contracts: Mapping, data_through: date, files: list[str] | None = None
+) -> date:
+    """The earliest day anything in the lake (or in `files` of it, relative paths) needs a working-day index for.
 
-    Landing days come from the partition folder names (no file is opened);
+    Landing days come from the partition folder names (no file is opened) and the month files' own days;
     receipts can predate their landing day, so tickets and applications are asked too.
     """
-    days = [
-        date.fromisoformat(folder.name.removeprefix(f"{PARTITION_COLUMN}="))
-        for table in contracts
-        for folder in (lake / table).glob(f"{PARTITION_COLUMN}=*")
-        if folder.is_dir()
-    ]
-    days += [day for path in compaction.month_files(lake) if (day := compaction.first_day(path)) is not None]
+    if files is None:
+        paths = [path for table in contracts for path in (lake / table).glob(f"{PARTITION_COLUMN}=*/*.parquet")]
+        paths += compaction.month_files(lake)
+    else:
+        paths = [lake / file for file in files]
+    days = []
+    for path in paths:
+        if path.parent.name.startswith(compaction.MONTH_PREFIX):
+            if (day := compaction.first_day(path)) is not None:
+                days.append(day)
+        else:
+            days.append(date.fromisoformat(path.parent.name.removeprefix(f"{PARTITION_COLUMN}=")))
     for table in ("ticket_intake", "approval"):
-        if table in contracts:
-            received = con.execute(f"SELECT min(received_at)::DATE FROM lake_{table}").fetchall()[0][0]
-            if received is not None:
-                days.append(received)
+        if table not in contracts:
+            continue
+        if files is None:
+            source = f"lake_{table}"
+        else:
+            added = [path for path in paths if path.parent.parent.name == table]
+            if not added:
+                continue
+            source = f"read_parquet([{', '.join(_sql_string(str(path)) for path in added)}], union_by_name = true)"
+        try:
+            received = con.execute(f"SELECT min(CAST(received_at AS DATE)) FROM {source}").fetchall()[0][0]
+        except duckdb.BinderException:  # added files without the column: none of their rows has a receipt
+            continue
+        if received is not None:
+            days.append(received)
     return min([*days, data_through])
 
 
-def _create_calendar(con: duckdb.DuckDBPyConnection, lake: Path, contracts: Mapping, data_through: date) -> set[str]:
-    """dim_calendar for the lake's days; {"dim_calendar"} when it differs from the base's (or there is none)."""
-    first_day = _first_data_day(con, lake, contracts, data_through)
+def _create_calendar(
+    con: duckdb.DuckDBPyConnection,
+    lake: Path,
+    contracts: Mapping,
+    data_through: date,
+    only_added: list[str] | None = None,
+) -> set[str]:
+    """dim_calendar for the lake's days; {"dim_calendar"} when it differs from the base's (or there is none).
+
+    Over a base whose lake only gained files (`only_added`, paths relative to the lake), the first data day is
+    the base's (its calendar's first day, less the margin) or an earlier one the added files bring: the files
+    the base read are the same, so asking them again would tell nothing new."""
+    if only_added is not None and _exists(con, "dim_calendar"):
+        base_first = con.execute("SELECT min(day) FROM dim_calendar").fetchall()[0][0]
+        first_day = _first_data_day(con, lake, contracts, data_through, only_added)
+        if base_first is not None:
+            first_day = min(first_day, base_first + timedelta(days=DAYS_BEFORE_FIRST_DATA_DAY))
+    else:
+        first_day = _first_data_day(con, lake, contracts, data_through)
     calendar = working_day_calendar(*calendar_range(first_day, data_through))
     if _exists(con, "dim_calendar"):
         con.execute("ALTER TABLE dim_calendar RENAME TO _base_dim_calendar")

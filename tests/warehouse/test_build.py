@@ -2,7 +2,7 @@
 
 import re
 import shutil
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -257,3 +257,38 @@ def test_files_missing_optional_columns_or_with_narrower_types_still_load(tmp_pa
         {"ticket_id": "hotline_12345:H1", "lon": 120.7, "received_at": datetime(2026, 10, 12, 9)},
     ]
     con.close()
+
+
+def test_a_build_on_a_base_starts_the_calendar_at_an_earlier_day_the_added_files_bring(tmp_path):
+    """Over a base, the first data day is the base's or an earlier one of the added files (a receipt before
+    any landing day, a late file of an earlier landing day): the calendar a build from scratch makes."""
+
+    def ticket(ticket_id: str, received: datetime) -> dict:
+        return {"channel": "hotline_12345", "source_ticket_id": ticket_id, "received_at": received, "category": "noise"}
+
+    lake = tmp_path / "lake"
+    write_partition(
+        lake, "ticket_intake", date(2026, 10, 12), "hotline_12345", [ticket("H1", datetime(2026, 10, 12, 9))]
+    )
+    base = tmp_path / "base.duckdb"
+    build_release(lake, base, run_id="base", data_through=date(2026, 10, 12), is_demo=True)
+    steps = [
+        (date(2026, 10, 13), date(2026, 10, 13), datetime(2026, 9, 1, 8), date(2026, 9, 1)),  # an old receipt
+        (date(2026, 10, 2), date(2026, 10, 13), datetime(2026, 10, 2, 8), date(2026, 9, 1)),  # later than that
+        (date(2026, 8, 20), date(2026, 10, 13), datetime(2026, 8, 20, 8), date(2026, 8, 20)),  # an earlier late day
+    ]
+    for step, (day, through, received, first) in enumerate(steps):
+        write_partition(lake, "ticket_intake", day, "forum", [ticket(f"F{step}", received)])
+        on_base, scratch = tmp_path / f"night-{step}.duckdb", tmp_path / f"scratch-{step}.duckdb"
+        result = build_release(lake, on_base, run_id=f"n{step}", data_through=through, is_demo=True, base=base)
+        assert result.mode == "incremental", result.describe()
+        build_release(lake, scratch, run_id=f"s{step}", data_through=through, is_demo=True)
+        calendars = []
+        for path in (on_base, scratch):
+            with duckdb.connect(str(path), read_only=True) as con:
+                calendars.append(
+                    one(con, "SELECT min(day) AS first, max(day) AS last, count(*) AS n FROM dim_calendar")
+                )
+        assert calendars[0] == calendars[1]
+        assert calendars[0]["first"] == first - timedelta(days=60)
+        base = on_base
