@@ -101,7 +101,14 @@ def month_start(path: Path) -> date:
 
 
 def first_day(path: Path) -> date | None:
-    """The first landing day a month file holds (its `day` column alone is read)."""
+    """The first landing day a month file holds: the least of its row groups' footer statistics of `day`, else
+    read from the column."""
+    metadata = pq.ParquetFile(path).metadata
+    if DAY_COLUMN in metadata.schema.names:
+        column = metadata.schema.names.index(DAY_COLUMN)
+        groups = [metadata.row_group(i).column(column).statistics for i in range(metadata.num_row_groups)]
+        if groups and all(stats is not None and stats.has_min_max for stats in groups):
+            return min(stats.min for stats in groups)
     return pc.min(pq.read_table(path, columns=[DAY_COLUMN]).column(DAY_COLUMN)).as_py()
 
 
