@@ -55,7 +55,8 @@ smoke: install browser
 BENCH_ARGS ?=
 bench: install browser
 	$(BIN)/python -m benchmarks.pipeline
-	$(BIN)/python -m benchmarks.callbacks $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.callbacks --facts $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.compaction $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.briefing $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.wall $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.serving $(BENCH_ARGS)

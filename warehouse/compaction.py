@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -179,6 +180,30 @@ class Compacted:
         return f"lake: {self.files} day file(s) compacted into {self.months} month file(s)"
 
 
+def _sql_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _write_month(con: duckdb.DuckDBPyConnection, days: list[Path], target: Path) -> None:
+    """One month file from day files (their landing day from the folder's name, hive style) and the month
+    file already there (a month compacted before, its leftovers repaired), sorted by day: DuckDB reads them
+    as a release reads the lake (union by name), in parallel, and writes under a temporary name."""
+    listed = ", ".join(_sql_path(path) for path in days)
+    rows = (
+        f"SELECT * FROM read_parquet([{listed}], hive_partitioning = true, union_by_name = true, "
+        f"hive_types = {{'{DAY_COLUMN}': DATE}})"
+    )
+    if target.exists():
+        rows += f" UNION ALL BY NAME SELECT * FROM read_parquet({_sql_path(target)}, hive_partitioning = false)"
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con.execute(f"COPY ({rows} ORDER BY {DAY_COLUMN}) TO {_sql_path(tmp)} (FORMAT parquet, COMPRESSION zstd)")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def closed_before(data_through: date) -> date:
     """The first day of the earliest month still open: a month is closed once `data_through` is
     CLOSED_AFTER_DAYS or more past its last day, so the months before this day's are."""
@@ -200,20 +225,23 @@ def compact(lake: Path, data_through: date) -> Compacted:
             groups[(path.parent.parent, month_of(day), _stem(path))].append(path)
     months = files = 0
     skipped: list[str] = []
-    for (table_dir, month, stem), paths in sorted(groups.items()):
-        target = month_path(table_dir, month, stem)
-        parts = [pq.read_table(target)] if target.exists() else []
-        for path in sorted(paths):
-            rows = pq.read_table(path)
-            day = date.fromisoformat(path.parent.name.removeprefix(DAY_PREFIX))
-            parts.append(rows.append_column(DAY_COLUMN, pa.array([day] * rows.num_rows, pa.date32())))
-        try:
-            merged = pa.concat_tables(parts, promote_options="default")
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # a column typed two ways: its days stay as they are
-            skipped.append(f"{table_dir.name} {month} {stem}: {' '.join(str(exc).split())[:120]}")
-            continue
-        _write_atomic(merged.sort_by([(DAY_COLUMN, "ascending")]), target)
-        for path in paths:
-            _remove(path)
-        months, files = months + 1, files + len(paths)
+    con = duckdb.connect()
+    try:
+        for (table_dir, month, stem), paths in sorted(groups.items()):
+            target = month_path(table_dir, month, stem)
+            inputs = [*paths, *([target] if target.exists() else [])]
+            expected = sum(pq.ParquetFile(path).metadata.num_rows for path in inputs)
+            try:
+                _write_month(con, sorted(paths), target)
+            except duckdb.Error as exc:  # a file that does not read with the others: its days stay as they are
+                skipped.append(f"{table_dir.name} {month} {stem}: {' '.join(str(exc).split())[:120]}")
+                continue
+            written = pq.ParquetFile(target).metadata.num_rows
+            if written != expected:  # never: every row read is in the month file, or the days stay
+                raise RuntimeError(f"{target}: {written} rows written of {expected} read; its day files are kept")
+            for path in paths:
+                _remove(path)
+            months, files = months + 1, files + len(paths)
+    finally:
+        con.close()
     return Compacted(months, files, tuple(skipped))
