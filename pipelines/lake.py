@@ -10,28 +10,17 @@ of it written again opens that month back into day files first.
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from warehouse import compaction
+from warehouse.compaction import partition_path, write_atomic
 
-
-def partition_path(directory: Path, day: date, source: str) -> Path:
-    """directory is lake/<table> (or the quarantine folder)."""
-    return directory / f"day={day.isoformat()}" / f"{source}.parquet"
-
-
-def write_atomic(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+__all__ = ["known_keys", "partition_path", "replace_day_partitions", "split_by_day", "write_atomic"]
 
 
 def split_by_day(table: pa.Table, column: str = "_day") -> dict[date, pa.Table]:

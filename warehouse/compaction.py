@@ -113,11 +113,14 @@ def first_day(path: Path) -> date | None:
     return pc.min(pq.read_table(path, columns=[DAY_COLUMN]).column(DAY_COLUMN)).as_py()
 
 
-def _day_file(table_dir: Path, day: date, stem: str) -> Path:
-    return table_dir / f"{DAY_PREFIX}{day.isoformat()}" / f"{stem}.parquet"
+def partition_path(directory: Path, day: date, stem: str) -> Path:
+    """A day partition's file: directory is lake/<table> (or the quarantine folder), stem <source>[.<part>]."""
+    return directory / f"{DAY_PREFIX}{day.isoformat()}" / f"{stem}.parquet"
 
 
-def _write_atomic(table: pa.Table, path: Path) -> None:
+def write_atomic(table: pa.Table, path: Path) -> None:
+    """Write a Parquet file under a temporary name in its folder and rename it into place: a reader (or a
+    killed run) never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     pq.write_table(table, tmp, compression="zstd")
@@ -141,7 +144,7 @@ def repair(lake: Path) -> int:
         if not any(table_dir.glob(f"{DAY_PREFIX}{path.parent.name.removeprefix(MONTH_PREFIX)}-*/{stem}.parquet")):
             continue
         for day in month_days(path):
-            if (leftover := _day_file(table_dir, day, stem)).exists():
+            if (leftover := partition_path(table_dir, day, stem)).exists():
                 _remove(leftover)
                 removed += 1
     return removed
@@ -163,8 +166,8 @@ def open_month(lake: Path, name: str, day: date, table: str = "*") -> list[Path]
         rows = pq.read_table(path)
         for held in month_days(path):
             mask = pc.equal(rows.column(DAY_COLUMN), pa.scalar(held, pa.date32()))
-            target = _day_file(table_dir, held, stem)  # a killed earlier run's leftover holds these same rows
-            _write_atomic(rows.filter(mask).drop_columns([DAY_COLUMN]), target)
+            target = partition_path(table_dir, held, stem)  # a killed earlier run's leftover holds these same rows
+            write_atomic(rows.filter(mask).drop_columns([DAY_COLUMN]), target)
             written.append(target)
         _remove(path)
     return written
