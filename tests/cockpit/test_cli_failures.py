@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from cockpit.cli import main
-from pipelines import lake as lake_module
 from pipelines.run import run_lock, run_pipeline
 from tests.cockpit.test_pipeline_page import by_id, pipeline_page
 from tests.conftest import SALT
+from warehouse import compaction
 from warehouse.ledger import rejected_days
 from warehouse.paths import Home
 from warehouse.releases import current_release
@@ -59,7 +59,7 @@ def test_a_pipeline_run_on_a_full_disk_ends_in_one_line_and_keeps_the_release(fr
     def disk_full(_table, path, *args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr(lake_module.pq, "write_table", disk_full)
+    monkeypatch.setattr(compaction.pq, "write_table", disk_full)  # the lake writer (write_atomic)
     result = cockpit(fresh_home, "pipeline", "run")
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
     (line,) = result.stderr.strip().splitlines()

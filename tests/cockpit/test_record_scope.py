@@ -124,9 +124,12 @@ def rows(client: DashClient, page, view_store: dict, request: dict | None = None
 
 
 def rows_counted_by_compute(kpi: str, view_store: dict) -> int:
-    """How many records lie behind `kpi` in this view, by compute(): the KPI's own conditions, counting rows."""
+    """How many records lie behind `kpi` in this view, by compute(): the KPI's own conditions, counting rows of
+    its fact (not of a daily rollup, whose rows are days)."""
     metric = get_metric(kpi)
-    counting = dataclasses.replace(metric, value="count(*)", denominator=None, thresholds=None, target=None)
+    counting = dataclasses.replace(
+        metric, value="count(*)", denominator=None, thresholds=None, target=None, rollup=None
+    )
     view = View.from_dict(view_store)
     with current_warehouse().cursor() as cur:
         frame = compute(cur, kpi, view.period, filters=view.filters, compare=False, catalog={kpi: counting})
