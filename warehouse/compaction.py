@@ -61,14 +61,20 @@ def lake_globs(table_dir: Path) -> tuple[str, str]:
 def lake_relation(table_dir: Path) -> str:
     """SQL reading a lake table's day partitions and month files as one relation, `day` a DATE either way.
 
-    Either glob may match nothing (allow_empty), so a view over it keeps reading every row when days are
-    compacted or months opened after it was made."""
+    One scan of both kinds of file: a day file's `day` is read from its path, a month file's from its column.
+    (A UNION of two scans, one per kind, cost a year's sensor aggregation at scale 10 half as much memory
+    again: 5.0 GB against 3.4 GB.) Without month files, the day partitions read as hive partitions."""
     days, months = (path.replace("'", "''") for path in lake_globs(table_dir))
+    if not any(table_dir.glob(f"{MONTH_PREFIX}*/*.parquet")):
+        return (
+            f"SELECT * FROM read_parquet('{days}', hive_partitioning = true, union_by_name = true, "
+            f"hive_types = {{'{DAY_COLUMN}': DATE}})"
+        )
+    listed = f"'{months}'" + (f", '{days}'" if any(table_dir.glob(f"{DAY_PREFIX}*/*.parquet")) else "")
+    from_path = f"TRY_CAST(regexp_extract(filename, '/{DAY_PREFIX}([0-9-]+)/[^/]*$', 1) AS DATE)"
     return (
-        f"SELECT * FROM read_parquet('{days}', hive_partitioning = true, union_by_name = true, "
-        f"hive_types = {{'{DAY_COLUMN}': DATE}}, allow_empty = true) "
-        f"UNION ALL BY NAME SELECT * FROM read_parquet('{months}', hive_partitioning = false, "
-        "union_by_name = true, allow_empty = true)"
+        f"SELECT * EXCLUDE (filename) REPLACE (coalesce({from_path}, {DAY_COLUMN}) AS {DAY_COLUMN}) "
+        f"FROM read_parquet([{listed}], hive_partitioning = false, union_by_name = true, filename = true)"
     )
 
 
