@@ -422,7 +422,7 @@ def drop_orphan_partitions(home: Home, source: str, landing: set[date]) -> list[
     dropped = []
     held = [*home.lake.glob(f"*/month=*/{source}.parquet"), *home.lake.glob(f"*/month=*/{source}.*.parquet")]
     for month_file in held:  # a compacted month holding a gone day goes back to day files first
-        if not set(compaction.month_days(month_file)) <= landing:
+        if not compaction.holds_only(month_file, landing):
             compaction.open_month(home.lake, source, compaction.month_start(month_file))
     lake_files = [*home.lake.glob(f"*/day=*/{source}.parquet"), *home.lake.glob(f"*/day=*/{source}.*.parquet")]
     for path in [*lake_files, *home.quarantine.glob(f"day=*/{source}.parquet")]:

@@ -107,16 +107,35 @@ def month_start(path: Path) -> date:
     return date.fromisoformat(path.parent.name.removeprefix(MONTH_PREFIX) + "-01")
 
 
-def first_day(path: Path) -> date | None:
-    """The first landing day a month file holds: the least of its row groups' footer statistics of `day`, else
-    read from the column."""
+def day_range(path: Path) -> tuple[date, date] | None:
+    """The first and last landing day a month file holds: from its row groups' footer statistics of `day`, else
+    read from the column; None for a file without rows."""
     metadata = pq.ParquetFile(path).metadata
     if DAY_COLUMN in metadata.schema.names:
         column = metadata.schema.names.index(DAY_COLUMN)
         groups = [metadata.row_group(i).column(column).statistics for i in range(metadata.num_row_groups)]
         if groups and all(stats is not None and stats.has_min_max for stats in groups):
-            return min(stats.min for stats in groups)
-    return pc.min(pq.read_table(path, columns=[DAY_COLUMN]).column(DAY_COLUMN)).as_py()
+            return min(stats.min for stats in groups), max(stats.max for stats in groups)
+    days = month_days(path)
+    return (days[0], days[-1]) if days else None
+
+
+def first_day(path: Path) -> date | None:
+    """The first landing day a month file holds."""
+    span = day_range(path)
+    return span[0] if span else None
+
+
+def holds_only(path: Path, days: set[date]) -> bool:
+    """Whether every landing day a month file holds is among `days`: from the footer when every day of its
+    span is (the usual case, no read), else from its `day` column."""
+    span = day_range(path)
+    if span is None:
+        return True
+    first, last = span
+    if all(first + timedelta(days=n) in days for n in range((last - first).days + 1)):
+        return True
+    return set(month_days(path)) <= days
 
 
 def partition_path(directory: Path, day: date, stem: str) -> Path:
