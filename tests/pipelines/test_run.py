@@ -117,7 +117,12 @@ def test_no_phone_or_id_number_anywhere_in_lake_or_marts(loaded_demo):
         "SELECT table_name, column_name FROM information_schema.columns "
         "WHERE data_type = 'VARCHAR' AND table_name NOT LIKE 'lake\\_%' ESCAPE '\\'"
     ).fetchall()
+    # sha256 hex digests of the lake's file listing and of the code: 64 hex digits hold a run of 11 digits
+    # that reads as a phone number about once in a few hundred builds, and hold nothing about a person
+    digests = {("meta_release", "lake_fingerprint"), ("meta_release", "build_signature")}
     for table, column in columns:
+        if (table, column) in digests:
+            continue
         hits = con.execute(
             f'SELECT count(*) FROM "{table}" WHERE regexp_matches("{column}", ?)', [PHONE_OR_ID]
         ).fetchone()[0]
