@@ -35,7 +35,7 @@ from cockpit.access.principal import current_principal
 from cockpit.metrics import Period, compute, get_metric
 from cockpit.metrics.catalog import BRIDGE_DIMENSIONS, TIME_DIMENSIONS, UNKNOWN_PLACE, RowScope
 from cockpit.metrics.records import RecordQuery, fact_columns, record_query
-from cockpit.metrics.topics import TERMS_TABLE, TICKETS_KPI, Topic, hot_topics
+from cockpit.metrics.topics import TERMS_TABLE, TICKETS_KPI, Topic, hot_topics, window_counts
 from cockpit.metrics.warning import (
     CategoryForecast,
     Forecast,
@@ -337,11 +337,23 @@ class Warehouse:
             return None
         period = self._complete_window(TICKETS_KPI, period)
         frozen = tuple(sorted((filters or {}).items()))
+        # the frequent and the rising topics (and the cloud) of one view rank the same counts: one pass
+        counts = self._cached(
+            ("topic-counts", str(period), frozen, scope),
+            lambda cur: window_counts(cur, period, scope=scope, filters=dict(frozen)),
+        )
         key = ("topics", str(period), frozen, rising, limit, bucket, scope)
         return self._cached(
             key,
             lambda cur: hot_topics(
-                cur, period, scope=scope, filters=dict(frozen), rising=rising, limit=limit, bucket=bucket
+                cur,
+                period,
+                scope=scope,
+                filters=dict(frozen),
+                rising=rising,
+                limit=limit,
+                bucket=bucket,
+                counts=counts,
             ),
         )
 

@@ -77,8 +77,8 @@ def _ticket_sql(scope: RowScope | None, filters: Mapping[str, str]) -> tuple[str
     where, params = row_conditions(metric, scope=scope, filters=filters)
     at = metric.period_column
     return (
-        f"SELECT ticket_id, {at} >= $now_start AS is_now, {at} >= $previous_start AND {at} < $now_start AS is_previous"
-        f" FROM {metric.fact} WHERE {where}"
+        f"SELECT ticket_id, {at} AS received_at, {at} >= $now_start AS is_now,"
+        f" {at} >= $previous_start AND {at} < $now_start AS is_previous FROM {metric.fact} WHERE {where}"
     ), params
 
 
@@ -92,12 +92,26 @@ def _window(period: Period, days_before: int) -> dict:
     }
 
 
-def _window_counts(
-    con: duckdb.DuckDBPyConnection, period: Period, scope: RowScope | None, filters: Mapping[str, str]
-) -> tuple[dict[str, tuple[int, int]], int, int]:
-    """Tickets per term in the period and in the baseline (term → (now, baseline)), and the tickets of each:
-    one pass over the terms of both windows."""
-    tickets, params = _ticket_sql(scope, filters)
+@dataclass(frozen=True)
+class WindowCounts:
+    """What one pass over the terms of a period and its baseline counts (`window_counts`); the frequent and
+    the rising topics of one view are chosen from the same counts."""
+
+    terms: Mapping[str, tuple[int, int, int]]  # term → tickets with it (in the period, the window before, baseline)
+    tickets: int  # tickets of the period
+    baseline_tickets: int
+
+
+def window_counts(
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    *,
+    scope: RowScope | None = None,
+    filters: Mapping[str, str] | None = None,
+) -> WindowCounts:
+    """Tickets per term in the period, the window before it and the baseline, and the tickets of the period and
+    of the baseline: one pass over the terms of both windows."""
+    tickets, params = _ticket_sql(scope, filters or {})
     params.update(_window(period, period.days * BASELINE_WINDOWS))
     now, baseline = con.execute(
         f"SELECT count(*) FILTER (WHERE is_now), count(*) FILTER (WHERE NOT is_now) FROM ({tickets})", params
@@ -105,13 +119,14 @@ def _window_counts(
     rows = con.execute(
         f"""
         WITH tickets AS ({tickets})
-        SELECT t.term, count(*) FILTER (WHERE k.is_now), count(*) FILTER (WHERE NOT k.is_now)
+        SELECT t.term, count(*) FILTER (WHERE k.is_now), count(*) FILTER (WHERE k.is_previous),
+               count(*) FILTER (WHERE NOT k.is_now)
         FROM fct_ticket_term AS t JOIN tickets AS k USING (ticket_id)
         GROUP BY t.term
         """,
         params,
     ).fetchall()
-    return {term: (in_period, before) for term, in_period, before in rows}, now, baseline
+    return WindowCounts({term: (a, b, c) for term, a, b, c in rows}, now, baseline)
 
 
 def near_duplicates(a: str, b: str) -> bool:
@@ -157,28 +172,36 @@ def _grouped_tickets(
 def _union_counts(
     con: duckdb.DuckDBPyConnection,
     groups: Mapping[str, list[str]],
+    counts: WindowCounts,
     period: Period,
     scope: RowScope | None,
     filters: Mapping[str, str],
 ) -> dict[str, tuple[int, int, int]]:
-    """Tickets with any term of each group: head → (in the period, the window before it, the baseline)."""
-    tickets, params = _grouped_tickets(groups, _window(period, period.days * BASELINE_WINDOWS), scope, filters)
+    """Tickets with any term of each group: head → (in the period, the window before it, the baseline). A
+    topic of one spelling has its term's counts; only the others are counted again, a ticket once however
+    many of the topic's spellings it holds."""
+    found = {head: counts.terms.get(head, (0, 0, 0)) for head, members in groups.items() if len(members) == 1}
+    several = {head: members for head, members in groups.items() if len(members) > 1}
+    if not several:
+        return found
+    tickets, params = _grouped_tickets(several, _window(period, period.days * BASELINE_WINDOWS), scope, filters)
     rows = con.execute(
         f"""
         WITH {GROUPS_SQL}, tickets AS ({tickets}),
-        -- a ticket once per topic, however many of its spellings it holds
-        holding AS (SELECT DISTINCT m.head, t.ticket_id FROM fct_ticket_term AS t JOIN member AS m USING (term))
-        SELECT
-            h.head,
-            count(*) FILTER (WHERE k.is_now),
-            count(*) FILTER (WHERE k.is_previous),
-            count(*) FILTER (WHERE NOT k.is_now)
-        FROM holding AS h JOIN tickets AS k USING (ticket_id)
-        GROUP BY h.head
+        holding AS (
+            SELECT DISTINCT m.head, t.ticket_id, k.is_now, k.is_previous
+            FROM fct_ticket_term AS t JOIN member AS m USING (term) JOIN tickets AS k USING (ticket_id)
+        )
+        SELECT head, count(*) FILTER (WHERE is_now), count(*) FILTER (WHERE is_previous),
+               count(*) FILTER (WHERE NOT is_now)
+        FROM holding
+        GROUP BY head
         """,
         params,
     ).fetchall()
-    return {head: (now, before, baseline) for head, now, before, baseline in rows}
+    found.update({head: (0, 0, 0) for head in several})
+    found.update({head: (now, before, baseline) for head, now, before, baseline in rows})
+    return found
 
 
 def _trends(
@@ -199,10 +222,9 @@ def _trends(
                 CAST($period_end AS DATE) - INTERVAL 1 DAY, INTERVAL 1 {bucket.upper()})) AS DATE) AS bucket
         ),
         counted AS (
-            SELECT m.head, CAST(date_trunc('{bucket}', f.received_at) AS DATE) AS bucket,
+            SELECT m.head, CAST(date_trunc('{bucket}', k.received_at) AS DATE) AS bucket,
                    count(DISTINCT t.ticket_id) AS tickets
-            FROM fct_ticket_term AS t JOIN member AS m USING (term) JOIN tickets USING (ticket_id)
-                JOIN fct_ticket AS f USING (ticket_id)
+            FROM fct_ticket_term AS t JOIN member AS m USING (term) JOIN tickets AS k USING (ticket_id)
             GROUP BY ALL
         )
         SELECT topic.head, list(coalesce(c.tickets, 0) ORDER BY b.bucket)
@@ -223,26 +245,29 @@ def hot_topics(
     rising: bool = False,
     limit: int = 10,
     bucket: str | None = None,
+    counts: WindowCounts | None = None,
 ) -> list[Topic]:
     """The period's `limit` most frequent topics, or with `rising` its rising ones (see the module's docstring).
 
-    With `bucket` (day, week or month) each topic carries its trend across the period.
+    With `bucket` (day, week or month) each topic carries its trend across the period. `counts` are
+    `window_counts` of the same period, scope and filters, when the caller has them already.
     """
     filters = filters or {}
-    both, tickets, base_tickets = _window_counts(con, period, scope, filters)
-    counts = {term: now for term, (now, _) in both.items() if now}
-    z = {term: rising_z(count, tickets, both[term][1], base_tickets) for term, count in counts.items()}
+    window = counts or window_counts(con, period, scope=scope, filters=filters)
+    tickets, base_tickets = window.tickets, window.baseline_tickets
+    counts_now = {term: now for term, (now, _, _) in window.terms.items() if now}
+    z = {term: rising_z(count, tickets, window.terms[term][2], base_tickets) for term, count in counts_now.items()}
     if rising:
-        eligible = [term for term, count in counts.items() if count >= MIN_COUNT and z[term] >= RISING_Z]
-        ranked = sorted(eligible, key=lambda term: (-z[term], -counts[term], term))
+        eligible = [term for term, count in counts_now.items() if count >= MIN_COUNT and z[term] >= RISING_Z]
+        ranked = sorted(eligible, key=lambda term: (-z[term], -counts_now[term], term))
     else:
-        ranked = sorted(counts, key=lambda term: (-counts[term], term))
+        ranked = sorted(counts_now, key=lambda term: (-counts_now[term], term))
     # A term rises or ranks as one topic with its near-duplicates: 车位 alone may rise while the topic
     # 停车位 (which holds it) falls.
-    groups = _group(ranked[: limit * CANDIDATES_PER_TOPIC], counts)
+    groups = _group(ranked[: limit * CANDIDATES_PER_TOPIC], counts_now)
     if not groups:
         return []
-    unions = _union_counts(con, groups, period, scope, filters)
+    unions = _union_counts(con, groups, window, period, scope, filters)
     topics = []
     for head, members in groups.items():
         now, before, baseline = unions.get(head, (0, 0, 0))

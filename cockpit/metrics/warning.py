@@ -87,6 +87,28 @@ def _tickets_where(scope: RowScope | None, filters: Mapping[str, str]) -> tuple[
     return row_conditions(metric, scope=scope, filters=filters)
 
 
+def ticket_counts(
+    con: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    *,
+    by: tuple[str, ...] = ("category", "community_id"),
+    every: str = "day",
+    scope: RowScope | None = None,
+    filters: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Tickets per day (or per month, `every="month"`: `day` is the month's first day) and the columns `by`
+    from `start` through `end`: day, *by, tickets; only the combinations that had any. What every analysis
+    here counts, at the grain it needs: the database sums, so only the counts travel."""
+    where, params = _tickets_where(scope, filters or {})
+    params.update(period_start=start, period_end=end + timedelta(days=1))
+    if every not in ("day", "month"):
+        raise ValueError(f"tickets are counted per day or month, not {every!r}")
+    bucket = f"CAST(date_trunc('{every}', received_at) AS DATE)"
+    columns = ", ".join([f"{bucket} AS day", *by, "count(*) AS tickets"])
+    return con.execute(f"SELECT {columns} FROM fct_ticket WHERE {where} GROUP BY ALL ORDER BY ALL", params).df()
+
+
 def daily_cells(
     con: duckdb.DuckDBPyConnection,
     start: date,
@@ -97,12 +119,39 @@ def daily_cells(
 ) -> pd.DataFrame:
     """Tickets per day, category and community (None: 未定位) from `start` through `end`: day, category,
     community_id, tickets; only the combinations that had any."""
+    return ticket_counts(con, start, end, scope=scope, filters=filters)
+
+
+def surge_cells(
+    con: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    tested_from: date,
+    *,
+    scope: RowScope | None = None,
+    filters: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """`daily_cells` as `flag_surges` needs it for the days from `tested_from`: only the cells that reach
+    MIN_COUNT on one of those days keep rows of their own. The others' tickets are summed per day into one
+    row with no category and no community, which keeps the street's daily totals (all flag_surges reads of
+    them); a cell below MIN_COUNT on every tested day is never a surge, so the same cell-days are flagged.
+    At a district's scale this is a few thousand rows instead of one per ticket."""
     where, params = _tickets_where(scope, filters or {})
-    params.update(period_start=start, period_end=end + timedelta(days=1))
+    params.update(period_start=start, period_end=end + timedelta(days=1), tested_from=tested_from, least=MIN_COUNT)
     return con.execute(
         f"""
-        SELECT CAST(received_at AS DATE) AS day, category, community_id, count(*) AS tickets
-        FROM fct_ticket WHERE {where}
+        WITH counted AS (
+            SELECT CAST(received_at AS DATE) AS day, category, community_id, count(*) AS tickets
+            FROM fct_ticket WHERE {where}
+            GROUP BY ALL
+        ),
+        candidate AS (
+            SELECT DISTINCT category, community_id FROM counted
+            WHERE day >= $tested_from AND tickets >= $least AND community_id IS NOT NULL
+        )
+        SELECT n.day, c.category, c.community_id, CAST(sum(n.tickets) AS BIGINT) AS tickets
+        FROM counted AS n LEFT JOIN candidate AS c
+            ON n.category = c.category AND n.community_id = c.community_id
         GROUP BY ALL ORDER BY ALL
         """,
         params,
@@ -196,7 +245,9 @@ def surges(
     first_day: date | None = None,
 ) -> list[Surge]:
     """The surge alarms of the period's days, newest first (see the module's docstring)."""
-    counts = daily_cells(con, period.start - timedelta(days=BASELINE_DAYS), period.end, scope=scope, filters=filters)
+    tested_from = period.start if first_day is None else max(period.start, first_day + timedelta(days=BASELINE_DAYS))
+    begin = period.start - timedelta(days=BASELINE_DAYS)
+    counts = surge_cells(con, begin, period.end, tested_from, scope=scope, filters=filters)
     return runs(flag_surges(counts, period.start, period.end, first_day))
 
 
@@ -251,7 +302,7 @@ def daily_series(
     con: duckdb.DuckDBPyConnection, start: date, end: date, **where: RowScope | Mapping | None
 ) -> pd.Series:
     """Tickets per day from `start` through `end`, every day listed; `where` is daily_cells' scope and filters."""
-    counts = daily_cells(con, start, end, scope=where.get("scope"), filters=where.get("filters"))
+    counts = ticket_counts(con, start, end, by=(), scope=where.get("scope"), filters=where.get("filters"))
     days = pd.date_range(start, end, freq="D")
     if counts.empty:
         return pd.Series(0.0, index=days)
@@ -312,7 +363,7 @@ def category_forecasts(
     start = through - timedelta(days=HISTORY_DAYS - 1)
     if first_day is not None:
         start = max(start, first_day)
-    counts = daily_cells(con, start, through, scope=scope, filters=filters)
+    counts = ticket_counts(con, start, through, by=("category",), scope=scope, filters=filters)
     if counts.empty:
         return []
     per_day = counts.groupby(["category", "day"])["tickets"].sum()
@@ -386,7 +437,8 @@ def proactive(
     end = (last_month or date(through.year, through.month, 1)) - timedelta(days=1)  # last complete month's end
     if end < first_month:
         return None
-    counts = daily_cells(con, first_month, end, scope=scope, filters=filters).dropna(subset=["community_id"])
+    counts = ticket_counts(con, first_month, end, every="month", scope=scope, filters=filters)
+    counts = counts.dropna(subset=["community_id"])
     counts["month"] = pd.to_datetime(counts["day"]).dt.to_period("M")
     months = pd.period_range(first_month, end, freq="M")
     same = [period for period in months if period.month == month.month and period.year < month.year]

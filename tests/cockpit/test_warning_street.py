@@ -17,6 +17,7 @@ from pypdf import PdfReader
 from cockpit.components.warning import day_text, surge_table, surge_view
 from cockpit.data import Warehouse
 from cockpit.metrics.period import Period
+from cockpit.metrics.warning import flag_surges, surge_cells
 from cockpit.view import View
 from tests.cockpit.test_briefing import _cli
 from warehouse.releases import current_release
@@ -88,6 +89,28 @@ def test_an_alarms_expected_count_is_its_weekday_baseline(warehouse, received):
     assert alarm.expected == pytest.approx(expected)
     below = sum(math.exp(-expected) * expected**k / math.factorial(k) for k in range(alarm.observed))
     assert alarm.p_value == pytest.approx(1 - below, rel=1e-6, abs=1e-12)
+
+
+def test_the_cells_too_small_to_surge_are_folded_into_the_street_and_flag_the_same_days(warning_street, received):
+    """surge_cells keeps rows only for cells that reach the minimum count on a tested day; every other
+    ticket still counts in the street's day. Flagging must find the same cell-days as over every cell,
+    counted here with pandas."""
+    every = received.groupby(["day", "category", "community_id"], dropna=False).size().rename("tickets")
+    every = every.reset_index()
+    tested_from = WHOLE.start + timedelta(days=56)
+    with duckdb.connect(str(current_release(warning_street)), read_only=True) as con:
+        folded = surge_cells(con, WHOLE.start, WHOLE.end, tested_from)
+    assert len(folded) < len(every) / 2  # the fold is what makes it cheap
+    assert folded["tickets"].sum() == len(received)
+    by_day = folded.groupby(pd.to_datetime(folded["day"]))["tickets"].sum()
+    assert by_day.to_dict() == every.groupby(pd.to_datetime(every["day"]))["tickets"].sum().to_dict()
+    flagged = flag_surges(folded, tested_from, WHOLE.end, first_day=WHOLE.start)
+    expected = flag_surges(every, tested_from, WHOLE.end, first_day=WHOLE.start)
+    assert len(expected) >= 3
+    key = ["day", "category", "community_id"]
+    pd.testing.assert_frame_equal(
+        flagged.sort_values(key).reset_index(drop=True), expected.sort_values(key).reset_index(drop=True)
+    )
 
 
 def test_a_click_on_an_alarm_lists_exactly_its_tickets(warehouse):
