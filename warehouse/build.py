@@ -599,6 +599,7 @@ class _Patcher:
         self.since: dict[str, date | None] = {}  # a patched table of DAY_COLUMNS → the first day it changed
         self.keys: dict[str, incremental.Keys] = {}  # model or lake input → the values of its key that changed
         self.scopes: dict[str, tuple[tuple[str, ...], str]] = {}  # patched table → BuildResult.scopes
+        self.patched_by_key: set[str] = set()  # models whose replaced rows incremental.rekey can read
 
     def __call__(self, model: Model, touched: set[str]) -> bool:
         if model.materialized != "table" or not _exists(self.con, model.name):
@@ -619,10 +620,13 @@ class _Patcher:
         inputs = {}
         for name in sorted(touched):
             keys = self.keys.get(name) or self._lake_keys(name, key)
+            if keys is not None and keys.columns != key and name in self.patched_by_key:
+                keys = incremental.rekey(self.con, name, keys, key)
             if keys is None or keys.columns != key:
                 return False
             inputs[name] = keys
         keys = self.keys[model.name] = incremental.patch_by_key(self.con, model.name, model.sql, inputs)
+        self.patched_by_key.add(model.name)
         self.scopes[model.name] = (key, incremental.key_scope(self.con, keys))
         if key == (incremental.DAY_COLUMNS.get(model.name),):
             self.since[model.name] = self.con.execute(f'SELECT min("{key[0]}") FROM "{keys.name}"').fetchall()[0][0]

@@ -13,7 +13,9 @@ tests/warehouse/test_incremental.py:
   files, or a model patched before it by the same key), the model's rows of those values are deleted and
   computed again by its own SQL, its inputs shadowed by temporary views of the same names that hold only
   those values; its changed values are passed on. A row of an added file with no key value (NULL) cannot be
-  placed, so its table is built again whole.
+  placed, so its table is built again whole. An input patched by another key that holds the model's key
+  columns passes on the values of those columns in the rows it patched, before and after (`rekey`):
+  fct_ticket_event, keyed by ticket, reads stg_ticket_event, keyed by event.
 - **From a day.** A model whose header says `-- patch: from <date column>` promises that its rows of one day
   depend only on its inputs' rows of that day (each input dated by its column in DAY_COLUMNS) and on
   meta_release's data_through. When every input it reads changed was patched no earlier than some day (the
@@ -153,15 +155,25 @@ def _shadowed(con: duckdb.DuckDBPyConnection, conditions: Mapping[str, str]) -> 
             con.execute(f'DROP VIEW IF EXISTS temp.main."{table}"')
 
 
+def _replaced_name(name: str) -> str:
+    """The temporary table holding the rows of `name` that its last patch replaced (see `rekey`)."""
+    return f"_replaced_{name}"
+
+
 def _replace_rows(con: duckdb.DuckDBPyConnection, name: str, condition: str, rows: str) -> None:
-    """Delete the rows of `name` meeting `condition` and insert those of the relation `rows` meeting it."""
+    """Delete the rows of `name` meeting `condition` and insert those of the relation `rows` meeting it; the
+    rows deleted are kept in a temporary table (`_replaced_name`)."""
+    con.execute(
+        f'CREATE OR REPLACE TEMP TABLE "{_replaced_name(name)}" AS SELECT * FROM main."{name}" WHERE {condition}'
+    )
     con.execute(f'DELETE FROM main."{name}" WHERE {condition}')
     con.execute(f'INSERT INTO main."{name}" BY NAME SELECT * FROM {rows} WHERE {condition}')
 
 
 def patch_by_key(con: duckdb.DuckDBPyConnection, name: str, sql: str, inputs: dict[str, Keys]) -> Keys:
     """Replace the rows of `name` whose key is among the changed values of its `inputs` (all keyed by the one
-    column), computing them with the model's `sql` over inputs shadowed to those values. Returns its Keys."""
+    column), computing them with the model's `sql` over inputs shadowed to those values. Returns its Keys;
+    the rows it replaced are kept for `rekey`."""
     columns = next(iter(inputs.values())).columns
     keys = Keys(columns, f"_keys_{name}")
     union = " UNION ".join(f'SELECT {keys.select} FROM "{k.name}"' for k in inputs.values())
@@ -172,6 +184,27 @@ def patch_by_key(con: duckdb.DuckDBPyConnection, name: str, sql: str, inputs: di
     _replace_rows(con, name, condition, f'"_patch_{name}"')
     con.execute(f'DROP TABLE "_patch_{name}"')
     return keys
+
+
+def rekey(con: duckdb.DuckDBPyConnection, name: str, keys: Keys, columns: tuple[str, ...]) -> Keys | None:
+    """The values of other `columns` that the patch of `name` by `keys` touched: those of its rows now and of
+    the rows it replaced (a late file's first-loaded event may belong to another ticket than the one it
+    replaced). A model downstream keyed by `columns` patches these (stg_ticket_event, keyed by event_id, and
+    fct_ticket_event, by ticket). None when `name` lacks a column, or a touched row has a NULL in one: it
+    has no value to patch by."""
+    present = {row[0] for row in con.execute(f'DESCRIBE main."{name}"').fetchall()}
+    if not set(columns) <= present:
+        return None
+    rekeyed = Keys(columns, f"_keys_{name}_by_{'_'.join(columns)}")
+    con.execute(
+        f'CREATE OR REPLACE TEMP TABLE "{rekeyed.name}" AS '
+        f'SELECT {rekeyed.select} FROM main."{name}" WHERE {_key_filter(con, keys)} '
+        f'UNION SELECT {rekeyed.select} FROM "{_replaced_name(name)}"'
+    )
+    nulls = con.execute(
+        f'SELECT count(*) FROM "{rekeyed.name}" WHERE ' + " OR ".join(f'"{column}" IS NULL' for column in columns)
+    ).fetchall()[0][0]
+    return None if nulls else rekeyed
 
 
 def changed_rows(

@@ -408,3 +408,58 @@ def test_a_day_delivered_again_without_a_ticket_takes_its_terms_and_groups_away(
         for mart in ("fct_ticket", "fct_ticket_term", "fct_ticket_group"):
             assert con.execute(f"SELECT count(*) FROM {mart} WHERE ticket_id = ?", [ticket_id]).fetchall()[0][0] == 0
     assert differences(_current_digest(home), _reference_digest(home, tmp_path)) == []
+
+
+def test_ticket_events_patched_per_ticket_follow_an_event_that_a_late_file_gives_to_another_ticket(tmp_path):
+    """fct_ticket_event is patched per ticket (its header's key) from stg_ticket_event, patched per event: the
+    tickets of a patched event are those of its new row and of the row it replaced. A late file on an earlier
+    landing day delivers E2 again for ticket B (the first load wins): A loses it, B gains it. An event that
+    came before its ticket (an orphan) stops being one when the ticket arrives. Each night equals a build from
+    scratch, and the events were patched, not built again."""
+    lake, releases = tmp_path / "lake", tmp_path / "releases"
+    day = [date(2026, 11, 2) + timedelta(days=n) for n in range(4)]
+
+    def intake(source_id: str, at: str) -> dict:
+        return {
+            "channel": "hotline_12345", "source_ticket_id": source_id, "received_at": datetime.fromisoformat(at),
+            "category": "noise", "title": "夜间施工噪音", "address": f"星湖街{source_id}号", "reporter_kind": "citizen",
+        }  # fmt: skip
+
+    def event(event_id: str, source_id: str, kind: str, at: str) -> dict:
+        return {
+            "event_id": event_id, "channel": "hotline_12345", "source_ticket_id": source_id, "event_type": kind,
+            "event_at": datetime.fromisoformat(at),
+        }  # fmt: skip
+
+    write_partition(lake, "ticket_intake", day[0], "hotline_12345", [intake("A", "2026-11-02 09:00"), intake("B", "2026-11-02 10:00")])
+    write_partition(lake, "ticket_event", day[0], "ticket_events", [event("E1", "A", "dispatched", "2026-11-02 09:30")])
+    nights = [
+        # day 1: A's acceptance; an event of C, whose ticket has not arrived
+        [("ticket_event", day[1], "ticket_events", [event("E2", "A", "accepted", "2026-11-03 08:00"), event("E9", "C", "dispatched", "2026-11-03 09:00")])],
+        # day 2: C arrives; a late file of day 0 holds E2 for B, and lands before day 1's E2
+        [("ticket_intake", day[2], "hotline_12345", [intake("C", "2026-11-03 08:30")]),
+         ("ticket_event", day[0], "ticket_events_late", [event("E2", "B", "accepted", "2026-11-03 08:00")])],
+        [("ticket_event", day[3], "ticket_events", [event("E3", "B", "resolved", "2026-11-05 16:00")])],
+    ]  # fmt: skip
+    previous = releases / "night-0.duckdb"
+    build_release(lake, previous, run_id="n0", data_through=day[0], is_demo=True)
+    for number, files in enumerate(nights, start=1):
+        for table, landed, source, rows in files:
+            write_partition(lake, table, landed, source, rows)
+        night = releases / f"night-{number}.duckdb"
+        result = build_release(lake, night, run_id=f"n{number}", data_through=day[number], is_demo=True, base=previous)
+        assert "fct_ticket_event" in result.patched, result.describe()
+        scratch = releases / f"scratch-{number}.duckdb"
+        build_release(lake, scratch, run_id=f"s{number}", data_through=day[number], is_demo=True)
+        with duckdb.connect(str(night), read_only=True) as a, duckdb.connect(str(scratch), read_only=True) as b:
+            assert differences(table_digests(a), table_digests(b)) == [], (number, result.describe())
+            events = a.execute(
+                "SELECT event_id, source_ticket_id, is_orphan FROM fct_ticket_event ORDER BY event_id"
+            ).fetchall()
+        previous = night
+        if number == 2:
+            assert events == [("E1", "A", False), ("E2", "B", False), ("E9", "C", False)]
+    with duckdb.connect(str(previous), read_only=True) as con:
+        assert con.execute("SELECT ticket_id, accepted_at IS NOT NULL FROM fct_ticket ORDER BY 1").fetchall() == [
+            ("hotline_12345:A", False), ("hotline_12345:B", True), ("hotline_12345:C", False)
+        ]  # fmt: skip

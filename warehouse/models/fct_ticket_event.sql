@@ -1,4 +1,5 @@
 -- grain: one lifecycle event (event_id) of a ticket, as first loaded
+-- patch: channel, source_ticket_id
 -- is_out_of_order: the event landed on a later day than some event of the same
 -- ticket that happened after it, i.e. it arrived behind its successor.
 -- is_late: it landed two or more days after the day it happened.
