@@ -432,10 +432,9 @@ def build_release(
         if before is None:
             _run_step("seeds", lambda: _create_seeds(con, code_rows))
         step_done("seeds")  # a base has them: the signature covers the seeds and the code rows
-        _run_step(
-            "dim_calendar",
-            lambda: changed.update(_create_calendar(con, lake, contracts, data_through, only_added)),
-        )
+        calendar = _run_step("dim_calendar", lambda: _create_calendar(con, lake, contracts, data_through, only_added))
+        if calendar is not None:
+            changed.add("dim_calendar")
         step_done("dim_calendar")
         full_built_at = _now() if before is None else before.full_built_at
         _run_step(
@@ -460,7 +459,12 @@ def build_release(
             _run_step(f"extra table {name}", lambda name=name, table=table: _create_from_arrow(con, name, table))
         step_done("extra_tables")
         patch = _Patcher(
-            con, lake, contracts, lake_added, None if before is None else (before.data_through, data_through)
+            con,
+            lake,
+            contracts,
+            lake_added,
+            None if before is None else (before.data_through, data_through),
+            calendar_grown=calendar == "grown",
         )
         rebuilt, patched, kept = [], [], []
         if engine == "spark":
@@ -593,9 +597,11 @@ class _Patcher:
         contracts: Mapping,
         lake_added: dict[str, list[str]],
         days: tuple[date, date] | None = None,
+        calendar_grown: bool = False,
     ) -> None:
         self.con, self.lake, self.contracts, self.lake_added = con, lake, contracts, lake_added
         self.days = days  # (the base's data_through, this build's)
+        self.calendar_grown = calendar_grown  # dim_calendar only gained days at its ends (_create_calendar)
         self.since: dict[str, date | None] = {}  # a patched table of DAY_COLUMNS → the first day it changed
         self.keys: dict[str, incremental.Keys] = {}  # model or lake input → the values of its key that changed
         self.scopes: dict[str, tuple[tuple[str, ...], str]] = {}  # patched table → BuildResult.scopes
@@ -612,6 +618,8 @@ class _Patcher:
             self.since[model.name] = since.date() if since is not None else None
             self.scopes[model.name] = (("hour",), "false" if since is None else f"hour >= TIMESTAMP '{since}'")
             return True
+        if model.name == incremental.TICKET_MODEL:
+            return self._tickets(model, touched)
         if model.patch_from is not None:
             return self._from_day(model, touched)
         key = model.patch_key
@@ -631,6 +639,34 @@ class _Patcher:
         if key == (incremental.DAY_COLUMNS.get(model.name),):
             self.since[model.name] = self.con.execute(f'SELECT min("{key[0]}") FROM "{keys.name}"').fetchall()[0][0]
         return True
+
+    def _tickets(self, model: Model, touched: set[str]) -> bool:
+        """Patch fct_ticket (incremental.patch_tickets) when its ticket inputs were patched by ticket and, besides,
+        only meta_release changed with its day moving forward and dim_calendar gained days at its ends."""
+        ticket_key = ("channel", "source_ticket_id")
+        if not touched <= {*incremental.TICKET_INPUTS, "meta_release", "dim_calendar"}:
+            return False
+        if "dim_calendar" in touched and not self.calendar_grown:
+            return False
+        if self.days is None or self.days[1] < self.days[0]:
+            return False
+        inputs = {name: self.keys.get(name) for name in sorted(touched & set(incremental.TICKET_INPUTS))}
+        if any(keys is None or keys.columns != ticket_key for keys in inputs.values()):
+            return False
+        keys = self.keys[model.name] = incremental.patch_tickets(self.con, model.sql, inputs)
+        self.scopes[model.name] = (keys.columns, incremental.key_scope(self.con, keys))
+        self._rows_patched(model.name, keys)
+        return True
+
+    def _rows_patched(self, table: str, keys: incremental.Keys) -> None:
+        """`table` was patched for `keys`: note, for each Python mart made row by row from it, the keys among
+        them whose columns it reads came out different from the rows the patch replaced."""
+        for name, python_model in PYTHON_MODELS.items():
+            if python_model.rows_of is not None and python_model.rows_of[0] == table:
+                _, key, columns = python_model.rows_of
+                where = f'"{key}" IN (SELECT "{key}" FROM "{keys.name}")'
+                replaced = incremental.replaced_name(table)
+                self.keys[name] = incremental.changed_rows(self.con, table, replaced, key, columns, name, where)
 
     def _from_day(self, model: Model, touched: set[str]) -> bool:
         """Patch a model's rows from the first day its changed inputs changed (module docstring of incremental):
@@ -883,8 +919,9 @@ def _create_calendar(
     contracts: Mapping,
     data_through: date,
     only_added: list[str] | None = None,
-) -> set[str]:
-    """dim_calendar for the lake's days; {"dim_calendar"} when it differs from the base's (or there is none).
+) -> str | None:
+    """dim_calendar for the lake's days, and how it differs from the base's: None (not at all), "grown" (only by
+    days at its ends, `_calendar_grown`) or "changed" (otherwise, or there is no base).
 
     Over a base whose lake only gained files (`only_added`, paths relative to the lake), the first data day is
     the base's (its calendar's first day, less the margin) or an earlier one the added files bring: the files
@@ -900,9 +937,26 @@ def _create_calendar(
     if _exists(con, "dim_calendar"):
         con.execute("ALTER TABLE dim_calendar RENAME TO _base_dim_calendar")
         _create_from_arrow(con, "dim_calendar", calendar)
-        return {"dim_calendar"} if _rows_changed(con, "dim_calendar") else set()
+        grown = _calendar_grown(con)
+        if not _rows_changed(con, "dim_calendar"):
+            return None
+        return "grown" if grown else "changed"
     _create_from_arrow(con, "dim_calendar", calendar)
-    return {"dim_calendar"}
+    return "changed"
+
+
+def _calendar_grown(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether dim_calendar holds every day of the base's (`_base_dim_calendar`) alike, and only gained days at
+    its ends: the same working days, every workday_index moved by one number (the working days gained before
+    the base's first day). Counting N working days from a day it held then finds the same day."""
+    missing, shifts = con.execute(
+        """
+        SELECT count(*) FILTER (WHERE n.day IS NULL OR n.is_workday IS DISTINCT FROM b.is_workday),
+               count(DISTINCT n.workday_index - b.workday_index)
+        FROM _base_dim_calendar AS b LEFT JOIN dim_calendar AS n USING (day)
+        """
+    ).fetchall()[0]
+    return missing == 0 and shifts <= 1
 
 
 def _create_meta_release(

@@ -22,6 +22,14 @@ tests/warehouse/test_incremental.py:
   sensor slots, the video statuses, the device days), or is meta_release (the day after the earlier
   data_through), its rows from the earliest such day are computed again: fct_device_status (a row per device
   and day up to data_through) and the daily rollups over it and over the sensor slots.
+- **Tickets.** A ticket's row of fct_ticket reads its intake, its events, meta_release's as_of, and the
+  tickets of its address and category (address_key: duplicates within 24 h, repeats within 30 days). When
+  the intake and the events were patched by ticket and, besides, only as_of moved forward and dim_calendar
+  gained days at its ends (working days counted from a day it held end on the same day), the rows computed
+  again are those of: the tickets patched, the tickets whose as-of columns may still move (TICKET_MAY_MOVE),
+  and every ticket sharing an address and category with one of these or with an intake row the patch
+  replaced. The model's SQL runs over the intake and events of those tickets alone: each ticket's address
+  and category come whole, so its duplicates and repeats are found as in a full build (`patch_tickets`).
 - **Sensor slots.** fct_sensor_hourly reaches across slots: a slot's neighbours (3 slots either side), stuck
   runs (`stuck_slots` or more) and the gap rows up to the next observed slot. For each series (device,
   metric) with added readings, the slots from `lo` (the last observed slot at least `reach` before the first
@@ -46,6 +54,16 @@ import pyarrow as pa
 
 _PATCH_HEADER = re.compile(r"^\s*--\s*patch:\s*([a-z_][a-z0-9_]*(?:\s*,\s*[a-z_][a-z0-9_]*)*)\s*$", re.MULTILINE)
 SENSOR_MODEL = "fct_sensor_hourly"
+TICKET_MODEL = "fct_ticket"
+TICKET_INPUTS = ("stg_ticket_intake", "fct_ticket_event")  # patched by ticket (channel, source_ticket_id)
+# A ticket row that may change with nothing of its own changing (warehouse/models/fct_ticket.sql): its as-of
+# columns move with meta_release's as_of while it is unresolved (overdue, due soon) or dispatched with no verdict
+# yet on acceptance or first contact within 24 h; and a deadline beyond dim_calendar's days appears when the
+# calendar grows. Every other row's as-of columns stay as they are once as_of has passed what they compare with.
+TICKET_MAY_MOVE = (
+    "resolved_at IS NULL OR (dispatched_at IS NOT NULL AND (is_accepted_timely IS NULL OR is_responded IS NULL))"
+    " OR (deadline_date IS NULL AND sla_working_days IS NOT NULL)"
+)
 SENSOR_INPUT = "stg_sensor_reading"  # the view over lake_sensor_reading that the sensor model reads
 SENSOR_LAKE_TABLE = "sensor_reading"
 _PATCH_FROM_HEADER = re.compile(r"^\s*--\s*patch:\s*from\s+([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
@@ -155,16 +173,16 @@ def _shadowed(con: duckdb.DuckDBPyConnection, conditions: Mapping[str, str]) -> 
             con.execute(f'DROP VIEW IF EXISTS temp.main."{table}"')
 
 
-def _replaced_name(name: str) -> str:
+def replaced_name(name: str) -> str:
     """The temporary table holding the rows of `name` that its last patch replaced (see `rekey`)."""
     return f"_replaced_{name}"
 
 
 def _replace_rows(con: duckdb.DuckDBPyConnection, name: str, condition: str, rows: str) -> None:
     """Delete the rows of `name` meeting `condition` and insert those of the relation `rows` meeting it; the
-    rows deleted are kept in a temporary table (`_replaced_name`)."""
+    rows deleted are kept in a temporary table (`replaced_name`)."""
     con.execute(
-        f'CREATE OR REPLACE TEMP TABLE "{_replaced_name(name)}" AS SELECT * FROM main."{name}" WHERE {condition}'
+        f'CREATE OR REPLACE TEMP TABLE "{replaced_name(name)}" AS SELECT * FROM main."{name}" WHERE {condition}'
     )
     con.execute(f'DELETE FROM main."{name}" WHERE {condition}')
     con.execute(f'INSERT INTO main."{name}" BY NAME SELECT * FROM {rows} WHERE {condition}')
@@ -199,7 +217,7 @@ def rekey(con: duckdb.DuckDBPyConnection, name: str, keys: Keys, columns: tuple[
     con.execute(
         f'CREATE OR REPLACE TEMP TABLE "{rekeyed.name}" AS '
         f'SELECT {rekeyed.select} FROM main."{name}" WHERE {_key_filter(con, keys)} '
-        f'UNION SELECT {rekeyed.select} FROM "{_replaced_name(name)}"'
+        f'UNION SELECT {rekeyed.select} FROM "{replaced_name(name)}"'
     )
     nulls = con.execute(
         f'SELECT count(*) FROM "{rekeyed.name}" WHERE ' + " OR ".join(f'"{column}" IS NULL' for column in columns)
@@ -208,15 +226,24 @@ def rekey(con: duckdb.DuckDBPyConnection, name: str, keys: Keys, columns: tuple[
 
 
 def changed_rows(
-    con: duckdb.DuckDBPyConnection, table: str, base: str, key: str, columns: tuple[str, ...], name: str
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    base: str,
+    key: str,
+    columns: tuple[str, ...],
+    name: str,
+    where: str = "true",
 ) -> Keys:
-    """The keys of `table` whose `columns` differ from the base's copy `base`, added or gone included."""
+    """The keys of `table` whose `columns` differ from the base's copy `base`, added or gone included; with
+    `where`, among the rows of `table` meeting it (`base` then holds the base's rows of those keys only: the
+    rows a patch replaced)."""
     keys = Keys((key,), f"_keys_{name}")
     projection = ", ".join(f'"{column}"' for column in (key, *columns))
+    now = f'SELECT {projection} FROM "{table}" WHERE {where}'
+    before = f'SELECT {projection} FROM "{base}"'
     con.execute(
         f'CREATE OR REPLACE TEMP TABLE "{keys.name}" AS '
-        f'SELECT "{key}" FROM (SELECT {projection} FROM "{table}" EXCEPT SELECT {projection} FROM "{base}") '
-        f'UNION SELECT "{key}" FROM (SELECT {projection} FROM "{base}" EXCEPT SELECT {projection} FROM "{table}")'
+        f'SELECT "{key}" FROM ({now} EXCEPT {before}) UNION SELECT "{key}" FROM ({before} EXCEPT {now})'
     )
     return keys
 
@@ -234,6 +261,46 @@ def patch_rows(
         _replace_rows(con, name, condition, "_patch_rows")
     finally:
         con.unregister("_patch_rows")
+
+
+def patch_tickets(con: duckdb.DuckDBPyConnection, sql: str, inputs: Mapping[str, Keys]) -> Keys:
+    """Replace the rows of fct_ticket that may differ from the base's (module docstring, "Tickets"), computed
+    by the model's `sql` over its ticket inputs shadowed to those tickets; `inputs` are the Keys (channel,
+    source_ticket_id) of the ticket inputs that changed. Returns the tickets as Keys of ticket_id; the rows
+    replaced are kept (see `rekey`)."""
+    keys = Keys(("ticket_id",), f"_keys_{TICKET_MODEL}")
+    changed = " UNION ".join(
+        f"SELECT channel || ':' || source_ticket_id AS ticket_id FROM \"{k.name}\"" for k in inputs.values()
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _ticket_seeds AS
+        {changed + " UNION " if changed else ""}
+        SELECT ticket_id FROM main.{TICKET_MODEL} WHERE {TICKET_MAY_MOVE}
+        """
+    )
+    replaced = replaced_name("stg_ticket_intake") if "stg_ticket_intake" in inputs else None
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE "{keys.name}" AS
+        WITH seeded AS (
+            SELECT address_key, category FROM main.stg_ticket_intake
+            WHERE ticket_id IN (SELECT ticket_id FROM _ticket_seeds)
+            {f'UNION ALL SELECT address_key, category FROM "{replaced}"' if replaced else ""}
+        ),
+        places AS (SELECT DISTINCT address_key, category FROM seeded WHERE address_key IS NOT NULL)
+        SELECT ticket_id FROM _ticket_seeds
+        UNION
+        SELECT i.ticket_id FROM main.stg_ticket_intake AS i JOIN places USING (address_key, category)
+        """
+    )
+    condition = f'ticket_id IN (SELECT ticket_id FROM "{keys.name}")'
+    shadows = dict.fromkeys(TICKET_INPUTS, condition)
+    with _shadowed(con, shadows):
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "_patch_{TICKET_MODEL}" AS {sql}')
+    _replace_rows(con, TICKET_MODEL, condition, f'"_patch_{TICKET_MODEL}"')
+    con.execute(f'DROP TABLE "_patch_{TICKET_MODEL}"')
+    return keys
 
 
 def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, files: list[str]) -> datetime | None:

@@ -410,19 +410,26 @@ def test_a_day_delivered_again_without_a_ticket_takes_its_terms_and_groups_away(
     assert differences(_current_digest(home), _reference_digest(home, tmp_path)) == []
 
 
-def test_ticket_events_patched_per_ticket_follow_an_event_that_a_late_file_gives_to_another_ticket(tmp_path):
-    """fct_ticket_event is patched per ticket (its header's key) from stg_ticket_event, patched per event: the
-    tickets of a patched event are those of its new row and of the row it replaced. A late file on an earlier
-    landing day delivers E2 again for ticket B (the first load wins): A loses it, B gains it. An event that
-    came before its ticket (an orphan) stops being one when the ticket arrives. Each night equals a build from
-    scratch, and the events were patched, not built again."""
+def test_tickets_patched_night_by_night_follow_moved_events_duplicates_repeats_and_resent_intake(tmp_path):
+    """fct_ticket_event is patched per ticket from stg_ticket_event, patched per event, and fct_ticket per ticket
+    with the tickets of their address and category (warehouse/incremental.py: `rekey`, `patch_tickets`).
+    Each night equals a build from scratch of the same lake, and both marts were patched, not built again:
+
+    - a late file on an earlier landing day delivers event E2 again for ticket B (the first load wins): A loses
+      it, B gains it; an event that came before its ticket (an orphan) stops being one when the ticket comes;
+    - D (another channel, the same address, 11 h after A) is A's duplicate; then a late forum ticket F from an
+      hour before A makes A and D duplicates of F;
+    - G, fixed on the spot (nothing about it moves with the as-of day), repeats B's complaint; then B is sent
+      again with another address and wins (an earlier landing file): G is no repeat any more, though nothing of
+      G's changed: it shared the address B's replaced row had;
+    - H's deadline lies past the base's calendar, and enters it the next night."""
     lake, releases = tmp_path / "lake", tmp_path / "releases"
     day = [date(2026, 11, 2) + timedelta(days=n) for n in range(4)]
 
-    def intake(source_id: str, at: str) -> dict:
+    def intake(channel: str, source_id: str, at: str, address: str, **extra) -> dict:
         return {
-            "channel": "hotline_12345", "source_ticket_id": source_id, "received_at": datetime.fromisoformat(at),
-            "category": "noise", "title": "夜间施工噪音", "address": f"星湖街{source_id}号", "reporter_kind": "citizen",
+            "channel": channel, "source_ticket_id": source_id, "received_at": datetime.fromisoformat(at),
+            "category": "noise", "title": "夜间施工噪音", "address": address, "reporter_kind": "citizen", **extra,
         }  # fmt: skip
 
     def event(event_id: str, source_id: str, kind: str, at: str) -> dict:
@@ -431,35 +438,73 @@ def test_ticket_events_patched_per_ticket_follow_an_event_that_a_late_file_gives
             "event_at": datetime.fromisoformat(at),
         }  # fmt: skip
 
-    write_partition(lake, "ticket_intake", day[0], "hotline_12345", [intake("A", "2026-11-02 09:00"), intake("B", "2026-11-02 10:00")])
-    write_partition(lake, "ticket_event", day[0], "ticket_events", [event("E1", "A", "dispatched", "2026-11-02 09:30")])
+    hotline = "hotline_12345"
+    write_partition(lake, "ticket_intake", day[0], hotline, [
+        intake(hotline, "A", "2026-11-02 09:00", "星湖街1号"), intake(hotline, "B", "2026-11-02 10:00", "星湖街2号"),
+        intake(hotline, "H", "2026-11-02 11:00", "湖西路8号"),
+    ])  # fmt: skip
+    # H, handled at once, was given so long an extension that its deadline is the first day after the base's
+    # calendar: it has one from the night the calendar reaches that day, with nothing of its own changing
+    probe = releases / "probe.duckdb"
+    build_release(lake, probe, run_id="probe", data_through=day[0], is_demo=True)
+    with duckdb.connect(str(probe), read_only=True) as con:
+        last, last_index = con.execute(
+            "SELECT day, workday_index FROM dim_calendar ORDER BY day DESC LIMIT 1"
+        ).fetchone()
+        received_index = con.execute("SELECT workday_index FROM dim_calendar WHERE day = ?", [day[0]]).fetchone()[0]
+        sla = con.execute("SELECT sla_working_days FROM dim_category WHERE category = 'noise'").fetchone()[0]
+    assert (last + timedelta(days=1)).weekday() < 5  # a working day (December 2027 has no holiday)
+    extension = last_index + 1 - received_index - sla
+    write_partition(lake, "ticket_event", day[0], "ticket_events", [
+        event("E1", "A", "dispatched", "2026-11-02 09:30"),
+        event("E11", "H", "dispatched", "2026-11-02 11:10"), event("E12", "H", "accepted", "2026-11-02 11:20"),
+        event("E13", "H", "contacted", "2026-11-02 11:30"), event("E15", "H", "resolved", "2026-11-02 15:00"),
+        {**event("E14", "H", "extended", "2026-11-02 11:40"), "extension_days": extension},
+    ])  # fmt: skip
     nights = [
-        # day 1: A's acceptance; an event of C, whose ticket has not arrived
-        [("ticket_event", day[1], "ticket_events", [event("E2", "A", "accepted", "2026-11-03 08:00"), event("E9", "C", "dispatched", "2026-11-03 09:00")])],
-        # day 2: C arrives; a late file of day 0 holds E2 for B, and lands before day 1's E2
-        [("ticket_intake", day[2], "hotline_12345", [intake("C", "2026-11-03 08:30")]),
+        [("ticket_event", day[1], "ticket_events", [event("E2", "A", "accepted", "2026-11-03 08:00"),
+                                                    event("E9", "C", "dispatched", "2026-11-03 09:00")])],
+        [("ticket_intake", day[2], hotline, [
+            intake(hotline, "C", "2026-11-03 08:30", "湖东路3号"),
+            intake(hotline, "G", "2026-11-04 09:00", "星湖街 2号", self_resolved=True),
+        ]),
+         ("ticket_intake", day[2], "city_mgmt", [intake("city_mgmt", "D", "2026-11-02 20:00", "星湖街1号")]),
+         # lands before day 1's E2 (an earlier landing day): E2 is B's now
          ("ticket_event", day[0], "ticket_events_late", [event("E2", "B", "accepted", "2026-11-03 08:00")])],
-        [("ticket_event", day[3], "ticket_events", [event("E3", "B", "resolved", "2026-11-05 16:00")])],
+        [("ticket_event", day[3], "ticket_events", [event("E3", "B", "resolved", "2026-11-05 16:00")]),
+         # a late file of day 0 sorting before the first (its name): F, and B sent again from another address
+         ("ticket_intake", day[0], "a_resent", [intake("forum", "F", "2026-11-02 08:00", "星湖街1号"),
+                                                intake(hotline, "B", "2026-11-02 10:00", "星湖街1号")])],
     ]  # fmt: skip
     previous = releases / "night-0.duckdb"
     build_release(lake, previous, run_id="n0", data_through=day[0], is_demo=True)
+    with duckdb.connect(str(previous), read_only=True) as con:
+        on_time = {0: con.execute("SELECT is_on_time FROM fct_ticket WHERE source_ticket_id = 'H'").fetchone()[0]}
+    found = {}
     for number, files in enumerate(nights, start=1):
         for table, landed, source, rows in files:
             write_partition(lake, table, landed, source, rows)
         night = releases / f"night-{number}.duckdb"
         result = build_release(lake, night, run_id=f"n{number}", data_through=day[number], is_demo=True, base=previous)
-        assert "fct_ticket_event" in result.patched, result.describe()
+        assert {"fct_ticket_event", "fct_ticket"} <= set(result.patched), result.describe()
         scratch = releases / f"scratch-{number}.duckdb"
         build_release(lake, scratch, run_id=f"s{number}", data_through=day[number], is_demo=True)
         with duckdb.connect(str(night), read_only=True) as a, duckdb.connect(str(scratch), read_only=True) as b:
             assert differences(table_digests(a), table_digests(b)) == [], (number, result.describe())
-            events = a.execute(
-                "SELECT event_id, source_ticket_id, is_orphan FROM fct_ticket_event ORDER BY event_id"
-            ).fetchall()
+            found[number] = (
+                a.execute(
+                    "SELECT event_id, source_ticket_id, is_orphan FROM fct_ticket_event WHERE source_ticket_id <> 'H' "
+                    "ORDER BY 1"
+                ).fetchall(),
+                dict(a.execute("SELECT source_ticket_id, duplicate_of FROM fct_ticket").fetchall()),
+                dict(a.execute("SELECT source_ticket_id, is_repeat_complaint FROM fct_ticket").fetchall()),
+            )
+            on_time[number] = a.execute("SELECT is_on_time FROM fct_ticket WHERE source_ticket_id = 'H'").fetchone()[0]
         previous = night
-        if number == 2:
-            assert events == [("E1", "A", False), ("E2", "B", False), ("E9", "C", False)]
-    with duckdb.connect(str(previous), read_only=True) as con:
-        assert con.execute("SELECT ticket_id, accepted_at IS NOT NULL FROM fct_ticket ORDER BY 1").fetchall() == [
-            ("hotline_12345:A", False), ("hotline_12345:B", True), ("hotline_12345:C", False)
-        ]  # fmt: skip
+    events, duplicates, repeats = found[2]
+    assert events == [("E1", "A", False), ("E2", "B", False), ("E9", "C", False)]
+    assert duplicates["D"] == "hotline_12345:A" and repeats["G"] is True
+    events, duplicates, repeats = found[3]
+    assert duplicates["A"] == duplicates["D"] == duplicates["B"] == "forum:F"
+    assert repeats["G"] is False
+    assert on_time == {0: None, 1: True, 2: True, 3: True}

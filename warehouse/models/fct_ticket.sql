@@ -1,4 +1,6 @@
 -- grain: one ticket (channel:source_ticket_id), all channels merged, state at meta_release.as_of
+-- A build on a base patches it for the tickets whose intake or events changed, the tickets of the same
+-- address and category (duplicates, repeats) and those whose as-of columns may move (incremental.patch_tickets)
 WITH release AS (
     SELECT
         as_of,
@@ -6,13 +8,7 @@ WITH release AS (
     FROM meta_release AS m
 ),
 intake AS (
-    SELECT
-        i.*,
-        i.channel || ':' || i.source_ticket_id AS ticket_id,
-        CAST(i.received_at AS DATE) AS received_date,
-        -- the duplicate / repeat key: the address with all (also full-width) spaces removed; the class spelt
-        -- out ([[:space:]] and the ideographic space) so that Java's regular expressions (Spark) read it alike
-        nullif(regexp_replace(coalesce(i.address, ''), '[\t\n\x0B\f\r \x{3000}]+', '', 'g'), '') AS address_key
+    SELECT i.*, CAST(i.received_at AS DATE) AS received_date
     FROM stg_ticket_intake AS i
 ),
 event_summary AS (

@@ -4,11 +4,15 @@
 SELECT
     channel,
     source_ticket_id,
+    channel || ':' || source_ticket_id AS ticket_id,
     received_at,
     category,
     title,
     content,
     address,
+    -- the duplicate / repeat key: the address with all (also full-width) spaces removed; the class spelt out
+    -- ([[:space:]] and the ideographic space) so that Java's regular expressions (Spark) read it alike
+    nullif(regexp_replace(coalesce(address, ''), '[\t\n\x0B\f\r \x{3000}]+', '', 'g'), '') AS address_key,
     grid_id,
     lon,
     lat,
