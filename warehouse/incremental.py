@@ -178,12 +178,13 @@ def replaced_name(name: str) -> str:
     return f"_replaced_{name}"
 
 
-def _replace_rows(con: duckdb.DuckDBPyConnection, name: str, condition: str, rows: str) -> None:
-    """Delete the rows of `name` meeting `condition` and insert those of the relation `rows` meeting it; the
-    rows deleted are kept in a temporary table (`replaced_name`)."""
-    con.execute(
-        f'CREATE OR REPLACE TEMP TABLE "{replaced_name(name)}" AS SELECT * FROM main."{name}" WHERE {condition}'
-    )
+def _replace_rows(con: duckdb.DuckDBPyConnection, name: str, condition: str, rows: str, *, keep: bool = False) -> None:
+    """Delete the rows of `name` meeting `condition` and insert those of the relation `rows` meeting it; with
+    `keep`, the rows deleted are kept in a temporary table (`replaced_name`) for what reads them after."""
+    if keep:
+        con.execute(
+            f'CREATE OR REPLACE TEMP TABLE "{replaced_name(name)}" AS SELECT * FROM main."{name}" WHERE {condition}'
+        )
     con.execute(f'DELETE FROM main."{name}" WHERE {condition}')
     con.execute(f'INSERT INTO main."{name}" BY NAME SELECT * FROM {rows} WHERE {condition}')
 
@@ -199,7 +200,7 @@ def patch_by_key(con: duckdb.DuckDBPyConnection, name: str, sql: str, inputs: di
     condition = _key_filter(con, keys)
     with _shadowed(con, dict.fromkeys(inputs, condition)):
         con.execute(f'CREATE OR REPLACE TEMP TABLE "_patch_{name}" AS {sql}')
-    _replace_rows(con, name, condition, f'"_patch_{name}"')
+    _replace_rows(con, name, condition, f'"_patch_{name}"', keep=True)
     con.execute(f'DROP TABLE "_patch_{name}"')
     return keys
 
@@ -298,7 +299,7 @@ def patch_tickets(con: duckdb.DuckDBPyConnection, sql: str, inputs: Mapping[str,
     shadows = dict.fromkeys(TICKET_INPUTS, condition)
     with _shadowed(con, shadows):
         con.execute(f'CREATE OR REPLACE TEMP TABLE "_patch_{TICKET_MODEL}" AS {sql}')
-    _replace_rows(con, TICKET_MODEL, condition, f'"_patch_{TICKET_MODEL}"')
+    _replace_rows(con, TICKET_MODEL, condition, f'"_patch_{TICKET_MODEL}"', keep=True)
     con.execute(f'DROP TABLE "_patch_{TICKET_MODEL}"')
     return keys
 
@@ -370,9 +371,11 @@ def patch_from_day(
     """Replace the rows of `name` whose date `column` is `since` or later, computed by its `sql` over `inputs`
     (of DAY_COLUMNS) shadowed to their rows from that day. Its rows of a day must depend only on its inputs'
     rows of that day, and on inputs that did not change. Returns the scope."""
-    with _shadowed(con, {table: f'"{DAY_COLUMNS[table]}" >= {_sql_literal(since)}' for table in inputs}):
-        con.execute(f'CREATE OR REPLACE TEMP TABLE "_patch_{name}" AS {sql}')
     scope = f'"{column}" >= {_sql_literal(since)}'
+    with _shadowed(con, {table: f'"{DAY_COLUMNS[table]}" >= {_sql_literal(since)}' for table in inputs}):
+        # only the rows of those days: a model may make rows of days its shadowed inputs do not hold (a device's
+        # every day since installation), which would be computed and thrown away
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "_patch_{name}" AS SELECT * FROM ({sql}) WHERE {scope}')
     _replace_rows(con, name, scope, f'"_patch_{name}"')
     con.execute(f'DROP TABLE "_patch_{name}"')
     return scope

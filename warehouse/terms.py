@@ -13,7 +13,7 @@ the package; nothing is downloaded). What makes a term is data, in `warehouse/vo
 jieba runs without its HMM guesser: a run of characters not in the dictionary stays single characters
 (dropped), instead of becoming a made-up word from a place or person name (西地省 → 西 地 省, not 西地).
 This is also three times faster. Each distinct text is cut once per build, and with a cache folder
-(the home's `cache/`) once per vocabulary: the next build cuts only the texts it has not seen.
+(the home's `cache/`) once per vocabulary: the next build cuts only the texts it has not seen (`TermCache`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import hashlib
 import logging
 import os
 import re
+import shutil
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.resources import files
@@ -31,6 +33,8 @@ from pathlib import Path
 import duckdb
 import jieba
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pa_dataset
 import pyarrow.parquet as pq
 
 from warehouse.documents import load_yaml
@@ -177,47 +181,74 @@ def fingerprint(places: Iterable[str], folder=VOCABULARY) -> str:
 
 
 class TermCache:
-    """Terms of texts already cut, by the text's digest, for one vocabulary fingerprint: a Parquet file
-    in the cache folder (others are stale and removed). Losing it costs one slower build, nothing else."""
+    """Terms of texts already cut, by the text's digest, for one vocabulary fingerprint: a folder of Parquet
+    parts in the cache folder, `ticket-terms-<key>/` (other fingerprints' are stale and removed).
+
+    A build looks up the digests of its own texts only, and adds one part holding the texts it cut: a night
+    neither reads the terms of every text ever cut nor writes them again. Past MAX_PARTS parts, they are merged
+    into one. Losing it, or a damaged part, costs one slower build, nothing else."""
+
+    MAX_PARTS = 16
 
     def __init__(self, folder: Path, key: str) -> None:
-        self.path = folder / f"ticket-terms-{key}.parquet"
-        self.known: dict[bytes, list[str]] = {}
-        self.added = 0
-        if self.path.is_file():
-            try:
-                table = pq.read_table(self.path)
-                self.known = dict(zip(table["digest"].to_pylist(), table["terms"].to_pylist(), strict=True))
-            except (OSError, pa.ArrowException, KeyError, ValueError):  # damaged: rebuilt by this build
-                self.known = {}
+        self.folder = folder / f"ticket-terms-{key}"
+        self.added: dict[bytes, list[str]] = {}
 
     @staticmethod
     def digest(text: str) -> bytes:
         return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
-    def get(self, digest: bytes) -> list[str] | None:
-        return self.known.get(digest)
+    def _parts(self) -> list[Path]:
+        return sorted(self.folder.glob("*.parquet")) if self.folder.is_dir() else []
+
+    def lookup(self, digests: Iterable[bytes]) -> dict[bytes, list[str]]:
+        """The terms of the texts among `digests` that were cut before."""
+        parts = self._parts()
+        if not parts:
+            return {}
+        wanted = pa.array(list(digests), pa.binary(16))
+        try:
+            table = pa_dataset.dataset(parts, format="parquet").to_table(filter=pc.field("digest").isin(wanted))
+        except (OSError, pa.ArrowException, KeyError, ValueError):  # damaged: this build cuts its texts again
+            shutil.rmtree(self.folder, ignore_errors=True)
+            return {}
+        return dict(zip(table["digest"].to_pylist(), table["terms"].to_pylist(), strict=True))
 
     def put(self, digest: bytes, terms: list[str]) -> None:
-        self.known[digest] = terms
-        self.added += 1
+        self.added[digest] = terms
 
     def save(self) -> None:
-        if not self.added:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        table = pa.table(
-            {
-                "digest": pa.array(list(self.known), pa.binary(16)),
-                "terms": pa.array(list(self.known.values()), pa.list_(pa.string())),
-            }
-        )
-        temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-        pq.write_table(table, temporary)
-        os.replace(temporary, self.path)
-        for stale in self.path.parent.glob("ticket-terms-*.parquet"):
-            if stale != self.path:
+        """One part more with the texts cut since the cache was opened (none: nothing written); merged parts past
+        MAX_PARTS; other fingerprints' caches removed."""
+        if self.added:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._write(
+                pa.table(
+                    {
+                        "digest": pa.array(list(self.added), pa.binary(16)),
+                        "terms": pa.array(list(self.added.values()), pa.list_(pa.string())),
+                    }
+                )
+            )
+            self.added = {}
+            parts = self._parts()
+            if len(parts) > self.MAX_PARTS:
+                self._write(pa_dataset.dataset(parts, format="parquet").to_table())
+                for part in parts:  # after the merged part is in place: a crash leaves rows twice, none lost
+                    part.unlink(missing_ok=True)
+        for stale in self.folder.parent.glob("ticket-terms-*"):
+            if stale == self.folder:
+                continue
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:  # a single file, as caches were kept before parts
                 stale.unlink(missing_ok=True)
+
+    def _write(self, table: pa.Table) -> None:
+        name = f"part-{time.time_ns()}-{os.getpid()}"
+        temporary = self.folder / f".{name}.tmp"
+        pq.write_table(table, temporary)
+        os.replace(temporary, self.folder / f"{name}.parquet")
 
 
 def ticket_terms(con: duckdb.DuckDBPyConnection, cache_dir: Path | None = None) -> pa.Table:
@@ -228,19 +259,21 @@ def ticket_terms(con: duckdb.DuckDBPyConnection, cache_dir: Path | None = None) 
     rows = con.execute(
         "SELECT ticket_id, concat_ws('。', title, content) AS text FROM fct_ticket ORDER BY ticket_id"
     ).fetchall()
-    cut: dict[str, list[str]] = {}  # templated and repeated complaints: each text once
+    texts = dict.fromkeys(text for _, text in rows)  # templated and repeated complaints: each text once
+    digests = {text: TermCache.digest(text or "") for text in texts} if cache is not None else {}
+    known = cache.lookup(digests.values()) if cache is not None else {}
+    cut: dict[str, list[str]] = {}
+    for text in texts:
+        found = known.get(digests[text]) if cache is not None else None
+        if found is None:
+            segmenter = segmenter or Segmenter(Vocabulary.load(), places)
+            found = segmenter.terms(text)
+            if cache is not None:
+                cache.put(digests[text], found)
+        cut[text] = found
     ticket_ids: list[str] = []
     terms: list[str] = []
     for ticket_id, text in rows:
-        if text not in cut:
-            digest = TermCache.digest(text or "") if cache is not None else b""
-            known = cache.get(digest) if cache is not None else None
-            if known is None:
-                segmenter = segmenter or Segmenter(Vocabulary.load(), places)
-                known = segmenter.terms(text)
-                if cache is not None:
-                    cache.put(digest, known)
-            cut[text] = known
         for term in cut[text]:
             ticket_ids.append(ticket_id)
             terms.append(term)

@@ -4,10 +4,11 @@ home's cache between builds and dropped when the vocabulary or the register chan
 from __future__ import annotations
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 import warehouse.terms as terms_module
-from warehouse.terms import Segmenter, Vocabulary, ticket_terms
+from warehouse.terms import Segmenter, TermCache, Vocabulary, ticket_terms
 
 
 def _release(places: list[str], texts: dict[str, tuple[str | None, str | None]]) -> duckdb.DuckDBPyConnection:
@@ -49,7 +50,7 @@ def test_each_ticket_gets_the_terms_of_its_title_and_text(tmp_path):
 
 def test_a_second_build_cuts_no_text_it_has_seen_and_a_changed_register_cuts_again(tmp_path, monkeypatch):
     first = ticket_terms(_release(["金鸡苑"], TEXTS), tmp_path)
-    (kept,) = tmp_path.glob("ticket-terms-*.parquet")
+    (kept,) = tmp_path.glob("ticket-terms-*")
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("a text seen before was cut again")
@@ -62,24 +63,49 @@ def test_a_second_build_cuts_no_text_it_has_seen_and_a_changed_register_cuts_aga
     assert ("forum:3", "夜间施工") in _rows(first)
     renamed = ticket_terms(_release(["金鸡苑", "夜间施工"], TEXTS), tmp_path)
     assert ("forum:3", "夜间施工") not in _rows(renamed)
-    (current,) = tmp_path.glob("ticket-terms-*.parquet")
+    (current,) = tmp_path.glob("ticket-terms-*")
     assert current != kept
 
 
 def test_a_change_to_the_cutting_rules_in_code_cuts_every_text_again(tmp_path, monkeypatch):
     ticket_terms(_release(["金鸡苑"], TEXTS), tmp_path)
-    (kept,) = tmp_path.glob("ticket-terms-*.parquet")
+    (kept,) = tmp_path.glob("ticket-terms-*")
     monkeypatch.setattr(terms_module, "RULES_SOURCE", terms_module.RULES_SOURCE + b"# a new rule")
     ticket_terms(_release(["金鸡苑"], TEXTS), tmp_path)
-    (current,) = tmp_path.glob("ticket-terms-*.parquet")
+    (current,) = tmp_path.glob("ticket-terms-*")
     assert current != kept
 
 
 def test_a_damaged_cache_costs_a_slower_build_not_a_failed_one(tmp_path):
     first = ticket_terms(_release([], TEXTS), tmp_path)
-    (kept,) = tmp_path.glob("ticket-terms-*.parquet")
-    kept.write_bytes(b"not parquet")
+    (kept,) = tmp_path.glob("ticket-terms-*")
+    (part,) = kept.glob("*.parquet")
+    part.write_bytes(b"not parquet")
     assert _rows(ticket_terms(_release([], TEXTS), tmp_path)) == _rows(first)
+
+
+def test_a_build_adds_a_part_with_only_the_texts_it_cut_and_parts_past_the_limit_merge(tmp_path, monkeypatch):
+    """A night brings a few new texts: it writes them alone, not every text ever cut again; the parts are
+    merged once there are more than MAX_PARTS, and every text is still found."""
+    monkeypatch.setattr(terms_module.TermCache, "MAX_PARTS", 2)
+    texts = dict(TEXTS)
+    ticket_terms(_release(["金鸡苑"], texts), tmp_path)
+    (folder,) = tmp_path.glob("ticket-terms-*")
+    for number, text in enumerate(["小区门口垃圾桶满溢无人清运", "楼道堆放杂物堵塞消防通道"], start=5):
+        texts[f"grid:{number}"] = (None, text)
+        ticket_terms(_release(["金鸡苑"], texts), tmp_path)
+        if number == 5:
+            newest = max(folder.glob("*.parquet"))
+            assert pq.read_table(newest)["digest"].to_pylist() == [TermCache.digest(text)]
+    assert len(list(folder.glob("*.parquet"))) == 1  # three parts, merged into one
+    assert pq.read_table(next(folder.glob("*.parquet"))).num_rows == len(texts)  # each text once
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a text seen before was cut again")
+
+    monkeypatch.setattr(terms_module, "Segmenter", refuse)
+    rows = _rows(ticket_terms(_release(["金鸡苑"], texts), tmp_path))
+    assert ("grid:6", "消防通道") in rows and ("grid:5", "垃圾桶") in rows
 
 
 def test_vocabulary_files_are_read_as_words_with_comments():
