@@ -46,7 +46,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -54,6 +54,7 @@ import pyarrow as pa
 
 _PATCH_HEADER = re.compile(r"^\s*--\s*patch:\s*([a-z_][a-z0-9_]*(?:\s*,\s*[a-z_][a-z0-9_]*)*)\s*$", re.MULTILINE)
 SENSOR_MODEL = "fct_sensor_hourly"
+SENSOR_LOOKBACK = timedelta(days=7)  # how far before a night's readings a series' last slot is looked for first
 TICKET_MODEL = "fct_ticket"
 TICKET_INPUTS = ("stg_ticket_intake", "fct_ticket_event")  # patched by ticket (channel, source_ticket_id)
 # A ticket row that may change with nothing of its own changing (warehouse/models/fct_ticket.sql): its as-of
@@ -317,9 +318,9 @@ def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, fi
         f"FROM {_files_sql(lake, files)} GROUP BY ALL"
     )
     # lo and hi are observed slots of the base; `since` is where the series' readings can start at the earliest.
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _sensor_window AS
+    # Looked for first among the slots from SENSOR_LOOKBACK before the added readings: a series that reported
+    # then has its lo there (hi is after them anyway); the others (a new device, a long silence) look further.
+    window = """
         SELECT
             a.device_id,
             a.metric,
@@ -327,12 +328,27 @@ def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, fi
             min(h.hour) FILTER (WHERE h.hour >= a.last_added + $reach) AS hi,
             least(min(h.hour), a.first_added - $reach) AS since
         FROM _sensor_added AS a
-        LEFT JOIN "{catalog}".main.{SENSOR_MODEL} AS h
-            ON h.device_id = a.device_id AND h.metric = a.metric AND NOT h.is_gap
+        LEFT JOIN "{catalog}".main.{model} AS h
+            ON h.device_id = a.device_id AND h.metric = a.metric AND NOT h.is_gap AND {near}
+        {which}
         GROUP BY a.device_id, a.metric, a.first_added, a.last_added
-        """,
-        {"reach": reach},
+    """
+    bound = "h.hour >= (SELECT min(first_added) FROM _sensor_added) - $reach - $lookback"
+    parts = {"catalog": catalog, "model": SENSOR_MODEL}
+    params = {"reach": reach, "lookback": SENSOR_LOOKBACK}
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _sensor_window AS " + window.format(**parts, near=bound, which=""), params
     )
+    far = "WHERE (a.device_id, a.metric) IN (SELECT device_id, metric FROM _sensor_window WHERE lo IS NULL)"
+    if con.execute("SELECT count(*) FROM _sensor_window WHERE lo IS NULL").fetchall()[0][0]:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _sensor_far AS " + window.format(**parts, near="true", which=far),
+            {"reach": reach},
+        )
+        con.execute(
+            "UPDATE _sensor_window AS w SET lo = f.lo, since = f.since FROM _sensor_far AS f "
+            "WHERE w.device_id = f.device_id AND w.metric = f.metric"
+        )
     since = con.execute("SELECT min(coalesce(lo, since) - $reach) FROM _sensor_window", {"reach": reach}).fetchall()
     since = since[0][0]
     if since is None:
