@@ -307,7 +307,7 @@ def patch_tickets(con: duckdb.DuckDBPyConnection, sql: str, inputs: Mapping[str,
 
 def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, files: list[str]) -> datetime | None:
     """Replace the stretches of fct_sensor_hourly that readings added in `files` can change (module docstring).
-    Returns the earliest slot it replaced (None: the files hold no readings)."""
+    Returns the earliest slot that came out different (None: none did, or the files hold no readings)."""
     catalog = _catalog(con)
     reach = con.execute("SELECT to_hours(max((stuck_slots + 4) * interval_hours)) FROM dim_sensor_metric").fetchall()[
         0
@@ -369,16 +369,31 @@ def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, fi
     finally:
         con.execute(f"DROP VIEW IF EXISTS temp.main.{SENSOR_INPUT}")
     stretch = "(w.lo IS NULL OR {t}.hour >= w.lo) AND (w.hi IS NULL OR {t}.hour <= w.hi)"
+    columns = ", ".join(f'"{row[0]}"' for row in con.execute(f"DESCRIBE main.{SENSOR_MODEL}").fetchall())
+    stretches = {
+        table: f"SELECT {columns} FROM {source} AS {alias} JOIN _sensor_window AS w USING (device_id, metric) "
+        f"WHERE {stretch.format(t=alias)}"
+        for table, source, alias in (("old", f"main.{SENSOR_MODEL}", "h"), ("new", "_patch_sensor", "p"))
+    }
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _sensor_replaced AS {stretches['old']}")
     con.execute(
         f"DELETE FROM main.{SENSOR_MODEL} AS h USING _sensor_window AS w "
         f"WHERE h.device_id = w.device_id AND h.metric = w.metric AND {stretch.format(t='h')}"
     )
-    con.execute(
-        f"INSERT INTO main.{SENSOR_MODEL} BY NAME SELECT p.* FROM _patch_sensor AS p "
-        f"JOIN _sensor_window AS w USING (device_id, metric) WHERE {stretch.format(t='p')}"
-    )
+    con.execute(f"INSERT INTO main.{SENSOR_MODEL} BY NAME {stretches['new']}")
+    # The first slot that came out different: a silent feed's stretch reaches back to its last slot, weeks
+    # perhaps, but its gap slots are the same; what reads the slots by day starts there (patch_from_day).
+    changed = con.execute(
+        f"""
+        WITH new AS ({stretches["new"]})
+        SELECT min(hour) FROM (
+            (FROM new EXCEPT ALL FROM _sensor_replaced) UNION ALL (FROM _sensor_replaced EXCEPT ALL FROM new)
+        )
+        """
+    ).fetchall()[0][0]
     con.execute("DROP TABLE _patch_sensor")
-    return since
+    con.execute("DROP TABLE _sensor_replaced")
+    return changed
 
 
 def patch_from_day(
