@@ -125,6 +125,7 @@ class Model:
     materialized: str  # "table" | "view"
     patch_key: tuple[str, ...] | None  # `-- patch: <key>`: its rows of one key depend only on inputs of that key
     patch_from: str | None  # `-- patch: from <date column>`: its rows of a day depend only on inputs of that day
+    patch_moves: str | None  # `-- moves: <condition>`: its rows that change as as_of moves or the calendar grows
     depends_on: frozenset[str]  # the other models it reads, which run before it
     mentions: frozenset[str]  # every name in its SQL: the inputs and models it reads among them
 
@@ -198,6 +199,7 @@ def _parse_model(name: str, sql: str, all_names: set[str]) -> Model:
         materialized=materialized,
         patch_key=incremental.patch_key(sql),
         patch_from=incremental.patch_from(sql),
+        patch_moves=incremental.patch_moves(sql),
         depends_on=frozenset((mentioned & all_names) - {name}),
         mentions=frozenset(mentioned),
     )
@@ -625,35 +627,47 @@ class _Patcher:
         key = model.patch_key
         if key is None:
             return False
+        moved = touched & {"meta_release", "dim_calendar"}
+        if moved and not self._moves_only(model, moved):
+            return False
         inputs = {}
-        for name in sorted(touched):
+        for name in sorted(touched - moved):
             keys = self.keys.get(name) or self._lake_keys(name, key)
             if keys is not None and keys.columns != key and name in self.patched_by_key:
                 keys = incremental.rekey(self.con, name, keys, key)
             if keys is None or keys.columns != key:
                 return False
             inputs[name] = keys
-        keys = self.keys[model.name] = incremental.patch_by_key(self.con, model.name, model.sql, inputs)
+        moving = model.patch_moves if moved else None
+        keys = self.keys[model.name] = incremental.patch_by_key(
+            self.con, model.name, model.sql, inputs, columns=key, moving=moving
+        )
         self.patched_by_key.add(model.name)
         self.scopes[model.name] = (key, incremental.key_scope(self.con, keys))
         if key == (incremental.DAY_COLUMNS.get(model.name),):
             self.since[model.name] = self.con.execute(f'SELECT min("{key[0]}") FROM "{keys.name}"').fetchall()[0][0]
         return True
 
+    def _moves_only(self, model: Model, moved: set[str]) -> bool:
+        """Whether the rows `moved` (meta_release, dim_calendar) can change are the model's `-- moves:` rows: it
+        declares them, as_of moved forward, and the calendar only gained days at its ends."""
+        if model.patch_moves is None:
+            return False
+        if "meta_release" in moved and (self.days is None or self.days[1] < self.days[0]):
+            return False
+        return "dim_calendar" not in moved or self.calendar_grown
+
     def _tickets(self, model: Model, touched: set[str]) -> bool:
         """Patch fct_ticket (incremental.patch_tickets) when its ticket inputs were patched by ticket and, besides,
         only meta_release changed with its day moving forward and dim_calendar gained days at its ends."""
         ticket_key = ("channel", "source_ticket_id")
-        if not touched <= {*incremental.TICKET_INPUTS, "meta_release", "dim_calendar"}:
-            return False
-        if "dim_calendar" in touched and not self.calendar_grown:
-            return False
-        if self.days is None or self.days[1] < self.days[0]:
+        moved = touched & {"meta_release", "dim_calendar"}
+        if not touched - moved <= set(incremental.TICKET_INPUTS) or not self._moves_only(model, moved):
             return False
         inputs = {name: self.keys.get(name) for name in sorted(touched & set(incremental.TICKET_INPUTS))}
         if any(keys is None or keys.columns != ticket_key for keys in inputs.values()):
             return False
-        keys = self.keys[model.name] = incremental.patch_tickets(self.con, model.sql, inputs)
+        keys = self.keys[model.name] = incremental.patch_tickets(self.con, model.sql, inputs, model.patch_moves)
         self.scopes[model.name] = (keys.columns, incremental.key_scope(self.con, keys))
         self._rows_patched(model.name, keys)
         return True

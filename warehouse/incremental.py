@@ -12,7 +12,10 @@ tests/warehouse/test_incremental.py:
   When each of its changed inputs carries the set of values that changed (a lake table read from its added
   files, or a model patched before it by the same key), the model's rows of those values are deleted and
   computed again by its own SQL, its inputs shadowed by temporary views of the same names that hold only
-  those values; its changed values are passed on. A row of an added file with no key value (NULL) cannot be
+  those values; its changed values are passed on. Where meta_release's day moved forward or dim_calendar
+  gained days at its ends, a model whose header says `-- moves: <condition>` (`patch_moves`) computes its
+  rows meeting the condition again too (fct_approval: the open applications); another is built again whole.
+  A row of an added file with no key value (NULL) cannot be
   placed, so its table is built again whole. An input patched by another key that holds the model's key
   columns passes on the values of those columns in the rows it patched, before and after (`rekey`):
   fct_ticket_event, keyed by ticket, reads stg_ticket_event, keyed by event.
@@ -26,7 +29,7 @@ tests/warehouse/test_incremental.py:
   tickets of its address and category (address_key: duplicates within 24 h, repeats within 30 days). When
   the intake and the events were patched by ticket and, besides, only as_of moved forward and dim_calendar
   gained days at its ends (working days counted from a day it held end on the same day), the rows computed
-  again are those of: the tickets patched, the tickets whose as-of columns may still move (TICKET_MAY_MOVE),
+  again are those of: the tickets patched, the tickets whose as-of columns may still move (its `-- moves:`),
   and every ticket sharing an address and category with one of these or with an intake row the patch
   replaced. The model's SQL runs over the intake and events of those tickets alone: each ticket's address
   and category come whole, so its duplicates and repeats are found as in a full build (`patch_tickets`).
@@ -57,17 +60,10 @@ SENSOR_MODEL = "fct_sensor_hourly"
 SENSOR_LOOKBACK = timedelta(days=7)  # how far before a night's readings a series' last slot is looked for first
 TICKET_MODEL = "fct_ticket"
 TICKET_INPUTS = ("stg_ticket_intake", "fct_ticket_event")  # patched by ticket (channel, source_ticket_id)
-# A ticket row that may change with nothing of its own changing (warehouse/models/fct_ticket.sql): its as-of
-# columns move with meta_release's as_of while it is unresolved (overdue, due soon) or dispatched with no verdict
-# yet on acceptance or first contact within 24 h; and a deadline beyond dim_calendar's days appears when the
-# calendar grows. Every other row's as-of columns stay as they are once as_of has passed what they compare with.
-TICKET_MAY_MOVE = (
-    "resolved_at IS NULL OR (dispatched_at IS NOT NULL AND (is_accepted_timely IS NULL OR is_responded IS NULL))"
-    " OR (deadline_date IS NULL AND sla_working_days IS NOT NULL)"
-)
 SENSOR_INPUT = "stg_sensor_reading"  # the view over lake_sensor_reading that the sensor model reads
 SENSOR_LAKE_TABLE = "sensor_reading"
 _PATCH_FROM_HEADER = re.compile(r"^\s*--\s*patch:\s*from\s+([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+_MOVES_HEADER = re.compile(r"^\s*--\s*moves:\s*(\S.*?)\s*$", re.MULTILINE)
 # The column that dates the rows of each table a model patched from a day may read (its rows of a day are
 # those whose column falls on that day).
 DAY_COLUMNS = {"fct_sensor_hourly": "hour", "fct_video_status": "status_date", "fct_device_status": "status_date"}
@@ -77,6 +73,15 @@ def patch_key(sql: str) -> tuple[str, ...] | None:
     """The key a model's header says it may be patched by (`-- patch: status_date`), or None."""
     match = _PATCH_HEADER.search(sql)
     return tuple(column.strip() for column in match.group(1).split(",")) if match else None
+
+
+def patch_moves(sql: str) -> str | None:
+    """The condition of a model's header `-- moves: <condition>`: its rows that may change with nothing of their
+    own changing, as meta_release's as_of moves forward or dim_calendar gains days at its ends (an open
+    application's overdue flag, a deadline past the calendar's last day). A model patched by key computes these
+    rows again besides its changed keys; without the header, an as_of or calendar change rebuilds it whole."""
+    match = _MOVES_HEADER.search(sql)
+    return match.group(1) if match else None
 
 
 def patch_from(sql: str) -> str | None:
@@ -190,14 +195,23 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, name: str, condition: str, row
     con.execute(f'INSERT INTO main."{name}" BY NAME SELECT * FROM {rows} WHERE {condition}')
 
 
-def patch_by_key(con: duckdb.DuckDBPyConnection, name: str, sql: str, inputs: dict[str, Keys]) -> Keys:
-    """Replace the rows of `name` whose key is among the changed values of its `inputs` (all keyed by the one
-    column), computing them with the model's `sql` over inputs shadowed to those values. Returns its Keys;
-    the rows it replaced are kept for `rekey`."""
-    columns = next(iter(inputs.values())).columns
+def patch_by_key(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    sql: str,
+    inputs: dict[str, Keys],
+    *,
+    columns: tuple[str, ...],
+    moving: str | None = None,
+) -> Keys:
+    """Replace the rows of `name` whose key (`columns`) is among the changed values of its `inputs` or, with
+    `moving` (its `-- moves:` condition), of its rows meeting it, computing them with the model's `sql` over
+    inputs shadowed to those values. Returns its Keys; the rows it replaced are kept for `rekey`."""
     keys = Keys(columns, f"_keys_{name}")
-    union = " UNION ".join(f'SELECT {keys.select} FROM "{k.name}"' for k in inputs.values())
-    con.execute(f'CREATE OR REPLACE TEMP TABLE "{keys.name}" AS {union}')
+    selects = [f'SELECT {keys.select} FROM "{k.name}"' for k in inputs.values()]
+    if moving is not None:
+        selects.append(f'SELECT {keys.select} FROM main."{name}" WHERE {moving}')
+    con.execute(f'CREATE OR REPLACE TEMP TABLE "{keys.name}" AS {" UNION ".join(selects)}')
     condition = _key_filter(con, keys)
     with _shadowed(con, dict.fromkeys(inputs, condition)):
         con.execute(f'CREATE OR REPLACE TEMP TABLE "_patch_{name}" AS {sql}')
@@ -265,11 +279,11 @@ def patch_rows(
         con.unregister("_patch_rows")
 
 
-def patch_tickets(con: duckdb.DuckDBPyConnection, sql: str, inputs: Mapping[str, Keys]) -> Keys:
+def patch_tickets(con: duckdb.DuckDBPyConnection, sql: str, inputs: Mapping[str, Keys], moving: str) -> Keys:
     """Replace the rows of fct_ticket that may differ from the base's (module docstring, "Tickets"), computed
     by the model's `sql` over its ticket inputs shadowed to those tickets; `inputs` are the Keys (channel,
-    source_ticket_id) of the ticket inputs that changed. Returns the tickets as Keys of ticket_id; the rows
-    replaced are kept (see `rekey`)."""
+    source_ticket_id) of the ticket inputs that changed, `moving` the model's `-- moves:` condition. Returns
+    the tickets as Keys of ticket_id; the rows replaced are kept (see `rekey`)."""
     keys = Keys(("ticket_id",), f"_keys_{TICKET_MODEL}")
     changed = " UNION ".join(
         f"SELECT channel || ':' || source_ticket_id AS ticket_id FROM \"{k.name}\"" for k in inputs.values()
@@ -278,7 +292,7 @@ def patch_tickets(con: duckdb.DuckDBPyConnection, sql: str, inputs: Mapping[str,
         f"""
         CREATE OR REPLACE TEMP TABLE _ticket_seeds AS
         {changed + " UNION " if changed else ""}
-        SELECT ticket_id FROM main.{TICKET_MODEL} WHERE {TICKET_MAY_MOVE}
+        SELECT ticket_id FROM main.{TICKET_MODEL} WHERE {moving}
         """
     )
     replaced = replaced_name("stg_ticket_intake") if "stg_ticket_intake" in inputs else None

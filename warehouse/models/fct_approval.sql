@@ -1,4 +1,8 @@
 -- grain: one application (application_id) in its latest state, at meta_release.as_of
+-- patch: application_id
+-- The rows that move with as_of and the calendar: open applications (overdue), a deadline or a completion
+-- past the calendar's days.
+-- moves: status IN ('received', 'in_progress') OR (legal_deadline IS NULL AND legal_days IS NOT NULL) OR (completed_at IS NOT NULL AND working_days_taken IS NULL)
 -- The legal deadline counts working days on the official calendar from the day
 -- of receipt (receipt on a non-working day counts from the next working day).
 SELECT

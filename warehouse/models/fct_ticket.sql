@@ -1,6 +1,9 @@
 -- grain: one ticket (channel:source_ticket_id), all channels merged, state at meta_release.as_of
 -- A build on a base patches it for the tickets whose intake or events changed, the tickets of the same
--- address and category (duplicates, repeats) and those whose as-of columns may move (incremental.patch_tickets)
+-- address and category (duplicates, repeats) and those whose as-of columns may move (incremental.patch_tickets):
+-- unresolved (overdue, due soon), dispatched with no verdict yet on acceptance or first contact within 24 h, or
+-- with a deadline past the calendar's last day. Once as_of has passed what they compare with, the others stay.
+-- moves: resolved_at IS NULL OR (dispatched_at IS NOT NULL AND (is_accepted_timely IS NULL OR is_responded IS NULL)) OR (deadline_date IS NULL AND sla_working_days IS NOT NULL)
 WITH release AS (
     SELECT
         as_of,
