@@ -337,25 +337,18 @@ class Warehouse:
             return None
         period = self._complete_window(TICKETS_KPI, period)
         frozen = tuple(sorted((filters or {}).items()))
-        # the frequent and the rising topics (and the cloud) of one view rank the same counts: one pass
-        counts = self._cached(
-            ("topic-counts", str(period), frozen, scope),
-            lambda cur: window_counts(cur, period, scope=scope, filters=dict(frozen)),
-        )
-        key = ("topics", str(period), frozen, rising, limit, bucket, scope)
-        return self._cached(
-            key,
-            lambda cur: hot_topics(
-                cur,
-                period,
-                scope=scope,
-                filters=dict(frozen),
-                rising=rising,
-                limit=limit,
-                bucket=bucket,
-                counts=counts,
-            ),
-        )
+
+        def answer(cur: duckdb.DuckDBPyConnection) -> list[Topic]:
+            # the frequent and the rising topics (and the cloud) of one view rank the same counts: one pass
+            counts = self._cached(
+                ("topic-counts", str(period), frozen, scope),
+                lambda cur: window_counts(cur, period, scope=scope, filters=dict(frozen)),
+            )
+            return hot_topics(
+                cur, period, scope=scope, filters=dict(frozen), rising=rising, limit=limit, bucket=bucket, counts=counts
+            )
+
+        return self._cached(("topics", str(period), frozen, rising, limit, bucket, scope), answer)
 
     def surges(
         self, period: Period, *, filters: Mapping[str, str] | None = None, scope: RowScope | None = None

@@ -660,27 +660,25 @@ class _Patcher:
     def _tickets(self, model: Model, touched: set[str]) -> bool:
         """Patch fct_ticket (incremental.patch_tickets) when its ticket inputs were patched by ticket and, besides,
         only meta_release changed with its day moving forward and dim_calendar gained days at its ends."""
-        ticket_key = ("channel", "source_ticket_id")
         moved = touched & {"meta_release", "dim_calendar"}
         if not touched - moved <= set(incremental.TICKET_INPUTS) or not self._moves_only(model, moved):
             return False
         inputs = {name: self.keys.get(name) for name in sorted(touched & set(incremental.TICKET_INPUTS))}
-        if any(keys is None or keys.columns != ticket_key for keys in inputs.values()):
+        if any(keys is None or keys.columns != incremental.TICKET_KEY for keys in inputs.values()):
             return False
         keys = self.keys[model.name] = incremental.patch_tickets(self.con, model.sql, inputs, model.patch_moves)
         self.scopes[model.name] = (keys.columns, incremental.key_scope(self.con, keys))
-        self._rows_patched(model.name, keys)
+        self._python_keys(model.name, incremental.replaced_name(model.name), keys)
         return True
 
-    def _rows_patched(self, table: str, keys: incremental.Keys) -> None:
-        """`table` was patched for `keys`: note, for each Python mart made row by row from it, the keys among
-        them whose columns it reads came out different from the rows the patch replaced."""
+    def _python_keys(self, table: str, base: str, patched: incremental.Keys | None = None) -> None:
+        """For each Python mart made row by row from `table`, note the keys whose columns it reads came out
+        different from `base`: the base's whole table, or the rows a patch for `patched` replaced."""
         for name, python_model in PYTHON_MODELS.items():
             if python_model.rows_of is not None and python_model.rows_of[0] == table:
                 _, key, columns = python_model.rows_of
-                where = f'"{key}" IN (SELECT "{key}" FROM "{keys.name}")'
-                replaced = incremental.replaced_name(table)
-                self.keys[name] = incremental.changed_rows(self.con, table, replaced, key, columns, name, where)
+                where = "true" if patched is None else f'"{key}" IN (SELECT "{key}" FROM "{patched.name}")'
+                self.keys[name] = incremental.changed_rows(self.con, table, base, key, columns, name, where)
 
     def _from_day(self, model: Model, touched: set[str]) -> bool:
         """Patch a model's rows from the first day its changed inputs changed (module docstring of incremental):
@@ -708,10 +706,7 @@ class _Patcher:
     def rows_rebuilt(self, table: str) -> None:
         """`table` was built again whole over its base (kept as `_base_<table>`): note, for each Python mart
         made row by row from it, the keys whose columns it reads came out different."""
-        for name, python_model in PYTHON_MODELS.items():
-            if python_model.rows_of is not None and python_model.rows_of[0] == table:
-                _, key, columns = python_model.rows_of
-                self.keys[name] = incremental.changed_rows(self.con, table, f"_base_{table}", key, columns, name)
+        self._python_keys(table, f"_base_{table}")
 
     def python(self, name: str, touched: set[str], cache_dir: Path | None) -> bool:
         """Patch the Python mart `name` for the rows of its table that changed, when only that table did."""

@@ -15,10 +15,10 @@ tests/warehouse/test_incremental.py:
   those values; its changed values are passed on. Where meta_release's day moved forward or dim_calendar
   gained days at its ends, a model whose header says `-- moves: <condition>` (`patch_moves`) computes its
   rows meeting the condition again too (fct_approval: the open applications); another is built again whole.
-  A row of an added file with no key value (NULL) cannot be
-  placed, so its table is built again whole. An input patched by another key that holds the model's key
-  columns passes on the values of those columns in the rows it patched, before and after (`rekey`):
-  fct_ticket_event, keyed by ticket, reads stg_ticket_event, keyed by event.
+  A row of an added file with no key value (NULL) cannot be placed, so its table is built again whole. An
+  input patched by another key that holds the model's key columns passes on the values of those columns in
+  the rows it patched, before and after (`rekey`): fct_ticket_event, keyed by ticket, reads
+  stg_ticket_event, keyed by event.
 - **From a day.** A model whose header says `-- patch: from <date column>` promises that its rows of one day
   depend only on its inputs' rows of that day (each input dated by its column in DAY_COLUMNS) and on
   meta_release's data_through. When every input it reads changed was patched no earlier than some day (the
@@ -59,7 +59,8 @@ _PATCH_HEADER = re.compile(r"^\s*--\s*patch:\s*([a-z_][a-z0-9_]*(?:\s*,\s*[a-z_]
 SENSOR_MODEL = "fct_sensor_hourly"
 SENSOR_LOOKBACK = timedelta(days=7)  # how far before a night's readings a series' last slot is looked for first
 TICKET_MODEL = "fct_ticket"
-TICKET_INPUTS = ("stg_ticket_intake", "fct_ticket_event")  # patched by ticket (channel, source_ticket_id)
+TICKET_INPUTS = ("stg_ticket_intake", "fct_ticket_event")  # patched by ticket: TICKET_KEY
+TICKET_KEY = ("channel", "source_ticket_id")
 SENSOR_INPUT = "stg_sensor_reading"  # the view over lake_sensor_reading that the sensor model reads
 SENSOR_LAKE_TABLE = "sensor_reading"
 _PATCH_FROM_HEADER = re.compile(r"^\s*--\s*patch:\s*from\s+([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
@@ -195,6 +196,19 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, name: str, condition: str, row
     con.execute(f'INSERT INTO main."{name}" BY NAME SELECT * FROM {rows} WHERE {condition}')
 
 
+def _recompute(
+    con: duckdb.DuckDBPyConnection, name: str, sql: str, shadows: Mapping[str, str], condition: str, *, keep: bool
+) -> None:
+    """Replace the rows of `name` meeting `condition` with those the model's `sql` makes of them, its inputs
+    shadowed (`shadows`: input → the condition its rows read meet). Only the rows meeting `condition` are
+    kept from the model's result: it may make rows its shadowed inputs do not hold (a device's every day
+    since installation), which would be computed and thrown away."""
+    with _shadowed(con, shadows):
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "_patch_{name}" AS SELECT * FROM ({sql}) WHERE {condition}')
+    _replace_rows(con, name, condition, f'"_patch_{name}"', keep=keep)
+    con.execute(f'DROP TABLE "_patch_{name}"')
+
+
 def patch_by_key(
     con: duckdb.DuckDBPyConnection,
     name: str,
@@ -213,10 +227,7 @@ def patch_by_key(
         selects.append(f'SELECT {keys.select} FROM main."{name}" WHERE {moving}')
     con.execute(f'CREATE OR REPLACE TEMP TABLE "{keys.name}" AS {" UNION ".join(selects)}')
     condition = _key_filter(con, keys)
-    with _shadowed(con, dict.fromkeys(inputs, condition)):
-        con.execute(f'CREATE OR REPLACE TEMP TABLE "_patch_{name}" AS {sql}')
-    _replace_rows(con, name, condition, f'"_patch_{name}"', keep=True)
-    con.execute(f'DROP TABLE "_patch_{name}"')
+    _recompute(con, name, sql, dict.fromkeys(inputs, condition), condition, keep=True)
     return keys
 
 
@@ -285,15 +296,15 @@ def patch_tickets(con: duckdb.DuckDBPyConnection, sql: str, inputs: Mapping[str,
     source_ticket_id) of the ticket inputs that changed, `moving` the model's `-- moves:` condition. Returns
     the tickets as Keys of ticket_id; the rows replaced are kept (see `rekey`)."""
     keys = Keys(("ticket_id",), f"_keys_{TICKET_MODEL}")
-    changed = " UNION ".join(
-        f"SELECT channel || ':' || source_ticket_id AS ticket_id FROM \"{k.name}\"" for k in inputs.values()
+    key = ", ".join(TICKET_KEY)
+    # an event's ticket without an intake row has no row in fct_ticket
+    changed = "".join(
+        f'SELECT ticket_id FROM main.stg_ticket_intake WHERE ({key}) IN (SELECT {key} FROM "{k.name}") UNION '
+        for k in inputs.values()
     )
     con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _ticket_seeds AS
-        {changed + " UNION " if changed else ""}
-        SELECT ticket_id FROM main.{TICKET_MODEL} WHERE {moving}
-        """
+        f"CREATE OR REPLACE TEMP TABLE _ticket_seeds AS {changed}"
+        f"SELECT ticket_id FROM main.{TICKET_MODEL} WHERE {moving}"
     )
     replaced = replaced_name("stg_ticket_intake") if "stg_ticket_intake" in inputs else None
     con.execute(
@@ -311,11 +322,7 @@ def patch_tickets(con: duckdb.DuckDBPyConnection, sql: str, inputs: Mapping[str,
         """
     )
     condition = f'ticket_id IN (SELECT ticket_id FROM "{keys.name}")'
-    shadows = dict.fromkeys(TICKET_INPUTS, condition)
-    with _shadowed(con, shadows):
-        con.execute(f'CREATE OR REPLACE TEMP TABLE "_patch_{TICKET_MODEL}" AS {sql}')
-    _replace_rows(con, TICKET_MODEL, condition, f'"_patch_{TICKET_MODEL}"', keep=True)
-    con.execute(f'DROP TABLE "_patch_{TICKET_MODEL}"')
+    _recompute(con, TICKET_MODEL, sql, dict.fromkeys(TICKET_INPUTS, condition), condition, keep=True)
     return keys
 
 
@@ -417,12 +424,8 @@ def patch_from_day(
     (of DAY_COLUMNS) shadowed to their rows from that day. Its rows of a day must depend only on its inputs'
     rows of that day, and on inputs that did not change. Returns the scope."""
     scope = f'"{column}" >= {_sql_literal(since)}'
-    with _shadowed(con, {table: f'"{DAY_COLUMNS[table]}" >= {_sql_literal(since)}' for table in inputs}):
-        # only the rows of those days: a model may make rows of days its shadowed inputs do not hold (a device's
-        # every day since installation), which would be computed and thrown away
-        con.execute(f'CREATE OR REPLACE TEMP TABLE "_patch_{name}" AS SELECT * FROM ({sql}) WHERE {scope}')
-    _replace_rows(con, name, scope, f'"_patch_{name}"')
-    con.execute(f'DROP TABLE "_patch_{name}"')
+    shadows = {table: f'"{DAY_COLUMNS[table]}" >= {_sql_literal(since)}' for table in inputs}
+    _recompute(con, name, sql, shadows, scope, keep=False)
     return scope
 
 

@@ -87,6 +87,24 @@ def _tickets_where(scope: RowScope | None, filters: Mapping[str, str]) -> tuple[
     return row_conditions(metric, scope=scope, filters=filters)
 
 
+def _count_sql(
+    start: date,
+    end: date,
+    by: tuple[str, ...],
+    every: str,
+    scope: RowScope | None,
+    filters: Mapping[str, str] | None,
+) -> tuple[str, dict]:
+    """The SQL counting the tickets per day (or month) and the columns `by`, and its parameters."""
+    if every not in ("day", "month"):
+        raise ValueError(f"tickets are counted per day or month, not {every!r}")
+    where, params = _tickets_where(scope, filters or {})
+    params.update(period_start=start, period_end=end + timedelta(days=1))
+    bucket = f"CAST(date_trunc('{every}', received_at) AS DATE)"
+    columns = ", ".join([f"{bucket} AS day", *by, "count(*) AS tickets"])
+    return f"SELECT {columns} FROM fct_ticket WHERE {where} GROUP BY ALL", params
+
+
 def ticket_counts(
     con: duckdb.DuckDBPyConnection,
     start: date,
@@ -100,13 +118,8 @@ def ticket_counts(
     """Tickets per day (or per month, `every="month"`: `day` is the month's first day) and the columns `by`
     from `start` through `end`: day, *by, tickets; only the combinations that had any. What every analysis
     here counts, at the grain it needs: the database sums, so only the counts travel."""
-    where, params = _tickets_where(scope, filters or {})
-    params.update(period_start=start, period_end=end + timedelta(days=1))
-    if every not in ("day", "month"):
-        raise ValueError(f"tickets are counted per day or month, not {every!r}")
-    bucket = f"CAST(date_trunc('{every}', received_at) AS DATE)"
-    columns = ", ".join([f"{bucket} AS day", *by, "count(*) AS tickets"])
-    return con.execute(f"SELECT {columns} FROM fct_ticket WHERE {where} GROUP BY ALL ORDER BY ALL", params).df()
+    sql, params = _count_sql(start, end, by, every, scope, filters)
+    return con.execute(f"{sql} ORDER BY ALL", params).df()
 
 
 def daily_cells(
@@ -136,15 +149,11 @@ def surge_cells(
     row with no category and no community, which keeps the street's daily totals (all flag_surges reads of
     them); a cell below MIN_COUNT on every tested day is never a surge, so the same cell-days are flagged.
     At a district's scale this is a few thousand rows instead of one per ticket."""
-    where, params = _tickets_where(scope, filters or {})
-    params.update(period_start=start, period_end=end + timedelta(days=1), tested_from=tested_from, least=MIN_COUNT)
+    counted, params = _count_sql(start, end, ("category", "community_id"), "day", scope, filters)
+    params.update(tested_from=tested_from, least=MIN_COUNT)
     return con.execute(
         f"""
-        WITH counted AS (
-            SELECT CAST(received_at AS DATE) AS day, category, community_id, count(*) AS tickets
-            FROM fct_ticket WHERE {where}
-            GROUP BY ALL
-        ),
+        WITH counted AS ({counted}),
         candidate AS (
             SELECT DISTINCT category, community_id FROM counted
             WHERE day >= $tested_from AND tickets >= $least AND community_id IS NOT NULL
