@@ -123,3 +123,48 @@ def segmenter():
 @pytest.mark.parametrize("text", ["", None, "。。。", "12345 67890", "ＡＢＣ abc"])
 def test_text_with_no_words_has_no_terms(segmenter, text):
     assert segmenter.terms(text) == []
+
+
+def test_the_whole_dictionary_is_the_prefix_dictionary_jieba_builds():
+    import jieba
+
+    frequencies, total = jieba.Tokenizer.gen_pfdict(jieba.get_dict_file())
+    ours, our_total, tags = terms_module._dictionary()
+    assert our_total == total and ours == frequencies
+    assert tags["北京"] == "ns" and tags["的"] == "uj"  # read from the same file's third column
+
+
+def _real_texts(realdata, count: int) -> list[str]:
+    """Citizens' messages from the real export: title and text, as a ticket's text is put together."""
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(realdata / "messages" / "messages_2019.xlsx", read_only=True).active
+    rows = sheet.iter_rows(min_row=2, values_only=True)
+    return ["。".join(str(value) for value in (row[2], row[4]) if value) for row, _ in zip(rows, range(count))]
+
+
+def test_a_segmenter_for_a_nights_texts_cuts_them_as_the_whole_dictionary_does(segmenter, realdata):
+    """A night's segmenter holds only the dictionary's words found in its texts; each text comes out the same."""
+    hostile = [
+        "ＡＢＣ停车位abc123",
+        "中华人民共和国国务院办公厅",
+        "“噪音”扰民！！！😀",
+        "的的的的",
+        "人工智能机器学习",
+        "请劳动和社会保障部职业技能鉴定中心核实",
+    ]  # the longest word jieba knows (16)
+    texts = [*_real_texts(realdata, 400), *hostile]
+    places = ["澳韵社区", "金鸡苑"]
+    whole = Segmenter(Vocabulary.load(), places)
+    night = Segmenter(Vocabulary.load(), places, texts=texts)
+    assert len(night.tokenizer.FREQ) < len(whole.tokenizer.FREQ) / 4
+    assert night.tokenizer.total == whole.tokenizer.total
+    for text in texts:
+        assert night.tokenizer.lcut(text, HMM=False) == whole.tokenizer.lcut(text, HMM=False), text
+        assert night.terms(text) == whole.terms(text), text
+
+
+def test_many_texts_take_the_whole_dictionary(monkeypatch):
+    monkeypatch.setattr(terms_module, "RESTRICTED_CHARACTERS", 10)
+    many = Segmenter(Vocabulary.load(), texts=["金鸡苑地下车库停车位被外来车辆占用"])
+    assert len(many.tokenizer.FREQ) >= len(terms_module._dictionary()[0])
