@@ -389,7 +389,10 @@ def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, fi
         con.execute(f"CREATE OR REPLACE TEMP TABLE _patch_sensor AS {sql}")
     finally:
         con.execute(f"DROP VIEW IF EXISTS temp.main.{SENSOR_INPUT}")
-    stretch = "(w.lo IS NULL OR {t}.hour >= w.lo) AND (w.hi IS NULL OR {t}.hour <= w.hi)"
+    # The earliest slot of any stretch (its lo, or a new series' first slot), as a constant: DuckDB skips the row
+    # groups before it.
+    stretch = f"{{t}}.hour >= {_sql_literal(since + reach)} AND (w.lo IS NULL OR {{t}}.hour >= w.lo) "
+    stretch += "AND (w.hi IS NULL OR {t}.hour <= w.hi)"
     columns = ", ".join(f'"{row[0]}"' for row in con.execute(f"DESCRIBE main.{SENSOR_MODEL}").fetchall())
     stretches = {
         table: f"SELECT {columns} FROM {source} AS {alias} JOIN _sensor_window AS w USING (device_id, metric) "
