@@ -32,7 +32,7 @@ import pyarrow as pa
 from cockpit import labels
 from cockpit.access.accounts import Scope, ScopeKind
 from cockpit.access.principal import current_principal
-from cockpit.metrics import Period, compute, get_metric
+from cockpit.metrics import Period, compute, data_from, get_metric
 from cockpit.metrics.catalog import BRIDGE_DIMENSIONS, TIME_DIMENSIONS, UNKNOWN_PLACE, RowScope
 from cockpit.metrics.records import RecordQuery, fact_columns, record_query
 from cockpit.metrics.topics import TERMS_TABLE, TICKETS_KPI, Topic, hot_topics, window_counts
@@ -277,6 +277,11 @@ class Warehouse:
         """The last day a KPI's sources are complete through on this release (None: not known)."""
         return get_metric(metric_id).complete_through(self.sources_complete_through())
 
+    def first_day(self, metric_id: str) -> date | None:
+        """The first day a KPI's fact holds data on this release (`data_from`): its comparisons start there."""
+        metric = get_metric(metric_id)
+        return self._cached(("first_day", metric.fact, metric.period_column), lambda cur: data_from(cur, metric))
+
     def metric(
         self,
         metric_id: str,
@@ -290,7 +295,8 @@ class Warehouse:
     ) -> pd.DataFrame:
         """`compute()` on the current release, cached by release, KPI, period, filters, grouping and scope.
 
-        The period is cut at the day the KPI's sources are complete through (see `compute()`). Groups are
+        The period is cut at the day the KPI's sources are complete through, and its comparisons start on
+        the first day with data (see `compute()`). Groups are
         labelled in `lang` (compute() names them in Chinese; English names come from the code lists).
         """
         get_metric(metric_id)  # unknown ids fail before they reach the cache
@@ -307,6 +313,7 @@ class Warehouse:
                 compare=compare,
                 scope=scope,
                 complete_through=self.complete_through(metric_id),
+                first_day=self.first_day(metric_id),
             ),
         )
         frame = frame.copy()

@@ -951,6 +951,46 @@ def _time_label(dimension: str, key: Any) -> str:
     return f"{day.year}-{day.month:02d}"
 
 
+def data_from(con: duckdb.DuckDBPyConnection, metric: Metric) -> date | None:
+    """The first day the KPI's fact holds a row, by its period column, over the whole release (not a reader's
+    scope: a community with no ticket yet has data, zero). None for a stock or an empty fact."""
+    if metric.period_column is None:
+        return None
+    first = con.execute(f'SELECT CAST(min("{metric.period_column}") AS DATE) FROM {metric.fact}').fetchall()[0][0]
+    return first
+
+
+def _blank_before_data(frame: pd.DataFrame, window: Period, group_by: str | None, first: date) -> None:
+    """Blank the 环比 and 同比 bases (and their changes) whose window starts before `first`, the first day with
+    data: a base that lies before the data began reads as zero, and a change against it as a collapse or a
+    boom that did not happen. A time bucket's bases are its own: the bucket moved back by the 环比 distance,
+    and by a year."""
+    previous, year_ago = window.previous(), window.year_ago()
+    if group_by in TIME_DIMENSIONS:
+        starts = [pd.Timestamp(key).date() if not pd.isna(key) else None for key in frame[group_by]]
+        shift = window.start - previous.start
+        previous_starts = [None if day is None else day - shift for day in starts]
+        year_starts = [None if day is None else _year_before(day) for day in starts]
+    else:
+        previous_starts = [previous.start] * len(frame)
+        year_starts = [year_ago.start] * len(frame)
+    for base, change, base_starts in (
+        ("previous", "change_mom", previous_starts),
+        ("year_ago", "change_yoy", year_starts),
+    ):
+        early = [day is not None and day < first for day in base_starts]
+        if any(early):
+            frame.loc[early, [base, change]] = None
+
+
+def _year_before(day: date) -> date:
+    """The same date a year earlier (29 February → 28 February), as the 同比 bucket's rows are moved."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
 def compute(
     con: duckdb.DuckDBPyConnection,
     metric_id: str,
@@ -962,6 +1002,7 @@ def compute(
     filters: Mapping[str, str] | None = None,
     catalog: Mapping[str, Metric] | None = None,
     complete_through: date | None = None,
+    first_day: date | None = None,
     cut: bool = True,
     rollup: bool = True,
 ) -> pd.DataFrame:
@@ -980,6 +1021,9 @@ def compute(
     and `status_reason` columns. With `cut=False`, or when no day of the period is complete, nothing
     is compared and the status is 'none' for the reason given ('partial', 'no_complete_data'): a
     partial window never reads as a collapse.
+
+    `first_day` is the first day the KPI has data (`data_from`; None: not known). A 环比 or 同比 base whose
+    window starts before it is blank, with its change: before the data began is not "nothing happened".
     """
     metric = get_metric(metric_id, catalog)
     window, through, reason = period, None, None
@@ -1006,6 +1050,8 @@ def compute(
         frame["label"] = [_label(key, label, names) for key, label in zip(frame[group_by], frame["label"], strict=True)]
     if compare:
         frame["change_kind"] = metric.change_kind
+        if first_day is not None:
+            _blank_before_data(frame, window, group_by, first_day)
     if reason is not None:
         # A partial window is shown as it is, but neither compared nor rated; with no complete day
         # at all there is no value to show either.
