@@ -23,7 +23,7 @@ from cockpit.access.web import watermark_text
 from cockpit.briefing.bulletin import BulletinContent, collect_bulletin
 from cockpit.components.board import Chart, render_chart
 from cockpit.components.charts import as_dict, unplaced_rows, worst_first
-from cockpit.components.format import format_change, format_value, group_label
+from cockpit.components.format import format_value, group_label, row_change
 from cockpit.components.groups import GROUPS_TABLE, RATE_KPI, group_rows, kpi_value
 from cockpit.components.points import MODULE_ORDER, KpiLine, extra_points, kpi_line, module_point, sentence
 from cockpit.components.warning import (
@@ -243,7 +243,7 @@ def _ranking(warehouse: Warehouse, kpi: str, spec: BriefSpec) -> tuple[str, list
 
 
 def _chg(row, metric: Metric) -> str:
-    return format_change(row.get("change_mom"), metric.change_kind)
+    return row_change(metric, row, "mom")[0]
 
 
 def _figure(chart: Chart, view: View) -> dict:

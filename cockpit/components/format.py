@@ -18,6 +18,8 @@ from cockpit.metrics import Metric
 from cockpit.metrics.catalog import PLACE_DIMENSIONS, UNKNOWN_PLACE
 
 COUNT_UNITS = ("件", "个", "人", "户", "次", "元")
+# A count's 环比/同比 against fewer than this many is shown as a difference, not a percentage (`shown_change`).
+SMALL_BASE = 5
 UNIT_EN = {"件": "", "个": "", "人": "", "户": " hh", "次": "", "元": " CNY", "小时": " h", "分钟": " min", "天": " d"}
 # From which size a count is written in 万 (Chinese) or in millions (English), and by what it is divided.
 LARGE_COUNT = {"zh": (100_000, 10_000, "万"), "en": (1_000_000, 1_000_000, "M")}
@@ -128,6 +130,42 @@ def format_change(change: Any, kind: str, lang: str = "zh") -> str:
     if kind == "points":
         return f"{arrow}{abs(number):.1f}{t('points', lang)}"
     return f"{arrow}{abs(number):.1f}%"
+
+
+def shown_change(
+    metric: Metric, value: Any, base: Any, change: Any, *, partial: bool = False, lang: str = "zh"
+) -> tuple[str, str]:
+    """A KPI's 环比 or 同比 as the screens, the wall and the brief show it: (text, tone).
+
+    A count (COUNT_UNITS) against a base under SMALL_BASE is shown as the difference in its unit, in no colour:
+    from 1 to 0 is "↓1件", not a red "↓100%", and from 0 to 3 is "↑3件", not "—". A percentage of so few
+    says nothing. Otherwise the relative change or, for '%' KPIs, the points (`format_change`, `change_tone`).
+    A partial window (`partial`: compute()'s status_reason) and a base before the data began (blank) are not
+    compared at all.
+    """
+    small = (
+        not partial
+        and metric.unit in COUNT_UNITS
+        and not is_missing(base)
+        and not is_missing(value)
+        and abs(float(base)) < SMALL_BASE
+    )
+    if not small:
+        return format_change(change, metric.change_kind, lang), change_tone(metric, change)
+    difference = float(value) - float(base)
+    if abs(difference) < 0.05:
+        return t("flat", lang), "neutral"
+    return f"{'↑' if difference > 0 else '↓'}{format_value(abs(difference), metric.unit, lang)}", "neutral"
+
+
+def row_change(metric: Metric, row: Any, which: str, lang: str = "zh") -> tuple[str, str]:
+    """`shown_change` of a row of compute(): `which` is 'mom' (环比, against `previous`) or 'yoy' (同比,
+    against `year_ago`)."""
+    if row is None:
+        return format_change(None, metric.change_kind, lang), "neutral"
+    base = row.get("previous" if which == "mom" else "year_ago")
+    partial = isinstance(row.get("status_reason"), str)
+    return shown_change(metric, row.get("value"), base, row.get(f"change_{which}"), partial=partial, lang=lang)
 
 
 def change_tone(metric: Metric, change: Any) -> str:

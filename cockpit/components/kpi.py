@@ -18,11 +18,10 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, html
 from dash.exceptions import PreventUpdate
 
 from cockpit.components.format import (
-    change_tone,
-    format_change,
     format_value,
     metric_definition,
     metric_name,
+    row_change,
     threshold_text,
 )
 from cockpit.components.theme import STATUS_COLOURS, TONE_COLOURS
@@ -75,14 +74,10 @@ def kpi_tile(
     value = None if row is None else row.get("value")
     status = "none" if row is None else row.get("status", "none")
     changes = []
-    for key, label in (("change_mom", "mom"), ("change_yoy", "yoy")):
-        change = None if row is None else row.get(key)
+    for which in ("mom", "yoy"):
+        text, tone = row_change(metric, row, which, lang)
         changes.append(
-            html.Span(
-                f"{t(label, lang)} {format_change(change, metric.change_kind, lang)}",
-                className="kpi-change",
-                style={"color": TONE_COLOURS[change_tone(metric, change)]},
-            )
+            html.Span(f"{t(which, lang)} {text}", className="kpi-change", style={"color": TONE_COLOURS[tone]})
         )
     help_id = {"type": "kpi-help", "kpi": metric.id}
     note = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cockpit.components.format import format_change, format_value, is_missing, metric_name
+from cockpit.components.format import format_change, format_value, is_missing, metric_name, shown_change
 from cockpit.components.warning import forecast_words, month_text, surge_sentence, warning_names
 from cockpit.data import ScopedWarehouse, Warehouse
 from cockpit.i18n import t
@@ -51,6 +51,8 @@ class KpiLine:
     value: float | None
     change: float | None
     status: str
+    previous: float | None = None  # the 环比 base: a small count's change is shown as a difference
+    partial: bool = False  # a window past its sources' last delivery: not compared
 
     @property
     def value_text(self) -> str:
@@ -58,7 +60,10 @@ class KpiLine:
 
     @property
     def change_text(self) -> str:
-        return format_change(self.change, self.metric.change_kind)
+        return self.shown_change("zh")
+
+    def shown_change(self, lang: str) -> str:
+        return shown_change(self.metric, self.value, self.previous, self.change, partial=self.partial, lang=lang)[0]
 
 
 def kpi_line(warehouse: Warehouse | ScopedWarehouse, kpi: str, period: Period, filters: Mapping[str, str]) -> KpiLine:
@@ -67,20 +72,24 @@ def kpi_line(warehouse: Warehouse | ScopedWarehouse, kpi: str, period: Period, f
     if frame.empty:
         return KpiLine(metric, None, None, "grey")
     row = frame.iloc[0]
-    value = None if is_missing(row["value"]) else float(row["value"])
-    change = None if is_missing(row.get("change_mom")) else float(row["change_mom"])
-    return KpiLine(metric, value, change, str(row["status"]))
+
+    def number(column: str) -> float | None:
+        return None if is_missing(row.get(column)) else float(row[column])
+
+    partial = isinstance(row.get("status_reason"), str)
+    return KpiLine(metric, number("value"), number("change_mom"), str(row["status"]), number("previous"), partial)
 
 
 def _change_words(line: KpiLine, lang: str) -> str:
-    if line.change is None:
+    text = line.shown_change(lang)
+    if text == "—":
         return ""
-    text = format_change(line.change, line.metric.change_kind, lang)
     if text == t("flat", lang):
         return "环比持平" if lang == "zh" else "flat on the previous period"
+    rising = text.startswith("↑")
     if lang == "en":
-        return f"{'up' if line.change > 0 else 'down'} {text[1:]} on the previous period"
-    return f"环比{'上升' if line.change > 0 else '下降'}{text[1:]}"
+        return f"{'up' if rising else 'down'} {text[1:].strip()} on the previous period"
+    return f"环比{'上升' if rising else '下降'}{text[1:]}"
 
 
 def _target_words(line: KpiLine, lang: str) -> str:

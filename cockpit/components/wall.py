@@ -17,7 +17,7 @@ from dash import html
 
 from cockpit.components.board import Board, KpiGroup, map_shapes
 from cockpit.components.charts import base_figure
-from cockpit.components.format import change_tone, format_change, format_time, format_value, metric_name
+from cockpit.components.format import format_time, format_value, metric_name, row_change
 from cockpit.components.kpi import through_note
 from cockpit.components.points import key_points
 from cockpit.components.theme import STATUS_COLOURS, TONE_COLOURS
@@ -77,7 +77,7 @@ def wall_tile(metric: Metric, row: Mapping[str, Any] | None, lang: str, offline:
     """A KPI readable from across the room: name, big value in its status colour, 环比."""
     value = None if row is None else row.get("value")
     status = "none" if row is None else row.get("status", "none")
-    change = None if row is None else row.get("change_mom")
+    change, tone = row_change(metric, row, "mom", lang)
     text = format_value(value, metric.unit, lang)
     parts = [
         html.Div(metric_name(metric, lang), className="wall-kpi-name"),
@@ -89,11 +89,7 @@ def wall_tile(metric: Metric, row: Mapping[str, Any] | None, lang: str, offline:
                 **({"color": STATUS_COLOURS[status]} if status != "none" else {}),
             },
         ),
-        html.Div(
-            f"{t('mom', lang)} {format_change(change, metric.change_kind, lang)}",
-            className="wall-kpi-change",
-            style={"color": TONE_COLOURS[change_tone(metric, change)]},
-        ),
+        html.Div(f"{t('mom', lang)} {change}", className="wall-kpi-change", style={"color": TONE_COLOURS[tone]}),
     ]
     through = through_note(row, lang)
     if through is not None:
