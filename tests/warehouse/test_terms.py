@@ -3,6 +3,8 @@ home's cache between builds and dropped when the vocabulary or the register chan
 
 from __future__ import annotations
 
+import itertools
+
 import duckdb
 import pyarrow.parquet as pq
 import pytest
@@ -140,7 +142,7 @@ def _real_texts(realdata, count: int) -> list[str]:
 
     sheet = openpyxl.load_workbook(realdata / "messages" / "messages_2019.xlsx", read_only=True).active
     rows = sheet.iter_rows(min_row=2, values_only=True)
-    return ["。".join(str(value) for value in (row[2], row[4]) if value) for row, _ in zip(rows, range(count))]
+    return ["。".join(str(value) for value in (row[2], row[4]) if value) for row in itertools.islice(rows, count)]
 
 
 def test_a_segmenter_for_a_nights_texts_cuts_them_as_the_whole_dictionary_does(segmenter, realdata):
