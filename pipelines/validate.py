@@ -325,7 +325,9 @@ def validate_batch(
             expr = f"CASE WHEN {' OR '.join(c.condition for c in failing)} THEN NULL ELSE {expr} END"
         typed_cols.append(f"{expr} AS {_ident(name)}")
     raw_names = ", ".join(f"c.{_ident(name + '__raw')}" for name in contract.fields)
-    key = ", ".join(_ident(k) for k in contract.key) or "c._line"
+    key_columns = [_ident(k) for k in contract.key] or ["_line"]
+    key_list = ", ".join(key_columns)
+    key_match = " AND ".join(f"repeated.{k} IS NOT DISTINCT FROM t.{k}" for k in key_columns)
     keep = when_sql(spec.when, spec) if spec.when else "true"
     sql = f"""
     CREATE OR REPLACE TEMP TABLE validated AS
@@ -338,7 +340,7 @@ def validate_batch(
       SELECT r._file, r._line, r._day, r.* EXCLUDE (_file, _line, _day),
       {coded}{unmapped_cols}
       FROM r {" ".join(joins)}
-    ), t AS (
+    ), t AS MATERIALIZED (
       SELECT c._file, c._line, c._day,
         {", ".join(typed_cols)},
         {reason} AS reason,
@@ -348,11 +350,16 @@ def validate_batch(
         {"".join(f", c.{_ident(name + '__unmapped')}" for name, _, _ in unmapped_sql)}
       FROM c {" ".join(ref_joins)}
     )
-    SELECT *,
-      CASE WHEN reason IS NULL AND row_number() OVER (
-             PARTITION BY _file, reason IS NULL, {key} ORDER BY _line) > 1
-           THEN 'duplicate_key' ELSE reason END AS final_reason
-    FROM t
+    , repeated AS (
+      -- A key that passed twice in one file: its first line loads, the later ones are duplicates. Counted by
+      -- grouping (no sort of every row by key: a year of readings is tens of millions).
+      SELECT _file, {key_list}, min(_line) AS first_line
+      FROM t WHERE reason IS NULL GROUP BY ALL HAVING count(*) > 1
+    )
+    SELECT t.*,
+      CASE WHEN t.reason IS NULL AND t._line > repeated.first_line THEN 'duplicate_key' ELSE t.reason END
+        AS final_reason
+    FROM t LEFT JOIN repeated ON repeated._file = t._file AND {key_match}
     """
     try:
         filtered = {}
