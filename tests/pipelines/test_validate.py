@@ -104,6 +104,37 @@ def test_repeated_key_in_one_file_is_a_duplicate():
     assert result.quarantine.column("reason").to_pylist() == ["duplicate_key"]
 
 
+def test_a_duplicate_is_a_later_line_of_a_passing_key_in_the_same_file():
+    """The first passing line of a key loads; later passing lines of it in that file are duplicates. A line that
+    failed for its own reason keeps it and does not take the key, and another file may hold the same key."""
+    rows = [
+        _row(工单编号="B1", 受理时间="not a time"),  # line 2: fails on its own, does not claim B1
+        _row(工单编号="B1", 诉求标题="first good"),  # line 3: loads
+        _row(工单编号="B1", 诉求标题="again"),  # line 4: duplicate of line 3
+        _row(工单编号="C1"),  # line 5: loads
+        _row(工单编号="B1", 诉求标题="third"),  # line 6: duplicate of line 3
+    ]
+    batch = _batch(rows)
+    other = _batch([_row(工单编号="B1", 诉求标题="other file")])
+    other = other.set_column(other.column_names.index("_file"), "_file", pa.array(["g.csv"], pa.string()))
+    result = validate_batch(
+        duckdb.connect(),
+        pa.concat_tables([batch, other]),
+        HOTLINE,
+        CONTRACTS["ticket_intake"],
+        source="hotline_12345",
+        salt="pepper",
+        references={},
+        loaded_at=datetime(2026, 11, 20, 2, 30),
+    )
+    quarantined = sorted(
+        zip(result.quarantine["line"].to_pylist(), result.quarantine["reason"].to_pylist(), strict=True)
+    )
+    assert quarantined == [(2, "invalid_datetime"), (4, "duplicate_key"), (6, "duplicate_key")]
+    loaded = sorted(zip(result.clean["_file"].to_pylist(), result.clean["_line"].to_pylist(), strict=True))
+    assert loaded == [("f.csv", 3), ("f.csv", 5), ("g.csv", 2)]
+
+
 def test_clean_rows_are_typed_translated_and_masked():
     clean = _validate([_row()]).clean.to_pylist()[0]
     assert clean["received_at"] == datetime(2026, 11, 19, 8, 5)
