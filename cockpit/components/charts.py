@@ -16,8 +16,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cockpit.components.format import (
+    count_change,
     date_axis,
-    format_change,
     format_value,
     group_label,
     is_missing,
@@ -332,7 +332,7 @@ def cloud(topics: Sequence | None, *, title: str, lang: str = "zh", theme: str =
         },
         hovertext=[
             f"{format_value(by_term[word].count, '件', lang)} · {t('mom', lang)} "
-            f"{format_change(by_term[word].change, 'relative', lang)}"
+            f"{count_change(by_term[word].count, by_term[word].previous, by_term[word].change, lang)}"
             for word, _, _, _ in laid
         ],
         hovertemplate="%{text}: %{hovertext}<extra></extra>",

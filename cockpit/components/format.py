@@ -132,6 +132,16 @@ def format_change(change: Any, kind: str, lang: str = "zh") -> str:
     return f"{arrow}{abs(number):.1f}%"
 
 
+def _small_count_difference(unit: str, value: Any, base: Any, lang: str) -> str | None:
+    """'↓1件': the difference from `base`, when `unit` counts and `base` is under SMALL_BASE; else None."""
+    if unit not in COUNT_UNITS or is_missing(base) or is_missing(value) or abs(float(base)) >= SMALL_BASE:
+        return None
+    difference = float(value) - float(base)
+    if abs(difference) < 0.05:
+        return t("flat", lang)
+    return f"{'↑' if difference > 0 else '↓'}{format_value(abs(difference), unit, lang)}"
+
+
 def shown_change(
     metric: Metric, value: Any, base: Any, change: Any, *, partial: bool = False, lang: str = "zh"
 ) -> tuple[str, str]:
@@ -143,19 +153,16 @@ def shown_change(
     A partial window (`partial`: compute()'s status_reason) and a base before the data began (blank) are not
     compared at all.
     """
-    small = (
-        not partial
-        and metric.unit in COUNT_UNITS
-        and not is_missing(base)
-        and not is_missing(value)
-        and abs(float(base)) < SMALL_BASE
-    )
-    if not small:
+    small = None if partial else _small_count_difference(metric.unit, value, base, lang)
+    if small is None:
         return format_change(change, metric.change_kind, lang), change_tone(metric, change)
-    difference = float(value) - float(base)
-    if abs(difference) < 0.05:
-        return t("flat", lang), "neutral"
-    return f"{'↑' if difference > 0 else '↓'}{format_value(abs(difference), metric.unit, lang)}", "neutral"
+    return small, "neutral"
+
+
+def count_change(value: Any, base: Any, change: Any, lang: str = "zh") -> str:
+    """The 环比 of a count of tickets that is no KPI's (a topic's, a category's forecast against its last days),
+    by the rule of `shown_change`: relative, or under SMALL_BASE the difference."""
+    return _small_count_difference("件", value, base, lang) or format_change(change, "relative", lang)
 
 
 def row_change(metric: Metric, row: Any, which: str, lang: str = "zh") -> tuple[str, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cockpit.components.format import format_change, format_value, is_missing, metric_name, shown_change
+from cockpit.components.format import count_change, format_value, is_missing, metric_name, shown_change
 from cockpit.components.warning import forecast_words, month_text, surge_sentence, warning_names
 from cockpit.data import ScopedWarehouse, Warehouse
 from cockpit.i18n import t
@@ -160,7 +160,7 @@ def topics_point(
     parts = []
     for topic in topics:
         count = format_value(topic.count, "件", lang)
-        change = format_change(topic.change, "relative", lang)
+        change = count_change(topic.count, topic.previous, topic.change, lang)
         parts.append(f"{topic.term}（{count}，{change}）" if lang == "zh" else f"{topic.term} ({count}, {change})")
     if lang == "en":
         return f"{t('rising_topics', 'en')}: {', '.join(parts)}."

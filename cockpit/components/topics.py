@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from dash import dcc, html
 
-from cockpit.components.format import format_change, format_value
+from cockpit.components.format import count_change, format_value
 from cockpit.i18n import t
 from cockpit.metrics.topics import Topic
 from cockpit.view import View
@@ -53,7 +53,7 @@ def topic_table(
                         className="term",
                     ),
                     html.Td(format_value(topic.count, "件", lang), className="num"),
-                    html.Td(format_change(topic.change, "relative", lang), className="num"),
+                    html.Td(count_change(topic.count, topic.previous, topic.change, lang), className="num"),
                     html.Td(
                         sparkline(topic.trend),
                         className="sparkline",

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from dash import dcc, html
 
-from cockpit.components.format import format_change, format_value, unit_suffix
+from cockpit.components.format import count_change, format_value, unit_suffix
 from cockpit.i18n import t
 from cockpit.metrics.warning import TICKETS_KPI, CategoryForecast, Forecast, Proactive, Surge
 from cockpit.view import View
@@ -150,7 +150,7 @@ def outlook_table(
                     ),
                     html.Td(format_value(item.last, "件", lang), className="num"),
                     html.Td(format_value(round(fc.total), "件", lang), className="num"),
-                    html.Td(format_change(item.change, "relative", lang), className="num"),
+                    html.Td(count_change(fc.total, item.last, item.change, lang), className="num"),
                 ],
                 className="chosen" if item.category == chosen else None,
             )

@@ -89,3 +89,21 @@ def test_the_briefs_sentence_says_the_difference():
     assert "环比上升50.0%" in text and "环比下降1件" in text and "100" not in text
     assert "down 1 on the previous period" in sentence([large, small], month, "en")
     assert small.change_text == "↓1件"
+
+
+def test_a_topics_change_follows_the_same_rule():
+    """A hot topic's tickets are a count too: 2 → 5 is "↑3件", 40 → 50 is "↑25.0%" (table, cloud, brief)."""
+    from datetime import date
+
+    from cockpit.components.charts import as_dict, cloud
+    from cockpit.components.topics import topic_table
+    from cockpit.metrics.topics import Topic
+    from cockpit.view import View
+
+    small = Topic("停车位", (), count=5, previous=2, baseline=8, tickets=100, baseline_tickets=400, z=2.0)
+    large = Topic("噪音扰民", (), count=50, previous=40, baseline=160, tickets=100, baseline_tickets=400, z=0.5)
+    view = View.from_query({}, date(2026, 11, 30))
+    table = str(topic_table([small, large], view, "/dispatch", "热点话题", "zh"))
+    assert "↑3件" in table and "↑150.0%" not in table and "↑25.0%" in table
+    hover = as_dict(cloud([small, large], title="热点", lang="zh"))["data"][0]["hovertext"]
+    assert any("↑3件" in text for text in hover) and any("↑25.0%" in text for text in hover)
