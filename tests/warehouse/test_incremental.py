@@ -512,3 +512,68 @@ def test_tickets_patched_night_by_night_follow_moved_events_duplicates_repeats_a
     assert duplicates["A"] == duplicates["D"] == duplicates["B"] == "forum:F"
     assert repeats["G"] is False
     assert on_time == {0: None, 1: True, 2: True, 3: True}
+
+
+def test_an_application_whose_deadline_enters_the_calendar_is_patched_with_it(tmp_path):
+    """fct_approval is patched by application (`-- patch: application_id`). An application completed on its day
+    of receipt, under an item whose legal term ends the first working day past the base's calendar, has neither
+    a deadline nor an on-time verdict; the night the calendar reaches that day it has both, though nothing of
+    its own changed. So has one whose completion lies there, its working days taken (the `-- moves:` clauses).
+    Each night equals a build from scratch and patched fct_approval."""
+    lake, releases = tmp_path / "lake", tmp_path / "releases"
+    day = [date(2026, 11, 2) + timedelta(days=n) for n in range(3)]
+
+    def application(application_id: str, item: str, status: str, received: str, completed: str | None) -> dict:
+        at = datetime.fromisoformat(received)
+        return {
+            "application_id": application_id, "service_item_id": item, "community_id": "C01", "channel": "window",
+            "status": status, "received_at": at, "updated_at": datetime.fromisoformat(completed or received),
+            "completed_at": datetime.fromisoformat(completed) if completed else None,
+        }  # fmt: skip
+
+    write_partition(lake, "approval", day[0], "approvals", [
+        application("P1", "LONG", "completed", "2026-11-02 09:00", "2026-11-02 15:00"),
+        application("P2", "SHORT", "in_progress", "2026-11-02 10:00", None),
+    ])  # fmt: skip
+    probe = releases / "probe.duckdb"
+    build_release(lake, probe, run_id="probe", data_through=day[0], is_demo=True)
+    with duckdb.connect(str(probe), read_only=True) as con:
+        last, last_index = con.execute(
+            "SELECT day, workday_index FROM dim_calendar ORDER BY day DESC LIMIT 1"
+        ).fetchone()
+        received_index = con.execute("SELECT workday_index FROM dim_calendar WHERE day = ?", [day[0]]).fetchone()[0]
+    assert (last + timedelta(days=1)).weekday() < 5  # a working day (December 2027 has no holiday)
+    item = {"name": "审批事项", "department_id": "D01"}
+    write_partition(lake, "service_item", day[0], "approvals_register", [
+        {**item, "service_item_id": "LONG", "legal_days": last_index + 1 - received_index, "promised_days": 5},
+        {**item, "service_item_id": "SHORT", "legal_days": 5, "promised_days": 3},
+    ])  # fmt: skip
+    # P4's completion is dated the first day past the base's calendar (an export's error, or a time zone's): its
+    # working days taken are unknown until the calendar reaches it
+    completion = f"{last + timedelta(days=1)} 10:00"
+    write_partition(lake, "approval", day[0], "approvals_b", [
+        application("P4", "SHORT", "completed", "2026-11-02 11:00", completion),
+    ])  # fmt: skip
+    nights = [[application("P3", "SHORT", "received", "2026-11-03 09:00", None)], []]
+    previous = releases / "night-0.duckdb"
+    build_release(lake, previous, run_id="n0", data_through=day[0], is_demo=True)
+    query = (
+        "SELECT legal_deadline, is_on_time, (SELECT working_days_taken FROM fct_approval WHERE application_id = 'P4') "
+        "FROM fct_approval WHERE application_id = 'P1'"
+    )
+    with duckdb.connect(str(previous), read_only=True) as con:
+        seen = {0: con.execute(query).fetchone()}
+    for number, rows in enumerate(nights, start=1):
+        if rows:
+            write_partition(lake, "approval", day[number], "approvals", rows)
+        night = releases / f"night-{number}.duckdb"
+        result = build_release(lake, night, run_id=f"n{number}", data_through=day[number], is_demo=True, base=previous)
+        assert "fct_approval" in result.patched, result.describe()
+        scratch = releases / f"scratch-{number}.duckdb"
+        build_release(lake, scratch, run_id=f"s{number}", data_through=day[number], is_demo=True)
+        with duckdb.connect(str(night), read_only=True) as a, duckdb.connect(str(scratch), read_only=True) as b:
+            assert differences(table_digests(a), table_digests(b)) == [], (number, result.describe())
+            seen[number] = a.execute(query).fetchone()
+        previous = night
+    deadline, taken = last + timedelta(days=1), last_index + 1 - received_index
+    assert seen == {0: (None, None, None), 1: (deadline, True, taken), 2: (deadline, True, taken)}
