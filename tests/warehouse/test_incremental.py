@@ -414,6 +414,20 @@ def test_a_day_delivered_again_without_a_ticket_takes_its_terms_and_groups_away(
     assert differences(_current_digest(home), _reference_digest(home, tmp_path)) == []
 
 
+def _calendar_edge(lake: Path, folder: Path, day: date) -> tuple[Path, date, int, int]:
+    """A release of `lake` through `day` (its path), its calendar's last day and that day's working-day index, and
+    `day`'s. The crafted deadlines fall on the day after the last, which must be a working day."""
+    probe = folder / "probe.duckdb"
+    build_release(lake, probe, run_id="probe", data_through=day, is_demo=True)
+    with duckdb.connect(str(probe), read_only=True) as con:
+        last, last_index = con.execute(
+            "SELECT day, workday_index FROM dim_calendar ORDER BY day DESC LIMIT 1"
+        ).fetchone()
+        index = con.execute("SELECT workday_index FROM dim_calendar WHERE day = ?", [day]).fetchone()[0]
+    assert (last + timedelta(days=1)).weekday() < 5  # a working day (December 2027 has no holiday)
+    return probe, last, last_index, index
+
+
 def test_tickets_patched_night_by_night_follow_moved_events_duplicates_repeats_and_resent_intake(tmp_path):
     """fct_ticket_event is patched per ticket from stg_ticket_event, patched per event, and fct_ticket per ticket
     with the tickets of their address and category (warehouse/incremental.py: `rekey`, `patch_tickets`).
@@ -449,15 +463,9 @@ def test_tickets_patched_night_by_night_follow_moved_events_duplicates_repeats_a
     ])  # fmt: skip
     # H, handled at once, was given so long an extension that its deadline is the first day after the base's
     # calendar: it has one from the night the calendar reaches that day, with nothing of its own changing
-    probe = releases / "probe.duckdb"
-    build_release(lake, probe, run_id="probe", data_through=day[0], is_demo=True)
+    probe, last, last_index, received_index = _calendar_edge(lake, releases, day[0])
     with duckdb.connect(str(probe), read_only=True) as con:
-        last, last_index = con.execute(
-            "SELECT day, workday_index FROM dim_calendar ORDER BY day DESC LIMIT 1"
-        ).fetchone()
-        received_index = con.execute("SELECT workday_index FROM dim_calendar WHERE day = ?", [day[0]]).fetchone()[0]
         sla = con.execute("SELECT sla_working_days FROM dim_category WHERE category = 'noise'").fetchone()[0]
-    assert (last + timedelta(days=1)).weekday() < 5  # a working day (December 2027 has no holiday)
     extension = last_index + 1 - received_index - sla
     write_partition(lake, "ticket_event", day[0], "ticket_events", [
         event("E1", "A", "dispatched", "2026-11-02 09:30"),
@@ -535,14 +543,7 @@ def test_an_application_whose_deadline_enters_the_calendar_is_patched_with_it(tm
         application("P1", "LONG", "completed", "2026-11-02 09:00", "2026-11-02 15:00"),
         application("P2", "SHORT", "in_progress", "2026-11-02 10:00", None),
     ])  # fmt: skip
-    probe = releases / "probe.duckdb"
-    build_release(lake, probe, run_id="probe", data_through=day[0], is_demo=True)
-    with duckdb.connect(str(probe), read_only=True) as con:
-        last, last_index = con.execute(
-            "SELECT day, workday_index FROM dim_calendar ORDER BY day DESC LIMIT 1"
-        ).fetchone()
-        received_index = con.execute("SELECT workday_index FROM dim_calendar WHERE day = ?", [day[0]]).fetchone()[0]
-    assert (last + timedelta(days=1)).weekday() < 5  # a working day (December 2027 has no holiday)
+    _, last, last_index, received_index = _calendar_edge(lake, releases, day[0])
     item = {"name": "审批事项", "department_id": "D01"}
     write_partition(lake, "service_item", day[0], "approvals_register", [
         {**item, "service_item_id": "LONG", "legal_days": last_index + 1 - received_index, "promised_days": 5},
