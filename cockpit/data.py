@@ -91,8 +91,6 @@ DATASETS: Mapping[str, str] = {
         "SELECT service_item_id AS value, name AS name_zh, name AS name_en FROM dim_service_item ORDER BY 1"
     ),
     "device_kinds": "SELECT DISTINCT kind AS value FROM dim_device ORDER BY 1",
-    # When the loaded data starts: a fact of the release, not of any community's rows (briefs check periods by it).
-    "first_ticket_day": "SELECT min(received_date) AS day FROM fct_ticket",
 }
 # The datasets that list places: a scoped reader gets only theirs (the others are code lists).
 PLACE_DATASETS = frozenset({"communities", "grids", "community_shapes", "grid_shapes", "grid_tree"})
@@ -632,6 +630,9 @@ class ScopedWarehouse:
     def complete_through(self, metric_id: str) -> date | None:
         return self.base.complete_through(metric_id)
 
+    def first_day(self, metric_id: str) -> date | None:
+        return self.base.first_day(metric_id)
+
     def metric(self, metric_id: str, period: Period, **options) -> pd.DataFrame:
         return self.base.metric(metric_id, period, **options, scope=self.row_scope)
 
@@ -685,9 +686,9 @@ def use_warehouse(warehouse: Warehouse) -> None:
 
 
 def first_data_day(warehouse: Warehouse | ScopedWarehouse) -> date | None:
-    """The first day a ticket was received in the release (as the reader sees it); None when there is none."""
-    day = warehouse.dataset("first_ticket_day")["day"].iloc[0]
-    return None if pd.isna(day) else pd.Timestamp(day).date()
+    """The first day a ticket was received in the release: a fact of the release, not of any community's rows
+    (briefs check periods by it); None when there is none."""
+    return warehouse.first_day(TICKETS_KPI)
 
 
 def current_warehouse() -> Warehouse | ScopedWarehouse:

@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from cockpit.metrics.period import Period
+from cockpit.metrics.period import Period, one_year_earlier
 from pipelines.mapping import SOURCES_DIR
 from warehouse.checks import load_schema
 from warehouse.documents import load_yaml
@@ -956,8 +956,7 @@ def data_from(con: duckdb.DuckDBPyConnection, metric: Metric) -> date | None:
     scope: a community with no ticket yet has data, zero). None for a stock or an empty fact."""
     if metric.period_column is None:
         return None
-    first = con.execute(f'SELECT CAST(min("{metric.period_column}") AS DATE) FROM {metric.fact}').fetchall()[0][0]
-    return first
+    return con.execute(f'SELECT CAST(min("{metric.period_column}") AS DATE) FROM {metric.fact}').fetchall()[0][0]
 
 
 def _blank_before_data(frame: pd.DataFrame, window: Period, group_by: str | None, first: date) -> None:
@@ -970,7 +969,7 @@ def _blank_before_data(frame: pd.DataFrame, window: Period, group_by: str | None
         starts = [pd.Timestamp(key).date() if not pd.isna(key) else None for key in frame[group_by]]
         shift = window.start - previous.start
         previous_starts = [None if day is None else day - shift for day in starts]
-        year_starts = [None if day is None else _year_before(day) for day in starts]
+        year_starts = [None if day is None else one_year_earlier(day) for day in starts]
     else:
         previous_starts = [previous.start] * len(frame)
         year_starts = [year_ago.start] * len(frame)
@@ -981,14 +980,6 @@ def _blank_before_data(frame: pd.DataFrame, window: Period, group_by: str | None
         early = [day is not None and day < first for day in base_starts]
         if any(early):
             frame.loc[early, [base, change]] = None
-
-
-def _year_before(day: date) -> date:
-    """The same date a year earlier (29 February → 28 February), as the 同比 bucket's rows are moved."""
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:
-        return day.replace(year=day.year - 1, day=28)
 
 
 def compute(

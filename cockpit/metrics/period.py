@@ -62,7 +62,7 @@ def _quarter_start(day: date) -> date:
     return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
-def _one_year_earlier(day: date) -> date:
+def one_year_earlier(day: date) -> date:
     if day.month == 2 and day.day == 29:
         return date(day.year - 1, 2, 28)
     return day.replace(year=day.year - 1)
@@ -140,7 +140,7 @@ class Period:
             start = self.start.replace(year=self.start.year - 1)
             end = _month_end(self.end.replace(day=1, year=self.end.year - 1))
             return Period(start, end)
-        return Period(_one_year_earlier(self.start), _one_year_earlier(self.end))
+        return Period(one_year_earlier(self.start), one_year_earlier(self.end))
 
     def cut(self, through: date) -> Period | None:
         """The part of the period up to `through` (the last day its data is complete), or None if none is.
