@@ -1,8 +1,9 @@
 """The Dash app factory: create_app() builds the cockpit for one COCKPIT_HOME.
 
 Everything the browser loads is served by the app itself: Dash serves its own
-JS; Plotly is the cockpit's partial bundle in assets/ (built from
-tools/plotly-bundle by `make install`; without it Dash serves Plotly's full
+JS; Plotly is one of the cockpit's two partial bundles in assets/, the charts
+or, on a page with a map, the charts and the maps (built from
+tools/plotly-bundle by `make install`; without them Dash serves Plotly's full
 bundle); Bootstrap comes from the Bootstrap-Flask package under /vendor/; our
 CSS is in assets/. The cockpit runs on an intranet with no
 internet. Language and theme are per-browser preferences kept in cookies;
@@ -52,9 +53,16 @@ from pipelines.freshness import freshness_status
 
 # Our CSS and clientside JS are package data (cockpit/assets), so an installed wheel serves them too.
 ASSETS = files("cockpit") / "assets"
-# tools/plotly-bundle builds it (make install); served in place of Plotly's full bundle.
+# tools/plotly-bundle builds them (make install); served in place of Plotly's full bundle. MapLibre is more than
+# half of the whole: a page loads the map bundle only when it draws a map (plotly_url).
 PLOTLY_BUNDLE = Path(str(ASSETS / "plotly-cockpit.min.js"))
+PLOTLY_MAPS_BUNDLE = Path(str(ASSETS / "plotly-cockpit-maps.min.js"))
 PLOTLY_URL = "/_dash-component-suites/plotly/package_data/plotly.min.js"
+PLOTLY_MAPS_URL = "/_dash-component-suites/plotly/package_data/plotly-maps.min.js"
+# The page's Plotly, preloaded from the head; lazy-charts.js loads the one it names (and the map bundle it
+# names too, when a page reached without a reload needs a map).
+PLOTLY_PRELOAD_SLOT = "<!-- plotly preload -->"
+PLOTLY_PRELOAD = '<link rel="preload" href="{url}" as="script" data-plotly data-plotly-maps="{maps}">'
 # Served in place of dash_ag_grid's bundle: it loads the real one (?whole=1) when a grid comes into view.
 LAZY_GRID = Path(str(ASSETS / "lazy-grid.js"))
 # Built with the Plotly bundle; served in place of Dash's @babel/polyfill (see tools/plotly-bundle/build.js).
@@ -63,6 +71,7 @@ REGENERATOR = Path(str(ASSETS / "regenerator-runtime.min.js"))
 AG_GRID_URL = "/_dash-component-suites/dash_ag_grid/dash_ag_grid."
 IN_PLACE = (
     (re.compile(re.escape(PLOTLY_URL)), PLOTLY_BUNDLE),
+    (re.compile(re.escape(PLOTLY_MAPS_URL)), PLOTLY_MAPS_BUNDLE),
     (re.compile(re.escape(AG_GRID_URL) + r"(v\w+\.)?min\.js"), LAZY_GRID),
     (re.compile(r"/_dash-component-suites/dash/deps/polyfill@7(\.v\w+)?\.12\.1\.min\.js"), REGENERATOR),
 )
@@ -394,7 +403,7 @@ def precompress(app: dash.Dash, encodings: tuple[str, ...] = ("zstd", "br", "gzi
     """
     with app.server.test_request_context("/"):
         tags = app._generate_scripts_html() + app._generate_css_dist_html()
-    urls = {*re.findall(r'(?:src|href)="(/[^"]+)"', tags), PLOTLY_URL}
+    urls = {*re.findall(r'(?:src|href)="(/[^"]+)"', tags), PLOTLY_URL, plotly_url(maps=True)}
     urls |= {f"{url}?whole=1" for url in urls if url.startswith(AG_GRID_URL)}
     with app.server.test_client() as client:
         for url in urls:
@@ -455,6 +464,28 @@ def _serve_in_place() -> flask.Response | None:
     return None
 
 
+def plotly_url(*, maps: bool) -> str:
+    """The URL of the Plotly a page loads: the map bundle for a page that draws a map, else the charts'.
+
+    A checkout where the bundles were not built serves Dash's full Plotly at PLOTLY_URL, maps included.
+    """
+    return PLOTLY_MAPS_URL if maps and PLOTLY_MAPS_BUNDLE.is_file() else PLOTLY_URL
+
+
+def draws_map(path: str) -> bool:
+    """Whether the page at `path` draws a map: its `register_page` says so (`plotly_maps`, see page_options)."""
+    return any(page.get("plotly_maps") and page["relative_path"] == path for page in dash.page_registry.values())
+
+
+class CockpitDash(dash.Dash):
+    """Dash with each page's Plotly preloaded in its head: the map bundle where the page draws a map."""
+
+    def interpolate_index(self, **kwargs) -> str:
+        maps = flask.has_request_context() and draws_map(flask.request.path)
+        preload = PLOTLY_PRELOAD.format(url=plotly_url(maps=maps), maps=plotly_url(maps=True))
+        return super().interpolate_index(**kwargs).replace(PLOTLY_PRELOAD_SLOT, preload, 1)
+
+
 def create_app(settings: Settings | None = None) -> dash.Dash:
     settings = settings or Settings.load()
     use_warehouse(Warehouse(settings.paths, settings.stale_after_hours))
@@ -469,7 +500,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         COMPRESS_CACHE_BACKEND=lambda: compressed,
         COMPRESS_CACHE_KEY=_static_key,
     )
-    app = dash.Dash(
+    app = CockpitDash(
         # The package name, so that Dash imports pages as cockpit.pages.<page>: the same modules
         # the rest of the code imports (as pages.<page> they would register twice).
         "cockpit",
@@ -488,11 +519,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     app.server.config["COCKPIT_MAP_TILES"] = settings.map_tiles
     app.server.config["COCKPIT_WATERMARK"] = settings.watermark
     app.server.config["COCKPIT_STREET"] = settings.street
-    # Graphs fetch Plotly when the first one mounts, and a board's graphs mount when its answer arrives
-    # (lazy-charts.js): fetched from the start instead, it is in the cache by then.
-    app.index_string = app.index_string.replace(
-        "{%css%}", f'{{%css%}}\n        <link rel="preload" href="{PLOTLY_URL}" as="script">', 1
-    )
+    # A board's graphs load Plotly when its answer arrives (lazy-charts.js): fetched from the start instead, it
+    # is in the cache by then. Which Plotly depends on the page (CockpitDash).
+    app.index_string = app.index_string.replace("{%css%}", f"{{%css%}}\n        {PLOTLY_PRELOAD_SLOT}", 1)
     app.layout = shell
     guard_layouts()
     app.server.add_url_rule("/vendor/<path:filename>", "vendor", _vendor)

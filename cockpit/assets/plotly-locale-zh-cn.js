@@ -100,7 +100,9 @@ var locale = {
 };
 
 // Registered now when Plotly is loaded, else queued: Plotly registers window.PlotlyLocales when it loads
-// (Dash fetches its Plotly bundle asynchronously, so it may arrive after the assets).
+// (Dash fetches its Plotly bundle asynchronously, so it may arrive after the assets). Kept for every bundle
+// that loads later too: lazy-charts.js queues them again before it runs the map bundle over the charts' one.
+(window.cockpitPlotlyLocales = window.cockpitPlotlyLocales || []).push(locale);
 if (typeof Plotly === 'undefined') {
     window.PlotlyLocales = window.PlotlyLocales || [];
     window.PlotlyLocales.push(locale);

@@ -104,6 +104,10 @@ class Board:
         shown = {kpi for part in (*self.groups, *self.charts) for kpi in part.kpis}
         return frozenset(shown | set(self.map_kpis) | ({self.record_kpi} if self.record_kpi else set()))
 
+    @property
+    def draws_map(self) -> bool:
+        return any(chart.kind == "map" for chart in self.charts)
+
 
 # Panels that are HTML (a table), not a graph: their output is the panel's children.
 HTML_KINDS = ("list", "topics", "rising", "surges", "proactive", "outlook", "points", "groups")
@@ -611,6 +615,7 @@ def page_options(board: Board) -> dict:
         "title": f"{t(board.id, 'zh')} · {t('app_title', 'zh')}",
         "order": board.order,
         "layout": lambda **query: board_layout(board, query),
+        "plotly_maps": board.draws_map,  # its Plotly is the map bundle (cockpit.app.plotly_url)
     }
 
 

@@ -189,7 +189,12 @@ def layout(**query) -> html.Div:
 
 
 dash.register_page(
-    __name__, path="/wall", name=t("wall", "zh"), title=f"{t('wall', 'zh')} · {t('app_title', 'zh')}", order=90
+    __name__,
+    path="/wall",
+    name=t("wall", "zh"),
+    title=f"{t('wall', 'zh')} · {t('app_title', 'zh')}",
+    order=90,
+    plotly_maps=True,  # the overview's map and the live alarms' points (cockpit.app.plotly_url)
 )
 
 

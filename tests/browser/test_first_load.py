@@ -1,48 +1,98 @@
-"""What keeps a first visit light, checked in Chromium: Plotly is the cockpit's partial bundle, fetched when a
-graph mounts (not a script tag every page waits for) and able to draw every trace the pages serve; Dash's resets
-of components that have just appeared are dropped, and only those; AG Grid loads when a grid comes into view."""
+"""What keeps a first visit light, checked in Chromium: Plotly is one of the cockpit's partial bundles, the charts'
+or, on a page that draws a map, the charts' and the maps', fetched when a graph mounts (not a script tag every page
+waits for) and able to draw every trace its page serves; a page reached without a reload that needs a map gets the
+map bundle; Dash's resets of components that have just appeared are dropped, and only those; AG Grid loads when a
+grid comes into view."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
-from cockpit.app import PLOTLY_BUNDLE, PLOTLY_URL
+from cockpit.app import PLOTLY_BUNDLE, PLOTLY_MAPS_BUNDLE, PLOTLY_MAPS_URL, PLOTLY_URL
 from cockpit.data import current_warehouse
 from cockpit.metrics import compute
 from cockpit.view import View
+from tests.browser.test_formats import ZH_CN_TICKS
 from tests.cockpit.dash_client import DashClient
-from tests.cockpit.test_pages import BOARDS, run_page
+from tests.cockpit.test_pages import BOARDS, board, run_page
+
+# Plotly's own list of the trace types it can draw (not the bundle's list of itself).
+REGISTERED = "() => Object.keys(Plotly.PlotSchema.get().traces)"
+MAP_TRACES = {"choroplethmap", "scattermap"}  # MapLibre's traces, in plotly.js's documentation
+DRAWN_MAPS = (
+    "() => [...document.querySelectorAll('.js-plotly-plot')].filter(g => g.querySelector('.maplibregl-canvas')).length"
+)
 
 
-def served_trace_types(app) -> set[str]:
-    """Every trace type in the figures the board pages' callbacks answer with (the server's side of the check)."""
+def served_trace_types(app, name: str) -> set[str]:
+    """Every trace type in the figures a board page's callbacks answer with (the server's side of the check)."""
     client = DashClient(app)
     types = set()
-    for board in BOARDS:
-        for props in run_page(client, app, board).values():
-            if isinstance(props, dict) and isinstance(props.get("figure"), dict):
-                types |= {trace.get("type", "scatter") for trace in props["figure"].get("data", [])}
+    for props in run_page(client, app, name).values():
+        if isinstance(props, dict) and isinstance(props.get("figure"), dict):
+            types |= {trace.get("type", "scatter") for trace in props["figure"].get("data", [])}
     return types
 
 
-def test_plotly_is_the_partial_bundle_and_it_draws_every_trace_the_pages_serve(watched, app):
+@pytest.mark.parametrize("name", BOARDS)
+def test_each_page_loads_the_partial_plotly_that_draws_every_trace_it_serves_and_no_more(watched, app, name):
     page = watched.page
-    page.goto(f"{watched.base_url}/grid")
+    plotly_requests: list[str] = []
+    page.on("request", lambda request: plotly_requests.append(request.url) if "plotly" in request.url else None)
+    page.goto(f"{watched.base_url}{board(name).path}")
     watched.settle()
+    page.wait_for_function("() => window.Plotly")
     # No script tag: graphs fetch Plotly themselves, once one mounts.
     assert "plotly-cockpit" not in page.content()
-    registered = set(page.evaluate("() => Object.keys(Plotly.PlotSchema.get().traces)"))
-    served = served_trace_types(app)
-    assert {"bar", "treemap", "choroplethmap"} <= served  # the pages' figures, not a list kept here
-    assert served <= registered, served - registered
-    assert "scattermap" in registered  # the wall's alarm points (its map is not a board page's)
+    registered = set(page.evaluate(REGISTERED))
+    served = served_trace_types(app, name)
+    assert served and served <= registered, served - registered
     assert "scatter3d" not in registered and "sankey" not in registered  # partial: not Plotly's full bundle
-    # The URL the graphs fetch Plotly from answers with the bundle tools/plotly-bundle built.
-    answer = app.server.test_client().get(PLOTLY_URL)
-    assert answer.status_code == 200 and answer.get_data() == PLOTLY_BUNDLE.read_bytes()
+    fetched = [url for url in plotly_requests if "/plotly" in url and "locale" not in url]
+    if served & MAP_TRACES:  # the overview's and the grid page's map
+        assert MAP_TRACES <= registered
+        assert [url.removeprefix(watched.base_url) for url in fetched] == [PLOTLY_MAPS_URL]
+        page.wait_for_function(f"() => ({DRAWN_MAPS})() > 0")
+    else:  # no MapLibre for a page without a map
+        assert not registered & MAP_TRACES
+        assert [url.removeprefix(watched.base_url) for url in fetched] == [PLOTLY_URL]
     assert watched.errors == []
+
+
+def test_the_wall_loads_the_map_bundle_for_its_alarm_points(watched):
+    page = watched.page
+    page.goto(f"{watched.base_url}/wall?board=overview&alarm_hours=1&rotate=600")
+    page.wait_for_function("() => window.Plotly")
+    assert MAP_TRACES <= set(page.evaluate(REGISTERED))
+    assert watched.errors == []
+
+
+def test_a_map_page_reached_without_a_reload_loads_the_maps_in_chinese(watched, app):
+    page = watched.page
+    page.goto(f"{watched.base_url}/party")
+    watched.settle()
+    assert not set(page.evaluate(REGISTERED)) & MAP_TRACES
+    page.evaluate("() => { window.notReloaded = true; }")
+    page.locator('a[href="/grid"]').first.click()
+    page.wait_for_url(re.compile(r"/grid"))
+    watched.settle()
+    page.wait_for_function(f"() => ({DRAWN_MAPS})() > 0", timeout=60_000)  # the map, drawn by MapLibre
+    assert page.evaluate("() => window.notReloaded") is True
+    assert MAP_TRACES <= set(page.evaluate(REGISTERED))
+    # The bundle loaded over the first one has the zh-CN locale too.
+    assert "周一 十一月" in page.evaluate(ZH_CN_TICKS)
+    assert watched.errors == []
+
+
+def test_both_plotly_urls_answer_with_the_bundles_tools_plotly_bundle_built(app):
+    client = app.server.test_client()
+    for url, bundle in ((PLOTLY_URL, PLOTLY_BUNDLE), (PLOTLY_MAPS_URL, PLOTLY_MAPS_BUNDLE)):
+        answer = client.get(url)
+        assert answer.status_code == 200 and answer.get_data() == bundle.read_bytes()
+    assert PLOTLY_BUNDLE.stat().st_size < PLOTLY_MAPS_BUNDLE.stat().st_size / 2  # MapLibre is the bulk
 
 
 def test_pages_start_on_the_browsers_own_built_ins_with_the_regenerator_runtime_dash_needs(watched):

@@ -66,22 +66,27 @@ def test_time_axes_read_chinese_dates_on_chinese_screens_and_english_months_in_e
     assert not any("月" in tick for tick in english), english
 
 
+# A plot drawn by the page's Plotly in zh-CN, with weekday and month names only the zh-CN dictionary knows:
+# its tick labels.
+ZH_CN_TICKS = """async () => {
+    const box = document.createElement('div');
+    box.style.width = '600px';
+    document.body.appendChild(box);
+    await Plotly.newPlot(box, [{x: ['2026-11-02', '2026-11-09'], y: [1, 2]}],
+                         {xaxis: {tickformat: '%a %B'}}, {locale: 'zh-CN'});
+    const ticks = Array.from(box.querySelectorAll('.xtick text'), t => t.textContent);
+    box.remove();
+    return ticks;
+}"""
+
+
 def test_the_zh_cn_locale_is_served_by_the_app_and_registered_with_the_plotly_the_page_loaded(browser, base_url):
     with opened(browser, base_url, "/dispatch", "zh") as (page, outside):
         into_view(page, PAGE_TREND)
         page.locator(f"{PAGE_TREND.split(',')[0]} .main-svg").first.wait_for(timeout=60_000)
         scripts = page.evaluate("() => Array.from(document.scripts, s => s.src).filter(Boolean)")
         # Weekday and month names that only the zh-CN dictionary knows, drawn by the page's own Plotly.
-        drawn = page.evaluate(
-            """async () => {
-                const box = document.createElement('div');
-                box.style.width = '600px';
-                document.body.appendChild(box);
-                await Plotly.newPlot(box, [{x: ['2026-11-02', '2026-11-09'], y: [1, 2]}],
-                                     {xaxis: {tickformat: '%a %B'}}, {locale: 'zh-CN'});
-                return Array.from(box.querySelectorAll('.xtick text'), t => t.textContent);
-            }"""
-        )
+        drawn = page.evaluate(ZH_CN_TICKS)
         assert outside == []
     locale = [src for src in scripts if "plotly-locale-zh-cn" in src]
     assert locale and locale[0].startswith(base_url), scripts

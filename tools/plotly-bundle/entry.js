@@ -1,5 +1,6 @@
-// The trace types the cockpit draws (cockpit/components/charts.py, map.py, wall.py); scatter is in the core.
-// A trace type not listed here draws nothing: add it here when a chart needs it (tests/browser check every page).
+// The trace types the cockpit's charts draw (cockpit/components/charts.py); scatter is in the core.
+// Pages without a map load this bundle; entry-maps.js adds the map traces for the pages that draw one.
+// A trace type not listed draws nothing: add it here when a chart needs it (tests/browser check every page).
 var Plotly = require('plotly.js/lib/core');
 
 Plotly.register([
@@ -7,8 +8,9 @@ Plotly.register([
     require('plotly.js/lib/pie'),
     require('plotly.js/lib/funnel'),
     require('plotly.js/lib/treemap'),
-    require('plotly.js/lib/choroplethmap'),
-    require('plotly.js/lib/scattermap'),
 ]);
+
+// What this bundle can draw: cockpit/assets/lazy-charts.js loads the map bundle when a figure needs more.
+Plotly.cockpitTraces = Object.keys(require('plotly.js/src/registry').modules);
 
 module.exports = Plotly;
