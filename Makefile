@@ -21,7 +21,7 @@ $(BIN)/cockpit: pyproject.toml
 # and the regenerator runtime served for Dash's polyfill (tools/plotly-bundle/build.js says why),
 # built with esbuild from the npm registry's plotly.js; Node and npm from Debian when missing.
 PLOTLY_BUNDLE := cockpit/assets/plotly-cockpit.min.js
-$(PLOTLY_BUNDLE): tools/plotly-bundle/package.json tools/plotly-bundle/package-lock.json tools/plotly-bundle/entry.js tools/plotly-bundle/entry-maps.js tools/plotly-bundle/build.js
+$(PLOTLY_BUNDLE): tools/plotly-bundle/package.json tools/plotly-bundle/package-lock.json tools/plotly-bundle/entry.js tools/plotly-bundle/entry-geo.js tools/plotly-bundle/entry-maps.js tools/plotly-bundle/build.js
 	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
 	cd tools/plotly-bundle && npm ci --no-audit --no-fund --loglevel=error && node build.js
 

@@ -53,11 +53,14 @@ from pipelines.freshness import freshness_status
 
 # Our CSS and clientside JS are package data (cockpit/assets), so an installed wheel serves them too.
 ASSETS = files("cockpit") / "assets"
-# tools/plotly-bundle builds them (make install); served in place of Plotly's full bundle. MapLibre is more than
-# half of the whole: a page loads the map bundle only when it draws a map (plotly_url).
+# tools/plotly-bundle builds them (make install); served in place of Plotly's full bundle. A page loads the charts'
+# bundle, or, when it draws a map, the SVG maps' (a few hundred kB more); the tile maps' (MapLibre, more than half
+# of the whole) only where an intranet tile server is configured (plotly_url).
 PLOTLY_BUNDLE = Path(str(ASSETS / "plotly-cockpit.min.js"))
+PLOTLY_GEO_BUNDLE = Path(str(ASSETS / "plotly-cockpit-geo.min.js"))
 PLOTLY_MAPS_BUNDLE = Path(str(ASSETS / "plotly-cockpit-maps.min.js"))
 PLOTLY_URL = "/_dash-component-suites/plotly/package_data/plotly.min.js"
+PLOTLY_GEO_URL = "/_dash-component-suites/plotly/package_data/plotly-geo.min.js"
 PLOTLY_MAPS_URL = "/_dash-component-suites/plotly/package_data/plotly-maps.min.js"
 # The page's Plotly, preloaded from the head; lazy-charts.js loads the one it names (and the map bundle it
 # names too, when a page reached without a reload needs a map).
@@ -71,6 +74,7 @@ REGENERATOR = Path(str(ASSETS / "regenerator-runtime.min.js"))
 AG_GRID_URL = "/_dash-component-suites/dash_ag_grid/dash_ag_grid."
 IN_PLACE = (
     (re.compile(re.escape(PLOTLY_URL)), PLOTLY_BUNDLE),
+    (re.compile(re.escape(PLOTLY_GEO_URL)), PLOTLY_GEO_BUNDLE),
     (re.compile(re.escape(PLOTLY_MAPS_URL)), PLOTLY_MAPS_BUNDLE),
     (re.compile(re.escape(AG_GRID_URL) + r"(v\w+\.)?min\.js"), LAZY_GRID),
     (re.compile(r"/_dash-component-suites/dash/deps/polyfill@7(\.v\w+)?\.12\.1\.min\.js"), REGENERATOR),
@@ -403,7 +407,8 @@ def precompress(app: dash.Dash, encodings: tuple[str, ...] = ("zstd", "br", "gzi
     """
     with app.server.test_request_context("/"):
         tags = app._generate_scripts_html() + app._generate_css_dist_html()
-    urls = {*re.findall(r'(?:src|href)="(/[^"]+)"', tags), PLOTLY_URL, plotly_url(maps=True)}
+    tiles = app.server.config.get("COCKPIT_MAP_TILES")
+    urls = {*re.findall(r'(?:src|href)="(/[^"]+)"', tags), PLOTLY_URL, plotly_url(maps=True, tiles=tiles)}
     urls |= {f"{url}?whole=1" for url in urls if url.startswith(AG_GRID_URL)}
     with app.server.test_client() as client:
         for url in urls:
@@ -464,12 +469,14 @@ def _serve_in_place() -> flask.Response | None:
     return None
 
 
-def plotly_url(*, maps: bool) -> str:
-    """The URL of the Plotly a page loads: the map bundle for a page that draws a map, else the charts'.
+def plotly_url(*, maps: bool, tiles: str | None = None) -> str:
+    """The URL of the Plotly a page loads: the charts', or for a page that draws a map, the SVG maps' or, over an
+    intranet tile server (`tiles`), the tile maps'.
 
     A checkout where the bundles were not built serves Dash's full Plotly at PLOTLY_URL, maps included.
     """
-    return PLOTLY_MAPS_URL if maps and PLOTLY_MAPS_BUNDLE.is_file() else PLOTLY_URL
+    url, bundle = (PLOTLY_MAPS_URL, PLOTLY_MAPS_BUNDLE) if tiles else (PLOTLY_GEO_URL, PLOTLY_GEO_BUNDLE)
+    return url if maps and bundle.is_file() else PLOTLY_URL
 
 
 def draws_map(path: str) -> bool:
@@ -482,7 +489,8 @@ class CockpitDash(dash.Dash):
 
     def interpolate_index(self, **kwargs) -> str:
         maps = flask.has_request_context() and draws_map(flask.request.path)
-        preload = PLOTLY_PRELOAD.format(url=plotly_url(maps=maps), maps=plotly_url(maps=True))
+        tiles = self.server.config.get("COCKPIT_MAP_TILES")
+        preload = PLOTLY_PRELOAD.format(url=plotly_url(maps=maps, tiles=tiles), maps=plotly_url(maps=True, tiles=tiles))
         return super().interpolate_index(**kwargs).replace(PLOTLY_PRELOAD_SLOT, preload, 1)
 
 

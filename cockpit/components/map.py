@@ -1,9 +1,10 @@
 """The street map: community or grid polygons from the warehouse coloured by a KPI, with no tile server.
 
-`go.Choroplethmap` with the built-in "white-bg" style draws only our own
-polygons: no public tiles, no CDN topojson, no glyph fonts (no text layers).
-An intranet tile server can be layered underneath by configuration
-(COCKPIT_MAP_TILES = an XYZ URL template).
+By default `go.Choropleth` draws only our own polygons, in SVG, on an invisible globe (GEO_FRAME): no tiles, no
+WebGL, no CDN outline. A command centre's wall PC often has no GPU, and a software-drawn MapLibre map took
+0.3–0.5 s of a page's first load where the SVG one takes 0.02–0.06 s. An intranet tile server can be layered
+underneath by configuration (COCKPIT_MAP_TILES = an XYZ URL template): the map is then `go.Choroplethmap`
+(MapLibre) with the built-in "white-bg" style and the tiles as its one layer, and no glyph fonts (no text layers).
 
 Records with no known place (未定位) have no polygon: what the KPI counts there
 is written on the map and in every hover instead, so the map never hides them.
@@ -24,6 +25,16 @@ from cockpit.i18n import t
 from cockpit.metrics import Metric
 
 COORDINATE_DECIMALS = 5  # about one metre: finer only makes the figure heavier
+# An SVG map's globe: none of Plotly's base layers (coast, land, lakes…), each said explicitly so that no template
+# turns one on; transparent behind, so the card's or the wall's own background shows.
+GEO_FRAME = {
+    "visible": False,
+    **{f"show{layer}": False for layer in ("coastlines", "land", "ocean", "lakes", "rivers", "countries", "subunits")},
+    "showframe": False,
+    "projection": {"type": "mercator"},
+    "bgcolor": "rgba(0,0,0,0)",
+}
+FRAME_MARGIN = 1.03  # an SVG map's ranges reach a little past the outermost polygon: no edge is clipped
 
 
 def _rounded(coordinates):
@@ -68,6 +79,35 @@ def _zoom(width_degrees: float, height_degrees: float) -> float:
     # Web-mercator zoom at which the larger side spans roughly a 600 px panel.
     span = max(width_degrees, height_degrees * 1.3, 1e-4)
     return max(1.0, min(17.0, math.log2(360 / span) + 0.9))
+
+
+def frame(
+    bbox: tuple[float, float, float, float], centre: tuple[float, float] | None = None
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((lon, lat), (half width, half height)) in degrees of what a map shows of polygons within `bbox`.
+
+    Centred on `centre` when it lies within the bounds, wide enough that every polygon stays in view; otherwise
+    on the middle of the bounds. A centre outside the polygons (a setting written for another area) would show
+    none of them.
+    """
+    west, south, east, north = bbox
+    if centre and west <= centre[0] <= east and south <= centre[1] <= north:
+        lon, lat = centre
+        return (lon, lat), (max(lon - west, east - lon), max(lat - south, north - lat))
+    return ((west + east) / 2, (south + north) / 2), ((east - west) / 2, (north - south) / 2)
+
+
+def geo_frame(centre: tuple[float, float], half: tuple[float, float]) -> dict:
+    """An SVG map's layout.geo showing `half` degrees (lon, lat) either side of `centre`, and nothing of the globe."""
+    (lon, lat), (half_width, half_height) = (
+        centre,
+        (max(half[0], 1e-4) * FRAME_MARGIN, max(half[1], 1e-4) * FRAME_MARGIN),
+    )
+    return {
+        **GEO_FRAME,
+        "lonaxis": {"range": [lon - half_width, lon + half_width]},
+        "lataxis": {"range": [lat - half_height, lat + half_height]},
+    }
 
 
 def unplaced_note(values: pd.DataFrame, metric: Metric, key: str, lang: str = "zh") -> str | None:
@@ -121,22 +161,20 @@ def choropleth(
         + (f"<br><i>{note}</i>" if note else "")
         for place, name, v in zip(merged["id"], merged["name"], merged["value"], strict=True)
     ]
-    west, south, east, north = collection["bbox"]
     figure = base_figure(title, theme, height)
-    figure.add_trace(
-        go.Choroplethmap(
-            geojson={"type": "FeatureCollection", "features": []},
-            locations=list(merged["id"]),
-            z=list(z.fillna(0)),
-            featureidkey="id",
-            colorscale=colour_scale(metric),
-            marker={"opacity": 0.75, "line": {"width": 0.8, "color": "#ffffff"}},
-            text=text,
-            hovertemplate="%{text}<extra></extra>",
-            customdata=list(merged["id"]),
-            colorbar={"ticksuffix": "%" if metric.is_ratio else "", "thickness": 12},
-        )
-    )
+    trace = {
+        "geojson": {"type": "FeatureCollection", "features": []},
+        "locations": list(merged["id"]),
+        "z": list(z.fillna(0)),
+        "featureidkey": "id",
+        "colorscale": colour_scale(metric),
+        "marker": {"opacity": 0.75, "line": {"width": 0.8, "color": "#ffffff"}},
+        "text": text,
+        "hovertemplate": "%{text}<extra></extra>",
+        "customdata": list(merged["id"]),
+        "colorbar": {"ticksuffix": "%" if metric.is_ratio else "", "thickness": 12},
+    }
+    figure.add_trace(go.Choroplethmap(**trace) if tiles else go.Choropleth(**trace))
     if note:
         figure.add_annotation(
             name="unplaced",
@@ -151,22 +189,14 @@ def choropleth(
             bgcolor=NOTE_BACKGROUND.get(theme, NOTE_BACKGROUND["light"]),
             borderpad=4,
         )
-    layers = []
+    (lon, lat), (half_width, half_height) = frame(collection["bbox"], centre)
     if tiles:
-        layers.append({"below": "traces", "sourcetype": "raster", "source": [tiles], "sourceattribution": ""})
-    if centre and west <= centre[0] <= east and south <= centre[1] <= north:
-        # Centred where the street says, zoomed out as far as it takes to keep every polygon in view. A centre
-        # outside the polygons (a setting written for another area) would show none of them: the middle then.
-        lon, lat = centre
-        zoom = _zoom(2 * max(lon - west, east - lon), 2 * max(lat - south, north - lat))
+        layers = [{"below": "traces", "sourcetype": "raster", "source": [tiles], "sourceattribution": ""}]
+        zoom = _zoom(2 * half_width, 2 * half_height)
+        where = {"map": {"style": "white-bg", "center": {"lon": lon, "lat": lat}, "zoom": zoom, "layers": layers}}
     else:
-        lon, lat = (west + east) / 2, (south + north) / 2
-        zoom = _zoom(east - west, north - south)
-    figure.update_layout(
-        margin={"l": 0, "r": 0, "t": 36, "b": 0},
-        map={"style": "white-bg", "center": {"lon": lon, "lat": lat}, "zoom": zoom, "layers": layers},
-        clickmode="event",
-    )
+        where = {"geo": geo_frame((lon, lat), (half_width, half_height))}
+    figure.update_layout(margin={"l": 0, "r": 0, "t": 36, "b": 0}, clickmode="event", **where)
     plain = figure.to_plotly_json()
     plain["data"][0]["geojson"] = collection
     return plain

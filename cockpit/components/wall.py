@@ -19,6 +19,7 @@ from cockpit.components.board import Board, KpiGroup, map_shapes
 from cockpit.components.charts import base_figure
 from cockpit.components.format import format_time, format_value, metric_name, row_change
 from cockpit.components.kpi import through_note
+from cockpit.components.map import geo_frame
 from cockpit.components.points import key_points
 from cockpit.components.theme import STATUS_COLOURS, TONE_COLOURS
 from cockpit.components.warning import surge_words, warning_names
@@ -32,10 +33,13 @@ from pipelines.freshness import freshness_status
 # Counts that read as "nothing wrong" when zero: the wall puts the offline-device count beside them.
 ALARM_KPIS = ("live_alarms", "live_high_alarms", "alarms_raised")
 # A map style of the wall's own: a dark background, no tiles and no glyphs to fetch.
+# The alarm takeover's map: the neighbourhood of the alarm, about 2 km either side (degrees of lon, lat).
+ALARM_MAP_HALF = (0.02, 0.012)
+ALARM_MAP_BACKGROUND = "#0b1626"
 DARK_MAP_STYLE = {
     "version": 8,
     "sources": {},
-    "layers": [{"id": "background", "type": "background", "paint": {"background-color": "#0b1626"}}],
+    "layers": [{"id": "background", "type": "background", "paint": {"background-color": ALARM_MAP_BACKGROUND}}],
 }
 TICKER_ALARMS = 12
 TICKER_OVERDUE = 8
@@ -296,7 +300,7 @@ def pending_alarm(
 
 
 def alarm_map(warehouse: Warehouse, alarm: dict, lang: str) -> dict:
-    """The street's communities in outline with the alarm's location marked (no text layers: no glyph fetches)."""
+    """The street's communities in outline with the alarm's location marked, in SVG (cockpit.components.map)."""
     _, _, collection = map_shapes(View.from_query({}, warehouse.info.data_through))
     figure = base_figure("", "dark", height=600).to_plotly_json()
     layout = figure["layout"]
@@ -304,25 +308,29 @@ def alarm_map(warehouse: Warehouse, alarm: dict, lang: str) -> dict:
     layout.update(
         autosize=True,
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
-        map={
-            "style": DARK_MAP_STYLE,
-            "center": {"lon": alarm["lon"], "lat": alarm["lat"]},
-            "zoom": 14,
-            "layers": [
-                {"source": collection, "type": "fill", "color": "#1b2a3f", "opacity": 0.9, "below": "traces"},
-                {"source": collection, "type": "line", "color": "#6b8bb5", "line": {"width": 2}, "below": "traces"},
-            ],
-        },
+        geo={**geo_frame((alarm["lon"], alarm["lat"]), ALARM_MAP_HALF), "bgcolor": ALARM_MAP_BACKGROUND},
         showlegend=False,
     )
+    outline = [feature["id"] for feature in collection["features"]]
     figure["data"] = [
         {
-            "type": "scattermap",
+            "type": "choropleth",
+            "geojson": collection,
+            "featureidkey": "id",
+            "locations": outline,
+            "z": [0] * len(outline),
+            "colorscale": [[0, "#1b2a3f"], [1, "#1b2a3f"]],
+            "showscale": False,
+            "marker": {"line": {"width": 2, "color": "#6b8bb5"}, "opacity": 0.9},
+            "hoverinfo": "skip",
+        },
+        {
+            "type": "scattergeo",
             "lon": [alarm["lon"]] * 2,
             "lat": [alarm["lat"]] * 2,
             "mode": "markers",
-            "marker": {"size": [90, 34], "color": ["rgba(255,59,48,0.35)", "#ff3b30"]},
+            "marker": {"size": [90, 34], "color": ["rgba(255,59,48,0.35)", "#ff3b30"], "line": {"width": 0}},
             "hoverinfo": "skip",
-        }
+        },
     ]
     return figure

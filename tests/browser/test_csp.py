@@ -20,7 +20,7 @@ document.addEventListener('securitypolicyviolation', (e) => {
     [
         ("/", ".js-plotly-plot"),
         ("/dispatch", ".js-plotly-plot"),
-        ("/grid", ".js-plotly-plot .choroplethmap, .js-plotly-plot .mapboxgl-canvas, .js-plotly-plot canvas"),
+        ("/grid", ".js-plotly-plot .choroplethlocation"),
         ("/metrics", ".ag-root-wrapper"),
         ("/wall?rotate=600&refresh=3600&alarm_hours=1&alarm_level=high", ".wall-board .js-plotly-plot"),
     ],

@@ -1,8 +1,8 @@
 """What keeps a first visit light, checked in Chromium: Plotly is one of the cockpit's partial bundles, the charts'
-or, on a page that draws a map, the charts' and the maps', fetched when a graph mounts (not a script tag every page
-waits for) and able to draw every trace its page serves; a page reached without a reload that needs a map gets the
-map bundle; Dash's resets of components that have just appeared are dropped, and only those; AG Grid loads when a
-grid comes into view."""
+or, on a page that draws a map, the charts' and the SVG maps' (MapLibre's only over configured tiles), run as the
+page starts (not a script tag every page waits for) and able to draw every trace its page serves; a page reached
+without a reload that needs a map gets the map bundle; Dash's resets of components that have just appeared are
+dropped, and only those; AG Grid loads when a grid comes into view."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from cockpit.app import PLOTLY_BUNDLE, PLOTLY_MAPS_BUNDLE, PLOTLY_MAPS_URL, PLOTLY_URL
+from cockpit.app import (
+    PLOTLY_BUNDLE,
+    PLOTLY_GEO_BUNDLE,
+    PLOTLY_GEO_URL,
+    PLOTLY_MAPS_BUNDLE,
+    PLOTLY_MAPS_URL,
+    PLOTLY_URL,
+)
 from cockpit.data import current_warehouse
 from cockpit.metrics import compute
 from cockpit.view import View
@@ -21,10 +28,10 @@ from tests.cockpit.test_pages import BOARDS, board, run_page
 
 # Plotly's own list of the trace types it can draw (not the bundle's list of itself).
 REGISTERED = "() => Object.keys(Plotly.PlotSchema.get().traces)"
-MAP_TRACES = {"choroplethmap", "scattermap"}  # MapLibre's traces, in plotly.js's documentation
-DRAWN_MAPS = (
-    "() => [...document.querySelectorAll('.js-plotly-plot')].filter(g => g.querySelector('.maplibregl-canvas')).length"
-)
+# Map trace types, in plotly.js's documentation: drawn in SVG by d3-geo, and drawn by MapLibre over tiles.
+SVG_MAPS = {"choropleth", "scattergeo"}
+TILE_MAPS = {"choroplethmap", "scattermap"}
+DRAWN_MAPS = "() => document.querySelectorAll('.js-plotly-plot .choroplethlocation').length"
 
 
 def served_trace_types(app, name: str) -> set[str]:
@@ -52,12 +59,13 @@ def test_each_page_loads_the_partial_plotly_that_draws_every_trace_it_serves_and
     assert served and served <= registered, served - registered
     assert "scatter3d" not in registered and "sankey" not in registered  # partial: not Plotly's full bundle
     fetched = [url for url in plotly_requests if "/plotly" in url and "locale" not in url]
-    if served & MAP_TRACES:  # the overview's and the grid page's map
-        assert MAP_TRACES <= registered
-        assert [url.removeprefix(watched.base_url) for url in fetched] == [PLOTLY_MAPS_URL]
+    assert not served & TILE_MAPS and not registered & TILE_MAPS  # no MapLibre: no tiles are configured
+    if served & SVG_MAPS:  # the overview's, the enforcement and grid pages' maps
+        assert SVG_MAPS <= registered
+        assert [url.removeprefix(watched.base_url) for url in fetched] == [PLOTLY_GEO_URL]
         page.wait_for_function(f"() => ({DRAWN_MAPS})() > 0")
-    else:  # no MapLibre for a page without a map
-        assert not registered & MAP_TRACES
+    else:
+        assert not registered & SVG_MAPS
         assert [url.removeprefix(watched.base_url) for url in fetched] == [PLOTLY_URL]
     assert watched.errors == []
 
@@ -66,7 +74,7 @@ def test_the_wall_loads_the_map_bundle_for_its_alarm_points(watched):
     page = watched.page
     page.goto(f"{watched.base_url}/wall?board=overview&alarm_hours=1&rotate=600")
     page.wait_for_function("() => window.Plotly")
-    assert MAP_TRACES <= set(page.evaluate(REGISTERED))
+    assert SVG_MAPS <= set(page.evaluate(REGISTERED))
     assert watched.errors == []
 
 
@@ -74,25 +82,46 @@ def test_a_map_page_reached_without_a_reload_loads_the_maps_in_chinese(watched, 
     page = watched.page
     page.goto(f"{watched.base_url}/party")
     watched.settle()
-    assert not set(page.evaluate(REGISTERED)) & MAP_TRACES
+    assert not set(page.evaluate(REGISTERED)) & SVG_MAPS
     page.evaluate("() => { window.notReloaded = true; }")
     page.locator('a[href="/grid"]').first.click()
     page.wait_for_url(re.compile(r"/grid"))
     watched.settle()
-    page.wait_for_function(f"() => ({DRAWN_MAPS})() > 0", timeout=60_000)  # the map, drawn by MapLibre
+    page.wait_for_function(f"() => ({DRAWN_MAPS})() > 0", timeout=60_000)  # the map's polygons
     assert page.evaluate("() => window.notReloaded") is True
-    assert MAP_TRACES <= set(page.evaluate(REGISTERED))
+    assert SVG_MAPS <= set(page.evaluate(REGISTERED))
     # The bundle loaded over the first one has the zh-CN locale too.
     assert "周一 十一月" in page.evaluate(ZH_CN_TICKS)
     assert watched.errors == []
 
 
-def test_both_plotly_urls_answer_with_the_bundles_tools_plotly_bundle_built(app):
+def test_the_plotly_urls_answer_with_the_bundles_tools_plotly_bundle_built(app):
     client = app.server.test_client()
-    for url, bundle in ((PLOTLY_URL, PLOTLY_BUNDLE), (PLOTLY_MAPS_URL, PLOTLY_MAPS_BUNDLE)):
+    bundles = ((PLOTLY_URL, PLOTLY_BUNDLE), (PLOTLY_GEO_URL, PLOTLY_GEO_BUNDLE), (PLOTLY_MAPS_URL, PLOTLY_MAPS_BUNDLE))
+    for url, bundle in bundles:
         answer = client.get(url)
         assert answer.status_code == 200 and answer.get_data() == bundle.read_bytes()
-    assert PLOTLY_BUNDLE.stat().st_size < PLOTLY_MAPS_BUNDLE.stat().st_size / 2  # MapLibre is the bulk
+    charts, geo, maps = (bundle.stat().st_size for _, bundle in bundles)
+    assert charts < geo < maps - geo  # the SVG maps add a little, MapLibre more than the rest together
+
+
+def test_the_tile_map_bundle_draws_the_svg_maps_and_maplibre_maps(watched):
+    page = watched.page
+    page.goto(f"{watched.base_url}/party")
+    watched.settle()
+    page.add_script_tag(url=PLOTLY_MAPS_URL)
+    assert SVG_MAPS | TILE_MAPS <= set(page.evaluate(REGISTERED))
+    drawn = page.evaluate(
+        """async () => {
+            const box = document.createElement('div');
+            box.style.width = '400px';
+            document.body.appendChild(box);
+            await Plotly.newPlot(box, [{type: 'scattermap', lon: [120.7], lat: [31.3]}],
+                                 {map: {style: 'white-bg', center: {lon: 120.7, lat: 31.3}, zoom: 12}});
+            return Boolean(box.querySelector('.maplibregl-canvas'));
+        }"""
+    )
+    assert drawn
 
 
 def test_pages_start_on_the_browsers_own_built_ins_with_the_regenerator_runtime_dash_needs(watched):

@@ -146,7 +146,9 @@ def test_a_high_level_alarm_takes_the_screen_until_acknowledged(browser, base_ur
         alert = page.locator("#wall-alert")
         expect(alert).to_have_class("wall-alert active", timeout=15_000)
         expect(page.locator(".wall-alert-kind")).to_have_text(value_labels("alarm_kind")[kind])
-        page.wait_for_function("document.querySelector('#wall-alert-map canvas') !== null", timeout=30_000)
+        # The street's outline and the alarm's point, drawn in SVG.
+        page.wait_for_function("document.querySelector('#wall-alert-map .choroplethlocation') !== null", timeout=30_000)
+        assert page.locator("#wall-alert-map .scattergeo .point").count() == 2
         board = page.locator(".wall-board.active").get_attribute("data-board")
         time.sleep(2.5)  # rotation is held while the alarm has the screen
         assert page.locator(".wall-board.active").get_attribute("data-board") == board

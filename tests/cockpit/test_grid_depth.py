@@ -120,7 +120,7 @@ def test_the_grid_page_draws_the_register_to_whatever_depth_it_has(app, homes, d
         children = [values[c] for c, p in zip(tree["ids"], tree["parents"], strict=True) if p == node]
         assert values[node] >= sum(children) - 1e-9, node
     (drawn,) = figures["grid-chart-0"]["data"]
-    assert drawn["type"] == "choroplethmap"
+    assert drawn["type"] == "choropleth"
     assert set(drawn["locations"]) == map_ids
     assert {feature["id"] for feature in drawn["geojson"]["features"]} == map_ids
 

@@ -343,11 +343,14 @@ def test_map_draws_the_warehouse_polygons_and_drills_to_grids(client, app):
 
     street = map_figure({})
     trace = street["data"][0]
-    assert trace["type"] == "choroplethmap"
+    assert trace["type"] == "choropleth"  # SVG: no tiles configured, no WebGL
     communities = current_warehouse().dataset("communities")["community_id"]
     # every community has an outline, but the unknown place (未定位) of records with no place has none
     assert sorted(trace["locations"]) == sorted(communities[communities != "unknown"])
-    assert street["layout"]["map"]["style"] == "white-bg" and not street["layout"]["map"].get("layers")
+    geo = street["layout"]["geo"]
+    assert "map" not in street["layout"]
+    # Only our polygons: no base layer of Plotly's globe, whose outline it would fetch from its CDN.
+    assert geo["visible"] is False and not any(value for key, value in geo.items() if key.startswith("show"))
     community = trace["locations"][0]
     grids = map_figure({"community": community})["data"][0]["locations"]
     assert grids and all(g.startswith(community) for g in grids)
@@ -368,12 +371,19 @@ def test_the_street_map_centres_where_the_street_says(app):
     client = DashClient(app)
 
     def shown(query: dict) -> tuple[tuple[float, float], float, tuple[float, float, float, float]]:
+        """(centre, width in degrees of longitude, polygons' box) of the grid page's map."""
         # Settings are read once when the app starts; changed under a running app, its kept answers must go.
         current_warehouse()._cache.clear()
         answers = run_page(client, app, "grid", query)
         figure = answers[next(k for k in answers if "grid-chart-0" in k)]["figure"]
-        centre = figure["layout"]["map"]["center"]
-        return (centre["lon"], centre["lat"]), figure["layout"]["map"]["zoom"], _polygons_box(figure)
+        (west, east), (south, north) = (
+            figure["layout"]["geo"]["lonaxis"]["range"],
+            figure["layout"]["geo"]["lataxis"]["range"],
+        )
+        box = _polygons_box(figure)
+        # Every polygon in view.
+        assert west < box[0] and box[2] < east and south < box[1] and box[3] < north, (west, south, east, north, box)
+        return ((west + east) / 2, (south + north) / 2), east - west, box
 
     config = app.server.config
     configured = config["COCKPIT_STREET"]
@@ -385,16 +395,16 @@ def test_the_street_map_centres_where_the_street_says(app):
         # A centre inside the street: there, zoomed out (never in) so that every polygon stays in view.
         inside = (west + (east - west) / 4, south + (north - south) / 4)
         config["COCKPIT_STREET"] = replace(configured, name="某某街道", centre=inside)
-        centre, zoom, _ = shown({})
-        assert centre == pytest.approx(inside) and zoom < fitted
+        centre, width, _ = shown({})
+        assert centre == pytest.approx(inside) and width > fitted
         # A community's map frames its own grids, whatever the street's centre.
         community = current_warehouse().dataset("community_shapes")["id"].iloc[0]
         centre, _, (cw, cs, ce, cn) = shown({"community": community})
         assert centre == pytest.approx(((cw + ce) / 2, (cs + cn) / 2))
         # A centre outside every polygon (a setting written for another area) would show none: the middle.
         config["COCKPIT_STREET"] = replace(configured, centre=(east + 0.05, north + 0.05))
-        centre, zoom, _ = shown({})
-        assert centre == pytest.approx(middle) and zoom == fitted
+        centre, width, _ = shown({})
+        assert centre == pytest.approx(middle) and width == pytest.approx(fitted)
     finally:
         config["COCKPIT_STREET"] = configured
         current_warehouse()._cache.clear()
@@ -408,8 +418,14 @@ def test_map_tiles_are_optional_configuration(loaded_demo):
     values = warehouse.metric("visits", Period(date(2026, 9, 26), date(2026, 10, 2)), group_by="community")
     metric = default_catalog()["visits"]
     tiled = choropleth(shapes, values, metric, "community", title="x", tiles="http://tiles.intranet/{z}/{x}/{y}.png")
+    # Over tiles, the map is MapLibre's, with the tiles under the polygons.
+    assert tiled["data"][0]["type"] == "choroplethmap" and "geo" not in tiled["layout"]
     assert tiled["layout"]["map"]["layers"][0]["source"] == ["http://tiles.intranet/{z}/{x}/{y}.png"]
     assert len(tiled["data"][0]["geojson"]["features"]) == len(shapes)
+    untiled = choropleth(shapes, values, metric, "community", title="x")
+    assert untiled["data"][0]["type"] == "choropleth" and "map" not in untiled["layout"]
+    assert untiled["data"][0]["locations"] == tiled["data"][0]["locations"]
+    assert untiled["data"][0]["z"] == tiled["data"][0]["z"]
 
 
 def test_responses_are_compressed(app):

@@ -1,7 +1,7 @@
 // Builds the scripts the cockpit serves in place of a library's (cockpit/app.py, IN_PLACE):
-// - cockpit/assets/plotly-cockpit.min.js from entry.js (the charts) and plotly-cockpit-maps.min.js from
-//   entry-maps.js (the charts and the maps), with plotly.js's own esbuild settings (its esbuild-config.js,
-//   without the WebGL shader plugin: no gl trace is included);
+// - cockpit/assets/plotly-cockpit.min.js from entry.js (the charts), plotly-cockpit-geo.min.js from entry-geo.js
+//   (and the SVG maps) and plotly-cockpit-maps.min.js from entry-maps.js (and the tile maps), with plotly.js's
+//   own esbuild settings (its esbuild-config.js, without the WebGL shader plugin: no gl trace is included);
 // - cockpit/assets/regenerator-runtime.min.js, in place of Dash's @babel/polyfill: the one global
 //   Dash's bundles need from it. The rest (core-js 2) replaced built-ins that browsers the cockpit
 //   supports have natively, with slower ones (String.prototype.trim, Number, parseFloat, which it
@@ -13,7 +13,11 @@ const InlineCSSPlugin = require('esbuild-plugin-inline-css');
 const { environmentPlugin } = require('esbuild-plugin-environment');
 
 const assets = path.join(__dirname, '..', '..', 'cockpit', 'assets');
-const bundles = { 'entry.js': 'plotly-cockpit.min.js', 'entry-maps.js': 'plotly-cockpit-maps.min.js' };
+const bundles = {
+    'entry.js': 'plotly-cockpit.min.js',
+    'entry-geo.js': 'plotly-cockpit-geo.min.js',
+    'entry-maps.js': 'plotly-cockpit-maps.min.js',
+};
 const runtime = path.join(assets, 'regenerator-runtime.min.js');
 
 const plotly = Object.entries(bundles).map(([entry, name]) => {

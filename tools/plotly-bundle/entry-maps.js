@@ -1,6 +1,6 @@
-// The chart bundle (entry.js) and the map traces (cockpit/components/map.py, the wall's alarm points): MapLibre
-// is more than half of the whole, so only the pages that draw a map load it (cockpit/app.py, plotly_url).
-var Plotly = require('./entry.js');
+// The SVG map bundle (entry-geo.js) and the tile maps (MapLibre, more than half of the whole): the street map
+// over an intranet tile server (COCKPIT_MAP_TILES). Only the pages that draw a map load it, and only then.
+var Plotly = require('./entry-geo.js');
 
 Plotly.register([
     require('plotly.js/lib/choroplethmap'),
