@@ -202,16 +202,28 @@ def test_the_map_drills_from_community_to_grid(watched):
         }"""
     )
     community = current_warehouse().dataset("communities")["community_id"].iloc[0]
-    # Click through Plotly's own event path: the map canvas has no per-polygon DOM node.
+    # A point inside the community's polygon, in the window's coordinates: the mouse clicks there, as a reader's.
+    x, y = page.evaluate(
+        """(community) => {
+            const path = [...document.querySelectorAll('[id*="grid-chart-0"] .choroplethlocation')]
+                .find(p => p.__data__ && p.__data__.loc === community);
+            const box = path.getBBox(), matrix = path.getScreenCTM();
+            for (let i = 1; i < 20; i++) {
+                for (let j = 1; j < 20; j++) {
+                    const inside = new DOMPoint(box.x + box.width * i / 20, box.y + box.height * j / 20);
+                    if (path.isPointInFill(inside)) {
+                        const shown = inside.matrixTransform(matrix);
+                        return [shown.x, shown.y];
+                    }
+                }
+            }
+            return null;
+        }""",
+        community,
+    )
     # Dash binds the click handler just after the plot resolves: click again if the first came too soon.
     for attempt in range(5):
-        page.evaluate(
-            """(community) => {
-                const graph = document.querySelector('[id*="grid-chart-0"] .js-plotly-plot');
-                graph.emit('plotly_click', {points: [{location: community, customdata: community}]});
-            }""",
-            community,
-        )
+        page.mouse.click(x, y)
         try:
             page.wait_for_url(re.compile(f"community={community}"), timeout=4_000)
             break

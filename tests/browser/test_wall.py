@@ -51,7 +51,8 @@ def wall(browser, base_url, query: str, size=(1920, 1080)) -> Iterator[tuple[Pag
 def _charts_drawn(page: Page) -> None:
     page.wait_for_function(
         "Array.from(document.querySelectorAll('.wall-chart')).every("
-        "g => g.querySelector('.main-svg') && (g.classList.contains('kind-map') ? g.querySelector('canvas') : true))",
+        "g => g.querySelector('.main-svg')"
+        " && (g.classList.contains('kind-map') ? g.querySelector('.choroplethlocation') : true))",
         timeout=60_000,
     )
 
