@@ -67,7 +67,7 @@ def test_each_page_loads_the_partial_plotly_that_draws_every_trace_it_serves_and
     else:
         assert not registered & SVG_MAPS
         assert [url.removeprefix(watched.base_url) for url in fetched] == [PLOTLY_URL]
-    assert watched.errors == []
+    assert watched.errors == [] and watched.outside == []  # no world outline from Plotly's CDN either
 
 
 def test_the_wall_loads_the_map_bundle_for_its_alarm_points(watched):
