@@ -93,6 +93,27 @@ def month_street(tmp_path_factory) -> Home:
     return _small_street(tmp_path_factory, "month-street", MONTH_STREET_DAYS, MONTH_STREET_END)
 
 
+@pytest.fixture(scope="session")
+def live_alarm_street(tmp_path_factory, month_street) -> Home:
+    """The month street with the alarms raised on its last day with alarms never cleared: live when its data
+    ends, as on a real night (the generator's street clears every alarm before its end). Its landing's alarm
+    exports are the month street's, less those alarms' 已消除 (cleared) lines."""
+    root = tmp_path_factory.mktemp("live-alarm-street")
+    shutil.copytree(month_street.landing, root / "landing")
+    home = Home(root).ensure()
+    write_street_config(root / "cockpit.toml")
+    exports = sorted(home.landing.glob("iot/*/alarms_*.csv"))
+    last = exports[-1].read_text(encoding="utf-8").splitlines()[1:]
+    raised = {line.split(",")[0] for line in last if line.split(",")[4] == "告警产生"}
+    assert raised, exports[-1]
+    for export in exports:
+        lines = export.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if not (line.split(",")[0] in raised and line.split(",")[4] == "已消除")]
+        export.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    run_pipeline(home, salt=SALT)
+    return home
+
+
 # Fifteen weeks of a small street: eight weeks of baseline, then the generator's labelled surges (pipelines/demo/
 # tickets.py), the last of them on the last day loaded, for early warning and forecasts.
 WARNING_STREET_END = date(2026, 11, 10)

@@ -280,10 +280,18 @@ LEVELS = ("low", "medium", "high")
 def pending_alarm(
     warehouse: Warehouse, hours: int, seen: list[str], level: str = "high", lang: str = "zh"
 ) -> dict | None:
-    """The newest alarm at `level` or above in the last `hours` that this wall has not shown yet, named in `lang`."""
+    """The newest alarm raised in the last `hours`, at `level` or above and still live, that this wall has not
+    shown yet, named in `lang`. An alarm already cleared, or live since before, stays in the ticker and never
+    takes the screen: across the room, a red takeover reads as something that has just happened."""
     alarms = recent_alarms(warehouse, hours)
     levels = LEVELS[LEVELS.index(level) :] if level in LEVELS else ("high",)
-    high = alarms[alarms["level"].isin(levels) & ~alarms["alarm_id"].isin(seen or [])]
+    since = warehouse.info.as_of - timedelta(hours=hours)
+    high = alarms[
+        alarms["is_live"]
+        & (alarms["raised_at"] >= since)
+        & alarms["level"].isin(levels)
+        & ~alarms["alarm_id"].isin(seen or [])
+    ]
     if high.empty:
         return None
     row = next(high.itertuples())

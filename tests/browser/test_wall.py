@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -16,6 +17,8 @@ from cockpit.data import current_warehouse
 from cockpit.metrics import get_metric
 from cockpit.view import View
 from tests.browser.conftest import signed_in_context
+from tests.cockpit.serving import serving
+from warehouse.releases import current_release
 
 # (URL parameters, browser window): the canvas the wall is laid out for and the window showing it.
 LAYOUTS = [
@@ -137,16 +140,29 @@ def test_the_stale_banner_says_since_when(browser, base_url):
         assert f"自 {info.as_of:%Y-%m-%d %H:%M} 起无新数据" in banner.inner_text()
 
 
-def test_a_high_level_alarm_takes_the_screen_until_acknowledged(browser, base_url):
+def _newest_live_alarm(home) -> tuple[str, str]:
+    """(alarm id, kind) of the newest alarm of the last 744 hours still live when the data ends, from the raw mart."""
+    import duckdb
+
+    as_of = current_warehouse().info.as_of
+    with duckdb.connect(str(current_release(home)), read_only=True) as con:
+        return con.execute(
+            "SELECT alarm_id, alarm_kind FROM fct_alarm WHERE raised_at < ? AND raised_at >= ? "
+            "AND (cleared_at IS NULL OR cleared_at >= ?) ORDER BY raised_at DESC",
+            [as_of, as_of - timedelta(hours=744), as_of],
+        ).fetchone()
+
+
+def test_a_high_level_alarm_takes_the_screen_until_acknowledged(browser, base_url, live_alarm_street):
     # The small test street has hardly any alarms: let every level interrupt (the same path as high).
-    with current_warehouse().cursor() as cur:
-        alarm_id, kind = cur.execute("SELECT alarm_id, alarm_kind FROM fct_alarm ORDER BY raised_at DESC").fetchone()
     from cockpit.metrics.catalog import value_labels
 
-    with wall(browser, base_url, f"{ALARMS}&rotate=1&alert_timeout=600") as (page, errors):
+    with serving(live_alarm_street), wall(browser, base_url, f"{ALARMS}&rotate=1&alert_timeout=600") as (page, errors):
+        alarm_id, kind = _newest_live_alarm(live_alarm_street)
         alert = page.locator("#wall-alert")
         expect(alert).to_have_class("wall-alert active", timeout=15_000)
         expect(page.locator(".wall-alert-kind")).to_have_text(value_labels("alarm_kind")[kind])
+        expect(alert).to_contain_text("告警未解除")  # live: a cleared alarm does not take the screen
         # The street's outline and the alarm's point, drawn in SVG.
         page.wait_for_function("document.querySelector('#wall-alert-map .choroplethlocation') !== null", timeout=30_000)
         assert page.locator("#wall-alert-map .scattergeo .point").count() == 2
@@ -160,11 +176,24 @@ def test_a_high_level_alarm_takes_the_screen_until_acknowledged(browser, base_ur
         assert errors == []
 
 
-def test_an_unacknowledged_alarm_gives_the_screen_back_after_its_timeout(browser, base_url):
-    with wall(browser, base_url, f"{ALARMS}&alert_timeout=2") as (page, _errors):
+def test_an_unacknowledged_alarm_gives_the_screen_back_after_its_timeout(browser, base_url, live_alarm_street):
+    with serving(live_alarm_street), wall(browser, base_url, f"{ALARMS}&alert_timeout=2") as (page, _errors):
         alert = page.locator("#wall-alert")
         expect(alert).to_have_class("wall-alert active", timeout=15_000)
         expect(alert).not_to_have_class("wall-alert active", timeout=10_000)
+
+
+def test_only_live_alarms_take_the_screen(browser, base_url):
+    # The test street's one alarm is cleared before its data ends: the ticker lists it, nothing takes the screen.
+    with current_warehouse().cursor() as cur:
+        (alarms,) = cur.execute(
+            "SELECT count(*) FROM fct_alarm WHERE cleared_at < ?", [current_warehouse().info.as_of]
+        ).fetchone()
+    assert alarms > 0
+    with wall(browser, base_url, f"{ALARMS}&alert_timeout=600") as (page, errors):
+        page.wait_for_timeout(4_000)
+        expect(page.locator("#wall-alert")).not_to_have_class("wall-alert active")
+        assert errors == []
 
 
 def _sample(page: Page, cdp) -> tuple[float, float]:

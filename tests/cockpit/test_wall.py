@@ -12,6 +12,7 @@ from cockpit.components import wall
 from cockpit.components.wall import BOARDS
 from cockpit.data import current_warehouse
 from tests.cockpit.dash_client import DashClient, id_string
+from tests.cockpit.serving import serving
 
 
 @pytest.fixture(scope="module")
@@ -77,16 +78,47 @@ def test_stale_banner_only_past_the_threshold_and_says_since_when():
     assert text == f"数据已超过30小时未更新：自 {as_of:%Y-%m-%d %H:%M} 起无新数据（最近装载 {built}）"
 
 
-def test_an_alarm_shown_once_is_not_shown_again_and_levels_filter():
-    warehouse = current_warehouse()
-    alarms = wall.recent_alarms(warehouse, 744)
-    assert not alarms.empty
-    newest = alarms.iloc[0]
-    pending = wall.pending_alarm(warehouse, 744, [], level="low")
-    assert pending["id"] == newest["alarm_id"]
-    assert wall.pending_alarm(warehouse, 744, [newest["alarm_id"]], level="low") != pending
-    high = alarms[alarms["level"] == "high"]
-    assert (wall.pending_alarm(warehouse, 744, []) or {}).get("id") == (high["alarm_id"].iloc[0] if len(high) else None)
+def _alarms_at_the_end(home) -> tuple[list[str], list[str], list[str]]:
+    """(live, cleared, live high-level) alarm ids of the release's last 744 hours, newest first, re-stated over
+    the raw mart: live is raised before the data's end and not cleared by then."""
+    import duckdb
+
+    from warehouse.releases import current_release
+
+    as_of = current_warehouse().info.as_of
+    with duckdb.connect(str(current_release(home)), read_only=True) as con:
+        rows = con.execute(
+            "SELECT alarm_id, cleared_at IS NULL OR cleared_at >= ?, level FROM fct_alarm "
+            "WHERE raised_at < ? AND raised_at >= ? ORDER BY raised_at DESC",
+            [as_of, as_of, as_of - timedelta(hours=744)],
+        ).fetchall()
+    live = [alarm for alarm, is_live, _ in rows if is_live]
+    high = [alarm for alarm, is_live, level in rows if is_live and level == "high"]
+    return live, [alarm for alarm, is_live, _ in rows if not is_live], high
+
+
+def test_an_alarm_shown_once_is_not_shown_again_and_levels_filter(app, live_alarm_street):
+    with serving(live_alarm_street):
+        warehouse = current_warehouse()
+        live, _, high = _alarms_at_the_end(live_alarm_street)
+        assert live
+        pending = wall.pending_alarm(warehouse, 744, [], level="low")
+        assert pending["id"] == live[0]
+        assert wall.pending_alarm(warehouse, 744, [live[0]], level="low") != pending
+        assert (wall.pending_alarm(warehouse, 744, []) or {}).get("id") == (high[0] if high else None)
+
+
+def test_an_alarm_already_cleared_never_takes_the_screen(app, live_alarm_street):
+    """Every alarm of the window at every level: once the live ones are seen, nothing is pending."""
+    with serving(live_alarm_street):
+        warehouse = current_warehouse()
+        live, cleared, _ = _alarms_at_the_end(live_alarm_street)
+        assert live and cleared  # the window holds both
+        seen: list[str] = []
+        while (pending := wall.pending_alarm(warehouse, 744, seen, level="low")) is not None:
+            assert pending["id"] in live and pending["cleared_at"] is None, pending
+            seen.append(pending["id"])
+        assert seen == live  # newest first, each once
 
 
 @pytest.mark.parametrize(
