@@ -1,10 +1,10 @@
 """The Dash app factory: create_app() builds the cockpit for one COCKPIT_HOME.
 
 Everything the browser loads is served by the app itself: Dash serves its own
-JS; Plotly is one of the cockpit's two partial bundles in assets/, the charts
-or, on a page with a map, the charts and the maps (built from
-tools/plotly-bundle by `make install`; without them Dash serves Plotly's full
-bundle); Bootstrap comes from the Bootstrap-Flask package under /vendor/; our
+JS; Plotly is one of the cockpit's partial bundles in assets/: the charts, or on
+a page with a map the charts and SVG maps, or over configured tiles MapLibre's
+maps too (built from tools/plotly-bundle by `make install`; without them Dash
+serves Plotly's full bundle); Bootstrap comes from the Bootstrap-Flask package under /vendor/; our
 CSS is in assets/. The cockpit runs on an intranet with no
 internet. Language and theme are per-browser preferences kept in cookies;
 everything else a view shows lives in its URL (see cockpit/view.py).
@@ -527,8 +527,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     app.server.config["COCKPIT_MAP_TILES"] = settings.map_tiles
     app.server.config["COCKPIT_WATERMARK"] = settings.watermark
     app.server.config["COCKPIT_STREET"] = settings.street
-    # A board's graphs load Plotly when its answer arrives (lazy-charts.js): fetched from the start instead, it
-    # is in the cache by then. Which Plotly depends on the page (CockpitDash).
+    # lazy-charts.js runs the page's Plotly when the board's first graph mounts: fetched from the start, it is in
+    # the cache by then. Which Plotly depends on the page (CockpitDash).
     app.index_string = app.index_string.replace("{%css%}", f"{{%css%}}\n        {PLOTLY_PRELOAD_SLOT}", 1)
     app.layout = shell
     guard_layouts()

@@ -99,10 +99,8 @@ def frame(
 
 def geo_frame(centre: tuple[float, float], half: tuple[float, float]) -> dict:
     """An SVG map's layout.geo showing `half` degrees (lon, lat) either side of `centre`, and nothing of the globe."""
-    (lon, lat), (half_width, half_height) = (
-        centre,
-        (max(half[0], 1e-4) * FRAME_MARGIN, max(half[1], 1e-4) * FRAME_MARGIN),
-    )
+    lon, lat = centre
+    half_width, half_height = (max(side, 1e-4) * FRAME_MARGIN for side in half)
     return {
         **GEO_FRAME,
         "lonaxis": {"range": [lon - half_width, lon + half_width]},
