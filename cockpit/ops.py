@@ -129,10 +129,17 @@ def _check_warehouse_free(home: Home) -> None:
 
 
 def _record_exit(child: subprocess.Popen, path: Path) -> None:
-    code = child.wait()
+    """Write the run's exit code once it has ended, and only then reap it.
+
+    Until it is reaped, the ended run is a zombie that `_alive` still sees, so a poller reads it as running
+    until its code is on disk; reaped first, a poller in between found it neither running nor with a code.
+    """
+    ended = os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+    code = ended.si_status if ended.si_code == os.CLD_EXITED else -ended.si_status  # as Popen.returncode
     temporary = path.with_suffix(".rc.tmp")
     temporary.write_text(str(code))
     os.replace(temporary, path)
+    child.wait()
 
 
 def _in_progress(state: RunState | None) -> str:

@@ -340,6 +340,48 @@ def test_a_run_whose_starting_worker_is_gone_takes_its_exit_code_from_its_summar
     assert latest_run(Home(tmp_path / "other").ensure()) is None
 
 
+def test_an_ended_run_reads_as_running_until_its_exit_code_is_written(tmp_path, monkeypatch):
+    """Never "finished, no exit code": the poller in between would audit a failed run with none."""
+    import os
+    import signal
+    import threading
+
+    from cockpit import ops
+
+    home = Home(tmp_path).ensure()
+    folder = runs_folder(home)
+    folder.mkdir()
+    replace = os.replace
+
+    def slow_replace(source, target):  # the exit code's write takes a while
+        if str(target).endswith(".rc"):
+            time.sleep(0.5)
+        replace(source, target)
+
+    monkeypatch.setattr(ops.os, "replace", slow_replace)
+    for job, command, expected in (
+        ("20261003T010203-aaaaaa", ["sh", "-c", "exit 5"], 5),
+        ("20261003T010204-bbbbbb", ["sleep", "30"], -signal.SIGTERM),
+    ):
+        child = subprocess.Popen(command)
+        meta = {"job": job, "started_at": "2026-10-03 01:02:03", "started_by": "operator", "pid": child.pid}
+        (folder / f"{job}.json").write_text(json.dumps(meta))
+        if expected < 0:
+            child.terminate()
+        recorder = threading.Thread(target=ops._record_exit, args=(child, folder / f"{job}.rc"))
+        recorder.start()
+        seen = []
+        while recorder.is_alive():
+            state = latest_run(home)
+            seen.append((state.running, state.exit_code))
+            time.sleep(0.01)
+        recorder.join()
+        assert len(seen) > 10 and all(running or code == expected for running, code in seen), seen
+        state = latest_run(home)
+        assert (state.running, state.exit_code) == (False, expected)
+        assert child.returncode == expected  # reaped, and the same code Popen reads
+
+
 def test_under_gunicorn_any_worker_follows_the_run_and_its_end_is_audited_once(home):
     """Several workers: the one that started the run is not the only one polling; the end is recorded once."""
     port = _free_port()
