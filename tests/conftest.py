@@ -96,8 +96,8 @@ def month_street(tmp_path_factory) -> Home:
 @pytest.fixture(scope="session")
 def live_alarm_street(tmp_path_factory, month_street) -> Home:
     """The month street with the alarms raised on its last day with alarms never cleared: live when its data
-    ends, as on a real night (the generator's street clears every alarm before its end). Its landing's alarm
-    exports are the month street's, less those alarms' 已消除 (cleared) lines."""
+    ends, as on a real night (the generator clears its alarms within hours). Its landing's alarm exports are
+    the month street's, less those alarms' 已消除 (cleared) lines."""
     root = tmp_path_factory.mktemp("live-alarm-street")
     shutil.copytree(month_street.landing, root / "landing")
     home = Home(root).ensure()

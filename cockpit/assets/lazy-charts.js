@@ -7,8 +7,8 @@
    box comes within 200 px of the viewport, then the real dcc.Graph with every prop it was given meanwhile.
    Other graphs (the wall's, whose boards rotate) are drawn as soon as their figure arrives.
 
-   Plotly is one of two bundles (tools/plotly-bundle): the charts, or the charts and the maps (MapLibre, more
-   than half of the whole). The page's head preloads the one it needs (cockpit/app.py, CockpitDash). The first
+   Plotly is one of the partial bundles tools/plotly-bundle builds: the charts, or the charts and the maps (SVG,
+   or MapLibre's over configured tiles). The page's head preloads the one it needs (cockpit/app.py, CockpitDash). The first
    graph to mount runs it, while the board's answer is still on its way; a graph is drawn once the Plotly
    loaded can draw every trace of its figure. A page reached without a reload may need a map that the first
    page's bundle lacks: the map bundle then loads over it, and every graph drawn after uses it. */
@@ -33,7 +33,7 @@
   }
   var Graph = null; // dcc.Graph, once the library has loaded
   var loading = null; // the bundle being loaded: a promise
-  var loaded = []; // the bundles run so far
+  var attempted = []; // the bundles run, or that failed to load, so far
 
   function traceTypes(figure) {
     return ((figure && figure.data) || []).map(function (trace) {
@@ -64,10 +64,11 @@
       document.head.appendChild(script);
     }).then(
       function () {
-        loaded.push(url);
+        attempted.push(url);
         loading = null;
       },
       function () {
+        attempted.push(url); // not again: a bundle that fails to load would be asked for forever
         loading = null;
       }
     );
@@ -82,8 +83,8 @@
     if (draws(types)) {
       return Promise.resolve();
     }
-    var next = !window.Plotly && pageBundle && loaded.indexOf(pageBundle) < 0 ? pageBundle : mapBundle;
-    if (!next || loaded.indexOf(next) >= 0) {
+    var next = !window.Plotly && pageBundle && attempted.indexOf(pageBundle) < 0 ? pageBundle : mapBundle;
+    if (!next || attempted.indexOf(next) >= 0) {
       return Promise.resolve(); // drawn with what there is
     }
     return run(next).then(function () { return plotlyFor(types); });

@@ -32,10 +32,10 @@ from pipelines.freshness import freshness_status
 
 # Counts that read as "nothing wrong" when zero: the wall puts the offline-device count beside them.
 ALARM_KPIS = ("live_alarms", "live_high_alarms", "alarms_raised")
-# A map style of the wall's own: a dark background, no tiles and no glyphs to fetch.
 # The alarm takeover's map: the neighbourhood of the alarm, about 2 km either side (degrees of lon, lat).
 ALARM_MAP_HALF = (0.02, 0.012)
 ALARM_MAP_BACKGROUND = "#0b1626"
+# A MapLibre style of the wall's own, for a board's map over tiles: a dark background, no glyphs to fetch.
 DARK_MAP_STYLE = {
     "version": 8,
     "sources": {},
