@@ -32,6 +32,7 @@ from cockpit.access.accounts import Permission
 from cockpit.access.principal import Unauthenticated, current_principal
 from cockpit.access.web import guard_layouts, may_open, requires, user_menu, watermark
 from cockpit.access.web import install as install_gate
+from cockpit.answers import ANSWERS_FOLDER, KeptAnswers, stamp_for
 from cockpit.components.audit_trail import register_audit_routes
 from cockpit.components.briefs import brief_modal, register_routes
 from cockpit.components.filters import LOCATION
@@ -494,9 +495,18 @@ class CockpitDash(dash.Dash):
         return super().interpolate_index(**kwargs).replace(PLOTLY_PRELOAD_SLOT, preload, 1)
 
 
-def create_app(settings: Settings | None = None) -> dash.Dash:
+def create_app(settings: Settings | None = None, *, keep_answers: bool = False) -> dash.Dash:
+    """The cockpit's Dash app on `settings` (default: read from the home and the environment).
+
+    `keep_answers` keeps the boards' answers on disk beside each release for every worker (cockpit/answers.py):
+    what a server does (cockpit.wsgi); off, each process keeps its own in memory.
+    """
     settings = settings or Settings.load()
-    use_warehouse(Warehouse(settings.paths, settings.stale_after_hours))
+    warehouse = Warehouse(settings.paths, settings.stale_after_hours)
+    if keep_answers:
+        folder = settings.paths.cache / ANSWERS_FOLDER
+        warehouse.answers = KeptAnswers(folder, stamp_for(settings), settings.paths.releases)
+    use_warehouse(warehouse)
     server = flask.Flask("cockpit")
     compressed = server.extensions["compressed_static"] = CompressedStatic()
     # Set before Dash installs Flask-Compress, which reads them then. Level 9 instead of Flask-Compress's 3:

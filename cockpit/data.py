@@ -32,6 +32,7 @@ import pyarrow as pa
 from cockpit import labels
 from cockpit.access.accounts import Scope, ScopeKind
 from cockpit.access.principal import current_principal
+from cockpit.answers import KeptAnswers
 from cockpit.metrics import Period, compute, data_from, get_metric
 from cockpit.metrics.catalog import BRIDGE_DIMENSIONS, TIME_DIMENSIONS, UNKNOWN_PLACE, RowScope
 from cockpit.metrics.records import RecordQuery, fact_columns, record_query
@@ -143,6 +144,8 @@ class RecordStream:
 class Warehouse:
     # The whole street: no rows are held back (a ScopedWarehouse has its reader's).
     row_scope: RowScope | None = None
+    # Callbacks' answers kept on disk for every worker (create_app(keep_answers=True)); None: in memory only.
+    answers: KeptAnswers | None = None
 
     def __init__(self, home: Home, stale_after_hours: int = 26):
         self.home = home
@@ -254,10 +257,7 @@ class Warehouse:
         info, cur = self.open()
         with cur:
             value = answer(cur)
-        with self._cache_lock:
-            self._cache[(info.run_id, *key)] = value
-            while len(self._cache) > CACHE_ENTRIES:
-                self._cache.popitem(last=False)
+        self._remember((info.run_id, *key), value)
         return value
 
     def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
@@ -266,6 +266,29 @@ class Warehouse:
         The caller must not change what it gets back.
         """
         return self._cached(("memo", *key), lambda _cursor: build())
+
+    def kept(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """A callback's answer, built once per release: `memo`, and with `answers` set, also kept on disk for
+        every worker and over restarts, built once among them (cockpit/answers.py), and then returned as
+        the plain JSON values its callback sends. The caller must not change what it gets back.
+        """
+        if self.answers is None:
+            return self.memo(key, build)
+        run_id = self.info.run_id
+        full_key = (run_id, "kept", *key)
+        with self._cache_lock:
+            if full_key in self._cache:
+                self._cache.move_to_end(full_key)
+                return self._cache[full_key]
+        value = self.answers.answer(run_id, key, build)
+        self._remember(full_key, value)
+        return value
+
+    def _remember(self, full_key: tuple, value: Any) -> None:
+        with self._cache_lock:
+            self._cache[full_key] = value
+            while len(self._cache) > CACHE_ENTRIES:
+                self._cache.popitem(last=False)
 
     def sources_complete_through(self) -> Mapping[str, date]:
         """Per source, the last landing day this release loaded from it (from its copy of the run ledger)."""
@@ -626,6 +649,9 @@ class ScopedWarehouse:
 
     def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
         return self.base.memo(("scope", str(self.scope), *key), build)
+
+    def kept(self, key: tuple, build: Callable[[], Any]) -> Any:
+        return self.base.kept(("scope", str(self.scope), *key), build)
 
     def complete_through(self, metric_id: str) -> date | None:
         return self.base.complete_through(metric_id)

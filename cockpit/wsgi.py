@@ -28,7 +28,7 @@ def warm(app: dash.Dash) -> None:
         client.get("/")
 
 
-app = create_app()
+app = create_app(keep_answers=True)
 server = app.server
 warm(app)
 keep_warm(app)

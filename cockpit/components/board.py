@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -25,7 +25,9 @@ import pandas as pd
 from dash import ALL, Input, Output, callback, dcc, html
 
 from cockpit import labels
-from cockpit.access.principal import current_principal
+from cockpit.access import accounts, state
+from cockpit.access.accounts import Permission
+from cockpit.access.principal import SYSTEM, Principal, acting_as, current_principal
 from cockpit.access.rules import personal_refusal
 from cockpit.components import charts
 from cockpit.components.filters import chips, filter_bar
@@ -41,13 +43,14 @@ from cockpit.components.warning import outlook_table, proactive_table, surge_tab
 from cockpit.data import NoRelease, current_warehouse
 from cockpit.i18n import current_language, current_theme, dimension_name, t
 from cockpit.metrics import Metric, Period, get_metric
-from cockpit.view import View
+from cockpit.view import DEFAULT_PRESET, PERIOD_CHOICES, View
+from warehouse.paths import Home
 
 log = logging.getLogger(__name__)
 
 STRIP_THREADS = 4
 BOARD_THREADS = 4  # a board's strips and charts computed side by side
-# The boards of this app's pages, by id, as their modules registered them (the pages warm_default_views warms).
+# The boards of this app's pages, by id, as their modules registered them (the pages warm_views warms).
 REGISTERED: dict[str, Board] = {}
 # How often a worker looks for a new release to warm (keep_warm: one small file read).
 WARM_EVERY_S = 60
@@ -542,34 +545,69 @@ def board_answer(board: Board, view: View, lang: str, theme: str) -> list:
         if chart.kind == "list"
     )
     key = ("board", board.id, json.dumps(view.to_dict(), sort_keys=True), lang, theme, personal)
-    return current_warehouse().memo(key, lambda: render_board(board, view, lang, theme))
+    return current_warehouse().kept(key, lambda: render_board(board, view, lang, theme))
 
 
-def warm_default_views(boards: Sequence[Board]) -> int:
-    """Each board's default view computed into the current release's cache; how many were computed.
+def warm_readers(home: Home) -> list[Principal]:
+    """Whom to warm the boards for: one principal per way of reading them among the enabled accounts.
 
-    What most readers open first after the nightly release is the street's default view in Chinese: run
-    outside a request (the whole street, Chinese, the light theme: see `current_principal`), before or
-    beside the first readers, it spares them the release's cold queries. A board that fails is logged and
+    A board's answer depends on the reader's scope and on whether they may see personal data (see
+    `board_answer`), so readers alike share one answer: one principal stands for each (scope, personal)
+    pair, the street-wide first. With no account yet (a fresh home), the whole street as the command line
+    reads it (SYSTEM).
+    """
+    readers: dict[tuple, Principal] = {}
+    for account in accounts.accounts(state.connect(home)):
+        if not account.disabled:
+            principal = Principal.for_account(account, account.grants)
+            readers.setdefault((str(principal.scope), principal.may(Permission.PERSONAL)), principal)
+    return sorted(readers.values(), key=lambda reader: not reader.street_wide) or [SYSTEM]
+
+
+def warm_views(boards: Sequence[Board], readers: Sequence[Principal] = (SYSTEM,)) -> int:
+    """The boards' answers readers open first, computed into the current release's cache; how many were computed.
+
+    In order: each reader's default view of every board; then, for the street-wide readers, every other
+    period of the period menu. Chinese and the light theme (`current_language`, `current_theme` outside a
+    request). Run beside or before the first readers, it spares them the release's cold queries; with kept
+    answers (cockpit/answers.py) one worker's warming serves every worker. A view that fails is logged and
     skipped: warming must never stop a worker.
     """
+    info = current_warehouse().info
+    plan = [(reader, {}) for reader in readers]
+    plan += [
+        (reader, {"period": preset})
+        for reader in readers
+        if reader.street_wide
+        for preset in PERIOD_CHOICES
+        if preset not in (DEFAULT_PRESET, "custom")
+    ]
     warmed = 0
-    for board in boards:
-        try:
-            view = View.from_query({}, current_warehouse().info.data_through)
-            board_answer(board, view, current_language(), current_theme())
-            warmed += 1
-        except Exception:  # a page's own errors surface when a reader opens it
-            log.exception("warming the %s board failed", board.id)
+    for reader, query in plan:
+        if current_warehouse().info.run_id != info.run_id:
+            break  # a new release: its own warming starts over (keep_warm)
+        view = View.from_query(query, info.data_through)
+        for board in boards:
+            try:
+                with acting_as(reader):
+                    board_answer(board, view, current_language(), current_theme())
+                warmed += 1
+            except Exception:  # a page's own errors surface when a reader opens it
+                log.exception("warming the %s board (%s, %s) failed", board.id, reader.name, view.preset)
     return warmed
 
 
-def keep_warm(app: dash.Dash, every: float = WARM_EVERY_S, stop: threading.Event | None = None) -> threading.Thread:
-    """A daemon thread that computes every board's default view for each release this worker serves.
+def keep_warm(
+    app: dash.Dash,
+    every: float = WARM_EVERY_S,
+    stop: threading.Event | None = None,
+    readers: Callable[[Home], Sequence[Principal]] = warm_readers,
+) -> threading.Thread:
+    """A daemon thread that warms the boards' first views (`warm_views`) for each release this worker serves.
 
-    The first readers after the nightly release (or a restart) open the default views; warmed at once in
-    the background, they do not wait for the release's cold queries (see `warm_default_views`). The thread
-    looks for a new release every `every` seconds, until `stop` is set.
+    The first readers after the nightly release (or a restart) open those views; warmed at once in the
+    background, they do not wait for the release's cold queries. The thread looks for a new release every
+    `every` seconds, until `stop` is set. `readers` says whom to warm for (the home's accounts by default).
     """
     stop = stop or threading.Event()
 
@@ -581,9 +619,9 @@ def keep_warm(app: dash.Dash, every: float = WARM_EVERY_S, stop: threading.Event
                     run_id = current_warehouse().info.run_id
                     if run_id != warmed:
                         started = time.perf_counter()
-                        count = warm_default_views(list(REGISTERED.values()))
+                        count = warm_views(list(REGISTERED.values()), readers(current_warehouse().home))
                         seconds = time.perf_counter() - started
-                        log.info("warmed %d boards of release %s in %.1f s", count, run_id, seconds)
+                        log.info("warmed %d board views of release %s in %.1f s", count, run_id, seconds)
                         warmed = run_id
             except Exception:  # no release yet, a damaged one: the pages say so; try again later
                 log.debug("nothing to warm yet", exc_info=True)

@@ -1,0 +1,169 @@
+"""Board answers kept beside each release: computed once by any worker, read by every worker, kept over restarts.
+
+A board's answer for a view (its KPI strips, lists and charts, rendered) depends only on the release, the
+view, the reader's scope and permissions, the language and theme, the settings and this code. The release
+never changes, so an answer computed once holds for the release's whole life. In memory (the warehouse's
+cache) it served one worker until it restarted; at scale 10 a board costs 1–3 s to compute, and each
+worker paid that for each view. Kept here, one computation serves every worker, and a worker that restarts
+reads what was kept instead of recomputing.
+
+- **Where:** `$COCKPIT_HOME/cache/answers/<run id>-<stamp>/`, a diskcache store (SQLite, safe for several
+  processes). The stamp digests this code's files and the settings: an upgrade, or a changed setting
+  (the map's tiles, the street's centre), starts a new store rather than serving what the old one drew.
+  A store whose release is gone is deleted when a store is opened.
+- **What:** the JSON the callback sends, as bytes: never a pickle, so a file in the home is read as data,
+  never run as code. A kept answer is read back as plain JSON (dicts and lists); Dash sends that as it is.
+- **Once:** a computation holds a lock file per answer (`flock`), so a second thread or worker asking for the
+  same answer waits for the first and reads it, instead of computing it too. A crashed worker's lock is
+  released by the system.
+- **Never in the way:** a store that cannot be read or written (a full disk, a damaged file) is logged and
+  the answer computed as if nothing were kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import threading
+from collections.abc import Callable, Hashable, Iterator
+from pathlib import Path
+from typing import Any
+
+import diskcache
+import orjson
+from plotly.io.json import to_json_plotly
+
+from warehouse.releases import RELEASE_SUFFIX
+
+log = logging.getLogger(__name__)
+
+ANSWERS_FOLDER = "answers"
+# Enough for every kept view of a week of releases at scale 10 (a board's answer is up to about 1 MB).
+STORE_BYTES = 2**30
+# What a store's folder name holds besides the run id (run ids contain dashes themselves).
+STAMP_LENGTH = 12
+# The code whose output a kept answer is: the app (pages, components, metric catalog) and the warehouse's.
+CODE_PACKAGES = ("cockpit", "warehouse")
+CODE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def encoded(value: Any) -> bytes:
+    """`value` as the JSON its callback would send (Dash components and Plotly figures included)."""
+    return to_json_plotly(value).encode()
+
+
+def code_stamp(root: Path = CODE_ROOT) -> str:
+    """A digest of the files of the packages under `root` (this code's, by default): name, size and modification
+    time, so it changes with any upgrade or edit."""
+    digest = hashlib.sha256()
+    for package in CODE_PACKAGES:
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix in {".py", ".yaml", ".sql", ".json", ".toml"} and path.is_file():
+                stat = path.stat()
+                digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def stamp_for(*parts: object) -> str:
+    """The store's stamp: this code and whatever else an answer depends on (the settings' repr)."""
+    return hashlib.sha256("\0".join([code_stamp(), *map(repr, parts)]).encode()).hexdigest()[:STAMP_LENGTH]
+
+
+def key_name(key: tuple[Hashable, ...]) -> str:
+    """A key's name in the store: the same in every process (Python's own hash is salted per process)."""
+    return hashlib.sha256(json.dumps(key, default=str, ensure_ascii=False).encode()).hexdigest()
+
+
+class KeptAnswers:
+    """The answers kept for each release under `root`, for code and settings stamped `stamp`."""
+
+    def __init__(self, root: Path, stamp: str, releases: Path):
+        self.root, self.stamp, self.releases = root, stamp, releases
+        self._stores: dict[str, diskcache.Cache] = {}
+        self._lock = threading.Lock()
+
+    def folder(self, run_id: str) -> Path:
+        return self.root / f"{run_id}-{self.stamp}"
+
+    def _store(self, run_id: str) -> diskcache.Cache:
+        store = self._stores.get(run_id)
+        if store is not None:
+            return store
+        with self._lock:
+            if run_id not in self._stores:
+                self.forget_gone_releases()
+                folder = self.folder(run_id)
+                (folder / "locks").mkdir(parents=True, exist_ok=True, mode=0o700)
+                self._stores[run_id] = diskcache.Cache(str(folder), size_limit=STORE_BYTES)
+            return self._stores[run_id]
+
+    def get(self, run_id: str, key: tuple[Hashable, ...]) -> Any | None:
+        """The answer kept for `key` on release `run_id`, or None when none is (or the store cannot be read)."""
+        try:
+            return self._read(self._store(run_id), key_name(key))
+        except (OSError, sqlite3.Error) as error:
+            log.warning("kept answers of %s unreadable (%s); computing instead", run_id, error)
+            return None
+
+    def answer(self, run_id: str, key: tuple[Hashable, ...], compute: Callable[[], Any]) -> Any:
+        """The answer for `key` on release `run_id`: read if kept, else computed once (here or by another
+        worker that holds its lock) and kept. Always plain JSON values, read back from the bytes kept."""
+        name = key_name(key)
+        try:
+            store = self._store(run_id)
+            kept = self._read(store, name)
+            if kept is not None:
+                return kept
+            with self._computing(run_id, name):
+                kept = self._read(store, name)  # computed by whoever held the lock before us
+                if kept is not None:
+                    return kept
+                blob = encoded(compute())
+                store.set(name, blob)
+                return orjson.loads(blob)
+        except (OSError, sqlite3.Error) as error:
+            log.warning("kept answers of %s unusable (%s); computing without them", run_id, error)
+            return orjson.loads(encoded(compute()))
+
+    @staticmethod
+    def _read(store: diskcache.Cache, name: str) -> Any | None:
+        blob = store.get(name)
+        if blob is None:
+            return None
+        try:
+            return orjson.loads(blob)
+        except (orjson.JSONDecodeError, TypeError):  # damaged, or not ours: computed again and replaced
+            log.warning("a kept answer was not JSON; computing it again")
+            return None
+
+    @contextlib.contextmanager
+    def _computing(self, run_id: str, name: str) -> Iterator[None]:
+        fd = os.open(self.folder(run_id) / "locks" / name, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def forget_gone_releases(self) -> list[Path]:
+        """Delete the stores of releases no longer kept (their files deleted); the folders deleted."""
+        if not self.root.is_dir():
+            return []
+        gone = []
+        for folder in self.root.iterdir():
+            run_id, dash, stamp = folder.name.rpartition("-")
+            if not (dash and len(stamp) == STAMP_LENGTH and folder.is_dir()):
+                continue  # not a store
+            if not (self.releases / f"{run_id}{RELEASE_SUFFIX}").exists():
+                store = self._stores.pop(run_id, None)
+                if store is not None:
+                    store.close()
+                shutil.rmtree(folder, ignore_errors=True)
+                gone.append(folder)
+        return gone
