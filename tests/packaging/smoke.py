@@ -202,6 +202,17 @@ def demo_account(home: Path) -> tuple[str, str]:
     raise SmokeError(f"no leader account in {path}")
 
 
+def check_kept_answers(home: Path) -> None:
+    """The server kept the boards it answered beside the release (cockpit/answers.py), owner-only."""
+    kept = [*(home / "cache" / "answers").rglob("*")]
+    if not any(path.name.startswith("cache.db") for path in kept):
+        raise SmokeError(f"the server kept no board answers under {home / 'cache' / 'answers'}")
+    shared = [str(path) for path in kept if path.stat().st_mode & 0o077]
+    if shared:
+        raise SmokeError(f"kept answers readable by others: {', '.join(shared[:3])}")
+    print(f"  kept answers: {len(kept)} files, owner-only")
+
+
 def check_in_browser(base_url: str, account: tuple[str, str]) -> None:
     """Sign in at /login; `/` styled by cockpit.css, `/wall` fitted by wall.js; no error, no outside request."""
     from playwright.sync_api import sync_playwright
@@ -289,6 +300,7 @@ def installed() -> None:
         wait_until_served(f"{base_url}/login", server)
         print(f"  cockpit serve: answering on {base_url}")
         check_in_browser(base_url, demo_account(Path(os.environ["COCKPIT_HOME"])))
+        check_kept_answers(Path(os.environ["COCKPIT_HOME"]))
     finally:
         if server.poll() is None:
             os.killpg(server.pid, 15)
