@@ -141,6 +141,14 @@ class RecordStream:
         self.cursor.close()
 
 
+class _Switched(Exception):
+    """A kept answer was built while the release switched under it: returned to its caller, never kept."""
+
+    def __init__(self, value: Any):
+        super().__init__("the release switched while an answer was built")
+        self.value = value
+
+
 class Warehouse:
     # The whole street: no rows are held back (a ScopedWarehouse has its reader's).
     row_scope: RowScope | None = None
@@ -280,7 +288,17 @@ class Warehouse:
             if full_key in self._cache:
                 self._cache.move_to_end(full_key)
                 return self._cache[full_key]
-        value = self.answers.answer(run_id, key, build)
+
+        def build_on_this_release() -> Any:
+            value = build()
+            if self.info.run_id != run_id:  # the release switched while it was built: not this release's answer
+                raise _Switched(value)
+            return value
+
+        try:
+            value = self.answers.answer(run_id, key, build_on_this_release)
+        except _Switched as switched:
+            return switched.value  # this request's answer, kept nowhere
         self._remember(full_key, value)
         return value
 

@@ -89,6 +89,29 @@ def test_a_kept_answer_is_the_fresh_render_and_a_restarted_worker_reads_it_witho
     assert renders == ["dispatch"] * 3
 
 
+def test_an_answer_built_while_the_release_switched_is_returned_but_not_kept(app, kept, monkeypatch):
+    warehouse = current_warehouse()
+    run_id = warehouse.info.run_id
+    real = type(warehouse).info
+    switched = False
+
+    def info(self):
+        return replace(real.fget(self), run_id="20991231T000000-next") if switched else real.fget(self)
+
+    monkeypatch.setattr(type(warehouse), "info", property(info))
+
+    def build():
+        nonlocal switched
+        switched = True  # CURRENT now names another release
+        return {"built": "during the switch"}
+
+    assert warehouse.kept(("probe",), build) == {"built": "during the switch"}
+    switched = False
+    assert kept.get(run_id, ("probe",)) is None
+    assert warehouse.kept(("probe",), lambda: {"built": "after"}) == {"built": "after"}
+    assert kept.get(run_id, ("probe",)) == {"built": "after"}
+
+
 WORKER = """
 import hashlib, json, sys
 import cockpit.components.board as board_module
