@@ -71,6 +71,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "last_month": ("上月", "Last month"),
     "custom": ("自定义", "Custom"),
     "all": ("全部", "All"),
+    "choose_community_first": ("全部（请先选择社区）", "All (choose a community first)"),
     "community": ("社区", "Community"),
     "micro_grid": ("微网格", "Micro grid"),
     "grid_worker": ("网格员", "Grid worker"),

@@ -45,7 +45,42 @@ def _options(frame: pd.DataFrame, lang: str) -> list[dict]:
 
 
 def dimension_options(key: str, lang: str, filters: dict) -> list[dict]:
-    """Options of one filter dropdown (grids only within the chosen community); the unknown place last."""
+    """Options of one filter dropdown (grids only within the chosen community); the unknown place last.
+
+    A grid or micro-grid list longer than PLACE_OPTIONS_MAX, with no community or grid chosen to narrow it, is
+    withheld (the dropdown asks for a community first; a place chosen already stays listed): see `withheld`.
+    """
+    if key in ("grid", "micro_grid") and withheld(key, filters):
+        chosen = filters.get(key)  # a place chosen already (a drill) is still listed, so the dropdown names it
+        return [option for option in _all_options(key, lang, {}) if option["value"] == chosen] if chosen else []
+    return _all_options(key, lang, filters)
+
+
+# A district's 3,000 grids or 14,000 micro grids in one dropdown: the browser indexes every option for its
+# search (0.9 s for 14,000, on each load of the page) and no one scrolls them. Past this many, the list
+# waits for a community (or, for micro grids, a grid) to be chosen. A street's own lists stay whole.
+PLACE_OPTIONS_MAX = 2_000
+
+
+def withheld(key: str, filters: dict) -> bool:
+    """Whether the `key` list (grid or micro_grid) waits for a coarser place to be chosen first."""
+    if filters.get("community") or (key == "micro_grid" and filters.get("grid")):
+        return False
+    return len(_places(key, filters)) > PLACE_OPTIONS_MAX
+
+
+def _places(key: str, filters: dict) -> pd.DataFrame:
+    frame = current_warehouse().dataset("grids")
+    levels = ("micro",) if key == "micro_grid" else ("comprehensive", "dedicated", "unknown")
+    frame = frame[frame["level"].isin(levels)]
+    if filters.get("community"):
+        frame = frame[frame["community_id"] == filters["community"]]
+    if key == "micro_grid" and filters.get("grid"):
+        frame = frame[frame["parent_id"] == filters["grid"]]
+    return frame
+
+
+def _all_options(key: str, lang: str, filters: dict) -> list[dict]:
     warehouse = current_warehouse()
     if key == "community":
         frame = warehouse.dataset("communities")
@@ -54,15 +89,9 @@ def dimension_options(key: str, lang: str, filters: dict) -> list[dict]:
             for row in frame.itertuples()
         ]
     if key in ("grid", "micro_grid"):
-        frame = warehouse.dataset("grids")
-        levels = ("micro",) if key == "micro_grid" else ("comprehensive", "dedicated", "unknown")
-        frame = frame[frame["level"].isin(levels)]
-        if filters.get("community"):
-            frame = frame[frame["community_id"] == filters["community"]]
-        if key == "micro_grid" and filters.get("grid"):
-            frame = frame[frame["parent_id"] == filters["grid"]]
         return [
-            {"label": group_label(key, row.unit_id, row.name, lang), "value": row.unit_id} for row in frame.itertuples()
+            {"label": group_label(key, row.unit_id, row.name, lang), "value": row.unit_id}
+            for row in _places(key, filters).itertuples()
         ]
     if key == "focus_group" and not warehouse.has_table(GROUPS_TABLE):
         return []  # a release built before focus groups: the filter is not applied either (data.py _applicable)
@@ -74,7 +103,7 @@ def dimension_options(key: str, lang: str, filters: dict) -> list[dict]:
 
 def option_label(key: str, value: str, lang: str) -> str:
     """The name of a filter value for a chip or an export header (the code when it has none)."""
-    for option in dimension_options(key, lang, {}):
+    for option in _all_options(key, lang, {}):  # a withheld list's places have their names too
         if option["value"] == value:
             return option["label"]
     return value_labels(key, lang).get(value, value)
@@ -119,7 +148,7 @@ def filter_bar(view: View, dimensions: tuple[str, ...], lang: str) -> html.Div:
                         id={"type": "filter", "key": key},
                         options=dimension_options(key, lang, dict(view.filters)),
                         value=view.filters.get(key),
-                        placeholder=t("all", lang),
+                        placeholder=t("choose_community_first" if _waits(key, view) else "all", lang),
                         className=f"filter-{key}",
                     ),
                 ],
@@ -127,6 +156,10 @@ def filter_bar(view: View, dimensions: tuple[str, ...], lang: str) -> html.Div:
             )
         )
     return html.Div(controls, className="filter-bar")
+
+
+def _waits(key: str, view: View) -> bool:
+    return key in ("grid", "micro_grid") and withheld(key, dict(view.filters))
 
 
 def chips(view: View, lang: str) -> html.Div:
