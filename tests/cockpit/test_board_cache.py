@@ -9,9 +9,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
-import cockpit.components.board as board_module
 from cockpit.access.principal import SYSTEM
 from cockpit.components.board import REGISTERED, keep_warm, warm_views
 from cockpit.data import current_warehouse
@@ -23,20 +20,6 @@ def period_choices(app) -> list[str]:
     """The periods a reader can pick from a page's own period menu (a custom range aside)."""
     (menu,) = find(render(app, "dispatch"), by_type("filter", key="period"))
     return [option["value"] for option in menu.options if option["value"] != "custom"]
-
-
-@pytest.fixture
-def renders(monkeypatch) -> list[str]:
-    """The ids of the boards rendered (not served from the cache) while the test runs."""
-    rendered: list[str] = []
-    real = board_module.render_board
-
-    def counting(board, view, lang, theme):
-        rendered.append(board.id)
-        return real(board, view, lang, theme)
-
-    monkeypatch.setattr(board_module, "render_board", counting)
-    return rendered
 
 
 def test_a_boards_answer_is_rendered_once_per_view_and_release(app, renders):

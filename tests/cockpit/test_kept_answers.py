@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-import cockpit.components.board as board_module
 from cockpit.access.accounts import Scope, find
 from cockpit.access.principal import SYSTEM, Principal
 from cockpit.access.state import open_state
@@ -33,20 +32,6 @@ from tests.fixtures.accounts import ensure_user
 from warehouse.paths import Home
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def renders(monkeypatch) -> list[str]:
-    """The ids of the boards rendered (not read from a cache or the store) while the test runs."""
-    rendered: list[str] = []
-    real = board_module.render_board
-
-    def counting(board, view, lang, theme):
-        rendered.append(board.id)
-        return real(board, view, lang, theme)
-
-    monkeypatch.setattr(board_module, "render_board", counting)
-    return rendered
 
 
 @pytest.fixture
