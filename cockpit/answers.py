@@ -103,10 +103,12 @@ class KeptAnswers:
                 self._stores[run_id] = diskcache.Cache(str(folder), size_limit=STORE_BYTES)
             return self._stores[run_id]
 
-    def get(self, run_id: str, key: tuple[Hashable, ...]) -> Any | None:
-        """The answer kept for `key` on release `run_id`, or None when none is (or the store cannot be read)."""
+    def get(self, run_id: str, key: tuple[Hashable, ...], *, decode: bool = True) -> Any | None:
+        """The answer kept for `key` on release `run_id`, or None when none is (or the store cannot be read);
+        with `decode` false, its bytes, unread."""
         try:
-            return self._read(self._store(run_id), key_name(key))
+            store = self._store(run_id)
+            return self._read(store, key_name(key)) if decode else store.get(key_name(key))
         except (OSError, sqlite3.Error) as error:
             log.warning("kept answers of %s unreadable (%s); computing instead", run_id, error)
             return None

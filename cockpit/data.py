@@ -302,6 +302,16 @@ class Warehouse:
         self._remember(full_key, value)
         return value
 
+    def keep_ahead(self, key: tuple, build: Callable[[], Any]) -> None:
+        """`kept(key, build)` ahead of its first reader (a server's warming): with `answers` set, only made sure
+        to be kept on disk (read from there when asked for, not held in this worker's memory till then)."""
+        if self.answers is None:
+            self.memo(key, build)
+            return
+        run_id = self.info.run_id
+        if self.answers.get(run_id, key, decode=False) is None:
+            self.kept(key, build)
+
     def _remember(self, full_key: tuple, value: Any) -> None:
         with self._cache_lock:
             self._cache[full_key] = value
@@ -670,6 +680,9 @@ class ScopedWarehouse:
 
     def kept(self, key: tuple, build: Callable[[], Any]) -> Any:
         return self.base.kept(("scope", str(self.scope), *key), build)
+
+    def keep_ahead(self, key: tuple, build: Callable[[], Any]) -> None:
+        self.base.keep_ahead(("scope", str(self.scope), *key), build)
 
     def complete_through(self, metric_id: str) -> date | None:
         return self.base.complete_through(metric_id)

@@ -545,13 +545,26 @@ def board_answer(board: Board, view: View, lang: str, theme: str) -> list:
     holds everything the answer depends on besides the release: the view, language, theme, the reader's
     scope (the scoped warehouse's memo) and whether their lists may show personal data.
     """
+    return current_warehouse().kept(
+        _answer_key(board, view, lang, theme), lambda: render_board(board, view, lang, theme)
+    )
+
+
+def _keep_ahead(board: Board, view: View) -> None:
+    """The board's answer for `view` made ready for its first reader (`Warehouse.keep_ahead`)."""
+    lang, theme = current_language(), current_theme()
+    current_warehouse().keep_ahead(
+        _answer_key(board, view, lang, theme), lambda: render_board(board, view, lang, theme)
+    )
+
+
+def _answer_key(board: Board, view: View, lang: str, theme: str) -> tuple:
     personal = tuple(
         personal_refusal(current_principal(), get_metric(chart.kpis[0])) is None
         for chart in board.charts
         if chart.kind == "list"
     )
-    key = ("board", board.id, json.dumps(view.to_dict(), sort_keys=True), lang, theme, personal)
-    return current_warehouse().kept(key, lambda: render_board(board, view, lang, theme))
+    return ("board", board.id, json.dumps(view.to_dict(), sort_keys=True), lang, theme, personal)
 
 
 def warm_readers(home: Home) -> list[Principal]:
@@ -571,13 +584,16 @@ def warm_readers(home: Home) -> list[Principal]:
 
 
 def warm_views(boards: Sequence[Board], readers: Sequence[Principal] = (SYSTEM,)) -> int:
-    """The boards' answers readers open first, computed into the current release's cache; how many were computed.
+    """The boards' answers readers open first, made ready for the current release; how many were.
+
+    Ready is kept on disk with kept answers (cockpit/answers.py; an answer kept already is not even read),
+    else held in this worker's memory.
 
     In order: each reader's default view of every board; then, for the street-wide readers, every other
     period of the period menu. Chinese and the light theme (`current_language`, `current_theme` outside a
     request). Run beside or before the first readers, it spares them the release's cold queries; with kept
-    answers (cockpit/answers.py) one worker's warming serves every worker. A view that fails is logged and
-    skipped: warming must never stop a worker.
+    answers one worker's warming serves every worker, and a restarted worker's costs next to nothing. A view
+    that fails is logged and skipped: warming must never stop a worker.
     """
     info = current_warehouse().info
     plan = [(reader, {}) for reader in readers]
@@ -596,7 +612,7 @@ def warm_views(boards: Sequence[Board], readers: Sequence[Principal] = (SYSTEM,)
         for board in boards:
             try:
                 with acting_as(reader):
-                    board_answer(board, view, current_language(), current_theme())
+                    _keep_ahead(board, view)
                 warmed += 1
             except Exception:  # a page's own errors surface when a reader opens it
                 log.exception("warming the %s board (%s, %s) failed", board.id, reader.name, view.preset)

@@ -245,8 +245,12 @@ def test_warming_keeps_each_readers_first_view_and_the_street_readers_periods(ap
     boards = list(REGISTERED.values())
 
     assert warm_views(boards, [SYSTEM, reader]) == len(BOARDS) * (1 + len(period_choices(app)))
-    warehouse._cache.clear()  # read back from the store, as a restarted worker would
+    assert len(renders) == len(BOARDS) * (1 + len(period_choices(app)))
+    # A restarted worker's warming finds every answer kept: it renders nothing and reads nothing into memory.
+    warehouse._cache.clear()
     renders.clear()
+    assert warm_views(boards, [SYSTEM, reader]) == len(BOARDS) * (1 + len(period_choices(app)))
+    assert renders == [] and not any("kept" in key for key in warehouse._cache)
     for period in period_choices(app):
         leader = DashClient(app, name="warm_leader", role="leader", grants=("personal",))
         run_page(leader, app, "overview", {"period": period})
