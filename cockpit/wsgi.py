@@ -1,8 +1,9 @@
 """The WSGI entry for production servers: `gunicorn cockpit.wsgi:server` (what `cockpit serve` runs).
 
 Importing it builds the app and warms it (see `warm`), so a worker is fully set up before it
-accepts its first connection; the boards' default views and the compressed scripts are prepared in
-the background.
+accepts its first connection; the boards' first views (`keep_warm`) and the compressed scripts are
+prepared in the background. The boards' answers are kept beside each release for every worker
+(cockpit/answers.py): what one worker computed, the other reads, and so does a worker after a restart.
 """
 
 import threading
