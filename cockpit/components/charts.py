@@ -122,6 +122,11 @@ def bar(
     patterns = [UNPLACED_PATTERN if away else "" for away in unplaced]
     values, value_settings = value_axis(list(data["value"]), metric.unit, lang)
     text = [format_value(v, metric.unit, lang) for v in data["value"]]
+    # A bar of 0 has no room for its text inside it: written beside it, so that a ranking whose bars shown are
+    # all 0 (the worst 20 of a district's 3,330 grids) still reads "0.0%" beside each name, on an axis from 0.
+    positions = ["outside" if value == 0 else "auto" for value in values]
+    if all(value is None or value >= 0 for value in values):
+        value_settings = {**value_settings, "rangemode": "tozero"}
     keys = [str(k) for k in data[dimension]]
     labels = [group_label(dimension, k, label, lang) for k, label in zip(data[dimension], data["label"], strict=True)]
     height = max(260, 28 * len(data) + 80) if horizontal else 340
@@ -135,7 +140,7 @@ def bar(
             text=text[::-1],
             customdata=keys[::-1],
             hovertemplate="%{y}: %{text}<extra></extra>",
-            textposition="auto",
+            textposition=positions[::-1],
         )
         figure.update_xaxes(**value_settings)
     else:
@@ -146,7 +151,7 @@ def bar(
             text=text,
             customdata=keys,
             hovertemplate="%{x}: %{text}<extra></extra>",
-            textposition="auto",
+            textposition=positions,
         )
         figure.update_yaxes(**value_settings)
     figure.update_layout(showlegend=False, clickmode="event")

@@ -474,6 +474,25 @@ def test_grid_tree_shows_micro_grids_inside_one_community(app):
     assert all(values[parent] >= total - 1e-6 for parent, total in sums.items() if parent)
 
 
+def test_a_ranking_of_zeros_writes_each_value_beside_its_bar_on_an_axis_from_zero():
+    """The worst 20 of a district's grids can all be 0 %: each bar has no width to write its value in."""
+    import pandas as pd
+
+    from cockpit.components.charts import bar
+
+    rate = default_catalog()["grid_self_resolution_rate"]
+    frame = pd.DataFrame(
+        {"grid": ["g1", "g2", "g3"], "label": ["A", "B", "C"], "value": [0.0, 0.0, 0.4], "status": ["red"] * 3}
+    )
+    figure = bar(frame, rate, "grid", title="t", top=3)
+    (trace,) = figure.data
+    shown = dict(zip(trace.customdata, zip(trace.text, trace.textposition, strict=True), strict=True))
+    assert shown == {"g1": ("0.0%", "outside"), "g2": ("0.0%", "outside"), "g3": ("40.0%", "auto")}
+    zeros = bar(frame.assign(value=0.0), rate, "grid", title="t", top=3)
+    assert zeros.layout.xaxis.rangemode == "tozero"  # 0 % to the right, not an axis from −1 % to 1 %
+    assert set(zeros.data[0].textposition) == {"outside"}
+
+
 def test_rankings_lead_with_what_needs_attention():
     import pandas as pd
 
