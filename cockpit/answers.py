@@ -10,7 +10,7 @@ reads what was kept instead of recomputing.
 - **Where:** `$COCKPIT_HOME/cache/answers/<run id>-<stamp>/`, a diskcache store (SQLite, safe for several
   processes). The stamp digests this code's files and the settings: an upgrade, or a changed setting
   (the map's tiles, the street's centre), starts a new store rather than serving what the old one drew.
-  A store whose release is gone is deleted when a store is opened.
+  When a store is opened, those whose release is gone, or of another stamp and idle for a day, are deleted.
 - **What:** the JSON the callback sends, as bytes: never a pickle, so a file in the home is read as data,
   never run as code. A kept answer is read back as plain JSON (dicts and lists); Dash sends that as it is.
 - **Once:** a computation holds a lock file per answer (`flock`), so a second thread or worker asking for the
@@ -31,6 +31,7 @@ import os
 import shutil
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ STAMP_LENGTH = 12
 # The code whose output a kept answer is: the app (pages, components, metric catalog) and the warehouse's.
 CODE_PACKAGES = ("cockpit", "warehouse")
 CODE_ROOT = Path(__file__).resolve().parent.parent
+# A store of other code or settings is deleted once nothing was written to it for this long (forget_unused).
+OTHER_STAMP_IDLE_S = 24 * 3600
 
 
 def encoded(value: Any) -> bytes:
@@ -97,7 +100,7 @@ class KeptAnswers:
             return store
         with self._lock:
             if run_id not in self._stores:
-                self.forget_gone_releases()
+                self.forget_unused()
                 folder = self.folder(run_id)
                 (folder / "locks").mkdir(parents=True, exist_ok=True, mode=0o700)
                 self._stores[run_id] = diskcache.Cache(str(folder), size_limit=STORE_BYTES)
@@ -153,19 +156,31 @@ class KeptAnswers:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def forget_gone_releases(self) -> list[Path]:
-        """Delete the stores of releases no longer kept (their files deleted); the folders deleted."""
+    def forget_unused(self, now: float | None = None) -> list[Path]:
+        """Delete the stores no worker will read again; the folders deleted.
+
+        A store goes with its release (deleted as kept releases rotate). A store of other code or settings (an
+        upgrade, a changed setting) goes once nothing has been written to it for OTHER_STAMP_IDLE_S: the
+        workers of a rolling restart are done with it by then, and one still reading it computes instead.
+        """
         if not self.root.is_dir():
             return []
+        now = time.time() if now is None else now
         gone = []
         for folder in self.root.iterdir():
             run_id, dash, stamp = folder.name.rpartition("-")
             if not (dash and len(stamp) == STAMP_LENGTH and folder.is_dir()):
                 continue  # not a store
-            if not (self.releases / f"{run_id}{RELEASE_SUFFIX}").exists():
-                store = self._stores.pop(run_id, None)
-                if store is not None:
+            released = (self.releases / f"{run_id}{RELEASE_SUFFIX}").exists()
+            idle = stamp != self.stamp and _last_written(folder) < now - OTHER_STAMP_IDLE_S
+            if not released or idle:
+                if stamp == self.stamp and (store := self._stores.pop(run_id, None)) is not None:
                     store.close()
                 shutil.rmtree(folder, ignore_errors=True)
                 gone.append(folder)
         return gone
+
+
+def _last_written(folder: Path) -> float:
+    """When anything in a store's folder was last written (its database, its large values, the folder)."""
+    return max((path.stat().st_mtime for path in [folder, *folder.iterdir()]), default=0.0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import os
 import subprocess
 import sys
 import threading
@@ -209,11 +210,30 @@ def test_a_store_is_its_releases_own_and_goes_with_it(tmp_path):
     other.mkdir()
 
     (releases / "20261101T010000-aaaa.duckdb").unlink()  # the release deleted (kept releases rotate)
-    gone = answers.forget_gone_releases()
+    gone = answers.forget_unused()
     assert [folder.name for folder in gone] == [f"20261101T010000-aaaa-{'e' * 12}"]
     left = sorted(path.name for path in (tmp_path / "answers").iterdir())
     assert left == [f"20261102T010000-bbbb-{'e' * 12}", "notes"]
     assert answers.get("20261102T010000-bbbb", ("k",)) == "20261102T010000-bbbb"
+
+
+def test_a_store_of_other_code_or_settings_goes_once_idle_for_a_day(tmp_path):
+    releases = tmp_path / "releases"
+    releases.mkdir()
+    (releases / "20261102T010000-bbbb.duckdb").touch()
+    root = tmp_path / "answers"
+    before, after = KeptAnswers(root, "o" * 12, releases), KeptAnswers(root, "n" * 12, releases)  # an upgrade
+    before.answer("20261102T010000-bbbb", ("k",), lambda: "old code")
+    after.answer("20261102T010000-bbbb", ("k",), lambda: "new code")
+    now = time.time()
+    assert after.forget_unused(now) == []  # the old workers of a rolling restart may still use theirs
+    old, new = root / f"20261102T010000-bbbb-{'o' * 12}", root / f"20261102T010000-bbbb-{'n' * 12}"
+    two_days_ago = now - 2 * 24 * 3600
+    for folder in (old, new):  # both left alone for two days
+        for path in [*folder.rglob("*"), folder]:
+            os.utime(path, (two_days_ago, two_days_ago))
+    assert after.forget_unused(now) == [old]  # its own store stays, however long unused
+    assert after.get("20261102T010000-bbbb", ("k",)) == "new code"
 
 
 def test_a_changed_setting_or_changed_code_is_another_store(tmp_path, monkeypatch):
