@@ -45,7 +45,8 @@ from warehouse.releases import RELEASE_SUFFIX
 log = logging.getLogger(__name__)
 
 ANSWERS_FOLDER = "answers"
-# Enough for every kept view of a week of releases at scale 10 (a board's answer is up to about 1 MB).
+# One release's store: far more than its warmed views need (36 views took 15 MB at scale 10); past it, diskcache
+# drops the answers stored first.
 STORE_BYTES = 2**30
 # What a store's folder name holds besides the run id (run ids contain dashes themselves).
 STAMP_LENGTH = 12
