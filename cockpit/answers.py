@@ -119,23 +119,32 @@ class KeptAnswers:
 
     def answer(self, run_id: str, key: tuple[Hashable, ...], compute: Callable[[], Any]) -> Any:
         """The answer for `key` on release `run_id`: read if kept, else computed once (here or by another
-        worker that holds its lock) and kept. Always plain JSON values, read back from the bytes kept."""
+        worker that holds its lock) and kept. Always plain JSON values, read back from the bytes kept.
+
+        `compute` runs at most once per call, and its own errors are the caller's: only the store's are
+        logged and worked around (the answer then computed, or not kept).
+        """
         name = key_name(key)
-        try:
-            store = self._store(run_id)
-            kept = self._read(store, name)
+        with contextlib.ExitStack() as held:
+            store = None
+            try:
+                store = self._store(run_id)
+                kept = self._read(store, name)
+                if kept is None:
+                    held.enter_context(self._computing(run_id, name))
+                    kept = self._read(store, name)  # computed by whoever held the lock before us
+            except (OSError, sqlite3.Error) as error:
+                log.warning("kept answers of %s unusable (%s); computing without them", run_id, error)
+                store, kept = None, None
             if kept is not None:
                 return kept
-            with self._computing(run_id, name):
-                kept = self._read(store, name)  # computed by whoever held the lock before us
-                if kept is not None:
-                    return kept
-                blob = encoded(compute())
-                store.set(name, blob)
-                return orjson.loads(blob)
-        except (OSError, sqlite3.Error) as error:
-            log.warning("kept answers of %s unusable (%s); computing without them", run_id, error)
-            return orjson.loads(encoded(compute()))
+            blob = encoded(compute())  # under the lock: a second asker waits for this
+            if store is not None:
+                try:
+                    store.set(name, blob)
+                except (OSError, sqlite3.Error) as error:
+                    log.warning("kept answers of %s unusable (%s); this answer not kept", run_id, error)
+            return orjson.loads(blob)
 
     @staticmethod
     def _read(store: diskcache.Cache, name: str) -> Any | None:
