@@ -51,7 +51,7 @@ def test_the_first_views_are_warmed_for_the_whole_street_and_answer_as_a_fresh_r
 
     # A community reader's default view is theirs, never the street's warmed one.
     community = current_warehouse().dataset("communities")["community_id"].iloc[0]
-    run_page(DashClient(app, name="probe_community", role="community", scope=f"community:{community}"), app, "grid")
+    run_page(DashClient(app, name="cache_community", role="community", scope=f"community:{community}"), app, "grid")
     assert renders == ["grid"]
 
 
