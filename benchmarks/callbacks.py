@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -202,6 +203,7 @@ def _measure(app, accounts: dict[str, dict], community: str) -> dict[str, list[t
                     timed(clients[reader], output, outputs, view_input, pages[reader])
         for reader in accounts:
             rows[reader].append((name, pages[reader]))
+    shutil.rmtree(kept.root, ignore_errors=True)
     return rows
 
 

@@ -141,6 +141,9 @@ class RecordStream:
         self.cursor.close()
 
 
+_MISSING = object()  # not in the cache (None is an answer)
+
+
 class _Switched(Exception):
     """A kept answer was built while the release switched under it: returned to its caller, never kept."""
 
@@ -258,10 +261,8 @@ class Warehouse:
         A hit costs one look at CURRENT; a cursor is opened only to compute a miss.
         """
         full_key = (self.info.run_id, *key)  # outside the lock: a release switch clears the cache under it
-        with self._cache_lock:
-            if full_key in self._cache:
-                self._cache.move_to_end(full_key)
-                return self._cache[full_key]
+        if (hit := self._recall(full_key)) is not _MISSING:
+            return hit
         info, cur = self.open()
         with cur:
             value = answer(cur)
@@ -284,10 +285,8 @@ class Warehouse:
             return self.memo(key, build)
         run_id = self.info.run_id
         full_key = (run_id, "kept", *key)
-        with self._cache_lock:
-            if full_key in self._cache:
-                self._cache.move_to_end(full_key)
-                return self._cache[full_key]
+        if (hit := self._recall(full_key)) is not _MISSING:
+            return hit
 
         def build_on_this_release() -> Any:
             value = build()
@@ -311,6 +310,14 @@ class Warehouse:
         run_id = self.info.run_id
         if self.answers.get(run_id, key, decode=False) is None:
             self.kept(key, build)
+
+    def _recall(self, full_key: tuple) -> Any:
+        """What the cache holds for `full_key` (now its most recently used), or _MISSING."""
+        with self._cache_lock:
+            if full_key not in self._cache:
+                return _MISSING
+            self._cache.move_to_end(full_key)
+            return self._cache[full_key]
 
     def _remember(self, full_key: tuple, value: Any) -> None:
         with self._cache_lock:

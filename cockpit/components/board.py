@@ -545,26 +545,18 @@ def board_answer(board: Board, view: View, lang: str, theme: str) -> list:
     holds everything the answer depends on besides the release: the view, language, theme, the reader's
     scope (the scoped warehouse's memo) and whether their lists may show personal data.
     """
-    return current_warehouse().kept(
-        _answer_key(board, view, lang, theme), lambda: render_board(board, view, lang, theme)
-    )
+    return current_warehouse().kept(*_answer(board, view, lang, theme))
 
 
-def _keep_ahead(board: Board, view: View) -> None:
-    """The board's answer for `view` made ready for its first reader (`Warehouse.keep_ahead`)."""
-    lang, theme = current_language(), current_theme()
-    current_warehouse().keep_ahead(
-        _answer_key(board, view, lang, theme), lambda: render_board(board, view, lang, theme)
-    )
-
-
-def _answer_key(board: Board, view: View, lang: str, theme: str) -> tuple:
+def _answer(board: Board, view: View, lang: str, theme: str) -> tuple[tuple, Callable[[], list]]:
+    """The key of the board's answer for `view`, and how to render it."""
     personal = tuple(
         personal_refusal(current_principal(), get_metric(chart.kpis[0])) is None
         for chart in board.charts
         if chart.kind == "list"
     )
-    return ("board", board.id, json.dumps(view.to_dict(), sort_keys=True), lang, theme, personal)
+    key = ("board", board.id, json.dumps(view.to_dict(), sort_keys=True), lang, theme, personal)
+    return key, lambda: render_board(board, view, lang, theme)
 
 
 def warm_readers(home: Home) -> list[Principal]:
@@ -612,7 +604,7 @@ def warm_views(boards: Sequence[Board], readers: Sequence[Principal] = (SYSTEM,)
         for board in boards:
             try:
                 with acting_as(reader):
-                    _keep_ahead(board, view)
+                    current_warehouse().keep_ahead(*_answer(board, view, current_language(), current_theme()))
                 warmed += 1
             except Exception:  # a page's own errors surface when a reader opens it
                 log.exception("warming the %s board (%s, %s) failed", board.id, reader.name, view.preset)

@@ -48,25 +48,28 @@ def dimension_options(key: str, lang: str, filters: dict) -> list[dict]:
     """Options of one filter dropdown (grids only within the chosen community); the unknown place last.
 
     A grid or micro-grid list longer than PLACE_OPTIONS_MAX, with no community or grid chosen to narrow it, is
-    withheld (the dropdown asks for a community first; a place chosen already stays listed): see `withheld`.
+    withheld (the dropdown asks for a community first; a place chosen already stays listed): see `_dropdown`.
     """
-    if key in ("grid", "micro_grid") and withheld(key, filters):
-        chosen = filters.get(key)  # a place chosen already (a drill) is still listed, so the dropdown names it
-        return [option for option in _all_options(key, lang, {}) if option["value"] == chosen] if chosen else []
-    return _all_options(key, lang, filters)
+    return _dropdown(key, lang, filters)[0]
 
 
 # A district's 3,000 grids or 14,000 micro grids in one dropdown: the browser indexes every option for its
 # search (0.9 s for 14,000, on each load of the page) and no one scrolls them. Past this many, the list
 # waits for a community (or, for micro grids, a grid) to be chosen. A street's own lists stay whole.
 PLACE_OPTIONS_MAX = 2_000
+GRID_KEYS = ("grid", "micro_grid")
 
 
-def withheld(key: str, filters: dict) -> bool:
-    """Whether the `key` list (grid or micro_grid) waits for a coarser place to be chosen first."""
-    if filters.get("community") or (key == "micro_grid" and filters.get("grid")):
-        return False
-    return len(_places(key, filters)) > PLACE_OPTIONS_MAX
+def _dropdown(key: str, lang: str, filters: dict) -> tuple[list[dict], bool]:
+    """A filter dropdown's options, and whether its list waits for a coarser place to be chosen first."""
+    if key not in GRID_KEYS:
+        return _all_options(key, lang), False
+    places = _places(key, filters)
+    narrowed = filters.get("community") or (key == "micro_grid" and filters.get("grid"))
+    withheld = not narrowed and len(places) > PLACE_OPTIONS_MAX
+    if withheld:  # a place chosen already (a drill) is still listed, so the dropdown names it
+        places = places[places["unit_id"] == filters.get(key)]
+    return _place_options(key, places, lang), withheld
 
 
 def _places(key: str, filters: dict) -> pd.DataFrame:
@@ -80,18 +83,20 @@ def _places(key: str, filters: dict) -> pd.DataFrame:
     return frame
 
 
-def _all_options(key: str, lang: str, filters: dict) -> list[dict]:
+def _place_options(key: str, places: pd.DataFrame, lang: str) -> list[dict]:
+    return [
+        {"label": group_label(key, row.unit_id, row.name, lang), "value": row.unit_id} for row in places.itertuples()
+    ]
+
+
+def _all_options(key: str, lang: str) -> list[dict]:
+    """Every option of a dropdown that is not a grid list (communities, code lists)."""
     warehouse = current_warehouse()
     if key == "community":
         frame = warehouse.dataset("communities")
         return [
             {"label": group_label(key, row.community_id, row.name, lang), "value": row.community_id}
             for row in frame.itertuples()
-        ]
-    if key in ("grid", "micro_grid"):
-        return [
-            {"label": group_label(key, row.unit_id, row.name, lang), "value": row.unit_id}
-            for row in _places(key, filters).itertuples()
         ]
     if key == "focus_group" and not warehouse.has_table(GROUPS_TABLE):
         return []  # a release built before focus groups: the filter is not applied either (data.py _applicable)
@@ -103,7 +108,12 @@ def _all_options(key: str, lang: str, filters: dict) -> list[dict]:
 
 def option_label(key: str, value: str, lang: str) -> str:
     """The name of a filter value for a chip or an export header (the code when it has none)."""
-    for option in _all_options(key, lang, {}):  # a withheld list's places have their names too
+    if key in GRID_KEYS:  # looked up in the whole register: a withheld list's places have their names too
+        places = _places(key, {})
+        options = _place_options(key, places[places["unit_id"] == value], lang)
+    else:
+        options = _all_options(key, lang)
+    for option in options:
         if option["value"] == value:
             return option["label"]
     return value_labels(key, lang).get(value, value)
@@ -140,15 +150,16 @@ def filter_bar(view: View, dimensions: tuple[str, ...], lang: str) -> html.Div:
         ),
     ]
     for key in ("community", "grid", *dimensions):
+        options, withheld = _dropdown(key, lang, dict(view.filters))
         controls.append(
             html.Div(
                 [
                     html.Label(dimension_name(key, lang), className="filter-label"),
                     dcc.Dropdown(
                         id={"type": "filter", "key": key},
-                        options=dimension_options(key, lang, dict(view.filters)),
+                        options=options,
                         value=view.filters.get(key),
-                        placeholder=t("choose_community_first" if _waits(key, view) else "all", lang),
+                        placeholder=t("choose_community_first" if withheld else "all", lang),
                         className=f"filter-{key}",
                     ),
                 ],
@@ -156,10 +167,6 @@ def filter_bar(view: View, dimensions: tuple[str, ...], lang: str) -> html.Div:
             )
         )
     return html.Div(controls, className="filter-bar")
-
-
-def _waits(key: str, view: View) -> bool:
-    return key in ("grid", "micro_grid") and withheld(key, dict(view.filters))
 
 
 def chips(view: View, lang: str) -> html.Div:
