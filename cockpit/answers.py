@@ -15,7 +15,8 @@ reads what was kept instead of recomputing.
   never run as code. A kept answer is read back as plain JSON (dicts and lists); Dash sends that as it is.
 - **Once:** a computation holds a lock file per answer (`flock`), so a second thread or worker asking for the
   same answer waits for the first and reads it, instead of computing it too. A crashed worker's lock is
-  released by the system.
+  released by the system. A server's warming does not wait (`keep`): it passes over an answer being computed
+  and comes back to it, so the workers warming at once share their list.
 - **Never in the way:** a store that cannot be read or written (a full disk, a damaged file) is logged and
   the answer computed as if nothing were kept.
 """
@@ -55,6 +56,8 @@ CODE_PACKAGES = ("cockpit", "warehouse")
 CODE_ROOT = Path(__file__).resolve().parent.parent
 # A store of other code or settings is deleted once nothing was written to it for this long (forget_unused).
 OTHER_STAMP_IDLE_S = 24 * 3600
+# What `_answer` gives back, without waiting, for an answer another thread or worker is computing.
+_BUSY = object()
 
 
 def encoded(value: Any) -> bytes:
@@ -124,6 +127,21 @@ class KeptAnswers:
         `compute` runs at most once per call, and its own errors are the caller's: only the store's are
         logged and worked around (the answer then computed, or not kept).
         """
+        return self._answer(run_id, key, compute, wait=True)
+
+    def keep(self, run_id: str, key: tuple[Hashable, ...], compute: Callable[[], Any]) -> bool:
+        """Make sure the answer for `key` is kept, without reading it or waiting for it (a server's warming):
+        True once it is (kept already, or computed now); False, at once, while another thread or worker is
+        computing it. Warming moves on to the next answer instead of waiting, so two workers warming the same
+        list share it between them rather than one waiting on the other's every answer."""
+        try:
+            if self._store(run_id).get(key_name(key)) is not None:
+                return True
+        except (OSError, sqlite3.Error):
+            pass  # answer() logs it, and computes around it
+        return self._answer(run_id, key, compute, wait=False) is not _BUSY
+
+    def _answer(self, run_id: str, key: tuple[Hashable, ...], compute: Callable[[], Any], *, wait: bool) -> Any:
         name = key_name(key)
         with contextlib.ExitStack() as held:
             store = None
@@ -131,7 +149,8 @@ class KeptAnswers:
                 store = self._store(run_id)
                 kept = self._read(store, name)
                 if kept is None:
-                    held.enter_context(self._computing(run_id, name))
+                    if not held.enter_context(self._computing(run_id, name, wait=wait)):
+                        return _BUSY
                     kept = self._read(store, name)  # computed by whoever held the lock before us
             except (OSError, sqlite3.Error) as error:
                 log.warning("kept answers of %s unusable (%s); computing without them", run_id, error)
@@ -158,11 +177,16 @@ class KeptAnswers:
             return None
 
     @contextlib.contextmanager
-    def _computing(self, run_id: str, name: str) -> Iterator[None]:
+    def _computing(self, run_id: str, name: str, *, wait: bool = True) -> Iterator[bool]:
+        """Hold the answer's lock; without `wait`, only if no one else holds it (yields whether it is held)."""
         fd = os.open(self.folder(run_id) / "locks" / name, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
         finally:
             os.close(fd)  # closing releases the lock
 

@@ -287,6 +287,33 @@ class Warehouse:
         full_key = (run_id, "kept", *key)
         if (hit := self._recall(full_key)) is not _MISSING:
             return hit
+        try:
+            value = self.answers.answer(run_id, key, self._on_release(run_id, build))
+        except _Switched as switched:
+            return switched.value  # this request's answer, kept nowhere
+        self._remember(full_key, value)
+        return value
+
+    def keep_ahead(self, key: tuple, build: Callable[[], Any], *, wait: bool = True) -> bool:
+        """`kept(key, build)` ahead of its first reader (a server's warming); whether it is ready now. With
+        `answers` set, it is only made sure to be kept on disk (read from there when asked for, not held in this
+        worker's memory till then), and without `wait` an answer another worker is computing is left to it:
+        False, at once."""
+        if self.answers is None:
+            self.memo(key, build)
+            return True
+        run_id = self.info.run_id
+        if wait:
+            if self.answers.get(run_id, key, decode=False) is None:
+                self.kept(key, build)
+            return True
+        try:
+            return self.answers.keep(run_id, key, self._on_release(run_id, build))
+        except _Switched:
+            return True  # built for a release no longer current: nothing to keep, nothing to wait for
+
+    def _on_release(self, run_id: str, build: Callable[[], Any]) -> Callable[[], Any]:
+        """`build`, refusing to be kept when the release switched from `run_id` while it ran (_Switched)."""
 
         def build_on_this_release() -> Any:
             value = build()
@@ -294,22 +321,7 @@ class Warehouse:
                 raise _Switched(value)
             return value
 
-        try:
-            value = self.answers.answer(run_id, key, build_on_this_release)
-        except _Switched as switched:
-            return switched.value  # this request's answer, kept nowhere
-        self._remember(full_key, value)
-        return value
-
-    def keep_ahead(self, key: tuple, build: Callable[[], Any]) -> None:
-        """`kept(key, build)` ahead of its first reader (a server's warming): with `answers` set, only made sure
-        to be kept on disk (read from there when asked for, not held in this worker's memory till then)."""
-        if self.answers is None:
-            self.memo(key, build)
-            return
-        run_id = self.info.run_id
-        if self.answers.get(run_id, key, decode=False) is None:
-            self.kept(key, build)
+        return build_on_this_release
 
     def _recall(self, full_key: tuple) -> Any:
         """What the cache holds for `full_key` (now its most recently used), or _MISSING."""
@@ -688,8 +700,8 @@ class ScopedWarehouse:
     def kept(self, key: tuple, build: Callable[[], Any]) -> Any:
         return self.base.kept(("scope", str(self.scope), *key), build)
 
-    def keep_ahead(self, key: tuple, build: Callable[[], Any]) -> None:
-        self.base.keep_ahead(("scope", str(self.scope), *key), build)
+    def keep_ahead(self, key: tuple, build: Callable[[], Any], *, wait: bool = True) -> bool:
+        return self.base.keep_ahead(("scope", str(self.scope), *key), build, wait=wait)
 
     def complete_through(self, metric_id: str) -> date | None:
         return self.base.complete_through(metric_id)

@@ -579,7 +579,9 @@ def warm_views(boards: Sequence[Board], readers: Sequence[Principal] = (SYSTEM,)
     """The boards' answers readers open first, made ready for the current release; how many were.
 
     Ready is kept on disk with kept answers (cockpit/answers.py; an answer kept already is not even read),
-    else held in this worker's memory.
+    else held in this worker's memory. An answer another worker is computing is passed over, and only waited
+    for at the end: the server's workers, warming the same list at once, share it instead of each waiting on
+    the first's every answer.
 
     In order: each reader's default view of every board; then, for the street-wide readers, every other
     period of the period menu. Chinese and the light theme (`current_language`, `current_theme` outside a
@@ -597,17 +599,25 @@ def warm_views(boards: Sequence[Board], readers: Sequence[Principal] = (SYSTEM,)
         if preset not in (DEFAULT_PRESET, "custom")
     ]
     warmed = 0
-    for reader, query in plan:
-        if current_warehouse().info.run_id != info.run_id:
-            break  # a new release: its own warming starts over (keep_warm)
-        view = View.from_query(query, info.data_through)
-        for board in boards:
+    later = []  # what another worker was computing when its turn came: waited for in the second round
+    steps = [(reader, View.from_query(query, info.data_through), board) for reader, query in plan for board in boards]
+    for wait in (False, True):
+        for reader, view, board in steps:
+            if current_warehouse().info.run_id != info.run_id:
+                return warmed  # a new release: its own warming starts over (keep_warm)
             try:
                 with acting_as(reader):
-                    current_warehouse().keep_ahead(*_answer(board, view, current_language(), current_theme()))
-                warmed += 1
+                    ready = current_warehouse().keep_ahead(
+                        *_answer(board, view, current_language(), current_theme()), wait=wait
+                    )
             except Exception:  # a page's own errors surface when a reader opens it
                 log.exception("warming the %s board (%s, %s) failed", board.id, reader.name, view.preset)
+                continue
+            if ready:
+                warmed += 1
+            else:
+                later.append((reader, view, board))
+        steps, later = later, []
     return warmed
 
 

@@ -167,6 +167,78 @@ def test_an_answer_is_computed_once_among_threads_and_processes(tmp_path):
     assert results == [{"answer": [1, 2, 3], "text": "<script>告警</script>"}] * 5
 
 
+def test_keeping_ahead_passes_over_an_answer_another_is_computing(tmp_path):
+    releases = tmp_path / "releases"
+    releases.mkdir()
+    (releases / "run-1.duckdb").touch()
+    answers = KeptAnswers(tmp_path / "answers", "k" * 12, releases)
+    computing, finish = threading.Event(), threading.Event()
+
+    def slow():
+        computing.set()
+        assert finish.wait(30)
+        return {"by": "the first"}
+
+    first = threading.Thread(target=lambda: answers.answer("run-1", ("board", "a"), slow))
+    first.start()
+    assert computing.wait(30)
+    calls = []
+    started = time.perf_counter()
+    # Being computed elsewhere: not computed again, not waited for.
+    assert answers.keep("run-1", ("board", "a"), lambda: calls.append("a") or {"by": "warming"}) is False
+    assert time.perf_counter() - started < 5 and calls == []
+    # Nobody at it: computed here, and kept.
+    assert answers.keep("run-1", ("board", "b"), lambda: calls.append("b") or {"by": "warming"}) is True
+    assert calls == ["b"] and answers.get("run-1", ("board", "b")) == {"by": "warming"}
+    finish.set()
+    first.join()
+    # Kept by the first: ready, and not computed here.
+    assert answers.keep("run-1", ("board", "a"), lambda: calls.append("a") or {"by": "warming"}) is True
+    assert calls == ["b"] and answers.get("run-1", ("board", "a")) == {"by": "the first"}
+
+
+def test_two_workers_warming_at_once_share_the_views(app, kept, monkeypatch):
+    """The server's workers warm the same list at the same moment. Each passes over what the other is
+    computing, so both compute at once, each view once; each ends with every view ready."""
+    import cockpit.components.board as board_module
+
+    real = board_module.render_board
+    rendered, running, most = [], [0], [0]
+    guard = threading.Lock()
+
+    def slow_render(board, view, lang, theme):
+        with guard:
+            rendered.append((board.id, view.preset))
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.3)  # long enough for the other worker to reach the next view meanwhile
+            return real(board, view, lang, theme)
+        finally:
+            with guard:
+                running[0] -= 1
+
+    monkeypatch.setattr(board_module, "render_board", slow_render)
+    boards = [REGISTERED["party"], REGISTERED["approvals"]]
+    views = len(boards) * len(period_choices(app))  # the street's every period (the default among them)
+    counts: list[int] = []
+    start = threading.Barrier(2)
+
+    def worker():
+        with app.server.app_context():
+            start.wait(30)
+            counts.append(warm_views(boards, [SYSTEM]))
+
+    workers = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(120)
+    assert counts == [views, views]  # each worker ends with every view ready, its own or the other's
+    assert len(rendered) == views and len(set(rendered)) == views  # each view computed once in all
+    assert most[0] == 2  # and the two computed side by side, neither waiting on the other's answer
+
+
 def test_a_damaged_store_or_answer_is_computed_around(tmp_path, caplog):
     releases = tmp_path / "releases"
     releases.mkdir()
