@@ -33,7 +33,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,13 @@ CODE_ROOT = Path(__file__).resolve().parent.parent
 OTHER_STAMP_IDLE_S = 24 * 3600
 # What `_answer` gives back, without waiting, for an answer another thread or worker is computing.
 _BUSY = object()
+# The views readers asked for (AskedViews): kept a week, at most ASKED_MAX of them warmed for a release, each
+# noted by a worker at most once an hour; a view's description longer than ASKED_CHARS is not noted at all.
+ASKED_FOLDER = "asked"
+ASKED_FOR_S = 7 * 24 * 3600
+ASKED_MAX = 200
+ASKED_NOTE_EVERY_S = 3600
+ASKED_CHARS = 2000
 
 
 def encoded(value: Any) -> bytes:
@@ -92,6 +99,7 @@ class KeptAnswers:
 
     def __init__(self, root: Path, stamp: str, releases: Path):
         self.root, self.stamp, self.releases = root, stamp, releases
+        self.asked = AskedViews(root / ASKED_FOLDER)  # what readers asked for, whatever the release or stamp
         self._stores: dict[str, diskcache.Cache] = {}
         self._lock = threading.Lock()
 
@@ -218,3 +226,62 @@ class KeptAnswers:
 def _last_written(folder: Path) -> float:
     """When anything in a store's folder was last written (its database, its large values, the folder)."""
     return max((path.stat().st_mtime for path in [folder, *folder.iterdir()]), default=0.0)
+
+
+class AskedViews:
+    """The board views readers asked for lately, noted by every worker: what the next release's warming
+    computes first (`warm_views`), since readers open tomorrow what they opened today (a leader's period, an
+    analyst's filter, the wall's dark theme, a community secretary's board).
+
+    Each is a description a warming can ask again (the board, the view's URL query, language, theme and the
+    reader's way of reading: scope, and whether they may see personal data), kept under `root` for
+    ASKED_FOR_S after it was last asked for. It holds no answer and no name, and outlives releases and
+    upgrades: it says what was read, not what it showed.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._store: diskcache.Cache | None = None
+        self._noted: dict[str, float] = {}  # description → when this worker last noted it
+        self._lock = threading.Lock()
+
+    def _open(self) -> diskcache.Cache:
+        with self._lock:
+            if self._store is None:
+                self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self._store = diskcache.Cache(str(self.root), size_limit=2**24)
+            return self._store
+
+    def note(self, asked: Mapping[str, Any], now: float | None = None) -> None:
+        """Note that a reader asked for the view `asked` describes (JSON values); never raises."""
+        text = json.dumps(asked, sort_keys=True, ensure_ascii=False)
+        now = time.time() if now is None else now
+        if len(text) > ASKED_CHARS or now - self._noted.get(text, -ASKED_NOTE_EVERY_S) < ASKED_NOTE_EVERY_S:
+            return
+        self._noted[text] = now
+        try:
+            self._open().set(text, now, expire=ASKED_FOR_S)
+        except (OSError, sqlite3.Error) as error:
+            log.warning("the views asked for cannot be noted (%s)", error)
+
+    def recent(self, limit: int = ASKED_MAX, now: float | None = None) -> list[dict[str, Any]]:
+        """The views asked for within ASKED_FOR_S, the most recently asked first, at most `limit`."""
+        since = (time.time() if now is None else now) - ASKED_FOR_S
+        try:
+            store = self._open()
+            asked = [(store.get(text), text) for text in store.iterkeys()]
+        except (OSError, sqlite3.Error) as error:
+            log.warning("the views asked for cannot be read (%s)", error)
+            return []
+        found = []
+        recent = (pair for pair in asked if isinstance(pair[0], int | float) and pair[0] >= since)
+        for _when, text in sorted(recent, reverse=True):
+            try:
+                asked = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(asked, dict):
+                found.append(asked)
+            if len(found) == limit:
+                break
+        return found

@@ -685,6 +685,10 @@ class ScopedWarehouse:
     def row_scope(self) -> RowScope | None:
         return self.base.row_scope_of(self.scope)
 
+    @property
+    def answers(self) -> KeptAnswers | None:
+        return self.base.answers
+
     def open(self) -> tuple[ReleaseInfo, duckdb.DuckDBPyConnection]:
         return self.base.open()
 

@@ -41,7 +41,7 @@ from cockpit.components.theme import graph_config
 from cockpit.components.topics import topic_table
 from cockpit.components.warning import outlook_table, proactive_table, surge_table, warning_names
 from cockpit.data import NoRelease, current_warehouse
-from cockpit.i18n import current_language, current_theme, dimension_name, t
+from cockpit.i18n import LANGUAGES, THEMES, current_language, current_theme, dimension_name, t
 from cockpit.metrics import Metric, Period, get_metric
 from cockpit.view import DEFAULT_PRESET, PERIOD_CHOICES, View
 from warehouse.paths import Home
@@ -545,7 +545,28 @@ def board_answer(board: Board, view: View, lang: str, theme: str) -> list:
     holds everything the answer depends on besides the release: the view, language, theme, the reader's
     scope (the scoped warehouse's memo) and whether their lists may show personal data.
     """
-    return current_warehouse().kept(*_answer(board, view, lang, theme))
+    warehouse = current_warehouse()
+    if warehouse.answers is not None:  # a server's: what its readers open is warmed first for the next release
+        warehouse.answers.asked.note(_asked(board, view, lang, theme, current_principal()))
+    return warehouse.kept(*_answer(board, view, lang, theme))
+
+
+def _asked(board: Board, view: View, lang: str, theme: str, reader: Principal) -> dict:
+    """How a warming asks for this board's view again (AskedViews): no answer, no name; the view as its URL
+    query, so that a relative period (this week) is this week of the release it is asked on."""
+    return {
+        "board": board.id,
+        "query": view.query_params(),
+        "lang": lang,
+        "theme": theme,
+        "way": _way(reader),
+    }
+
+
+def _way(reader: Principal) -> list:
+    """A reader's way of reading the boards: their scope, and whether they may see personal data (a board's
+    answer depends on both, and on nothing else about them)."""
+    return [str(reader.scope), reader.may(Permission.PERSONAL)]
 
 
 def _answer(board: Board, view: View, lang: str, theme: str) -> tuple[tuple, Callable[[], list]]:
@@ -571,7 +592,7 @@ def warm_readers(home: Home) -> list[Principal]:
     for account in accounts.accounts(state.connect(home)):
         if not account.disabled:
             principal = Principal.for_account(account, account.grants)
-            readers.setdefault((str(principal.scope), principal.may(Permission.PERSONAL)), principal)
+            readers.setdefault(tuple(_way(principal)), principal)
     return sorted(readers.values(), key=lambda reader: not reader.street_wide) or [SYSTEM]
 
 
@@ -583,40 +604,65 @@ def warm_views(boards: Sequence[Board], readers: Sequence[Principal] = (SYSTEM,)
     for at the end: the server's workers, warming the same list at once, share it instead of each waiting on
     the first's every answer.
 
-    In order: each reader's default view of every board; then, for the street-wide readers, every other
-    period of the period menu. Chinese and the light theme (`current_language`, `current_theme` outside a
-    request). Run beside or before the first readers, it spares them the release's cold queries; with kept
-    answers one worker's warming serves every worker, and a restarted worker's costs next to nothing. A view
-    that fails is logged and skipped: warming must never stop a worker.
+    In order: each reader's default view of every board, in Chinese and the light theme (`current_language`,
+    `current_theme` outside a request); then the views readers asked for in the last week (with kept answers:
+    AskedViews), the most recent first, each for a reader who reads that way today (an account's scope gone,
+    its views are not warmed); then, for the street-wide readers, every other period of the period menu. Run
+    beside or before the first readers, it spares them the release's cold queries; with kept answers one
+    worker's warming serves every worker, and a restarted worker's costs next to nothing. A view that fails is
+    logged and skipped: warming must never stop a worker.
     """
-    info = current_warehouse().info
-    plan = [(reader, {}) for reader in readers]
+    warehouse = current_warehouse()
+    info = warehouse.info
+    lang, theme = current_language(), current_theme()
+    by_id = {board.id: board for board in boards}
+    by_way = {tuple(_way(reader)): reader for reader in readers}
+    plan = [(reader, {}, lang, theme, boards) for reader in readers]
+    for asked in warehouse.answers.asked.recent() if warehouse.answers is not None else []:
+        reader = by_way.get(tuple(asked.get("way") or ()))  # read as data: anything else is passed over
+        if (
+            reader is not None
+            and asked.get("board") in by_id
+            and isinstance(asked.get("query"), dict)
+            and asked.get("lang") in LANGUAGES
+            and asked.get("theme") in THEMES
+        ):
+            plan.append((reader, asked["query"], asked["lang"], asked["theme"], [by_id[asked["board"]]]))
     plan += [
-        (reader, {"period": preset})
+        (reader, {"period": preset}, lang, theme, boards)
         for reader in readers
         if reader.street_wide
         for preset in PERIOD_CHOICES
         if preset not in (DEFAULT_PRESET, "custom")
     ]
+    steps, seen = [], set()
+    for reader, query, view_lang, view_theme, its_boards in plan:
+        try:
+            view = View.from_query(query, info.data_through)
+        except Exception:  # a view asked for on another release that this one cannot describe
+            log.warning("a view asked for was not warmed: %.200r", query, exc_info=True)
+            continue
+        for board in its_boards:
+            step = (tuple(_way(reader)), board.id, json.dumps(view.to_dict(), sort_keys=True), view_lang, view_theme)
+            if step not in seen:
+                seen.add(step)
+                steps.append((reader, view, board, view_lang, view_theme))
     warmed = 0
     later = []  # what another worker was computing when its turn came: waited for in the second round
-    steps = [(reader, View.from_query(query, info.data_through), board) for reader, query in plan for board in boards]
     for wait in (False, True):
-        for reader, view, board in steps:
+        for reader, view, board, view_lang, view_theme in steps:
             if current_warehouse().info.run_id != info.run_id:
                 return warmed  # a new release: its own warming starts over (keep_warm)
             try:
                 with acting_as(reader):
-                    ready = current_warehouse().keep_ahead(
-                        *_answer(board, view, current_language(), current_theme()), wait=wait
-                    )
+                    ready = current_warehouse().keep_ahead(*_answer(board, view, view_lang, view_theme), wait=wait)
             except Exception:  # a page's own errors surface when a reader opens it
                 log.exception("warming the %s board (%s, %s) failed", board.id, reader.name, view.preset)
                 continue
             if ready:
                 warmed += 1
             else:
-                later.append((reader, view, board))
+                later.append((reader, view, board, view_lang, view_theme))
         steps, later = later, []
     return warmed
 
