@@ -125,6 +125,7 @@ class Model:
     materialized: str  # "table" | "view"
     patch_key: tuple[str, ...] | None  # `-- patch: <key>`: its rows of one key depend only on inputs of that key
     patch_from: str | None  # `-- patch: from <date column>`: its rows of a day depend only on inputs of that day
+    patch_per: str | None  # `-- patch: from <date column>, per <column>`: and of that column's value (a device)
     patch_moves: str | None  # `-- moves: <condition>`: its rows that change as as_of moves or the calendar grows
     depends_on: frozenset[str]  # the other models it reads, which run before it
     mentions: frozenset[str]  # every name in its SQL: the inputs and models it reads among them
@@ -199,6 +200,7 @@ def _parse_model(name: str, sql: str, all_names: set[str]) -> Model:
         materialized=materialized,
         patch_key=incremental.patch_key(sql),
         patch_from=incremental.patch_from(sql),
+        patch_per=incremental.patch_per(sql),
         patch_moves=incremental.patch_moves(sql),
         depends_on=frozenset((mentioned & all_names) - {name}),
         mentions=frozenset(mentioned),
@@ -605,6 +607,8 @@ class _Patcher:
         self.days = days  # (the base's data_through, this build's)
         self.calendar_grown = calendar_grown  # dim_calendar only gained days at its ends (_create_calendar)
         self.since: dict[str, date | None] = {}  # a patched table of DAY_COLUMNS → the first day it changed
+        # a patched table → (a column, a table of each of its values' first changed day: that column, since)
+        self.since_per: dict[str, tuple[str, str]] = {}
         self.keys: dict[str, incremental.Keys] = {}  # model or lake input → the values of its key that changed
         self.scopes: dict[str, tuple[tuple[str, ...], str]] = {}  # patched table → BuildResult.scopes
         self.patched_by_key: set[str] = set()  # models whose replaced rows incremental.rekey can read
@@ -618,6 +622,7 @@ class _Patcher:
                 return False
             since = incremental.patch_sensor_hourly(self.con, model.sql, self.lake, files)
             self.since[model.name] = since.date() if since is not None else None
+            self.since_per[model.name] = ("device_id", incremental.SENSOR_CHANGED)
             self.scopes[model.name] = (("hour",), "false" if since is None else f"hour >= TIMESTAMP '{since}'")
             return True
         if model.name == incremental.TICKET_MODEL:
@@ -682,24 +687,33 @@ class _Patcher:
 
     def _from_day(self, model: Model, touched: set[str]) -> bool:
         """Patch a model's rows from the first day its changed inputs changed (module docstring of incremental):
-        every changed input must have been patched from a known day, or be meta_release whose day moved."""
-        starts = []
+        every changed input must have been patched from a known day, or be meta_release whose day moved. A model
+        patched per a column (`-- patch: from <day>, per <column>`) takes an input's first day of each value of
+        that column where the input's patch knows them (the sensor slots, per device)."""
+        starts, per = [], []
         for name in touched:
             if name == "meta_release" and self.days is not None:
                 starts.append(min(self.days) + timedelta(days=1))
             elif name in self.since:
-                starts.append(self.since[name])
+                column, days = self.since_per.get(name, (None, None))
+                if model.patch_per is not None and column == model.patch_per and self.since[name] is not None:
+                    per.append(days)
+                else:
+                    starts.append(self.since[name])
             else:
                 return False
         known = [start for start in starts if start is not None]
-        if not known:  # the patches before it changed no row
-            self.since[model.name] = None
-            self.scopes[model.name] = ((model.patch_from,), "false")
-            return True
-        since = min(known)
         inputs = sorted(model.mentions & set(incremental.DAY_COLUMNS))
-        scope = incremental.patch_from_day(self.con, model.name, model.sql, model.patch_from, inputs, since)
-        self.since[model.name] = since
+        since, scope = incremental.patch_from_day(
+            self.con,
+            model.name,
+            model.sql,
+            model.patch_from,
+            inputs,
+            min(known, default=None),
+            per=(model.patch_per, per) if per else None,
+        )
+        self.since[model.name] = since  # None: the patches before it changed no row
         self.scopes[model.name] = ((model.patch_from,), scope)
         return True
 

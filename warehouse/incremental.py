@@ -24,7 +24,11 @@ tests/warehouse/test_incremental.py:
   meta_release's data_through. When every input it reads changed was patched no earlier than some day (the
   sensor slots, the video statuses, the device days), or is meta_release (the day after the earlier
   data_through), its rows from the earliest such day are computed again: fct_device_status (a row per device
-  and day up to data_through) and the daily rollups over it and over the sensor slots.
+  and day up to data_through) and the daily rollups over it and over the sensor slots. A header that says
+  `-- patch: from status_date, per device_id` promises more: a device's rows of a day depend only on its
+  inputs' rows of that device and day. An input whose patch knows each device's first changed day (the sensor
+  slots: SENSOR_CHANGED) then moves only that device's rows back: a feed silent for weeks computes its own
+  weeks again, and every other device only from the others' earliest day.
 - **Tickets.** A ticket's row of fct_ticket reads its intake, its events, meta_release's as_of, and the
   tickets of its address and category (address_key: duplicates within 24 h, repeats within 30 days). When
   the intake and the events were patched by ticket and, besides, only as_of moved forward and dim_calendar
@@ -63,11 +67,15 @@ TICKET_INPUTS = ("stg_ticket_intake", "fct_ticket_event")  # patched by ticket: 
 TICKET_KEY = ("channel", "source_ticket_id")
 SENSOR_INPUT = "stg_sensor_reading"  # the view over lake_sensor_reading that the sensor model reads
 SENSOR_LAKE_TABLE = "sensor_reading"
-_PATCH_FROM_HEADER = re.compile(r"^\s*--\s*patch:\s*from\s+([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+_PATCH_FROM_HEADER = re.compile(
+    r"^\s*--\s*patch:\s*from\s+([a-z_][a-z0-9_]*)(?:\s*,\s*per\s+([a-z_][a-z0-9_]*))?\s*$", re.MULTILINE
+)
 _MOVES_HEADER = re.compile(r"^\s*--\s*moves:\s*(\S.*?)\s*$", re.MULTILINE)
 # The column that dates the rows of each table a model patched from a day may read (its rows of a day are
 # those whose column falls on that day).
 DAY_COLUMNS = {"fct_sensor_hourly": "hour", "fct_video_status": "status_date", "fct_device_status": "status_date"}
+# Each device's first day whose sensor slots came out different in the last patch_sensor_hourly: device_id, since.
+SENSOR_CHANGED = "_sensor_changed"
 
 
 def patch_key(sql: str) -> tuple[str, ...] | None:
@@ -90,6 +98,14 @@ def patch_from(sql: str) -> str | None:
     status_date`), or None."""
     match = _PATCH_FROM_HEADER.search(sql)
     return match.group(1) if match else None
+
+
+def patch_per(sql: str) -> str | None:
+    """The column of a model patched from a day that may be patched from a day of each of its values
+    (`-- patch: from status_date, per device_id`: a device's rows of a day depend only on its inputs' rows of
+    that device and day), or None."""
+    match = _PATCH_FROM_HEADER.search(sql)
+    return match.group(2) if match else None
 
 
 @dataclass(frozen=True)
@@ -405,31 +421,67 @@ def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, fi
         f"WHERE h.device_id = w.device_id AND h.metric = w.metric AND {stretch.format(t='h')}"
     )
     con.execute(f"INSERT INTO main.{SENSOR_MODEL} BY NAME {stretches['new']}")
-    # The first slot that came out different: a silent feed's stretch reaches back to its last slot, weeks
-    # perhaps, but its gap slots are the same; what reads the slots by day starts there (patch_from_day).
-    changed = con.execute(
+    # Each device's first slot that came out different: a silent feed's stretch reaches back to its last slot,
+    # weeks perhaps, but its gap slots are the same; what reads the slots by day starts there (patch_from_day),
+    # a model patched per device from that device's own day (SENSOR_CHANGED).
+    con.execute(
         f"""
+        CREATE OR REPLACE TEMP TABLE {SENSOR_CHANGED} AS
         WITH new AS ({stretches["new"]})
-        SELECT min(hour) FROM (
+        SELECT device_id, CAST(min(hour) AS DATE) AS since, min(hour) AS first_slot FROM (
             (FROM new EXCEPT ALL FROM _sensor_replaced) UNION ALL (FROM _sensor_replaced EXCEPT ALL FROM new)
         )
+        GROUP BY device_id
         """
-    ).fetchall()[0][0]
+    )
+    changed = con.execute(f"SELECT min(first_slot) FROM {SENSOR_CHANGED}").fetchall()[0][0]
     con.execute("DROP TABLE _patch_sensor")
     con.execute("DROP TABLE _sensor_replaced")
     return changed
 
 
 def patch_from_day(
-    con: duckdb.DuckDBPyConnection, name: str, sql: str, column: str, inputs: Iterable[str], since: date
-) -> str:
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    sql: str,
+    column: str,
+    inputs: Iterable[str],
+    since: date | None,
+    per: tuple[str, list[str]] | None = None,
+) -> tuple[date, str]:
     """Replace the rows of `name` whose date `column` is `since` or later, computed by its `sql` over `inputs`
     (of DAY_COLUMNS) shadowed to their rows from that day. Its rows of a day must depend only on its inputs'
-    rows of that day, and on inputs that did not change. Returns the scope."""
-    scope = f'"{column}" >= {_sql_literal(since)}'
-    shadows = {table: f'"{DAY_COLUMNS[table]}" >= {_sql_literal(since)}' for table in inputs}
-    _recompute(con, name, sql, shadows, scope, keep=False)
-    return scope
+    rows of that day, and on inputs that did not change.
+
+    With `per` (a key column and tables of its values' own first days: key column, since), the rows of each
+    of those values are replaced from its own day too, when that is earlier (or `since` is None): the model's
+    rows of a value and day must depend only on its inputs' rows of that value and day. A device silent for
+    weeks then moves only its own days back, not every device's. Returns the first day replaced and a scope in
+    literals that every row written meets (for the checks)."""
+    first = since
+    condition = None if since is None else f">= {_sql_literal(since)}"
+    if per is not None and per[1]:
+        key, tables = per
+        table = f"_since_{name}"
+        union = " UNION ALL ".join(f'SELECT "{key}" AS key_value, since FROM "{each}"' for each in tables)
+        con.execute(
+            f'CREATE OR REPLACE TEMP TABLE "{table}" AS SELECT key_value, min(since) AS since FROM ({union}) '
+            "GROUP BY key_value"
+        )
+        earliest = con.execute(f'SELECT min(since) FROM "{table}"').fetchall()[0][0]
+        if earliest is not None and (first is None or earliest < first):
+            # A value's own day, when earlier than the day every value is replaced from; key_value is a name the
+            # patched tables do not have, so the column in the subquery is the row's own.
+            own = f'(SELECT s.since FROM "{table}" AS s WHERE s.key_value = "{key}")'
+            own = own if since is None else f"least(coalesce({own}, {_sql_literal(since)}), {_sql_literal(since)})"
+            first, condition = earliest, f">= {own}"
+    if first is None:
+        return None, "false"
+    # The constant bound first: DuckDB skips the row groups before it.
+    where = f'"{{column}}" >= {_sql_literal(first)} AND "{{column}}" {condition}'
+    shadows = {table: where.format(column=DAY_COLUMNS[table]) for table in inputs}
+    _recompute(con, name, sql, shadows, where.format(column=column), keep=False)
+    return first, f'"{column}" >= {_sql_literal(first)}'
 
 
 def _interval(value) -> str:

@@ -578,3 +578,75 @@ def test_an_application_whose_deadline_enters_the_calendar_is_patched_with_it(tm
         previous = night
     deadline, taken = last + timedelta(days=1), last_index + 1 - received_index
     assert seen == {0: (None, None, None), 1: (deadline, True, taken), 2: (deadline, True, taken)}
+
+
+def test_a_device_silent_for_weeks_moves_only_its_own_days_back(tmp_path):
+    """A night's readings from a feed silent since its third day change its slots from then (its gap rows
+    close), so its device days are computed again from then; every other device's only from the night's day
+    (`-- patch: from status_date, per device_id`). A row the night must not compute again is marked in the
+    base: it comes through marked. The rows it must compute again come out as a build from scratch has them."""
+    start = datetime(2026, 11, 1)
+    register = [
+        {"device_id": "WQ1", "kind": "water_quality", "installed_on": date(2026, 11, 1)},
+        {"device_id": "WQ2", "kind": "water_quality", "installed_on": date(2026, 11, 1)},
+        {"device_id": "CAM1", "kind": "video"},
+    ]
+    lake, releases = tmp_path / "lake", tmp_path / "releases"
+    days = [(start + timedelta(days=n)).date() for n in range(20)]
+    write_partition(lake, "device", days[0], "iot", register)
+    for number, day in enumerate(days[:-1]):
+        readings = [
+            {"device_id": device, "metric": "ph", "measured_at": start + timedelta(days=number, hours=h), "value": 7.0}
+            for h in range(24)
+            for device in (("WQ1", "WQ2") if number < 3 else ("WQ1",))
+        ]
+        write_partition(lake, "sensor_reading", day, "iot", readings)
+        write_partition(
+            lake, "video_status", day, "iot", [{"device_id": "CAM1", "status_date": day, "online_minutes": 1440}]
+        )
+    base = releases / "base.duckdb"
+    build_release(lake, base, run_id="base", data_through=days[-2], is_demo=True)
+    marked_day = days[10]  # after WQ2 fell silent, before the night
+    with duckdb.connect(str(base)) as con:
+        con.execute(
+            "UPDATE fct_device_status SET is_online = NOT is_online "
+            "WHERE status_date = ? AND device_id IN ('WQ1', 'WQ2')",
+            [marked_day],
+        )
+        marked = dict(
+            con.execute(
+                "SELECT device_id, is_online FROM fct_device_status WHERE status_date = ?", [marked_day]
+            ).fetchall()
+        )
+    assert marked == {"WQ1": False, "WQ2": True, "CAM1": True}  # WQ1 reported that day, WQ2 did not
+
+    night = days[-1]
+    write_partition(
+        lake,
+        "sensor_reading",
+        night,
+        "iot",
+        [
+            {"device_id": device, "metric": "ph", "measured_at": start + timedelta(days=19, hours=h), "value": 7.0}
+            for h in range(24)
+            for device in ("WQ1", "WQ2")
+        ],
+    )
+    write_partition(
+        lake, "video_status", night, "iot", [{"device_id": "CAM1", "status_date": night, "online_minutes": 0}]
+    )
+    patched = releases / "night.duckdb"
+    result = build_release(lake, patched, run_id="night", data_through=night, is_demo=True, base=base)
+    assert "fct_device_status" in result.patched
+    scratch = releases / "scratch.duckdb"
+    build_release(lake, scratch, run_id="scratch", data_through=night, is_demo=True)
+    query = "SELECT device_id, status_date, is_online FROM fct_device_status ORDER BY ALL"
+    with duckdb.connect(str(patched), read_only=True) as a, duckdb.connect(str(scratch), read_only=True) as b:
+        ours, theirs = a.execute(query).fetchall(), b.execute(query).fetchall()
+        slots = "SELECT * FROM fct_sensor_hourly ORDER BY ALL"
+        assert a.execute(slots).fetchall() == b.execute(slots).fetchall()
+    differ = [(x, y) for x, y in zip(ours, theirs, strict=True) if x != y]
+    # WQ1's marked day was not computed again; WQ2's was (its own days from its silence), as was every device's
+    # night (the camera went offline, both feeds reported).
+    assert differ == [(("WQ1", marked_day, False), ("WQ1", marked_day, True))]
+    assert ("WQ2", marked_day, False) in ours and ("CAM1", night, False) in ours and ("WQ2", night, True) in ours

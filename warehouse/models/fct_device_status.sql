@@ -1,5 +1,5 @@
 -- grain: one device (device_id) on one day (status_date)
--- patch: from status_date
+-- patch: from status_date, per device_id
 -- Sensors: a row for every day from installation (or the first day with any
 -- sensor data) to data_through, online when the device sent any reading that
 -- day. Video feeds: the days their platform reported, from fct_video_status.
