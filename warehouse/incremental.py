@@ -44,7 +44,9 @@ tests/warehouse/test_incremental.py:
   none: the end of the series) are computed again from the readings `reach` beyond both ends, and replace
   the base's rows of that stretch. `reach` is a run of stuck_slots + 4 slots of the slowest metric, so a
   slot outside the stretch sees the same neighbours and the same runs it saw in the base: a run that could
-  change is shorter than stuck_slots and lies inside it.
+  change is shorter than stuck_slots and lies inside it. The readings of the series whose `lo` lay beyond
+  SENSOR_LOOKBACK (a long silence, a new device) are read apart, by device, so that one silent feed does not
+  make every series' readings of its weeks read (FAR_DEVICES_NAMED).
 """
 
 from __future__ import annotations
@@ -62,6 +64,9 @@ import pyarrow as pa
 _PATCH_HEADER = re.compile(r"^\s*--\s*patch:\s*([a-z_][a-z0-9_]*(?:\s*,\s*[a-z_][a-z0-9_]*)*)\s*$", re.MULTILINE)
 SENSOR_MODEL = "fct_sensor_hourly"
 SENSOR_LOOKBACK = timedelta(days=7)  # how far before a night's readings a series' last slot is looked for first
+# The devices whose series' last slot lay beyond the lookback are named in the readings' filter up to this many;
+# more (a reload of a month, say) are read with the others, from the earliest start.
+FAR_DEVICES_NAMED = 1000
 TICKET_MODEL = "fct_ticket"
 TICKET_INPUTS = ("stg_ticket_intake", "fct_ticket_event")  # patched by ticket: TICKET_KEY
 TICKET_KEY = ("channel", "source_ticket_id")
@@ -128,6 +133,11 @@ def _sql_literal(value: object) -> str:
     if isinstance(value, int | float):
         return repr(value)
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def _sql_list(values: Iterable[object]) -> str:
+    """Values as a SQL list of literals (for IN)."""
+    return ", ".join(_sql_literal(value) for value in values)
 
 
 def _files_sql(lake: Path, files: Iterable[str]) -> str:
@@ -377,7 +387,11 @@ def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, fi
         "CREATE OR REPLACE TEMP TABLE _sensor_window AS " + window.format(**parts, near=bound, which=""), params
     )
     far = "WHERE (a.device_id, a.metric) IN (SELECT device_id, metric FROM _sensor_window WHERE lo IS NULL)"
-    if con.execute("SELECT count(*) FROM _sensor_window WHERE lo IS NULL").fetchall()[0][0]:
+    # The series whose last slot lay beyond the lookback (a long silence, a new device): read apart, below.
+    far_devices = [
+        row[0] for row in con.execute("SELECT DISTINCT device_id FROM _sensor_window WHERE lo IS NULL").fetchall()
+    ]
+    if far_devices:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _sensor_far AS " + window.format(**parts, near="true", which=far),
             {"reach": reach},
@@ -390,18 +404,33 @@ def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, fi
     since = since[0][0]
     if since is None:
         return None  # the added files hold no readings
+    # Each series' readings from its stretch's start. The readings view groups every reading of a slot across
+    # the lake's files, so what it reads from the earliest start costs all series' readings since then: one
+    # feed silent for weeks made every series' weeks read. So the series found near (within the lookback) are
+    # read from their earliest start, and the far ones apart, from theirs, named: a device filter reaches the
+    # files through the view's grouping, a join does not.
+    stretch_rows = f"""
+        SELECT r.*
+        FROM "{catalog}".main.{SENSOR_INPUT} AS r
+        JOIN _sensor_window AS w USING (device_id, metric)
+        WHERE r.measured_at >= {{start}} AND {{which}}
+          AND (w.lo IS NULL OR r.measured_at >= w.lo - {_interval(reach)})
+          AND (w.hi IS NULL OR r.measured_at < w.hi + {_interval(reach)})
+    """
+    if far_devices and len(far_devices) <= FAR_DEVICES_NAMED:
+        is_far = "(device_id, metric) IN (SELECT device_id, metric FROM _sensor_far)"
+        near_since = con.execute(
+            f"SELECT min(lo - $reach) FROM _sensor_window WHERE NOT {is_far}", {"reach": reach}
+        ).fetchall()[0][0]
+        named = f"r.device_id IN ({_sql_list(far_devices)})"
+        parts = [stretch_rows.format(start=_sql_literal(since), which=f"{named} AND {is_far}")]
+        if near_since is not None:
+            parts.append(stretch_rows.format(start=_sql_literal(near_since), which=f"NOT {is_far}"))
+        readings = " UNION ALL ".join(parts)
+    else:
+        readings = stretch_rows.format(start=_sql_literal(since), which="true")
     try:
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP VIEW {SENSOR_INPUT} AS
-            SELECT r.*
-            FROM "{catalog}".main.{SENSOR_INPUT} AS r
-            JOIN _sensor_window AS w USING (device_id, metric)
-            WHERE r.measured_at >= {_sql_literal(since)}
-              AND (w.lo IS NULL OR r.measured_at >= w.lo - {_interval(reach)})
-              AND (w.hi IS NULL OR r.measured_at < w.hi + {_interval(reach)})
-            """
-        )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {SENSOR_INPUT} AS {readings}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _patch_sensor AS {sql}")
     finally:
         con.execute(f"DROP VIEW IF EXISTS temp.main.{SENSOR_INPUT}")
