@@ -3,6 +3,7 @@ numbers refresh in place, the stale banner and high-level alarms show, and a lon
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -214,8 +215,12 @@ def test_a_long_run_keeps_heap_and_dom_flat(browser, base_url):
         for _ in range(11):
             time.sleep(10)
             samples.append(_sample(page, cdp))
-        heap1, nodes1 = samples[-1]
+        heap1, _ = samples[-1]
+        nodes = [count for _, count in samples]
         assert max(heap for heap, _ in samples) < heap0 * 1.25, (heap0, samples)
-        assert max(nodes for _, nodes in samples) < nodes0 * 1.10, (nodes0, samples)
-        assert heap1 < heap0 * 1.15 and nodes1 < nodes0 * 1.05, (heap0, nodes0, samples)
+        assert heap1 < heap0 * 1.15, (heap0, samples)
+        # A sample taken while a board is swapped in holds both for a moment (under load, more often): nodes
+        # kept show in every sample after, so the usual count and the last samples' least are what must stay.
+        assert statistics.median(nodes) < nodes0 * 1.05 and min(nodes[-3:]) < nodes0 * 1.05, (nodes0, samples)
+        assert max(nodes) < nodes0 * 2, (nodes0, samples)
         assert errors == []
