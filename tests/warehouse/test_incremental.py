@@ -580,6 +580,10 @@ def test_an_application_whose_deadline_enters_the_calendar_is_patched_with_it(tm
     assert seen == {0: (None, None, None), 1: (deadline, True, taken), 2: (deadline, True, taken)}
 
 
+# A device id as an export may spell it: quotes and braces reach the patch's SQL and its formatted strings.
+SILENT = "WQ{2}'x"
+
+
 def test_a_device_silent_for_weeks_moves_only_its_own_days_back(tmp_path):
     """A night's readings from a feed silent since its third day change its slots from then (its gap rows
     close), so its device days are computed again from then; every other device's only from the night's day
@@ -588,7 +592,7 @@ def test_a_device_silent_for_weeks_moves_only_its_own_days_back(tmp_path):
     start = datetime(2026, 11, 1)
     register = [
         {"device_id": "WQ1", "kind": "water_quality", "installed_on": date(2026, 11, 1)},
-        {"device_id": "WQ2", "kind": "water_quality", "installed_on": date(2026, 11, 1)},
+        {"device_id": SILENT, "kind": "water_quality", "installed_on": date(2026, 11, 1)},
         {"device_id": "CAM1", "kind": "video"},
     ]
     lake, releases = tmp_path / "lake", tmp_path / "releases"
@@ -598,7 +602,7 @@ def test_a_device_silent_for_weeks_moves_only_its_own_days_back(tmp_path):
         readings = [
             {"device_id": device, "metric": "ph", "measured_at": start + timedelta(days=number, hours=h), "value": 7.0}
             for h in range(24)
-            for device in (("WQ1", "WQ2") if number < 3 else ("WQ1",))
+            for device in (("WQ1", SILENT) if number < 3 else ("WQ1",))
         ]
         write_partition(lake, "sensor_reading", day, "iot", readings)
         write_partition(
@@ -606,19 +610,18 @@ def test_a_device_silent_for_weeks_moves_only_its_own_days_back(tmp_path):
         )
     base = releases / "base.duckdb"
     build_release(lake, base, run_id="base", data_through=days[-2], is_demo=True)
-    marked_day = days[10]  # after WQ2 fell silent, before the night
+    marked_day = days[10]  # after the silent feed fell silent, before the night
     with duckdb.connect(str(base)) as con:
         con.execute(
-            "UPDATE fct_device_status SET is_online = NOT is_online "
-            "WHERE status_date = ? AND device_id IN ('WQ1', 'WQ2')",
-            [marked_day],
+            "UPDATE fct_device_status SET is_online = NOT is_online WHERE status_date = ? AND device_id IN (?, ?)",
+            [marked_day, "WQ1", SILENT],
         )
         marked = dict(
             con.execute(
                 "SELECT device_id, is_online FROM fct_device_status WHERE status_date = ?", [marked_day]
             ).fetchall()
         )
-    assert marked == {"WQ1": False, "WQ2": True, "CAM1": True}  # WQ1 reported that day, WQ2 did not
+    assert marked == {"WQ1": False, SILENT: True, "CAM1": True}  # WQ1 reported that day, the silent feed did not
 
     night = days[-1]
     write_partition(
@@ -629,7 +632,7 @@ def test_a_device_silent_for_weeks_moves_only_its_own_days_back(tmp_path):
         [
             {"device_id": device, "metric": "ph", "measured_at": start + timedelta(days=19, hours=h), "value": 7.0}
             for h in range(24)
-            for device in ("WQ1", "WQ2")
+            for device in ("WQ1", SILENT)
         ],
     )
     write_partition(
@@ -646,7 +649,7 @@ def test_a_device_silent_for_weeks_moves_only_its_own_days_back(tmp_path):
         slots = "SELECT * FROM fct_sensor_hourly ORDER BY ALL"
         assert a.execute(slots).fetchall() == b.execute(slots).fetchall()
     differ = [(x, y) for x, y in zip(ours, theirs, strict=True) if x != y]
-    # WQ1's marked day was not computed again; WQ2's was (its own days from its silence), as was every device's
-    # night (the camera went offline, both feeds reported).
+    # WQ1's marked day was not computed again; the silent feed's was (its own days from its silence), as was
+    # every device's night (the camera went offline, both feeds reported).
     assert differ == [(("WQ1", marked_day, False), ("WQ1", marked_day, True))]
-    assert ("WQ2", marked_day, False) in ours and ("CAM1", night, False) in ours and ("WQ2", night, True) in ours
+    assert (SILENT, marked_day, False) in ours and ("CAM1", night, False) in ours and (SILENT, night, True) in ours
