@@ -65,6 +65,7 @@ ASKED_FOR_S = 7 * 24 * 3600
 ASKED_MAX = 200
 ASKED_NOTE_EVERY_S = 3600
 ASKED_CHARS = 2000
+ASKED_NOTED_MAX = 10_000  # the views a worker remembers noting (to note each at most hourly)
 
 
 def encoded(value: Any) -> bytes:
@@ -258,6 +259,8 @@ class AskedViews:
         now = time.time() if now is None else now
         if len(text) > ASKED_CHARS or now - self._noted.get(text, -ASKED_NOTE_EVERY_S) < ASKED_NOTE_EVERY_S:
             return
+        if len(self._noted) >= ASKED_NOTED_MAX:  # a reader asking for view after view: this memory stays small
+            self._noted.clear()
         self._noted[text] = now
         try:
             self._open().set(text, now, expire=ASKED_FOR_S)

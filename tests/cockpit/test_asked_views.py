@@ -39,6 +39,11 @@ def test_the_views_asked_for_are_recalled_most_recent_first_for_a_week(tmp_path,
     other.note(view("dispatch", period="this_week"), now=now)
     assert worker.recent(now=now) == [view("dispatch", period="this_week"), view("grid", community="C01")]
     assert worker.recent(limit=1, now=now) == [view("dispatch", period="this_week")]
+    # A worker writes a view it noted again at most hourly (a wall refreshing every minute writes nothing more).
+    worker.note(view("grid", community="C01"), now=now - 3600 + 60)  # a minute after this worker noted it
+    assert worker.recent(now=now)[0] == view("dispatch", period="this_week")
+    worker.note(view("grid", community="C01"), now=now + 10)  # over an hour after: noted again, the latest now
+    assert worker.recent(now=now + 10)[0] == view("grid", community="C01")
     # A damaged log is read as empty and noted around: never in a reader's way.
     for database in (tmp_path / "asked").glob("cache.db*"):
         database.write_bytes(b"garbage" * 1000)
