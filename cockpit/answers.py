@@ -267,8 +267,8 @@ class AskedViews:
         except (OSError, sqlite3.Error) as error:
             log.warning("the views asked for cannot be noted (%s)", error)
 
-    def recent(self, limit: int = ASKED_MAX, now: float | None = None) -> list[dict[str, Any]]:
-        """The views asked for within ASKED_FOR_S, the most recently asked first, at most `limit`."""
+    def recent(self, limit: int | None = None, now: float | None = None) -> list[dict[str, Any]]:
+        """The views asked for within ASKED_FOR_S, the most recently asked first (at most `limit`)."""
         since = (time.time() if now is None else now) - ASKED_FOR_S
         try:
             store = self._open()

@@ -11,6 +11,7 @@ side) answers with aggregates from the metric catalog through the warehouse cach
 from __future__ import annotations
 
 import contextvars
+import itertools
 import json
 import logging
 import threading
@@ -29,6 +30,7 @@ from cockpit.access import accounts, state
 from cockpit.access.accounts import Permission
 from cockpit.access.principal import SYSTEM, Principal, acting_as, current_principal
 from cockpit.access.rules import personal_refusal
+from cockpit.answers import ASKED_MAX
 from cockpit.components import charts
 from cockpit.components.filters import chips, filter_bar
 from cockpit.components.format import format_value, metric_name
@@ -606,11 +608,12 @@ def warm_views(boards: Sequence[Board], readers: Sequence[Principal] = (SYSTEM,)
 
     In order: each reader's default view of every board, in Chinese and the light theme (`current_language`,
     `current_theme` outside a request); then the views readers asked for in the last week (with kept answers:
-    AskedViews), the most recent first, each for a reader who reads that way today (an account's scope gone,
-    its views are not warmed); then, for the street-wide readers, every other period of the period menu. Run
-    beside or before the first readers, it spares them the release's cold queries; with kept answers one
-    worker's warming serves every worker, and a restarted worker's costs next to nothing. A view that fails is
-    logged and skipped: warming must never stop a worker.
+    AskedViews), each for a reader who reads that way today (an account's scope gone, its views are not
+    warmed), taken in turn from each way of reading, the most recent first, ASKED_MAX in all; then, for the
+    street-wide readers, every other period of the period menu. Run beside or before the first readers, it
+    spares them the release's cold queries; with kept answers one worker's warming serves every worker, and a
+    restarted worker's costs next to nothing. A view that fails is logged and skipped: warming must never stop
+    a worker.
     """
     warehouse = current_warehouse()
     info = warehouse.info
@@ -618,6 +621,7 @@ def warm_views(boards: Sequence[Board], readers: Sequence[Principal] = (SYSTEM,)
     by_id = {board.id: board for board in boards}
     by_way = {tuple(_way(reader)): reader for reader in readers}
     plan = [(reader, {}, lang, theme, boards) for reader in readers]
+    per_way: dict[tuple, list] = {}  # each way of reading's views, the most recently asked first
     for asked in warehouse.answers.asked.recent() if warehouse.answers is not None else []:
         reader = by_way.get(tuple(asked.get("way") or ()))  # read as data: anything else is passed over
         if (
@@ -627,7 +631,11 @@ def warm_views(boards: Sequence[Board], readers: Sequence[Principal] = (SYSTEM,)
             and asked.get("lang") in LANGUAGES
             and asked.get("theme") in THEMES
         ):
-            plan.append((reader, asked["query"], asked["lang"], asked["theme"], [by_id[asked["board"]]]))
+            step = (reader, asked["query"], asked["lang"], asked["theme"], [by_id[asked["board"]]])
+            per_way.setdefault(tuple(_way(reader)), []).append(step)
+    # Taken in turn from each way, ASKED_MAX in all: a reader who opens view after view fills their own way's
+    # turns, never another way's.
+    plan += [step for turn in itertools.zip_longest(*per_way.values()) for step in turn if step][:ASKED_MAX]
     plan += [
         (reader, {"period": preset}, lang, theme, boards)
         for reader in readers

@@ -93,3 +93,30 @@ def test_the_next_release_warms_first_what_readers_asked_for(app, kept, renders)
     run_page(gone, app, "grid", {"period": "this_year"})
     run_page(leader, app, "dispatch", {"period": "this_week", "category": "parking"})
     assert renders == ["grid", "dispatch"]  # a way no reader reads today, and a view nobody asked for
+
+
+def test_a_reader_opening_view_after_view_takes_only_their_own_ways_turns(app, kept, renders, monkeypatch):  # noqa: F811
+    import cockpit.components.board as board_module
+
+    warehouse = current_warehouse()
+    home = warehouse.home
+    communities = list(warehouse.dataset("communities")["community_id"])
+    ensure_user(home, "asked_leader", "leader")
+    ensure_user(home, "asked_community", "community", f"community:{communities[0]}")
+    leader = DashClient(app, name="asked_leader", role="leader")
+    secretary = DashClient(app, name="asked_community", role="community")
+    run_page(secretary, app, "grid", {"period": "this_year"})  # first, so the least recent of all
+    for community in communities[1:4]:
+        run_page(leader, app, "grid", {"community": community})
+
+    shutil.rmtree(kept.folder(warehouse.info.run_id))
+    kept._stores.clear()
+    warehouse._cache.clear()
+    monkeypatch.setattr(board_module, "ASKED_MAX", 2)
+    warm_views([REGISTERED["grid"]], [principal(home, "asked_leader"), principal(home, "asked_community")])
+    renders.clear()
+    run_page(leader, app, "grid", {"community": communities[3]})  # the leader's latest: warmed
+    run_page(secretary, app, "grid", {"period": "this_year"})  # the other way's turn: warmed though older
+    assert renders == []
+    run_page(leader, app, "grid", {"community": communities[2]})  # past the two turns
+    assert renders == ["grid"]
