@@ -119,12 +119,10 @@ class KeptAnswers:
                 self._stores[run_id] = diskcache.Cache(str(folder), size_limit=STORE_BYTES)
             return self._stores[run_id]
 
-    def get(self, run_id: str, key: tuple[Hashable, ...], *, decode: bool = True) -> Any | None:
-        """The answer kept for `key` on release `run_id`, or None when none is (or the store cannot be read);
-        with `decode` false, its bytes, unread."""
+    def get(self, run_id: str, key: tuple[Hashable, ...]) -> Any | None:
+        """The answer kept for `key` on release `run_id`, or None when none is (or the store cannot be read)."""
         try:
-            store = self._store(run_id)
-            return self._read(store, key_name(key)) if decode else store.get(key_name(key))
+            return self._read(self._store(run_id), key_name(key))
         except (OSError, sqlite3.Error) as error:
             log.warning("kept answers of %s unreadable (%s); computing instead", run_id, error)
             return None
@@ -143,12 +141,17 @@ class KeptAnswers:
         True once it is (kept already, or computed now); False, at once, while another thread or worker is
         computing it. Warming moves on to the next answer instead of waiting, so two workers warming the same
         list share it between them rather than one waiting on the other's every answer."""
-        try:
-            if self._store(run_id).get(key_name(key)) is not None:
-                return True
-        except (OSError, sqlite3.Error):
-            pass  # answer() logs it, and computes around it
+        if self.has(run_id, key):
+            return True
         return self._answer(run_id, key, compute, wait=False) is not _BUSY
+
+    def has(self, run_id: str, key: tuple[Hashable, ...]) -> bool:
+        """Whether an answer is kept for `key` on release `run_id`, without reading it (False when the store
+        cannot be read: asking for the answer then logs why and computes it)."""
+        try:
+            return key_name(key) in self._store(run_id)
+        except (OSError, sqlite3.Error):
+            return False
 
     def _answer(self, run_id: str, key: tuple[Hashable, ...], compute: Callable[[], Any], *, wait: bool) -> Any:
         name = key_name(key)

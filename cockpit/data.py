@@ -304,7 +304,7 @@ class Warehouse:
             return True
         run_id = self.info.run_id
         if wait:
-            if self.answers.get(run_id, key, decode=False) is None:
+            if not self.answers.has(run_id, key):
                 self.kept(key, build)
             return True
         try:
