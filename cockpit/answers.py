@@ -235,7 +235,7 @@ def _last_written(folder: Path) -> float:
 class AskedViews:
     """The board views readers asked for lately, noted by every worker: what the next release's warming
     computes first (`warm_views`), since readers open tomorrow what they opened today (a leader's period, an
-    analyst's filter, the wall's dark theme, a community secretary's board).
+    analyst's filter, the dark theme, a community secretary's board).
 
     Each is a description a warming can ask again (the board, the view's URL query, language, theme and the
     reader's way of reading: scope, and whether they may see personal data), kept under `root` for
@@ -283,11 +283,11 @@ class AskedViews:
         recent = (pair for pair in asked if isinstance(pair[0], int | float) and pair[0] >= since)
         for _when, text in sorted(recent, reverse=True):
             try:
-                asked = json.loads(text)
+                view = json.loads(text)
             except ValueError:
                 continue
-            if isinstance(asked, dict):
-                found.append(asked)
+            if isinstance(view, dict):
+                found.append(view)
             if len(found) == limit:
                 break
         return found

@@ -477,7 +477,7 @@ def patch_from_day(
     inputs: Iterable[str],
     since: date | None,
     per: tuple[str, list[str]] | None = None,
-) -> tuple[date, str]:
+) -> tuple[date | None, str]:
     """Replace the rows of `name` whose date `column` is `since` or later, computed by its `sql` over `inputs`
     (of DAY_COLUMNS) shadowed to their rows from that day. Its rows of a day must depend only on its inputs'
     rows of that day, and on inputs that did not change.

@@ -565,10 +565,10 @@ def _asked(board: Board, view: View, lang: str, theme: str, reader: Principal) -
     }
 
 
-def _way(reader: Principal) -> list:
+def _way(reader: Principal) -> tuple[str, bool]:
     """A reader's way of reading the boards: their scope, and whether they may see personal data (a board's
     answer depends on both, and on nothing else about them)."""
-    return [str(reader.scope), reader.may(Permission.PERSONAL)]
+    return str(reader.scope), reader.may(Permission.PERSONAL)
 
 
 def _answer(board: Board, view: View, lang: str, theme: str) -> tuple[tuple, Callable[[], list]]:
@@ -594,7 +594,7 @@ def warm_readers(home: Home) -> list[Principal]:
     for account in accounts.accounts(state.connect(home)):
         if not account.disabled:
             principal = Principal.for_account(account, account.grants)
-            readers.setdefault(tuple(_way(principal)), principal)
+            readers.setdefault(_way(principal), principal)
     return sorted(readers.values(), key=lambda reader: not reader.street_wide) or [SYSTEM]
 
 
@@ -619,7 +619,7 @@ def warm_views(boards: Sequence[Board], readers: Sequence[Principal] = (SYSTEM,)
     info = warehouse.info
     lang, theme = current_language(), current_theme()
     by_id = {board.id: board for board in boards}
-    by_way = {tuple(_way(reader)): reader for reader in readers}
+    by_way = {_way(reader): reader for reader in readers}
     plan = [(reader, {}, lang, theme, boards) for reader in readers]
     per_way: dict[tuple, list] = {}  # each way of reading's views, the most recently asked first
     for asked in warehouse.answers.asked.recent() if warehouse.answers is not None else []:
@@ -632,7 +632,7 @@ def warm_views(boards: Sequence[Board], readers: Sequence[Principal] = (SYSTEM,)
             and asked.get("theme") in THEMES
         ):
             step = (reader, asked["query"], asked["lang"], asked["theme"], [by_id[asked["board"]]])
-            per_way.setdefault(tuple(_way(reader)), []).append(step)
+            per_way.setdefault(_way(reader), []).append(step)
     # Taken in turn from each way, ASKED_MAX in all: a reader who opens view after view fills their own way's
     # turns, never another way's.
     plan += [step for turn in itertools.zip_longest(*per_way.values()) for step in turn if step][:ASKED_MAX]
@@ -651,7 +651,7 @@ def warm_views(boards: Sequence[Board], readers: Sequence[Principal] = (SYSTEM,)
             log.warning("a view asked for was not warmed: %.200r", query, exc_info=True)
             continue
         for board in its_boards:
-            step = (tuple(_way(reader)), board.id, json.dumps(view.to_dict(), sort_keys=True), view_lang, view_theme)
+            step = (_way(reader), board.id, json.dumps(view.to_dict(), sort_keys=True), view_lang, view_theme)
             if step not in seen:
                 seen.add(step)
                 steps.append((reader, view, board, view_lang, view_theme))
