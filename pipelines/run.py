@@ -17,7 +17,7 @@ import secrets
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -50,6 +50,7 @@ from warehouse.paths import Home
 from warehouse.releases import (
     BUILDING_SUFFIX,
     RELEASE_SUFFIX,
+    BaseCopy,
     HomeBusy,
     build_files,
     current_release,
@@ -524,7 +525,7 @@ def run_pipeline(
     started = time.perf_counter()
     started_at = datetime.now(TZ).replace(tzinfo=None)
     summary = RunSummary(new_run_id(), "all" if rebuild_all else ("day" if day else "incremental"))
-    with run_lock(home):
+    with run_lock(home), ExitStack() as cleanup:
         mappings = load_mappings(tuple(extra_mappings))
         done = {} if (rebuild_all or day) else loaded_fingerprints(home)
         # A rollback's rejection holds a day back while its files stay the ones rejected, whatever the mode.
@@ -535,6 +536,7 @@ def run_pipeline(
         fingerprints: dict[tuple[str, date], str] = {}
         all_days: dict[str, dict[date, list[Path]]] = {}
         summary.cadence = {m.source: m.cadence for m in mappings}
+        to_load: list[tuple[Mapping, dict[date, list[Path]]]] = []
         for mapping in mappings:
             days = landing_days(home, mapping.source)
             all_days[mapping.source] = days
@@ -547,6 +549,36 @@ def run_pipeline(
                     elif done.get((mapping.source, d)) != day_print:
                         pending[d] = files
                         fingerprints[(mapping.source, d)] = day_print
+            to_load.append((mapping, pending))
+        current, broken = current_release(home), pointer_problem(home)
+
+        def from_scratch(missing: list[str]) -> str:
+            """Why the release is built from scratch, in a few words; "" when it is built on the current one."""
+            if full:
+                return "asked for (--full)"
+            if engine == "spark":
+                return "Spark builds from scratch"
+            if rebuild_all:
+                return "every landing day reloaded (--all)"
+            if current is None:
+                return "no release yet"
+            if missing or broken:
+                return "the current release is broken or lacks marts"
+            if not full_build_every_days:
+                return "COCKPIT_FULL_BUILD_EVERY_DAYS is 0"
+            problem = base_problem(
+                current, lake=home.lake, signature=build_signature(code_rows), full_every_days=full_build_every_days
+            )
+            return problem or ""
+
+        # A night with files to load builds on the current release, if it can: its copy starts now, beside the load.
+        why_full = from_scratch([]) if fingerprints else None
+        base_copy = None
+        if why_full == "":
+            base_copy = BaseCopy(current, _building_path(home, summary.run_id))
+            cleanup.callback(base_copy.discard)  # unless the build took it
+        for mapping, pending in to_load:
+            days = all_days[mapping.source]
             if pending:
                 run.load_source(mapping, pending)
                 _check_lake_rows(home, mapping, summary, sorted(pending))
@@ -566,7 +598,6 @@ def run_pipeline(
             raise PipelineError(f"no landing files for {day.isoformat()} under {home.landing}")
 
         totals = summary.totals()
-        broken = pointer_problem(home)
         if not any(all_days.values()):
             raise PipelineError(f"no landing data under {home.landing}: run `cockpit demo` or deliver exports there")
         # Nothing new and a sound release: it stays, unless an older version built it without some mart.
@@ -594,28 +625,8 @@ def run_pipeline(
                 f"{source}: {n} {table} row(s) dated after the landing day that delivered them (loaded all the same)"
                 for (source, table), n in sorted(summary.future_dated.items())
             )
-            current = current_release(home)
-            why_full = (
-                "asked for (--full)"
-                if full
-                else "Spark builds from scratch"
-                if engine == "spark"
-                else "every landing day reloaded (--all)"
-                if rebuild_all
-                else "no release yet"
-                if current is None
-                else "the current release is broken or lacks marts"
-                if (missing or broken)
-                else "COCKPIT_FULL_BUILD_EVERY_DAYS is 0"
-                if not full_build_every_days
-                else base_problem(
-                    current,
-                    lake=home.lake,
-                    signature=build_signature(run.code_rows),
-                    full_every_days=full_build_every_days,
-                )
-                or ""
-            )
+            if why_full is None:
+                why_full = from_scratch(missing)
             base = None if why_full else current
             if base is None and summary.data_through is not None:
                 # A build from scratch reads every file anyway: the closed months become month files first
@@ -637,6 +648,7 @@ def run_pipeline(
                 why_full=why_full,
                 engine=engine,
                 spark_master=spark_master,
+                base_copy=base_copy,
             )
         _require_valid_current(home, summary)
         summary.duration_s = time.perf_counter() - started
@@ -712,6 +724,10 @@ def _freshness_warnings(
             )
 
 
+def _building_path(home: Home, run_id: str) -> Path:
+    return home.releases / f"{run_id}{BUILDING_SUFFIX}"
+
+
 def _build_and_publish(
     home: Home,
     summary: RunSummary,
@@ -725,8 +741,9 @@ def _build_and_publish(
     why_full: str = "",
     engine: str = "duckdb",
     spark_master: str | None = None,
+    base_copy: BaseCopy | None = None,
 ) -> None:
-    building = home.releases / f"{summary.run_id}{BUILDING_SUFFIX}"
+    building = _building_path(home, summary.run_id)
     final = home.releases / f"{summary.run_id}{RELEASE_SUFFIX}"
     summary.status, summary.release = "published", final.name  # as the release will record it
     history = _ledger_rows(summary, started_at, fingerprints)
@@ -749,6 +766,7 @@ def _build_and_publish(
                 full_every_days=full_build_every_days,
                 engine=engine,
                 spark_master=spark_master,
+                base_copy=base_copy,
             )
             summary.build = built.describe() if base is not None else f"built from scratch: {why_full}"
             con = open_release(building)

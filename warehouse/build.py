@@ -46,7 +46,7 @@ from warehouse.calendar import DAYS_BEFORE_FIRST_DATA_DAY, TIME_ZONE, calendar_r
 from warehouse.documents import load_yaml
 from warehouse.engines import ENGINES
 from warehouse.manifest import MANIFEST_TABLE, changes, fingerprint, lake_files
-from warehouse.releases import build_files, discard
+from warehouse.releases import BaseCopy, build_files, discard
 
 # Package data is found through the import system, not by file path, so that an installed wheel finds it as
 # well as a checkout does. A wheel installs unpacked: files() of a package is a folder on disk (DuckDB reads it).
@@ -337,6 +337,7 @@ def build_release(
     full_every_days: int | None = None,
     engine: str = "duckdb",
     spark_master: str | None = None,
+    base_copy: BaseCopy | None = None,
 ) -> BuildResult:
     """Build a new release file at `target` from the lake under `lake`.
 
@@ -355,7 +356,9 @@ def build_release(
 
     With `base` (the current release), the build starts from a copy of it and rebuilds only
     the models whose inputs changed, unless `base_problem` refuses it (`full_every_days` is
-    passed on); the result says which way it went. `engine="spark"` builds the SQL models with
+    passed on); the result says which way it went. `base_copy` is a copy of `base` to `target` already under
+    way (warehouse/releases.py): the build takes it instead of copying, or discards it when it refuses the base.
+    `engine="spark"` builds the SQL models with
     Spark (warehouse/engines/spark.py; `spark_master` names a cluster, default local) from
     scratch, and loads them into the release. Raises ReleaseBuildError with a one-line
     reason; on failure every file the build made is removed.
@@ -364,7 +367,9 @@ def build_release(
         raise ReleaseBuildError(f"unknown engine {engine!r}: {' or '.join(ENGINES)}")
     target = Path(target)
     lake = Path(lake).resolve()
-    if target.exists():
+    if base_copy is not None and (base is None or (base_copy.base, base_copy.target) != (Path(base), target)):
+        raise ValueError(f"base_copy copies {base_copy.base} to {base_copy.target}, not this build's base and target")
+    if target.exists() and base_copy is None:
         raise ReleaseBuildError(f"release file already exists: {target}")
     contracts = load_contracts()
     models = load_models()
@@ -392,7 +397,15 @@ def build_release(
 
     target.parent.mkdir(parents=True, exist_ok=True)
     if problem is None:
-        shutil.copyfile(base, target)
+        try:
+            if base_copy is not None:
+                base_copy.take()
+            else:
+                shutil.copyfile(base, target)
+        except OSError as exc:  # a full disk, most likely: the caller removes what was copied
+            raise ReleaseBuildError(f"copying release {base.name} to build on failed: {exc}") from exc
+    elif base_copy is not None:
+        base_copy.discard()  # the base is refused after all: the build starts from scratch
     # No progress bar of its own: the CLI draws one, and cron logs must stay readable.
     con = duckdb.connect(str(target))
     finished = False
@@ -623,7 +636,8 @@ class _Patcher:
             since = incremental.patch_sensor_hourly(self.con, model.sql, self.lake, files)
             self.since[model.name] = since.date() if since is not None else None
             self.since_per[model.name] = ("device_id", incremental.SENSOR_CHANGED)
-            self.scopes[model.name] = (("hour",), "false" if since is None else f"hour >= TIMESTAMP '{since}'")
+            scope = "false" if since is None else incremental.sensor_scope(self.con)
+            self.scopes[model.name] = (("hour", "device_id"), scope)
             return True
         if model.name == incremental.TICKET_MODEL:
             return self._tickets(model, touched)
@@ -714,7 +728,7 @@ class _Patcher:
             per=(model.patch_per, per) if per else None,
         )
         self.since[model.name] = since  # None: the patches before it changed no row
-        self.scopes[model.name] = ((model.patch_from,), scope)
+        self.scopes[model.name] = ((model.patch_from, model.patch_per) if per else (model.patch_from,), scope)
         return True
 
     def rows_rebuilt(self, table: str) -> None:

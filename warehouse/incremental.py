@@ -469,6 +469,36 @@ def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, fi
     return changed
 
 
+def sensor_scope(con: duckdb.DuckDBPyConnection) -> str:
+    """A scope in literals of the slots the last patch_sensor_hourly changed (SENSOR_CHANGED), for the checks:
+    each device's from its first changed slot, the devices that changed within SENSOR_LOOKBACK of the latest
+    together, those further back named (`_scope_naming`)."""
+    first, latest = con.execute(f"SELECT min(first_slot), max(first_slot) FROM {SENSOR_CHANGED}").fetchall()[0]
+    if first is None:
+        return "false"
+    near = latest - SENSOR_LOOKBACK
+    common = con.execute(f"SELECT min(first_slot) FROM {SENSOR_CHANGED} WHERE first_slot >= $near", {"near": near})
+    earlier = f"SELECT device_id FROM {SENSOR_CHANGED} WHERE first_slot < {_sql_literal(near)}"
+    return _scope_naming(con, "hour", first, common.fetchall()[0][0], "device_id", earlier)
+
+
+def _scope_naming(
+    con: duckdb.DuckDBPyConnection, column: str, first: object, common: object, key: str, earlier: str
+) -> str:
+    """A scope in literals of rows written from `first` on: every value's from `common` on (None: no value's),
+    and before that only those of the values of `key` that the query `earlier` lists, named. A feed silent for
+    weeks then makes the checks read its own weeks, not every device's. Past FAR_DEVICES_NAMED values, every
+    value's rows from `first` on."""
+    bound = f'"{column}" >= {_sql_literal(first)}'
+    named = [row[0] for row in con.execute(f"{earlier} LIMIT {FAR_DEVICES_NAMED + 1}").fetchall()]
+    if len(named) > FAR_DEVICES_NAMED or (common is not None and not named):
+        return bound
+    values = f'"{key}" IN ({_sql_list(named)})'
+    if common is None:
+        return f"{bound} AND {values}"
+    return f'{bound} AND ("{column}" >= {_sql_literal(common)} OR {values})'
+
+
 def patch_from_day(
     con: duckdb.DuckDBPyConnection,
     name: str,
@@ -510,7 +540,12 @@ def patch_from_day(
     where = f'"{{column}}" >= {_sql_literal(first)} AND "{{column}}" {condition}'
     shadows = {table: where.format(column=DAY_COLUMNS[table]) for table in inputs}
     _recompute(con, name, sql, shadows, where.format(column=column), keep=False)
-    return first, f'"{column}" >= {_sql_literal(first)}'
+    if first == since or per is None or not per[1]:
+        return first, f'"{column}" >= {_sql_literal(first)}'
+    earlier = f'SELECT key_value FROM "_since_{name}"'
+    if since is not None:
+        earlier += f" WHERE since < {_sql_literal(since)}"
+    return first, _scope_naming(con, column, first, since, per[0], earlier)
 
 
 def _interval(value) -> str:

@@ -3,6 +3,7 @@ leaves no file behind, and a rollback sticks through the next nightly runs until
 
 from __future__ import annotations
 
+import errno
 import shutil
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines import run as run_module
-from pipelines.run import EXIT_FAILED, run_pipeline
+from pipelines.run import EXIT_FAILED, EXIT_NOTHING_LOADED, run_pipeline
 from tests.conftest import DEMO_DAYS, DEMO_START, SALT
 from warehouse.ledger import rejected_days
 from warehouse.releases import (
@@ -83,6 +84,56 @@ def test_a_build_failing_mid_way_leaves_no_file_and_prunes_all_the_same(fresh_ho
     assert "failed" in failed.message
     assert sorted(p.name for p in fresh_home.releases.iterdir()) == [kept.name]
     assert current_release(fresh_home) == kept and published.release == kept.name
+
+
+def _redeliver(home, source: str = "hotline_12345") -> None:
+    for path in (home.landing / source / BAD_DAY.isoformat()).iterdir():
+        path.write_bytes(path.read_bytes())  # the same day delivered again: a night with one day to load
+
+
+def test_the_base_is_copied_while_the_night_loads(fresh_home, monkeypatch):
+    first = run_pipeline(fresh_home, salt=SALT)
+    _redeliver(fresh_home)
+    seen_while_loading = []
+    load = run_module._Run.load_source
+
+    def watched(run, mapping, pending):
+        seen_while_loading.append(sorted(p.name for p in fresh_home.releases.iterdir()))
+        return load(run, mapping, pending)
+
+    monkeypatch.setattr(run_module._Run, "load_source", watched)
+    night = run_pipeline(fresh_home, salt=SALT)
+    assert night.status == "published" and night.build.startswith(f"built on release {first.run_id}"), night.build
+    # The night's build file is there from the first load on: the copy of the base is under way beside the load.
+    assert seen_while_loading == [sorted([first.release, f"{night.run_id}.duckdb.building"])]
+    assert sorted(p.name for p in fresh_home.releases.iterdir()) == sorted([first.release, night.release])
+
+
+def test_a_night_that_loads_nothing_usable_leaves_no_copy_behind(fresh_home):
+    first = run_pipeline(fresh_home, salt=SALT)
+    for path in (fresh_home.landing / "hotline_12345" / BAD_DAY.isoformat()).iterdir():
+        path.write_bytes(b"\x00\xff not a spreadsheet \x00" * 64)  # delivered again, unreadable
+    night = run_pipeline(fresh_home, salt=SALT)
+    assert (night.status, night.exit_code) == ("no_usable_data", EXIT_NOTHING_LOADED), night.message
+    assert [p.name for p in fresh_home.releases.iterdir()] == [first.release]
+    assert current_release(fresh_home).name == first.release
+
+
+def test_a_base_that_cannot_be_copied_fails_the_night_in_one_line_and_leaves_nothing(fresh_home, monkeypatch):
+    first = run_pipeline(fresh_home, salt=SALT)
+    _redeliver(fresh_home)
+
+    def disk_full(source, target, **_):
+        with open(source, "rb") as whole, open(target, "wb") as half:
+            half.write(whole.read(1 << 20))
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(shutil, "copyfile", disk_full)
+    night = run_pipeline(fresh_home, salt=SALT)
+    assert (night.status, night.exit_code) == ("failed", EXIT_FAILED)
+    assert "No space left on device" in night.message and "\n" not in night.message
+    assert [p.name for p in fresh_home.releases.iterdir()] == [first.release]
+    assert current_release(fresh_home).name == first.release
 
 
 def test_a_rollback_sticks_through_the_next_runs_until_the_day_is_accepted(fresh_home, tmp_path):

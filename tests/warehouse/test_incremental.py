@@ -30,6 +30,7 @@ from tests.conftest import SALT
 from tests.fixtures.lake import write_partition
 from warehouse import incremental
 from warehouse.build import base_problem, build_release, build_signature, mart_names
+from warehouse.checks import run_checks
 from warehouse.digest import differences, table_digests
 from warehouse.ledger import rejected_days
 from warehouse.paths import Home
@@ -653,3 +654,16 @@ def test_a_device_silent_for_weeks_moves_only_its_own_days_back(tmp_path):
     # every device's night (the camera went offline, both feeds reported).
     assert differ == [(("WQ1", marked_day, False), ("WQ1", marked_day, True))]
     assert (SILENT, marked_day, False) in ours and ("CAM1", night, False) in ours and (SILENT, night, True) in ours
+
+    # The checks read what the night wrote (BuildResult.scopes): every row that differs from the base's is in
+    # its table's scope; the other feed's marked day, which the night did not compute again, is not.
+    with duckdb.connect(str(patched), read_only=True) as con:
+        con.execute(f"ATTACH '{base}' AS base (READ_ONLY)")
+        for table in ("fct_sensor_hourly", "fct_device_status"):
+            scope = result.scopes[table][1]
+            new_rows = f"(FROM main.{table} EXCEPT ALL FROM base.main.{table})"
+            assert con.execute(f"SELECT count(*) FROM {new_rows} WHERE NOT ({scope})").fetchone()[0] == 0, scope
+            day_of = "CAST(hour AS DATE)" if table == "fct_sensor_hourly" else "status_date"
+            in_scope = f"SELECT device_id, count(*) FROM main.{table} WHERE {day_of} = ? AND ({scope}) GROUP BY ALL"
+            assert dict(con.execute(in_scope, [marked_day]).fetchall()).keys() == {SILENT}, scope
+        assert run_checks(con, changed=result.changed, scopes=result.scopes) == []
