@@ -471,32 +471,32 @@ def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, fi
 
 def sensor_scope(con: duckdb.DuckDBPyConnection) -> str:
     """A scope in literals of the slots the last patch_sensor_hourly changed (SENSOR_CHANGED), for the checks:
-    each device's from its first changed slot, the devices that changed within SENSOR_LOOKBACK of the latest
-    together, those further back named (`_scope_naming`)."""
-    first, latest = con.execute(f"SELECT min(first_slot), max(first_slot) FROM {SENSOR_CHANGED}").fetchall()[0]
+    each device's from its first changed slot (`_scope_naming`)."""
+    return _scope_naming(con, "hour", "device_id", f"SELECT device_id, first_slot FROM {SENSOR_CHANGED}", None)
+
+
+def _scope_naming(con: duckdb.DuckDBPyConnection, column: str, key: str, since_of: str, common: object) -> str:
+    """A scope in literals of rows written from each value of `key`'s own day (or slot) in `column` on, as the
+    query `since_of` lists them (value, since), and every value's from `common` on (None: none). The values whose
+    own day lies within SENSOR_LOOKBACK of the latest go together, from the earliest of theirs; those further back
+    are named. A feed silent for weeks then makes the checks read its own weeks, not every device's. Past
+    FAR_DEVICES_NAMED named values, every value's rows from the earliest day on."""
+    pairs = f"({since_of}) AS s(key_value, since)"
+    first, latest = con.execute(f"SELECT min(since), max(since) FROM {pairs}").fetchall()[0]
     if first is None:
-        return "false"
-    near = latest - SENSOR_LOOKBACK
-    common = con.execute(f"SELECT min(first_slot) FROM {SENSOR_CHANGED} WHERE first_slot >= $near", {"near": near})
-    earlier = f"SELECT device_id FROM {SENSOR_CHANGED} WHERE first_slot < {_sql_literal(near)}"
-    return _scope_naming(con, "hour", first, common.fetchall()[0][0], "device_id", earlier)
-
-
-def _scope_naming(
-    con: duckdb.DuckDBPyConnection, column: str, first: object, common: object, key: str, earlier: str
-) -> str:
-    """A scope in literals of rows written from `first` on: every value's from `common` on (None: no value's),
-    and before that only those of the values of `key` that the query `earlier` lists, named. A feed silent for
-    weeks then makes the checks read its own weeks, not every device's. Past FAR_DEVICES_NAMED values, every
-    value's rows from `first` on."""
-    bound = f'"{column}" >= {_sql_literal(first)}'
-    named = [row[0] for row in con.execute(f"{earlier} LIMIT {FAR_DEVICES_NAMED + 1}").fetchall()]
-    if len(named) > FAR_DEVICES_NAMED or (common is not None and not named):
-        return bound
+        return "false" if common is None else f'"{column}" >= {_sql_literal(common)}'
+    earliest, near = (first, latest) if common is None else (min(first, common), max(latest, common))
+    near -= SENSOR_LOOKBACK
+    together, named = con.execute(
+        f"SELECT min(since) FILTER (WHERE since >= $near), list(DISTINCT key_value ORDER BY key_value) "
+        f"FILTER (WHERE since < $near) FROM {pairs}",
+        {"near": near},
+    ).fetchall()[0]
+    if not named or len(named) > FAR_DEVICES_NAMED:
+        return f'"{column}" >= {_sql_literal(earliest)}'
+    together = min(each for each in (together, common) if each is not None)  # the values within reach, and common
     values = f'"{key}" IN ({_sql_list(named)})'
-    if common is None:
-        return f"{bound} AND {values}"
-    return f'{bound} AND ("{column}" >= {_sql_literal(common)} OR {values})'
+    return f'"{column}" >= {_sql_literal(earliest)} AND ("{column}" >= {_sql_literal(together)} OR {values})'
 
 
 def patch_from_day(
@@ -542,10 +542,7 @@ def patch_from_day(
     _recompute(con, name, sql, shadows, where.format(column=column), keep=False)
     if first == since or per is None or not per[1]:
         return first, f'"{column}" >= {_sql_literal(first)}'
-    earlier = f'SELECT key_value FROM "_since_{name}"'
-    if since is not None:
-        earlier += f" WHERE since < {_sql_literal(since)}"
-    return first, _scope_naming(con, column, first, since, per[0], earlier)
+    return first, _scope_naming(con, column, per[0], f'SELECT key_value, since FROM "_since_{name}"', since)
 
 
 def _interval(value) -> str:
