@@ -322,9 +322,11 @@ class BaseCopy:
 
     def __init__(self, base: Path, target: Path) -> None:
         self.base, self.target = Path(base), Path(target)
-        if self.target.exists():
-            raise ReleaseError(f"release file already exists: {self.target}")
         self.target.parent.mkdir(parents=True, exist_ok=True)
+        try:  # the file is this build's from now on, before the thread writes into it
+            os.close(os.open(self.target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            raise ReleaseError(f"release file already exists: {self.target}") from None
         self._error: OSError | None = None
         self._taken = False
         self._thread = threading.Thread(target=self._copy, name=f"copy {self.base.name}", daemon=True)
