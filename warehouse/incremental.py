@@ -445,27 +445,32 @@ def patch_sensor_hourly(con: duckdb.DuckDBPyConnection, sql: str, lake: Path, fi
         for table, source, alias in (("old", f"main.{SENSOR_MODEL}", "h"), ("new", "_patch_sensor", "p"))
     }
     con.execute(f"CREATE OR REPLACE TEMP TABLE _sensor_replaced AS {stretches['old']}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _sensor_new AS {stretches['new']}")
     con.execute(
         f"DELETE FROM main.{SENSOR_MODEL} AS h USING _sensor_window AS w "
         f"WHERE h.device_id = w.device_id AND h.metric = w.metric AND {stretch.format(t='h')}"
     )
-    con.execute(f"INSERT INTO main.{SENSOR_MODEL} BY NAME {stretches['new']}")
+    con.execute(f"INSERT INTO main.{SENSOR_MODEL} BY NAME FROM _sensor_new")
     # Each device's first slot that came out different: a silent feed's stretch reaches back to its last slot,
     # weeks perhaps, but its gap slots are the same; what reads the slots by day starts there (patch_from_day),
-    # a model patched per device from that device's own day (SENSOR_CHANGED).
+    # a model patched per device from that device's own day (SENSOR_CHANGED). A row differs when it is not
+    # there as many times before as after: a hash aggregate, where EXCEPT ALL both ways numbers every row.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {SENSOR_CHANGED} AS
-        WITH new AS ({stretches["new"]})
         SELECT device_id, CAST(min(hour) AS DATE) AS since, min(hour) AS first_slot FROM (
-            (FROM new EXCEPT ALL FROM _sensor_replaced) UNION ALL (FROM _sensor_replaced EXCEPT ALL FROM new)
+            SELECT COLUMNS(* EXCLUDE (_side)) FROM (
+                SELECT *, 1 AS _side FROM _sensor_new UNION ALL SELECT *, -1 AS _side FROM _sensor_replaced
+            )
+            GROUP BY ALL
+            HAVING sum(_side) <> 0
         )
         GROUP BY device_id
         """
     )
     changed = con.execute(f"SELECT min(first_slot) FROM {SENSOR_CHANGED}").fetchall()[0][0]
-    con.execute("DROP TABLE _patch_sensor")
-    con.execute("DROP TABLE _sensor_replaced")
+    for table in ("_patch_sensor", "_sensor_replaced", "_sensor_new"):
+        con.execute(f"DROP TABLE {table}")
     return changed
 
 
