@@ -13,13 +13,15 @@ the package; nothing is downloaded). What makes a term is data, in `warehouse/vo
 jieba runs without its HMM guesser: a run of characters not in the dictionary stays single characters
 (dropped), instead of becoming a made-up word from a place or person name (西地省 → 西 地 省, not 西地).
 This is also three times faster. Each distinct text is cut once per build, and with a cache folder
-(the home's `cache/`) once per vocabulary: the next build cuts only the texts it has not seen (`TermCache`).
+(the home's `cache/`) once per vocabulary: the next build cuts only the texts it has not seen (`TermCache`),
+and adds the governance phrases and places with the frequencies the first one found for them.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import os
 import re
@@ -85,6 +87,8 @@ class Vocabulary:
         )
 
 
+# In a term cache's folder: the words and frequencies its segmenter added (TermCache.added_words).
+ADDED_WORDS = "added-words.json"
 # One line of jieba's dictionary: word, frequency, part of speech (the last may be missing).
 DICTIONARY_LINE = re.compile(r"^(\S+) (\d+)(?: (\S+))?", re.M)
 # Up to this many characters of text to cut, the words found in the text are cheaper than the whole dictionary
@@ -161,7 +165,13 @@ class Segmenter:
     Given `texts`, it cuts those alone (and any text made of their pieces), with the part of jieba's
     dictionary they need (`_dictionary_for`)."""
 
-    def __init__(self, vocabulary: Vocabulary, places: Iterable[str] = (), texts: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        places: Iterable[str] = (),
+        texts: Iterable[str] | None = None,
+        added: list[tuple[str, int]] | None = None,
+    ) -> None:
         self.vocabulary = vocabulary
         self.places = frozenset(place for place in places if place)
         if texts is None:
@@ -173,12 +183,17 @@ class Segmenter:
         self.tokenizer.FREQ, self.tokenizer.total = dict(frequencies), total
         self.tokenizer.initialized = True
         self.tags = dict(tags)
-        for phrase in vocabulary.governance:
-            self.tokenizer.add_word(phrase, freq=self.tokenizer.suggest_freq(phrase, tune=False) + 1)
-            self.tags[phrase] = "gov"
-        for place in self.places:
-            self.tokenizer.add_word(place, freq=self.tokenizer.suggest_freq(place, tune=False) + 1)
-            self.tags[place] = "ns"
+        # Each phrase is added with a frequency that cuts it whole, given the phrases added before it (in this
+        # order). That frequency costs a cut of the phrase; `added`, the words and frequencies an earlier
+        # segmenter added for the same phrases (`self.added`), spares the cuts: 0.35 s for a district's places.
+        phrases = [*((phrase, "gov") for phrase in vocabulary.governance), *((p, "ns") for p in sorted(self.places))]
+        known = [freq for _, freq in added] if added and [w for w, _ in added] == [p for p, _ in phrases] else None
+        self.added: list[tuple[str, int]] = []
+        for index, (phrase, tag) in enumerate(phrases):
+            freq = known[index] if known else self.tokenizer.suggest_freq(phrase, tune=False) + 1
+            self.tokenizer.add_word(phrase, freq=freq)
+            self.tags[phrase] = tag
+            self.added.append((phrase, freq))
 
     def is_term(self, word: str) -> bool:
         vocabulary = self.vocabulary
@@ -274,6 +289,22 @@ class TermCache:
     def put(self, digest: bytes, terms: list[str]) -> None:
         self.added[digest] = terms
 
+    def added_words(self) -> list[tuple[str, int]] | None:
+        """The words and frequencies a segmenter of this fingerprint added to jieba's dictionary (Segmenter.added),
+        as kept by `keep_added_words`; None when none are kept or the file does not read."""
+        try:
+            words = json.loads((self.folder / ADDED_WORDS).read_text(encoding="utf-8"))
+            return [(str(word), int(freq)) for word, freq in words]
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def keep_added_words(self, words: list[tuple[str, int]]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temporary = self.folder / f".{ADDED_WORDS}.{os.getpid()}.tmp"
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+            json.dump(words, out, ensure_ascii=False)
+        os.replace(temporary, self.folder / ADDED_WORDS)
+
     def save(self) -> None:
         """One part more with the texts cut since the cache was opened (none: nothing written); merged parts past
         MAX_PARTS; other fingerprints' caches removed."""
@@ -323,7 +354,10 @@ def ticket_terms(con: duckdb.DuckDBPyConnection, cache_dir: Path | None = None) 
     }
     new = [text for text in texts if text not in cut]
     if new:  # a segmenter with the part of the dictionary the new texts need
-        segmenter = Segmenter(Vocabulary.load(), places, texts=new)
+        added = cache.added_words() if cache is not None else None
+        segmenter = Segmenter(Vocabulary.load(), places, texts=new, added=added)
+        if cache is not None and segmenter.added != added:
+            cache.keep_added_words(segmenter.added)
         for text in new:
             cut[text] = segmenter.terms(text)
             if cache is not None:

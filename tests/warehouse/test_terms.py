@@ -170,3 +170,39 @@ def test_many_texts_take_the_whole_dictionary(monkeypatch):
     monkeypatch.setattr(terms_module, "RESTRICTED_CHARACTERS", 10)
     many = Segmenter(Vocabulary.load(), texts=["金鸡苑地下车库停车位被外来车辆占用"])
     assert len(many.tokenizer.FREQ) >= len(terms_module._dictionary()[0])
+
+
+def test_a_nights_segmenter_adds_the_words_an_earlier_one_kept_without_cutting_them(tmp_path, monkeypatch):
+    """The frequencies that cut the governance phrases and places whole cost a cut of each: a build keeps them
+    beside its terms, and the next build with new texts adds them as they are. Its cuts are the same."""
+    places = ["澳韵社区", "金鸡苑", "金鸡苑东区", "星湖街"]
+    first = ticket_terms(_release(places, TEXTS), tmp_path)
+    (folder,) = tmp_path.glob("ticket-terms-*")
+    kept = TermCache(tmp_path, folder.name.removeprefix("ticket-terms-")).added_words()
+    assert [word for word, _ in kept][-len(places) :] == sorted(places)
+    fresh = Segmenter(Vocabulary.load(), places)
+    assert kept == fresh.added  # what a segmenter computes for the same phrases
+
+    def no_cut(*_args, **_kwargs):
+        raise AssertionError("a phrase was cut for its frequency again")
+
+    texts = {**TEXTS, "forum:5": ("澳韵社区星湖街路灯不亮", "金鸡苑东区门口的路灯坏了")}
+    with monkeypatch.context() as patch:
+        patch.setattr(terms_module.jieba.Tokenizer, "suggest_freq", no_cut)
+        night = _rows(ticket_terms(_release(places, texts), tmp_path))
+    assert _rows(first) <= night
+    new_terms = {term for ticket, term in night if ticket == "forum:5"}
+    assert new_terms == set(fresh.terms("。".join(texts["forum:5"]))) and "路灯" in new_terms
+
+
+def test_kept_words_for_other_phrases_or_damaged_are_not_used(tmp_path):
+    places = ["金鸡苑", "星湖街"]
+    fresh = Segmenter(Vocabulary.load(), places)
+    other = Segmenter(Vocabulary.load(), ["澳韵社区"]).added
+    assert Segmenter(Vocabulary.load(), places, added=other).added == fresh.added
+    changed = [(word, freq + 1000) for word, freq in fresh.added[:-1]]  # one phrase short: not these phrases
+    assert Segmenter(Vocabulary.load(), places, added=changed).added == fresh.added
+    cache = TermCache(tmp_path, "x")
+    cache.folder.mkdir()
+    (cache.folder / terms_module.ADDED_WORDS).write_text('{"not": "a list of pairs"', encoding="utf-8")
+    assert cache.added_words() is None
