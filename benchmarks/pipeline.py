@@ -1,7 +1,7 @@
 """Pipeline benchmark: demo generation, full load, one nightly day (built on the current release, then built from
 scratch), sizes, and KPI query ratios.
 
-Run: python -m benchmarks.pipeline [--scale 1] [--days 365] [--home DIR]
+Run: python -m benchmarks.pipeline [--scale 1] [--days 365] [--nights 3] [--home DIR]
 
 Each stage runs the real `cockpit` command in a child process, so the peak
 memory printed is that stage's own maximum resident set. KPI timings compare
@@ -10,7 +10,8 @@ the metric catalog's compute() with the raw DuckDB SQL for the same number
 (what a typical dashboard tutorial does). Targets (2 cores): a year at scale 1
 through the pipeline in ≤ 120 s and ≤ 4 GiB; one nightly day in ≤ 2 s. The nightly
 day is loaded twice: built on the current release (what cron does), and the next
-day with `--full` (built from scratch, the floor it is measured against). Both
+day with `--full` (built from scratch, the floor it is measured against). The night on the current release
+runs `--nights` times from the same home, its median printed with each run. Both
 nights are the generator's own next days, held back from the landing folder until
 their night comes, so registers and snapshots arrive on their cadence, not anew.
 """
@@ -71,6 +72,30 @@ def _hold_back(landing: Path, day: date) -> list[tuple[Path, Path]]:
 def _deliver(moves: list[tuple[Path, Path]]) -> None:
     for aside, back in moves:
         shutil.move(aside, back)
+
+
+# What a night changes in a home: put back before each repeat of the same night.
+NIGHT_STATE = ("lake", "quarantine", "warehouse", "cache")
+
+
+def _nights(args: list[str], env: dict[str, str], home: Path, runs: int) -> list[tuple[float, float, str]]:
+    """The same night `runs` times, each from the home as it was before it: one run's luck with the disk and the
+    page cache (the writes of the stage before it still going out, for one) does not stand for the night.
+    The last run's release stays."""
+    before = home.parent / f"{home.name}.before-night"
+    for name in NIGHT_STATE:
+        shutil.copytree(home / name, before / name, symlinks=True)
+    try:
+        results = []
+        for run in range(runs):
+            if run:
+                for name in NIGHT_STATE:
+                    shutil.rmtree(home / name)
+                    shutil.copytree(before / name, home / name, symlinks=True)
+            results.append(_stage(args, env))
+        return results
+    finally:
+        shutil.rmtree(before, ignore_errors=True)
 
 
 def _size_mib(path: Path) -> float:
@@ -172,6 +197,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--home", type=Path, help="COCKPIT_HOME to use (default: a temp folder, deleted after)")
     parser.add_argument(
+        "--nights",
+        type=int,
+        default=3,
+        help="run the nightly day this many times, each from the same home, and take the median (default 3)",
+    )
+    parser.add_argument(
         "--end",
         type=date.fromisoformat,
         default=date(2026, 11, 19),
@@ -202,7 +233,10 @@ def main() -> None:
         summary = json.loads(out)
         lake_mib, release = _size_mib(home / "lake"), home / "warehouse" / "releases" / summary["release"]
         _deliver(held[nights[0]])
-        day_s, day_gib, out_day = _stage(["pipeline", "run", "--json"], env)
+        night_runs = _nights(["pipeline", "run", "--json"], env, home, args.nights)
+        day_s = statistics.median(seconds for seconds, _, _ in night_runs)
+        day_gib = max(peak for _, peak, _ in night_runs)
+        out_day = night_runs[-1][2]
         day_summary = json.loads(out_day)
         _deliver(held[nights[1]])
         scratch_s, scratch_gib, out_scratch = _stage(["pipeline", "run", "--full", "--json"], env)
@@ -225,6 +259,12 @@ def main() -> None:
                 f"{day_s:.1f} s",
                 f"peak {day_gib:.2f} GiB",
                 f"{day_summary['totals']['rows_loaded']:,} rows loaded; {day_summary['build']}",
+            ),
+            (
+                f"  median of {len(night_runs)} runs",
+                "",
+                "",
+                "each from the same home: " + ", ".join(f"{seconds:.2f} s" for seconds, _, _ in night_runs),
             ),
             (
                 "  the next day, --full",
