@@ -398,10 +398,7 @@ def build_release(
     target.parent.mkdir(parents=True, exist_ok=True)
     if problem is None:
         try:
-            if base_copy is not None:
-                base_copy.take()
-            else:
-                shutil.copyfile(base, target)
+            (base_copy or BaseCopy(base, target)).take()
         except OSError as exc:  # a full disk, most likely: the caller removes what was copied
             raise ReleaseBuildError(f"copying release {base.name} to build on failed: {exc}") from exc
     elif base_copy is not None:

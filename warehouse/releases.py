@@ -317,14 +317,15 @@ class BaseCopy:
 
     The pipeline starts it before it loads the night's files, so the copy (a base of 2.5 GB at scale 10 takes
     1–6 s to copy, as much as the page cache lets) runs while the load works, not before the build; the build
-    `take`s it. A copy no build takes is `discard`ed, with the files a build there would leave.
+    `take`s it (a build given none makes its own and takes it at once). A copy no build takes is `discard`ed,
+    with the files a build there would leave.
     """
 
     def __init__(self, base: Path, target: Path) -> None:
         self.base, self.target = Path(base), Path(target)
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        try:  # the file is this build's from now on, before the thread writes into it
-            os.close(os.open(self.target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        try:  # the file is this build's from now on, before the thread writes into it (its mode: the umask's)
+            os.close(os.open(self.target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         except FileExistsError:
             raise ReleaseError(f"release file already exists: {self.target}") from None
         self._error: OSError | None = None

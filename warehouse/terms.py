@@ -27,7 +27,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -300,10 +300,7 @@ class TermCache:
 
     def keep_added_words(self, words: list[tuple[str, int]]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = self.folder / f".{ADDED_WORDS}.{os.getpid()}.tmp"
-        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
-            json.dump(words, out, ensure_ascii=False)
-        os.replace(temporary, self.folder / ADDED_WORDS)
+        self._replace(ADDED_WORDS, lambda path: path.write_text(json.dumps(words, ensure_ascii=False), "utf-8"))
 
     def save(self) -> None:
         """One part more with the texts cut since the cache was opened (none: nothing written); merged parts past
@@ -333,10 +330,13 @@ class TermCache:
                 stale.unlink(missing_ok=True)
 
     def _write(self, table: pa.Table) -> None:
-        name = f"part-{time.time_ns()}-{os.getpid()}"
-        temporary = self.folder / f".{name}.tmp"
-        pq.write_table(table, temporary)
-        os.replace(temporary, self.folder / f"{name}.parquet")
+        self._replace(f"part-{time.time_ns()}-{os.getpid()}.parquet", lambda path: pq.write_table(table, path))
+
+    def _replace(self, name: str, write: Callable[[Path], object]) -> None:
+        """Write the file `name` of this cache whole or not at all: beside it, then renamed over it."""
+        temporary = self.folder / f".{name}.{os.getpid()}.tmp"
+        write(temporary)
+        os.replace(temporary, self.folder / name)
 
 
 def ticket_terms(con: duckdb.DuckDBPyConnection, cache_dir: Path | None = None) -> pa.Table:
