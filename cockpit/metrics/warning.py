@@ -20,7 +20,13 @@ series but in no community's cell.
 **Forecast** (`forecast`). The next HORIZON days of the street's (or one category's) daily counts, by
 exponential smoothing with an additive weekly season (statsmodels' ETSModel, ETS(A,N,A) with period 7)
 fitted to the last HISTORY_DAYS days, with its LEVEL prediction interval (cut at zero); beside it the
-seasonal-naive forecast (each day as the same weekday a week before) that it must beat (`backtest`).
+seasonal-naive forecast (each day as the same weekday a week before) that it must beat (`backtest`). The
+level and the seven seasonal states start from the classical decomposition of the first weeks (statsmodels'
+"heuristic" initialisation, Hyndman et al. 2008, §2.6.1) and only the two smoothing weights are fitted: a
+fit of 9 free parameters took 35–110 ms, one of 2 takes 3–9 ms, and a board forecasts up to 11 series
+(the street's and its top categories') on a reader's first look. Backtested on a year of the demo street
+(12 weeks, the street and its top 10 categories), the error against the seasonal naive's went from 0.755 to
+0.764 and the interval's coverage from 0.763 to 0.781 (nominal 0.8).
 
 **未诉先办** (`proactive`). For a coming month, the cells (category × community) that were high in the same
 month of past years: their mean count in that month is at least PROACTIVE_RATIO times their mean count in
@@ -298,7 +304,14 @@ def predict(history: pd.Series, horizon: int = HORIZON, level: float = LEVEL) ->
         return naive, naive, naive
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel  # noqa: PLC0415 (a slow import, used here)
 
-    model = ETSModel(pd.Series(values), error="add", trend=None, seasonal="add", seasonal_periods=SEASON)
+    model = ETSModel(
+        pd.Series(values),
+        error="add",
+        trend=None,
+        seasonal="add",
+        seasonal_periods=SEASON,
+        initialization_method="heuristic",  # start states from a decomposition; fit only the weights
+    )
     with warnings.catch_warnings():  # convergence chatter on flat series; the fit is still used
         warnings.simplefilter("ignore")
         fitted = model.fit(disp=False)

@@ -24,6 +24,8 @@ import openpyxl
 import pytest
 from shapely.geometry import shape
 
+from tests.fixtures.messages import message_rows as _message_rows
+from tests.fixtures.messages import message_time as _message_time
 from warehouse.paths import Home
 from warehouse.releases import current_release
 
@@ -76,24 +78,6 @@ def real_home(tmp_path_factory, realdata):
 
 
 # ---------------------------------------------------------------- the message board
-
-
-def _message_rows(realdata: Path) -> list[tuple]:
-    sheet = openpyxl.load_workbook(realdata / "messages" / "messages_2019.xlsx", read_only=True).active
-    rows = list(sheet.iter_rows(values_only=True))
-    header = list(rows[0])
-    return [dict(zip(header, r, strict=False)) for r in rows[1:] if any(v is not None for v in r)]
-
-
-def _message_time(value) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    y, mo, d, h, mi, s = map(
-        int, re.fullmatch(r"(\d{4})/(\d{1,2})/(\d{1,2}) (\d{1,2}):(\d{2}):(\d{2})", value).groups()
-    )
-    return datetime(y, mo, d, h, mi, s)
 
 
 def test_every_message_loads_and_monthly_counts_match_the_raw_file(real_home, realdata):
