@@ -566,9 +566,10 @@ class Warehouse:
             limit=limit,
             scope=scope,
             names=self.code_names(metric_id, lang) if lang else None,
+            name_after=True,
         )
         with self.cursor() as cur:
-            rows = cur.execute(query.rows_sql, query.params).df()
+            rows = query.named_rows(cur.execute(query.rows_sql, query.params).df())
             total = cur.execute(query.count_sql, query.count_params).fetchone()[0] if with_count else None
         return rows, total
 

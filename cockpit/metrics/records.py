@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from cockpit.metrics.catalog import Metric, RowScope, applicable_filters, filter_conditions
 from cockpit.metrics.period import Period
@@ -52,6 +53,15 @@ class RecordQuery:
     rows_sql: str
     count_sql: str
     params: dict[str, Any]
+    # column → (code → name) for the columns the rows hold as codes (VARCHAR) and `named_rows` names
+    name_after: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def named_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """The page read with `rows_sql`, its `name_after` columns' codes replaced by their names (a code with
+        no name stays as it is, as in SQL)."""
+        for column, names in self.name_after.items():
+            rows[column] = [names.get(code, code) if isinstance(code, str) else code for code in rows[column]]
+        return rows
 
     @property
     def count_params(self) -> dict[str, Any]:
@@ -135,6 +145,7 @@ def record_query(
     names: Mapping[str, Mapping[str, str]] | None = None,
     headers: Mapping[str, str] | None = None,
     code_headers: Mapping[str, str] | None = None,
+    name_after: bool = False,
 ) -> RecordQuery:
     """SQL for the rows behind `metric` for `period` and `filters`, one page of them, and their count.
 
@@ -145,6 +156,11 @@ def record_query(
     sort and column filters act on the names they see, while scope and filters still act on the codes; a
     code with no name stays as it is. `headers` (column → title) names the result's columns; `code_headers`
     (column → title) adds, after a named column, one holding its codes (exports keep them for machines).
+
+    Where nothing the page is sorted or filtered on is a name, the page is chosen on the codes and only its
+    rows are named: in SQL, or with `name_after` (a page a person reads, not a stream) by the caller, with
+    `RecordQuery.named_rows`. A place's code list holds tens of thousands of names at a district's scale;
+    binding them costs more than choosing the page.
     """
     known = set(columns)
     where, params = row_conditions(metric, scope=scope, filters=filters)
@@ -157,15 +173,18 @@ def record_query(
         shown_conditions.append(_column_filter(column, model, params, counter))
     shown_where = " AND ".join(f"({each})" for each in shown_conditions) or "true"
 
-    order = []
+    order: list[tuple[str, str]] = []
     for each in sort:
         column = each.get("colId")
         if column not in known:
             raise ValueError(f"unknown sort column {column!r} for {metric.fact}")
-        order.append(f'r."{column}" {"DESC" if each.get("sort") == "desc" else "ASC"} NULLS LAST')
+        order.append((column, "DESC" if each.get("sort") == "desc" else "ASC"))
     if not order and metric.period_column:
-        order.append(f'r."{metric.period_column}" DESC NULLS LAST')
-    order_sql = f" ORDER BY {', '.join(order)}" if order else ""
+        order.append((metric.period_column, "DESC"))
+
+    def order_by(relation: str) -> str:
+        terms = [f'{relation}"{column}" {direction} NULLS LAST' for column, direction in order]
+        return f" ORDER BY {', '.join(terms)}" if terms else ""
 
     # DuckDB rejects parameters a statement does not use: bind only the bounds that appear.
     if "$period_start" in where:
@@ -174,19 +193,32 @@ def record_query(
         params["period_end"] = period.end_before
     chosen = f"SELECT * FROM {metric.fact} WHERE {where}"
     named = {column: names[column] for column in columns if names and names.get(column)}
-    shown = _named_relation(metric.fact, chosen, named, params) if named else chosen
+    page = f"LIMIT {int(limit)} OFFSET {max(int(offset), 0)}"
     select = []
     for column in columns:
         select.append(_alias(f'r."{column}"', (headers or {}).get(column)))
         if code_headers and column in named and column in code_headers:
             select.append(_alias(f'r."{_CODE_PREFIX}{column}"', code_headers[column]))
-    rows_sql = (
-        f"SELECT {', '.join(select)} FROM ({shown}) AS r WHERE {shown_where}{order_sql} "
-        f"LIMIT {int(limit)} OFFSET {max(int(offset), 0)}"
-    )
+    after: Mapping[str, Mapping[str, str]] = {}
+    if named and not shown_conditions and not any(column in named for column, _ in order):
+        paged = f"{chosen}{order_by('')} {page}"
+        if name_after and not headers and not code_headers:
+            # the codes as text, as the SQL naming compares them; the caller names them (named_rows)
+            after = named
+            codes = [
+                f'CAST(r."{column}" AS VARCHAR) AS "{column}"' if column in named else f'r."{column}"'
+                for column in columns
+            ]
+            rows_sql = f"SELECT {', '.join(codes)} FROM ({paged}) AS r{order_by('r.')}"
+        else:
+            shown = _named_relation(metric.fact, paged, named, params)
+            rows_sql = f"SELECT {', '.join(select)} FROM ({shown}) AS r{order_by('r.')}"
+    else:
+        shown = _named_relation(metric.fact, chosen, named, params) if named else chosen
+        rows_sql = f"SELECT {', '.join(select)} FROM ({shown}) AS r WHERE {shown_where}{order_by('r.')} {page}"
     # Counting needs the names only when the user filters on them.
     count_sql = f"SELECT count(*) FROM ({shown if shown_conditions else chosen}) AS r WHERE {shown_where}"
-    return RecordQuery(rows_sql, count_sql, params)
+    return RecordQuery(rows_sql, count_sql, params, after)
 
 
 # The column a named relation keeps a coded column's codes in (beside the names that replace them).

@@ -170,6 +170,37 @@ def test_the_record_grid_shows_names_and_filters_and_sorts_on_them(app, loaded_d
     assert answer["rowCount"] == expected > 0
 
 
+def test_a_page_chosen_on_codes_names_its_rows_and_keeps_the_order_and_page(app, loaded_demo):
+    """The second page of this year's tickets by deadline, read in Chinese: the same deadlines in the same order
+    as the page read as codes, each ticket's category, community and 是/否 named as the seeds and the release's
+    own tables name them (read here with the csv module and plain SQL)."""
+    view = View.from_query({"period": PERIOD}, current_warehouse().info.data_through)
+    sort = [{"colId": "deadline_at", "sort": "asc"}]
+    with signed_context(app):
+        warehouse = current_warehouse()
+        codes, total = warehouse.records(KPI, view.period, sort=sort, offset=10, limit=10)
+        named, named_total = warehouse.records(KPI, view.period, sort=sort, offset=10, limit=10, lang="zh")
+    assert named_total == total > 20 and len(named) == len(codes) == 10
+    assert list(named["deadline_at"]) == list(codes["deadline_at"]) == sorted(named["deadline_at"])
+    with duckdb.connect(str(loaded_demo.release), read_only=True) as con:
+        truth = {
+            ticket: row
+            for ticket, *row in con.execute(
+                "SELECT t.ticket_id, t.category, c.name, t.is_resolved FROM fct_ticket AS t "
+                "LEFT JOIN dim_community AS c USING (community_id) WHERE t.ticket_id IN (SELECT unnest(?))",
+                [list(named["ticket_id"])],
+            ).fetchall()
+        }
+    categories = {code: zh for code, (zh, _) in _seed("category").items()}
+    for ticket, category, community, resolved in zip(
+        named["ticket_id"], named["category"], named["community_id"], named["is_resolved"], strict=True
+    ):
+        code, place, done = truth[ticket]
+        assert category == categories[code]
+        assert community == (place or "未定位")
+        assert resolved == ("是" if done else "否")
+
+
 def test_the_grid_and_the_page_lists_are_titled_and_filled_in_the_readers_language(app, loaded_demo):
     from cockpit.components.board import Chart, render_list
     from cockpit.components.records import column_defs
