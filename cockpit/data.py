@@ -96,6 +96,9 @@ DATASETS: Mapping[str, str] = {
 # The datasets that list places: a scoped reader gets only theirs (the others are code lists).
 PLACE_DATASETS = frozenset({"communities", "grids", "community_shapes", "grid_shapes", "grid_tree"})
 CACHE_ENTRIES = 4096
+# How long a thread waits for another that is computing the same cached answer before computing it itself
+# (a safety net: cached answers depend on others without cycles, so the wait ends when the first is done).
+FLIGHT_WAIT_SECONDS = 60.0
 # Rows per Arrow batch when an export streams records: small enough to keep a worker's memory flat.
 STREAM_BATCH_ROWS = 2_000
 
@@ -144,6 +147,15 @@ class RecordStream:
 _MISSING = object()  # not in the cache (None is an answer)
 
 
+class _Flight:
+    """One cached answer being computed: its thread, then its value (_MISSING if it failed), then done."""
+
+    def __init__(self) -> None:
+        self.owner = threading.get_ident()
+        self.value: Any = _MISSING
+        self.done = threading.Event()
+
+
 class _Switched(Exception):
     """A kept answer was built while the release switched under it: returned to its caller, never kept."""
 
@@ -170,6 +182,9 @@ class Warehouse:
         # ever stale by belonging to an older release, and those are dropped on the switch.
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
+        # Answers being computed, by key: a thread that misses a key another is computing waits for it
+        # instead of computing it again (a board's parts, or a reader and the warming, often ask alike).
+        self._flights: dict[Hashable, _Flight] = {}
         # What CURRENT and its target looked like when the release to read was last chosen, and the choice:
         # checking a release opens it, so it is done only when this look changes.
         self._looked: tuple | None = None
@@ -263,11 +278,34 @@ class Warehouse:
         full_key = (self.info.run_id, *key)  # outside the lock: a release switch clears the cache under it
         if (hit := self._recall(full_key)) is not _MISSING:
             return hit
-        info, cur = self.open()
-        with cur:
-            value = answer(cur)
-        self._remember((info.run_id, *key), value)
-        return value
+        with self._cache_lock:  # one computes a missing key; the others asking meanwhile wait for it
+            if full_key in self._cache:
+                return self._cache[full_key]
+            flight = self._flights.get(full_key)
+            if flight is None or flight.owner == threading.get_ident():
+                flight = self._flights[full_key] = _Flight()
+                computing = True
+            else:
+                computing = False
+        if not computing:
+            if not flight.done.wait(FLIGHT_WAIT_SECONDS):
+                log.warning("%r took over %.0f s in another thread: computed here too", key[:2], FLIGHT_WAIT_SECONDS)
+            elif flight.value is not _MISSING:
+                return flight.value
+            # else it failed there: ask again here, and fail (or not) on its own
+        try:
+            info, cur = self.open()
+            with cur:
+                value = answer(cur)
+            self._remember((info.run_id, *key), value)
+            flight.value = value
+            return value
+        finally:
+            if computing:
+                with self._cache_lock:
+                    if self._flights.get(full_key) is flight:
+                        del self._flights[full_key]
+                flight.done.set()
 
     def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
         """Something derived from this release's datasets (map features…), built once per release.

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import brotli
 import pytest
 
+from cockpit import data
 from cockpit.data import NoRelease, Warehouse, current_warehouse
 from pipelines.run import run_pipeline
 from tests.conftest import SALT
@@ -36,6 +41,68 @@ def test_new_releases_and_rollbacks_are_picked_up_without_restart(fresh_home):
 def test_release_is_read_only(loaded_demo):
     with Warehouse(loaded_demo.home).cursor() as cur, pytest.raises(Exception, match="read-only"):
         cur.execute("DELETE FROM fct_ticket")
+
+
+def test_threads_missing_the_same_answer_compute_it_once_and_all_get_it(loaded_demo):
+    """Four threads (a board's parts) ask one question at once: it is computed once, and each gets its answer."""
+    warehouse = Warehouse(loaded_demo.home)
+    started, release = threading.Event(), threading.Event()
+    computed = []
+
+    def answer():
+        computed.append(threading.get_ident())
+        started.set()
+        assert release.wait(10)  # held until every other thread has asked
+        return {"tickets": 7}
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        first = pool.submit(warehouse.memo, ("question",), answer)
+        assert started.wait(10)
+        others = [pool.submit(warehouse.memo, ("question",), answer) for _ in range(3)]
+        time.sleep(0.2)  # they have asked, and wait
+        release.set()
+        answers = [first.result(10)] + [each.result(10) for each in others]
+    assert len(computed) == 1 and answers == [{"tickets": 7}] * 4
+
+
+def test_a_failed_answer_is_asked_again_by_its_waiter_and_a_thread_may_ask_its_own_question_again(
+    loaded_demo, monkeypatch, caplog
+):
+    monkeypatch.setattr(data, "FLIGHT_WAIT_SECONDS", 1.0)
+    warehouse = Warehouse(loaded_demo.home)
+    started, release = threading.Event(), threading.Event()
+    calls = []
+
+    def failing():
+        calls.append("failed")
+        started.set()
+        assert release.wait(10)
+        raise RuntimeError("the release went away")
+
+    def working():
+        calls.append("answered")
+        return 42
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(warehouse.memo, ("flaky",), failing)
+        assert started.wait(10)
+        second = pool.submit(warehouse.memo, ("flaky",), working)
+        time.sleep(0.2)
+        release.set()
+        with pytest.raises(RuntimeError):
+            first.result(10)
+        assert second.result(10) == 42
+    assert calls == ["failed", "answered"]
+    # a question that asks itself again (in the same thread) is computed, not waited for
+    depth = []
+
+    def again():
+        depth.append(1)
+        return warehouse.memo(("nested",), again) if len(depth) < 2 else "inner"
+
+    with caplog.at_level(logging.WARNING, logger=data.log.name):
+        assert warehouse.memo(("nested",), again) == "inner" and len(depth) == 2
+    assert not [r for r in caplog.records if "took over" in r.getMessage()]  # it never waited on itself
 
 
 def test_no_release_is_a_one_line_message(tmp_path):
