@@ -96,6 +96,12 @@ DATASETS: Mapping[str, str] = {
 # The datasets that list places: a scoped reader gets only theirs (the others are code lists).
 PLACE_DATASETS = frozenset({"communities", "grids", "community_shapes", "grid_shapes", "grid_tree"})
 CACHE_ENTRIES = 4096
+# What the cache holds about the release itself, whichever view is read: its sources' last days, each fact's
+# first day, its tables and columns, code lists, datasets and scopes. A worker learns them with the first view
+# it serves of a release (a server's warming serves several); `forget_views` keeps them.
+RELEASE_FACTS = frozenset(
+    {"sources_complete_through", "first_day", "has_table", "code-list", "dataset", "row_scope", "columns"}
+)
 # How long a thread waits for another that is computing the same cached answer before computing it itself
 # (a safety net: cached answers depend on others without cycles, so the wait ends when the first is done).
 FLIGHT_WAIT_SECONDS = 60.0
@@ -306,6 +312,13 @@ class Warehouse:
                     if self._flights.get(full_key) is flight:
                         del self._flights[full_key]
                 flight.done.set()
+
+    def forget_views(self) -> None:
+        """Drop every cached answer of a view (KPIs, topics, forecasts, maps, boards), keeping RELEASE_FACTS: this
+        worker's memory as the first reader of a view no one has opened finds it (benchmarks.callbacks)."""
+        with self._cache_lock:
+            for key in [key for key in self._cache if key[1] not in RELEASE_FACTS]:
+                del self._cache[key]
 
     def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
         """Something derived from this release's datasets (map features…), built once per release.

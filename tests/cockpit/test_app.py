@@ -14,6 +14,7 @@ import pytest
 
 from cockpit import data
 from cockpit.data import NoRelease, Warehouse, current_warehouse
+from cockpit.metrics.period import Period
 from pipelines.run import run_pipeline
 from tests.conftest import SALT
 from tests.fixtures.accounts import signed_client
@@ -103,6 +104,20 @@ def test_a_failed_answer_is_asked_again_by_its_waiter_and_a_thread_may_ask_its_o
     with caplog.at_level(logging.WARNING, logger=data.log.name):
         assert warehouse.memo(("nested",), again) == "inner" and len(depth) == 2
     assert not [r for r in caplog.records if "took over" in r.getMessage()]  # it never waited on itself
+
+
+def test_forgetting_the_views_keeps_what_the_release_is_and_drops_every_answer(loaded_demo):
+    warehouse = Warehouse(loaded_demo.home)
+    names = warehouse.code_list_names("category", "zh")
+    period = Period.preset("this_month", warehouse.info.data_through)
+    warehouse.metric("tickets_received", period)
+    warehouse.memo(("a view's map",), lambda: "shapes")
+    kinds = {key[1] for key in warehouse._cache}
+    assert {"code-list", "metric", "memo"} <= kinds
+    warehouse.forget_views()
+    left = {key[1] for key in warehouse._cache}
+    assert "code-list" in left and not left & {"metric", "memo"}
+    assert warehouse.code_list_names("category", "zh") is names  # read from memory, not again
 
 
 def test_no_release_is_a_one_line_message(tmp_path):
