@@ -10,15 +10,14 @@ side) answers with aggregates from the metric catalog through the warehouse cach
 
 from __future__ import annotations
 
-import contextvars
 import itertools
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import dash
 import dash_bootstrap_components as dbc
@@ -42,7 +41,7 @@ from cockpit.components.table import report_table
 from cockpit.components.theme import graph_config
 from cockpit.components.topics import topic_table
 from cockpit.components.warning import outlook_table, proactive_table, surge_table, warning_names
-from cockpit.data import NoRelease, current_warehouse
+from cockpit.data import NoRelease, current_warehouse, side_by_side
 from cockpit.i18n import LANGUAGES, THEMES, current_language, current_theme, dimension_name, t
 from cockpit.metrics import Metric, Period, get_metric
 from cockpit.view import DEFAULT_PRESET, PERIOD_CHOICES, View
@@ -203,8 +202,9 @@ def render_group(board: Board, group: KpiGroup, view: View, lang: str) -> list:
     loaded = f"{info.built_at:%Y-%m-%d %H:%M}"
     # The strip's KPIs are independent queries: DuckDB runs them side by side (it releases
     # the GIL, and each call takes its own cursor), so a cold strip costs its slowest KPI.
-    with ThreadPoolExecutor(max_workers=STRIP_THREADS) as pool:
-        frames = list(pool.map(lambda kpi: warehouse.metric(kpi, period, filters=view.filters), group.kpis))
+    frames = side_by_side(
+        [partial(warehouse.metric, kpi, period, filters=view.filters) for kpi in group.kpis], STRIP_THREADS
+    )
     tiles = []
     for kpi, frame in zip(group.kpis, frames, strict=True):
         metric = get_metric(kpi)
@@ -523,9 +523,7 @@ def render_board(board: Board, view: View, lang: str, theme: str) -> list:
         return [render_chart(board, item, view, lang, theme)]  # a wildcard output: one graph
 
     items = [*board.groups, *board.charts]
-    with ThreadPoolExecutor(max_workers=BOARD_THREADS) as pool:
-        futures = [pool.submit(contextvars.copy_context().run, part, item) for item in items]
-        return [future.result() for future in futures]
+    return side_by_side([partial(part, item) for item in items], BOARD_THREADS)
 
 
 def board_outputs(board: Board) -> list[Output]:

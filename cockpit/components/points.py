@@ -9,12 +9,13 @@ is the tile's number. Chinese and English read the same judgement.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 from cockpit.components.format import count_change, format_value, is_missing, metric_name, shown_change
 from cockpit.components.warning import forecast_words, month_text, surge_sentence, warning_names
-from cockpit.data import ScopedWarehouse, Warehouse
+from cockpit.data import ScopedWarehouse, Warehouse, side_by_side
 from cockpit.i18n import t
 from cockpit.metrics import Metric, Period, get_metric
 from cockpit.metrics.scorecards import (
@@ -43,6 +44,7 @@ PERIOD_WORDS = {
 IN_PERIOD = {"zh": "统计期内", "en": "In the period"}
 AT_END = {"zh": "截至期末", "en": "At the period's end"}
 RISING_SHOWN = 3  # rising topics named in a point
+POINT_THREADS = 4  # the sentences' questions asked side by side (cockpit.data.side_by_side)
 
 
 @dataclass(frozen=True)
@@ -191,13 +193,21 @@ def scorecard_point(warehouse: Warehouse | ScopedWarehouse, lang: str = "zh") ->
     )
 
 
+def _extras(
+    warehouse: Warehouse | ScopedWarehouse, period: Period, filters: Mapping[str, str], lang: str
+) -> list[Callable[[], str | None]]:
+    return [
+        partial(warning_point, warehouse, period, filters, lang),
+        partial(topics_point, warehouse, period, filters, lang),
+        partial(scorecard_point, warehouse, lang),
+    ]
+
+
 def extra_points(
     warehouse: Warehouse | ScopedWarehouse, period: Period, filters: Mapping[str, str], lang: str = "zh"
 ) -> list[str]:
     """What follows the modules' sentences: warnings, rising topics, scorecards."""
-    points = [warning_point(warehouse, period, filters, lang)]
-    points += [p for p in (topics_point(warehouse, period, filters, lang), scorecard_point(warehouse, lang)) if p]
-    return points
+    return [point for point in side_by_side(_extras(warehouse, period, filters, lang), POINT_THREADS) if point]
 
 
 def key_points(
@@ -205,5 +215,6 @@ def key_points(
 ) -> list[str]:
     """本期要点 of the period, as the overview, the wall and the brief say them."""
     filters = filters or {}
-    modules = [module_point(warehouse, module, period, filters, lang) for module in MODULE_ORDER]
-    return modules + extra_points(warehouse, period, filters, lang)
+    modules = [partial(module_point, warehouse, module, period, filters, lang) for module in MODULE_ORDER]
+    said = side_by_side([*modules, *_extras(warehouse, period, filters, lang)], POINT_THREADS)
+    return [point for point in said if point]
