@@ -293,7 +293,8 @@ class Warehouse:
     def _cached(self, key: tuple, answer: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
         """`answer(cursor)` for `key` on the current release, computed once per release.
 
-        A hit costs one look at CURRENT; a cursor is opened only to compute a miss.
+        A hit costs one look at CURRENT; a cursor is opened only to compute a miss, and by one thread: the others
+        that miss the same key meanwhile wait for its answer (a thread asking its own key again computes it).
         """
         full_key = (self.info.run_id, *key)  # outside the lock: a release switch clears the cache under it
         if (hit := self._recall(full_key)) is not _MISSING:

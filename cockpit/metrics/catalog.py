@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from cockpit.metrics.period import Period, one_year_earlier
@@ -977,9 +978,10 @@ def _blank_before_data(frame: pd.DataFrame, window: Period, group_by: str | None
         ("previous", "change_mom", previous_starts),
         ("year_ago", "change_yoy", year_starts),
     ):
-        early = [day is not None and day < first for day in base_starts]
-        if any(early):
-            frame.loc[early, [base, change]] = None
+        early = np.array([day is not None and day < first for day in base_starts], dtype=bool)
+        if early.any():
+            for column in (base, change):  # a column at a time: pandas' .loc over rows and columns is slower
+                frame[column] = frame[column].mask(early)
 
 
 def compute(
