@@ -99,11 +99,13 @@ DATASETS: Mapping[str, str] = {
 PLACE_DATASETS = frozenset({"communities", "grids", "community_shapes", "grid_shapes", "grid_tree"})
 CACHE_ENTRIES = 4096
 # What the cache holds about the release itself, whichever view is read: its sources' last days, each fact's
-# first day, its tables and columns, code lists, datasets and scopes. A worker learns them with the first view
+# first day, its tables and columns, code lists, datasets and scopes, and the memos made of its places alone
+# (a map level's shapes, the grid tree, cockpit/components/board.py). A worker learns them with the first view
 # it serves of a release (a server's warming serves several); `forget_views` keeps them.
 RELEASE_FACTS = frozenset(
     {"sources_complete_through", "first_day", "has_table", "code-list", "dataset", "row_scope", "columns"}
 )
+PLACE_MEMOS = frozenset({"map", "grid_tree", "outlined_parents"})
 # How long a thread waits for another that is computing the same cached answer before computing it itself
 # (a safety net: cached answers depend on others without cycles, so the wait ends when the first is done).
 FLIGHT_WAIT_SECONDS = 60.0
@@ -329,10 +331,18 @@ class Warehouse:
                 flight.done.set()
 
     def forget_views(self) -> None:
-        """Drop every cached answer of a view (KPIs, topics, forecasts, maps, boards), keeping RELEASE_FACTS: this
-        worker's memory as the first reader of a view no one has opened finds it (benchmarks.callbacks)."""
+        """Drop every cached answer of a view (KPIs, topics, forecasts, boards), keeping RELEASE_FACTS and the
+        PLACE_MEMOS: this worker's memory as the first reader of a view no one has opened finds it
+        (benchmarks.callbacks)."""
+
+        def of_the_release(key: tuple) -> bool:
+            if key[1] != "memo":
+                return key[1] in RELEASE_FACTS
+            name = key[4] if key[2] == "scope" else key[2]  # a scoped reader's memo: ("scope", scope, name…)
+            return name in PLACE_MEMOS
+
         with self._cache_lock:
-            for key in [key for key in self._cache if key[1] not in RELEASE_FACTS]:
+            for key in [key for key in self._cache if not of_the_release(key)]:
                 del self._cache[key]
 
     def memo(self, key: tuple, build: Callable[[], Any]) -> Any:

@@ -111,13 +111,15 @@ def test_forgetting_the_views_keeps_what_the_release_is_and_drops_every_answer(l
     names = warehouse.code_list_names("category", "zh")
     period = Period.preset("this_month", warehouse.info.data_through)
     warehouse.metric("tickets_received", period)
-    warehouse.memo(("a view's map",), lambda: "shapes")
+    warehouse.memo(("a board's answer",), lambda: "tiles")
+    shapes = warehouse.memo(("map", "community", None, None), lambda: ["the communities' polygons"])
     kinds = {key[1] for key in warehouse._cache}
     assert {"code-list", "metric", "memo"} <= kinds
     warehouse.forget_views()
-    left = {key[1] for key in warehouse._cache}
-    assert "code-list" in left and not left & {"metric", "memo"}
+    left = [key[1:] for key in warehouse._cache]
+    assert ("memo", "a board's answer") not in left and not [key for key in left if key[0] == "metric"]
     assert warehouse.code_list_names("category", "zh") is names  # read from memory, not again
+    assert warehouse.memo(("map", "community", None, None), lambda: ["again"]) is shapes
 
 
 def test_no_release_is_a_one_line_message(tmp_path):
