@@ -175,6 +175,14 @@ def test_on_a_real_boards_days_the_forecast_beats_the_seasonal_naive(realdata):
     assert 0.7 <= result["coverage"] <= 0.97
 
 
+def test_the_forecasts_use_one_blas_thread():
+    """Once the forecasting module is loaded, numpy's and scipy's BLAS run on one thread (its comment says why)."""
+    from threadpoolctl import threadpool_info
+
+    blas = [each for each in threadpool_info() if each["user_api"] == "blas"]
+    assert blas and all(each["num_threads"] == 1 for each in blas)
+
+
 def test_the_seasonal_naive_repeats_last_weeks_days():
     series = pd.Series([float(i) for i in range(14)])
     assert list(seasonal_naive(series, 9)) == [7, 8, 9, 10, 11, 12, 13, 7, 8]
