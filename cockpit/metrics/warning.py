@@ -51,9 +51,10 @@ from cockpit.metrics.period import Period
 from cockpit.metrics.records import row_conditions
 
 # One BLAS thread for the process. A forecast's matrices are 7 × 7: threads gain nothing on them, and on a
-# server's two cores OpenBLAS's idle threads spin against DuckDB's for the same cores. Measured with two DuckDB
-# queries running beside it, one ETS fit took 71 ms with numpy's and scipy's default of a thread per core and
-# 13 ms with one. Set here, where the fits are, once the libraries are loaded (scipy.stats loads scipy's).
+# server's two cores OpenBLAS's idle threads spin against DuckDB's for the same cores. With two DuckDB queries
+# running beside it, one ETS fit took 9.1 ms with numpy's and scipy's default of a thread per core and 5.3 ms
+# with one; 71 ms and 13 ms while the machine was busy with more. Alone, 3.1 ms either way. Set here, where the
+# fits are, once the libraries are loaded (scipy.stats loads scipy's).
 threadpool_limits(limits=1, user_api="blas")
 
 # The catalog KPI whose tickets are counted (as hot topics count).
