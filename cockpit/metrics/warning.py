@@ -22,7 +22,7 @@ exponential smoothing with an additive weekly season (statsmodels' ETSModel, ETS
 fitted to the last HISTORY_DAYS days, with its LEVEL prediction interval (cut at zero); beside it the
 seasonal-naive forecast (each day as the same weekday a week before) that it must beat (`backtest`). The
 level and the seven seasonal states start from the classical decomposition of the first weeks (statsmodels'
-"heuristic" initialisation, Hyndman et al. 2008, §2.6.1) and only the two smoothing weights are fitted: a
+"heuristic" initialisation, Hyndman et al. 2008, §2.6) and only the two smoothing weights are fitted: a
 fit of 9 free parameters took 35–110 ms, one of 2 takes 3–9 ms, and a board forecasts up to 11 series
 (the street's and its top categories') on a reader's first look. Backtested on a year of the demo street
 (12 weeks, the street and its top 10 categories), the error against the seasonal naive's went from 0.755 to
@@ -50,7 +50,7 @@ from cockpit.metrics.catalog import RowScope, default_catalog
 from cockpit.metrics.period import Period
 from cockpit.metrics.records import row_conditions
 
-# One BLAS thread for the process. A forecast's matrices are 7 × 7: threads gain nothing on them, and on a
+# One BLAS thread for the process. A forecast's state is 8 numbers: threads gain nothing on it, and on a
 # server's two cores OpenBLAS's idle threads spin against DuckDB's for the same cores. With two DuckDB queries
 # running beside it, one ETS fit took 9.1 ms with numpy's and scipy's default of a thread per core and 5.3 ms
 # with one; 71 ms and 13 ms while the machine was busy with more. Alone, 3.1 ms either way. Set here, where the
