@@ -299,10 +299,9 @@ class Warehouse:
         that miss the same key meanwhile wait for its answer (a thread asking its own key again computes it).
         """
         full_key = (self.info.run_id, *key)  # outside the lock: a release switch clears the cache under it
-        if (hit := self._recall(full_key)) is not _MISSING:
-            return hit
-        with self._cache_lock:  # one computes a missing key; the others asking meanwhile wait for it
+        with self._cache_lock:  # a hit; else one thread computes the key and the others asking meanwhile wait
             if full_key in self._cache:
+                self._cache.move_to_end(full_key)
                 return self._cache[full_key]
             flight = self._flights.get(full_key)
             if flight is None or flight.owner == threading.get_ident():
@@ -642,7 +641,7 @@ class Warehouse:
             limit=limit,
             scope=scope,
             names=self.code_names(metric_id, lang) if lang else None,
-            name_after=True,
+            for_reading=True,
         )
         with self.cursor() as cur:
             rows = query.named_rows(cur.execute(query.rows_sql, query.params).df())

@@ -51,19 +51,17 @@ def group_rows(warehouse: Warehouse | ScopedWarehouse, period: Period, filters: 
         narrowed = filters if code is None else {**filters, "focus_group": code}
         return partial(warehouse.metric, kpi, period, filters=narrowed, **options)
 
-    asked = [ask(COUNT_KPI, None, compare=False)]
+    asked = {(None, "count"): ask(COUNT_KPI, None, compare=False)}  # every ticket, for the shares
     for code in names:
-        asked += [
-            ask(COUNT_KPI, code, compare=False),
-            ask(COUNT_KPI, code, group_by="category", lang=lang),
-            ask(RATE_KPI, code, compare=False),
-        ]
-    total, *answers = side_by_side(asked, GROUP_THREADS)
-    all_tickets = _value(total) or 0.0
+        asked[code, "count"] = ask(COUNT_KPI, code, compare=False)
+        asked[code, "by_category"] = ask(COUNT_KPI, code, group_by="category", lang=lang)
+        asked[code, "rate"] = ask(RATE_KPI, code, compare=False)
+    answer = dict(zip(asked, side_by_side(list(asked.values()), GROUP_THREADS), strict=True))
+    all_tickets = _value(answer[None, "count"]) or 0.0
     rows = []
-    per_group = [answers[at : at + 3] for at in range(0, len(answers), 3)]  # count, by category, rate
-    for code, (count, by_category, rate) in zip(names, per_group, strict=True):
-        tickets = _value(count) or 0.0
+    for code in names:
+        tickets = _value(answer[code, "count"]) or 0.0
+        by_category = answer[code, "by_category"]
         top = by_category[by_category["value"] > 0].sort_values(["value", "label"], ascending=[False, True])
         rows.append(
             {
@@ -71,7 +69,7 @@ def group_rows(warehouse: Warehouse | ScopedWarehouse, period: Period, filters: 
                 "name": names[code],
                 "tickets": tickets,
                 "share": tickets / all_tickets if all_tickets else None,
-                "rate": _value(rate),
+                "rate": _value(answer[code, "rate"]),
                 "categories": [(row.label, row.value) for row in top.head(TOP_CATEGORIES).itertuples()],
             }
         )

@@ -145,7 +145,7 @@ def record_query(
     names: Mapping[str, Mapping[str, str]] | None = None,
     headers: Mapping[str, str] | None = None,
     code_headers: Mapping[str, str] | None = None,
-    name_after: bool = False,
+    for_reading: bool = False,
 ) -> RecordQuery:
     """SQL for the rows behind `metric` for `period` and `filters`, one page of them, and their count.
 
@@ -158,7 +158,7 @@ def record_query(
     (column → title) adds, after a named column, one holding its codes (exports keep them for machines).
 
     Where nothing the page is sorted or filtered on is a name, the page is chosen on the codes and only its
-    rows are named: in SQL, or with `name_after` (a page a person reads, not a stream) by the caller, with
+    rows are named: in SQL, or with `for_reading` (a page a person reads, not a stream) by the caller, with
     `RecordQuery.named_rows`. A place's code list holds tens of thousands of names at a district's scale;
     binding them costs more than choosing the page.
     """
@@ -194,15 +194,19 @@ def record_query(
     chosen = f"SELECT * FROM {metric.fact} WHERE {where}"
     named = {column: names[column] for column in columns if names and names.get(column)}
     page = f"LIMIT {int(limit)} OFFSET {max(int(offset), 0)}"
-    select = []
-    for column in columns:
-        select.append(_alias(f'r."{column}"', (headers or {}).get(column)))
-        if code_headers and column in named and column in code_headers:
-            select.append(_alias(f'r."{_CODE_PREFIX}{column}"', code_headers[column]))
+
+    def shown_columns() -> str:
+        select = []
+        for column in columns:
+            select.append(_alias(f'r."{column}"', (headers or {}).get(column)))
+            if code_headers and column in named and column in code_headers:
+                select.append(_alias(f'r."{_CODE_PREFIX}{column}"', code_headers[column]))
+        return ", ".join(select)
+
     after: Mapping[str, Mapping[str, str]] = {}
     if named and not shown_conditions and not any(column in named for column, _ in order):
         paged = f"{chosen}{order_by('')} {page}"
-        if name_after and not headers and not code_headers:
+        if for_reading and not headers and not code_headers:
             # the codes as text, as the SQL naming compares them; the caller names them (named_rows)
             after = named
             codes = [
@@ -212,10 +216,10 @@ def record_query(
             rows_sql = f"SELECT {', '.join(codes)} FROM ({paged}) AS r{order_by('r.')}"
         else:
             shown = _named_relation(metric.fact, paged, named, params)
-            rows_sql = f"SELECT {', '.join(select)} FROM ({shown}) AS r{order_by('r.')}"
+            rows_sql = f"SELECT {shown_columns()} FROM ({shown}) AS r{order_by('r.')}"
     else:
         shown = _named_relation(metric.fact, chosen, named, params) if named else chosen
-        rows_sql = f"SELECT {', '.join(select)} FROM ({shown}) AS r WHERE {shown_where}{order_by('r.')} {page}"
+        rows_sql = f"SELECT {shown_columns()} FROM ({shown}) AS r WHERE {shown_where}{order_by('r.')} {page}"
     # Counting needs the names only when the user filters on them.
     count_sql = f"SELECT count(*) FROM ({shown if shown_conditions else chosen}) AS r WHERE {shown_where}"
     return RecordQuery(rows_sql, count_sql, params, after)

@@ -24,8 +24,7 @@ import openpyxl
 import pytest
 from shapely.geometry import shape
 
-from tests.fixtures.messages import message_rows as _message_rows
-from tests.fixtures.messages import message_time as _message_time
+from tests.fixtures.messages import message_rows, message_time
 from warehouse.paths import Home
 from warehouse.releases import current_release
 
@@ -82,10 +81,10 @@ def real_home(tmp_path_factory, realdata):
 
 def test_every_message_loads_and_monthly_counts_match_the_raw_file(real_home, realdata):
     home, summary = real_home
-    raw = _message_rows(realdata)
+    raw = message_rows(realdata)
     board = summary["sources"]["message_board"]
     assert (board["rows_read"], board["rows_loaded"], board["rows_quarantined"]) == (len(raw), len(raw), 0)
-    expected = Counter(_message_time(r["留言时间"]).strftime("%Y-%m") for r in raw)
+    expected = Counter(message_time(r["留言时间"]).strftime("%Y-%m") for r in raw)
     con = _release(home)
     got = dict(
         con.execute(
@@ -102,12 +101,12 @@ def test_messages_without_a_place_count_under_the_unknown_place(real_home, reald
         """SELECT t.community_id, c.name, count(*) FROM fct_ticket AS t
            JOIN dim_community AS c USING (community_id) WHERE channel = 'message_board' GROUP BY ALL"""
     ).fetchall()
-    assert places == [("unknown", "未定位", len(_message_rows(realdata)))]
+    assert places == [("unknown", "未定位", len(message_rows(realdata)))]
     from cockpit.metrics.catalog import compute
     from cockpit.metrics.period import Period
 
     year = compute(con, "tickets_received", Period(date(2019, 1, 1), date(2019, 12, 31)), compare=False)
-    in_2019 = sum(1 for r in _message_rows(realdata) if _message_time(r["留言时间"]).year == 2019)
+    in_2019 = sum(1 for r in message_rows(realdata) if message_time(r["留言时间"]).year == 2019)
     duplicates = con.execute(
         "SELECT count(*) FROM fct_ticket WHERE channel = 'message_board' AND year(received_at) = 2019 "
         "AND duplicate_of IS NOT NULL"
@@ -121,7 +120,7 @@ def test_messages_without_a_place_count_under_the_unknown_place(real_home, reald
 
 def test_message_text_is_trimmed_of_ascii_and_full_width_space(real_home, realdata):
     home, _ = real_home
-    first = _message_rows(realdata)[0]
+    first = message_rows(realdata)[0]
     assert first["留言详情"] != first["留言详情"].strip(" \n\t\u3000")  # the export really wraps it
     con = _release(home)
     content, title = con.execute(
@@ -294,7 +293,7 @@ def test_a_months_top_30_topics_are_issues_not_stop_words_numbers_or_pieces_of_p
         assert not any(term in place for place in PLACES), (term, [p for p in PLACES if term in p])
     # Counted against the raw file: the month's messages (less those the release merged as duplicates) are
     # the share's denominator, and a topic is in no more messages than contain one of its words.
-    raw = [r for r in _message_rows(realdata) if _message_time(r["留言时间"]).strftime("%Y-%m") == "2019-11"]
+    raw = [r for r in message_rows(realdata) if message_time(r["留言时间"]).strftime("%Y-%m") == "2019-11"]
     merged = con.execute(
         "SELECT count(*) FROM fct_ticket WHERE strftime(received_at, '%Y-%m') = '2019-11' AND duplicate_of IS NOT NULL"
     ).fetchone()[0]
@@ -314,7 +313,7 @@ def test_messages_are_tagged_to_focus_groups_by_the_streets_words(real_home, rea
     home, _ = real_home
     rules = yaml.safe_load(Path("warehouse/vocabulary/focus_groups.yaml").read_text(encoding="utf-8"))
     expected = Counter()
-    for row in _message_rows(realdata):
+    for row in message_rows(realdata):
         text = re.sub(r"\s+", "", f"{row['留言主题'] or ''}|{row['留言详情'] or ''}")
         for group, rule in rules.items():
             if any(w in text for w in rule["keywords"]) and not any(w in text for w in rule.get("unless") or ()):
