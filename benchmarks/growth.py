@@ -109,6 +109,7 @@ def measure(scale: float, days: int, spark: bool, nights: int = 3) -> dict:
         floor = landing_floor(home / "landing")
         full_s, full_gib, out = _stage(["pipeline", "run", "--all", "--json"], env)
         rows = json.loads(out)["totals"]["rows_loaded"]
+        full_stages = json.loads(out)["stages"]
         _deliver(held)
         night_runs = _nights(["pipeline", "run", "--json"], env, home, nights)
         night_s = statistics.median(seconds for seconds, _, _ in night_runs)
@@ -121,6 +122,8 @@ def measure(scale: float, days: int, spark: bool, nights: int = 3) -> dict:
             "full_gib": full_gib,
             "night_s": night_s,
             "night_gib": night_gib,
+            # where each run's time went (RunSummary.stages): the full year's, and the last night's
+            "stages": {"full": full_stages, "night": json.loads(night_runs[-1][2])["stages"]},
         }
         if spark:
             figures["spark_s"], _ = spark_build(home)
@@ -153,8 +156,25 @@ def main() -> None:
     for r in results[1:]:
         grown = {k: r[k] / first[k] for k in ("rows", "full_s", "full_gib", "night_s") if first[k]}
         print("  ".join(f"{k} ×{v:.1f}" for k, v in grown.items()) + f"  (scale {r['scale']:g})")
+    print("\n# where the time goes: each stage's seconds (the full year; the last night)")
+    for r in results:
+        for run in ("full", "night"):
+            stages = " · ".join(f"{stage} {seconds:.1f}" for stage, seconds in r["stages"][run].items())
+            print(f"  scale {r['scale']:g} {run:<6}{stages}")
     if len(results) >= 2:
         a, b = results[-2], results[-1]
+        for run in ("full", "night"):
+            grown = {
+                stage: b["stages"][run].get(stage, 0.0)
+                + (b["stages"][run].get(stage, 0.0) - a["stages"][run].get(stage, 0.0))
+                / (b["scale"] - a["scale"])
+                * (CITY_STREETS - b["scale"])
+                for stage in b["stages"][run]
+            }
+            print(
+                f"  {CITY_STREETS} streets, straight on, {run}: "
+                + " · ".join(f"{stage} {seconds:.0f}" for stage, seconds in grown.items())
+            )
         per_scale = {k: (b[k] - a[k]) / (b["scale"] - a["scale"]) for k in ("full_s", "full_gib", "night_s")}
         city = {k: b[k] + per_scale[k] * (CITY_STREETS - b["scale"]) for k in per_scale}
         print(

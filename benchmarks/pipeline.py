@@ -283,6 +283,11 @@ def main() -> None:
         ]
         for row in figures:
             print(f"{row[0]:<28}{row[1]:>10}  {row[2]:<18}{row[3]}")
+        # Where each run's time went (RunSummary.stages, the build's slowest steps): the stage that grows first.
+        for name, each in (("full year", summary), ("nightly day", day_summary), ("next day, --full", scratch_summary)):
+            stages = " · ".join(f"{stage} {seconds:.1f}" for stage, seconds in each["stages"].items())
+            slowest = ", ".join(f"{label} {seconds:.1f}" for label, seconds in each["slowest_steps"][:5])
+            print(f"  {name:<20} stages (s): {stages}; slowest steps (s): {slowest}")
         print(f"nightly day built on the current release / from scratch: {day_s / scratch_s:.2f}")
         if args.scale == 1 and args.days >= 365:
             print(

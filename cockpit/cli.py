@@ -333,6 +333,10 @@ def _print_summary(summary) -> None:
     click.echo(f"{data['message']} · data through {data['data_through']} · {data['duration_s']} s")
     if data["build"]:
         click.echo(data["build"])
+    if data["stages"]:
+        stages = " · ".join(f"{stage} {seconds:.1f} s" for stage, seconds in data["stages"].items())
+        slowest = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in data["slowest_steps"][:3])
+        click.echo(f"time: {stages}" + (f"; slowest steps: {slowest}" if slowest else ""))
 
 
 @pipeline.command("runs")

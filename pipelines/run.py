@@ -88,6 +88,12 @@ class SourceDayStats:
     rows_flagged: int = 0  # loaded, with an optional value set to NULL
 
 
+# The stages of a run, in order: the landing files read, checked and written to the lake; closed months compacted
+# (a build from scratch); the release built; its checks; publishing it and pruning old ones.
+STAGES = ("load", "compact", "build", "checks", "publish")
+SLOWEST_STEPS = 10  # the build steps a summary lists
+
+
 @dataclass
 class RunSummary:
     run_id: str
@@ -108,6 +114,18 @@ class RunSummary:
     flagged: dict[tuple[str, str, str, str], int] = field(default_factory=lambda: defaultdict(int))
     cadence: dict[str, str] = field(default_factory=dict)  # source → daily | weekly | monthly
     build: str = ""  # how the release was built: from scratch (and why) or on which release
+    # Wall-clock seconds of each stage run (STAGES, in that order), and of each step of the build (BuildResult.seconds).
+    stages: dict[str, float] = field(default_factory=dict)
+    steps: tuple[tuple[str, float], ...] = ()
+
+    @contextmanager
+    def timing(self, stage: str) -> Iterator[None]:
+        """Add the block's wall-clock time to `stage`'s (a stage may run in several pieces: each source's load)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[stage] = self.stages.get(stage, 0.0) + time.perf_counter() - started
 
     def totals(self) -> SourceDayStats:
         total = SourceDayStats()
@@ -157,6 +175,11 @@ class RunSummary:
             "duration_s": round(self.duration_s, 2),
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "build": self.build,
+            "stages": {stage: round(self.stages[stage], 2) for stage in STAGES if stage in self.stages},
+            "slowest_steps": [
+                [label, round(seconds, 2)]
+                for label, seconds in sorted(self.steps, key=lambda step: -step[1])[:SLOWEST_STEPS]
+            ],
             "totals": vars(self.totals()),
             "sources": per_source,
             "warnings": self.warnings,
@@ -580,8 +603,9 @@ def run_pipeline(
         for mapping, pending in to_load:
             days = all_days[mapping.source]
             if pending:
-                run.load_source(mapping, pending)
-                _check_lake_rows(home, mapping, summary, sorted(pending))
+                with summary.timing("load"):
+                    run.load_source(mapping, pending)
+                    _check_lake_rows(home, mapping, summary, sorted(pending))
             if rebuild_all:
                 summary.warnings.extend(drop_orphan_partitions(home, mapping.source, set(days)))
         summary.warnings.extend(_unread_landing(home, mappings))
@@ -631,7 +655,8 @@ def run_pipeline(
             if base is None and summary.data_through is not None:
                 # A build from scratch reads every file anyway: the closed months become month files first
                 # (warehouse/compaction.py), so that this build and the nights after it read fewer files.
-                compacted = compaction.compact(home.lake, summary.data_through)
+                with summary.timing("compact"):
+                    compacted = compaction.compact(home.lake, summary.data_through)
                 if compacted.months:
                     why_full += f"; {compacted.describe()}"
                 summary.warnings.extend(f"lake: not compacted, {each}" for each in compacted.skipped)
@@ -751,29 +776,32 @@ def _build_and_publish(
     published = False
     try:
         try:
-            built = build_release(
-                home.lake,
-                building,
-                run_id=summary.run_id,
-                data_through=summary.data_through,
-                is_demo=home.demo_manifest.exists(),
-                extra_tables=extra,
-                progress=run.progress,
-                memory_limit=build_memory,
-                code_rows=run.code_rows,
-                cache_dir=home.cache,
-                base=base,
-                full_every_days=full_build_every_days,
-                engine=engine,
-                spark_master=spark_master,
-                base_copy=base_copy,
-            )
+            with summary.timing("build"):
+                built = build_release(
+                    home.lake,
+                    building,
+                    run_id=summary.run_id,
+                    data_through=summary.data_through,
+                    is_demo=home.demo_manifest.exists(),
+                    extra_tables=extra,
+                    progress=run.progress,
+                    memory_limit=build_memory,
+                    code_rows=run.code_rows,
+                    cache_dir=home.cache,
+                    base=base,
+                    full_every_days=full_build_every_days,
+                    engine=engine,
+                    spark_master=spark_master,
+                    base_copy=base_copy,
+                )
+            summary.steps = built.seconds
             summary.build = built.describe() if base is not None else f"built from scratch: {why_full}"
-            con = open_release(building)
-            try:
-                failures = run_checks(con, changed=built.changed, scopes=built.scopes)
-            finally:
-                con.close()
+            with summary.timing("checks"):
+                con = open_release(building)
+                try:
+                    failures = run_checks(con, changed=built.changed, scopes=built.scopes)
+                finally:
+                    con.close()
         except ReleaseBuildError as exc:
             failures = [str(exc)]
         if failures:
@@ -783,17 +811,19 @@ def _build_and_publish(
             )
             summary.warnings.extend(failures[1:20])
             return
-        building.rename(final)
-        publish(home, final)
+        with summary.timing("publish"):
+            building.rename(final)
+            publish(home, final)
         published = True
         summary.release_path = str(final)
         summary.message = f"published {final.name}"
     finally:
         # Whatever stopped the build (a failed check, a full disk), it leaves no file behind, and old
         # releases and leftovers of killed builds are pruned all the same: a full disk must not stay full.
-        if not published:
-            discard(build_files(building))
-        prune(home, keep_releases)
+        with summary.timing("publish"):
+            if not published:
+                discard(build_files(building))
+            prune(home, keep_releases)
 
 
 def _ledger_rows(summary: RunSummary, started_at: datetime, fingerprints: dict) -> dict[str, pa.Table]:

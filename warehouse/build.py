@@ -35,6 +35,7 @@ from datetime import date, datetime, time, timedelta
 from importlib import metadata
 from importlib.resources import files
 from pathlib import Path
+from time import perf_counter
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
@@ -239,6 +240,9 @@ class BuildResult:
     # Patched tables → (the columns it ranges over, a condition in literals that every row the patch wrote
     # meets): the rows the checks must look at.
     scopes: Mapping[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)
+    # Each step's wall-clock seconds, in the order run: waiting for the base's copy, the lake views, each model
+    # built (`model X`) or patched (`patch X`), each Python mart, the checkpoint. What a night spends its time on.
+    seconds: tuple[tuple[str, float], ...] = ()
 
     def describe(self) -> str:
         if self.mode == "full":
@@ -395,12 +399,23 @@ def build_release(
         if progress is not None:
             progress(label, done, len(steps))
 
+    seconds: list[tuple[str, float]] = []
+
+    def step(label: str, action: Callable[[], object]) -> object:
+        started = perf_counter()
+        try:
+            return _run_step(label, action)
+        finally:
+            seconds.append((label, perf_counter() - started))
+
     target.parent.mkdir(parents=True, exist_ok=True)
     if problem is None:
+        started = perf_counter()
         try:
             (base_copy or BaseCopy(base, target)).take()
         except OSError as exc:  # a full disk, most likely: the caller removes what was copied
             raise ReleaseBuildError(f"copying release {base.name} to build on failed: {exc}") from exc
+        seconds.append(("base copy", perf_counter() - started))  # what the copy took beyond the load beside it
     elif base_copy is not None:
         base_copy.discard()  # the base is refused after all: the build starts from scratch
     # No progress bar of its own: the CLI draws one, and cron logs must stay readable.
@@ -441,7 +456,7 @@ def build_release(
             # The columns the base's view found in the table's files stay found, unless a file was rewritten or
             # removed: only added files are asked which columns they have.
             known = None if table in lake_changed and table not in lake_added else _lake_view_columns(con, table)
-            _run_step(
+            step(
                 f"lake_{table}",
                 lambda table=table, contract=contract, known=known: _create_lake_input(
                     con, lake, table, contract, data_through, known=known, added=lake_added.get(table, [])
@@ -449,14 +464,14 @@ def build_release(
             )
         step_done("lake")
         if before is None:
-            _run_step("seeds", lambda: _create_seeds(con, code_rows))
+            step("seeds", lambda: _create_seeds(con, code_rows))
         step_done("seeds")  # a base has them: the signature covers the seeds and the code rows
-        calendar = _run_step("dim_calendar", lambda: _create_calendar(con, lake, contracts, data_through, only_added))
+        calendar = step("dim_calendar", lambda: _create_calendar(con, lake, contracts, data_through, only_added))
         if calendar is not None:
             changed.add("dim_calendar")
         step_done("dim_calendar")
         full_built_at = _now() if before is None else before.full_built_at
-        _run_step(
+        step(
             "meta_release",
             lambda: _create_meta_release(
                 con,
@@ -472,10 +487,10 @@ def build_release(
             ),
         )
         step_done("meta_release")
-        _run_step(MANIFEST_TABLE, lambda: _create_from_arrow(con, MANIFEST_TABLE, files))
+        step(MANIFEST_TABLE, lambda: _create_from_arrow(con, MANIFEST_TABLE, files))
         step_done(MANIFEST_TABLE)
         for name, table in extra_tables.items():
-            _run_step(f"extra table {name}", lambda name=name, table=table: _create_from_arrow(con, name, table))
+            step(f"extra table {name}", lambda name=name, table=table: _create_from_arrow(con, name, table))
         step_done("extra_tables")
         patch = _Patcher(
             con,
@@ -487,7 +502,7 @@ def build_release(
         )
         rebuilt, patched, kept = [], [], []
         if engine == "spark":
-            _run_step(
+            step(
                 "Spark",
                 lambda: _build_with_spark(con, lake, target, models, contracts, data_through, spark_master, step_done),
             )
@@ -495,15 +510,11 @@ def build_release(
             models = []  # built
         for model in models:
             touched = model.mentions & changed
-            if (
-                before is not None
-                and touched
-                and _run_step(f"patch {model.name}", lambda m=model, t=touched: patch(m, t))
-            ):
+            if before is not None and touched and step(f"patch {model.name}", lambda m=model, t=touched: patch(m, t)):
                 patched.append(model.name)
                 changed.add(model.name)
             elif before is None or touched:
-                _run_step(f"model {model.name}", lambda model=model: _create_model(con, model))
+                step(f"model {model.name}", lambda model=model: _create_model(con, model))
                 rebuilt.append(model.name)
                 if before is not None and model.materialized == "table":
                     patch.rows_rebuilt(model.name)
@@ -514,15 +525,11 @@ def build_release(
             step_done(model.name)
         for name, python_model in PYTHON_MODELS.items():
             touched = python_model.depends_on & changed
-            if (
-                before is not None
-                and touched
-                and _run_step(name, lambda n=name, t=touched: patch.python(n, t, cache_dir))
-            ):
+            if before is not None and touched and step(name, lambda n=name, t=touched: patch.python(n, t, cache_dir)):
                 patched.append(name)
                 changed.add(name)
             elif before is None or touched:
-                _run_step(
+                step(
                     name,
                     lambda name=name, build=python_model.build: _create_from_arrow(con, name, build(con, cache_dir)),
                 )
@@ -532,7 +539,7 @@ def build_release(
             else:
                 kept.append(name)
             step_done(name)
-        _run_step("checkpoint", lambda: con.execute("CHECKPOINT"))
+        step("checkpoint", lambda: con.execute("CHECKPOINT"))
         step_done("checkpoint")
         finished = True
     finally:
@@ -540,7 +547,7 @@ def build_release(
         if not finished:  # the half-built file, its WAL and spill folder: a failed build leaves nothing
             discard(build_files(target))
     if before is None:
-        return BuildResult("full", problem or "", rebuilt=tuple(rebuilt))
+        return BuildResult("full", problem or "", rebuilt=tuple(rebuilt), seconds=tuple(seconds))
     return BuildResult(
         "incremental",
         f"built on {base.name}",
@@ -550,6 +557,7 @@ def build_release(
         kept=tuple(kept),
         changed=frozenset(changed),
         scopes=MappingProxyType(dict(patch.scopes)),
+        seconds=tuple(seconds),
     )
 
 

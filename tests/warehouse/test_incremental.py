@@ -321,6 +321,33 @@ def test_full_builds_when_asked_or_when_the_setting_says_always(published):
     assert line == ("incremental", full_at)  # the line of builds remembers its last build from scratch
 
 
+def test_a_run_says_where_its_time_went_stage_by_stage_and_step_by_step(published):
+    """A night's summary holds each stage's seconds, in the order they ran, within the run's, and each step of
+    the build within the build's: waiting for the base's copy first, the tickets and sensor slots patched, the
+    checkpoint last; its slowest steps, slowest first. A build from scratch compacts first and builds each model."""
+    published.nightly()
+    night = run_pipeline(published.home, salt=SALT)
+    assert night.build.startswith("built on"), night.build
+    summary = night.to_dict()
+    assert list(summary["stages"]) == ["load", "build", "checks", "publish"]
+    assert all(night.stages[stage] > 0 for stage in ("load", "build", "checks"))
+    assert sum(night.stages.values()) <= night.duration_s
+    labels = [label for label, _ in night.steps]
+    assert labels[0] == "base copy" and labels[-1] == "checkpoint", labels
+    assert {"patch fct_ticket", "patch fct_sensor_hourly", "lake_ticket_intake"} <= set(labels), labels
+    assert all(seconds > 0 for _, seconds in night.steps)
+    assert sum(seconds for _, seconds in night.steps) <= night.stages["build"]
+    slowest = summary["slowest_steps"]
+    assert 0 < len(slowest) <= 10 and [s for _, s in slowest] == sorted((s for _, s in slowest), reverse=True)
+    assert slowest[0][1] == round(max(seconds for _, seconds in night.steps), 2)
+
+    published.nightly()
+    scratch = run_pipeline(published.home, salt=SALT, full=True)
+    assert list(scratch.to_dict()["stages"]) == ["load", "compact", "build", "checks", "publish"]
+    labels = {label for label, _ in scratch.steps}
+    assert "base copy" not in labels and {"model fct_ticket", "model fct_sensor_hourly"} <= labels, labels
+
+
 def _sensor_series(rng: random.Random, start: datetime, days: int) -> dict[date, list[dict]]:
     """Readings by landing day for a few devices whose values repeat often (stuck runs of every length, many
     across midnight), jump now and then (spikes beside a day's edge) and stop for hours or days (gaps)."""
