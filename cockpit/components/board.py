@@ -49,8 +49,6 @@ from warehouse.paths import Home
 
 log = logging.getLogger(__name__)
 
-STRIP_THREADS = 4
-BOARD_THREADS = 4  # a board's strips and charts computed side by side
 # The boards of this app's pages, by id, as their modules registered them (the pages warm_views warms).
 REGISTERED: dict[str, Board] = {}
 # How often a worker looks for a new release to warm (keep_warm: one small file read).
@@ -202,9 +200,7 @@ def render_group(board: Board, group: KpiGroup, view: View, lang: str) -> list:
     loaded = f"{info.built_at:%Y-%m-%d %H:%M}"
     # The strip's KPIs are independent queries: DuckDB runs them side by side (it releases
     # the GIL, and each call takes its own cursor), so a cold strip costs its slowest KPI.
-    frames = side_by_side(
-        [partial(warehouse.metric, kpi, period, filters=view.filters) for kpi in group.kpis], STRIP_THREADS
-    )
+    frames = side_by_side([partial(warehouse.metric, kpi, period, filters=view.filters) for kpi in group.kpis])
     tiles = []
     for kpi, frame in zip(group.kpis, frames, strict=True):
         metric = get_metric(kpi)
@@ -523,7 +519,7 @@ def render_board(board: Board, view: View, lang: str, theme: str) -> list:
         return [render_chart(board, item, view, lang, theme)]  # a wildcard output: one graph
 
     items = [*board.groups, *board.charts]
-    return side_by_side([partial(part, item) for item in items], BOARD_THREADS)
+    return side_by_side([partial(part, item) for item in items])
 
 
 def board_outputs(board: Board) -> list[Output]:

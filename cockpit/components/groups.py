@@ -24,7 +24,6 @@ from warehouse.groups import NO_GROUP
 # The KPIs the panel reads: the tickets (count and share) and the rate compared with everyone's.
 COUNT_KPI, RATE_KPI = "tickets_received", "on_time_rate"
 TOP_CATEGORIES = 3
-GROUP_THREADS = 4  # the groups' queries asked side by side (as a KPI strip's)
 # The table of who a ticket comes from (warehouse/groups.py), as the catalog's focus_group bridge names it.
 GROUPS_TABLE = BRIDGE_DIMENSIONS["focus_group"][0]
 
@@ -56,7 +55,7 @@ def group_rows(warehouse: Warehouse | ScopedWarehouse, period: Period, filters: 
         asked[code, "count"] = ask(COUNT_KPI, code, compare=False)
         asked[code, "by_category"] = ask(COUNT_KPI, code, group_by="category", lang=lang)
         asked[code, "rate"] = ask(RATE_KPI, code, compare=False)
-    answer = dict(zip(asked, side_by_side(list(asked.values()), GROUP_THREADS), strict=True))
+    answer = dict(zip(asked, side_by_side(list(asked.values())), strict=True))
     all_tickets = _value(answer[None, "count"]) or 0.0
     rows = []
     for code in names:

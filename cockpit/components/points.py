@@ -44,7 +44,6 @@ PERIOD_WORDS = {
 IN_PERIOD = {"zh": "统计期内", "en": "In the period"}
 AT_END = {"zh": "截至期末", "en": "At the period's end"}
 RISING_SHOWN = 3  # rising topics named in a point
-POINT_THREADS = 4  # the sentences' questions asked side by side (cockpit.data.side_by_side)
 
 
 @dataclass(frozen=True)
@@ -207,7 +206,7 @@ def extra_points(
     warehouse: Warehouse | ScopedWarehouse, period: Period, filters: Mapping[str, str], lang: str = "zh"
 ) -> list[str]:
     """What follows the modules' sentences: warnings, rising topics, scorecards."""
-    return [point for point in side_by_side(_extras(warehouse, period, filters, lang), POINT_THREADS) if point]
+    return [point for point in side_by_side(_extras(warehouse, period, filters, lang)) if point]
 
 
 def key_points(
@@ -216,5 +215,5 @@ def key_points(
     """本期要点 of the period, as the overview, the wall and the brief say them."""
     filters = filters or {}
     modules = [partial(module_point, warehouse, module, period, filters, lang) for module in MODULE_ORDER]
-    said = side_by_side([*modules, *_extras(warehouse, period, filters, lang)], POINT_THREADS)
+    said = side_by_side([*modules, *_extras(warehouse, period, filters, lang)])
     return [point for point in said if point]
