@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from benchmarks.pipeline import _deliver, _hold_back, _nights, _stage
+from pipelines.run import time_text
 
 END = date(2026, 11, 19)
 CITY_STREETS = 100
@@ -108,22 +109,21 @@ def measure(scale: float, days: int, spark: bool, nights: int = 3) -> dict:
         held = _hold_back(home / "landing", night)
         floor = landing_floor(home / "landing")
         full_s, full_gib, out = _stage(["pipeline", "run", "--all", "--json"], env)
-        rows = json.loads(out)["totals"]["rows_loaded"]
-        full_stages = json.loads(out)["stages"]
+        full = json.loads(out)
         _deliver(held)
         night_runs = _nights(["pipeline", "run", "--json"], env, home, nights)
         night_s = statistics.median(seconds for seconds, _, _ in night_runs)
         night_gib = max(peak for _, peak, _ in night_runs)
         figures = {
             "scale": scale,
-            "rows": rows,
+            "rows": full["totals"]["rows_loaded"],
             "floor_s": floor,
             "full_s": full_s,
             "full_gib": full_gib,
             "night_s": night_s,
             "night_gib": night_gib,
             # where each run's time went (RunSummary.stages): the full year's, and the last night's
-            "stages": {"full": full_stages, "night": json.loads(night_runs[-1][2])["stages"]},
+            "stages": {"full": full["stages"], "night": json.loads(night_runs[-1][2])["stages"]},
         }
         if spark:
             figures["spark_s"], _ = spark_build(home)
@@ -159,8 +159,7 @@ def main() -> None:
     print("\n# where the time goes: each stage's seconds (the full year; the last night)")
     for r in results:
         for run in ("full", "night"):
-            stages = " · ".join(f"{stage} {seconds:.1f}" for stage, seconds in r["stages"][run].items())
-            print(f"  scale {r['scale']:g} {run:<6}{stages}")
+            print(f"  scale {r['scale']:g} {run:<6}{time_text({'stages': r['stages'][run]})}")
     if len(results) >= 2:
         a, b = results[-2], results[-1]
         for run in ("full", "night"):

@@ -30,6 +30,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from pipelines.run import time_text
+
 TARGETS = {"pipeline_full_s": 120.0, "pipeline_peak_gib": 4.0, "pipeline_day_s": 2.0}
 
 
@@ -285,9 +287,7 @@ def main() -> None:
             print(f"{row[0]:<28}{row[1]:>10}  {row[2]:<18}{row[3]}")
         # Where each run's time went (RunSummary.stages, the build's slowest steps): the stage that grows first.
         for name, each in (("full year", summary), ("nightly day", day_summary), ("next day, --full", scratch_summary)):
-            stages = " · ".join(f"{stage} {seconds:.1f}" for stage, seconds in each["stages"].items())
-            slowest = ", ".join(f"{label} {seconds:.1f}" for label, seconds in each["slowest_steps"][:5])
-            print(f"  {name:<20} stages (s): {stages}; slowest steps (s): {slowest}")
+            print(f"  {name:<20} {time_text(each, slowest=5)}")
         print(f"nightly day built on the current release / from scratch: {day_s / scratch_s:.2f}")
         if args.scale == 1 and args.days >= 365:
             print(

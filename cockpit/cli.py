@@ -334,9 +334,9 @@ def _print_summary(summary) -> None:
     if data["build"]:
         click.echo(data["build"])
     if data["stages"]:
-        stages = " · ".join(f"{stage} {seconds:.1f} s" for stage, seconds in data["stages"].items())
-        slowest = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in data["slowest_steps"][:3])
-        click.echo(f"time: {stages}" + (f"; slowest steps: {slowest}" if slowest else ""))
+        from pipelines.run import time_text
+
+        click.echo(f"time: {time_text(data)}")
 
 
 @pipeline.command("runs")

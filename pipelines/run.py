@@ -186,6 +186,14 @@ class RunSummary:
         }
 
 
+def time_text(summary: dict, slowest: int = 3) -> str:
+    """Where a run's time went, in a line, from its summary (`RunSummary.to_dict`, or its `--json`): each stage's
+    seconds, and its `slowest` slowest build steps."""
+    text = " · ".join(f"{stage} {seconds:.1f} s" for stage, seconds in summary["stages"].items())
+    steps = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in summary.get("slowest_steps", [])[:slowest])
+    return text + (f"; slowest steps: {steps}" if steps else "")
+
+
 def new_run_id(now: datetime | None = None) -> str:
     now = now or datetime.now(TZ)
     return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"

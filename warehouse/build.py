@@ -400,13 +400,7 @@ def build_release(
             progress(label, done, len(steps))
 
     seconds: list[tuple[str, float]] = []
-
-    def step(label: str, action: Callable[[], object]) -> object:
-        started = perf_counter()
-        try:
-            return _run_step(label, action)
-        finally:
-            seconds.append((label, perf_counter() - started))
+    step = functools.partial(_run_step, timings=seconds)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     if problem is None:
@@ -816,12 +810,16 @@ def _rows_changed(con: duckdb.DuckDBPyConnection, name: str) -> bool:
         con.execute(f'DROP TABLE "{old}"')
 
 
-def _run_step(label: str, action: Callable[[], object]) -> object:
+def _run_step(label: str, action: Callable[[], object], timings: list[tuple[str, float]]) -> object:
+    """Run one step of a build, its DuckDB error named after it, its wall-clock seconds added to `timings`."""
+    started = perf_counter()
     try:
         return action()
     except duckdb.Error as exc:
         reason = " ".join(str(exc).split())
         raise ReleaseBuildError(f"{label} failed: {reason}") from exc
+    finally:
+        timings.append((label, perf_counter() - started))
 
 
 def _check_extra_names(extra_tables: Mapping, models: list[Model], contracts: Mapping) -> None:
