@@ -99,13 +99,12 @@ DATASETS: Mapping[str, str] = {
 PLACE_DATASETS = frozenset({"communities", "grids", "community_shapes", "grid_shapes", "grid_tree"})
 CACHE_ENTRIES = 4096
 # What the cache holds about the release itself, whichever view is read: its sources' last days, each fact's
-# first day, its tables and columns, code lists, datasets and scopes, and the memos made of its places alone
-# (a map level's shapes, the grid tree, cockpit/components/board.py). A worker learns them with the first view
-# it serves of a release (a server's warming serves several); `forget_views` keeps them.
+# first day, its tables and columns, code lists, datasets and scopes, and what is made of its places alone
+# (`place_memo`: a map level's shapes, the grid tree). A worker learns them with the first view it serves of a
+# release (a server's warming serves several); `forget_views` keeps them.
 RELEASE_FACTS = frozenset(
-    {"sources_complete_through", "first_day", "has_table", "code-list", "dataset", "row_scope", "columns"}
+    {"sources_complete_through", "first_day", "has_table", "code-list", "dataset", "row_scope", "columns", "place-memo"}
 )
-PLACE_MEMOS = frozenset({"map", "grid_tree", "outlined_parents"})
 # How long a thread waits for another that is computing the same cached answer before computing it itself
 # (a safety net: cached answers depend on others without cycles, so the wait ends when the first is done).
 FLIGHT_WAIT_SECONDS = 60.0
@@ -335,18 +334,10 @@ class Warehouse:
                 flight.done.set()
 
     def forget_views(self) -> None:
-        """Drop every cached answer of a view (KPIs, topics, forecasts, boards), keeping RELEASE_FACTS and the
-        PLACE_MEMOS: this worker's memory as the first reader of a view no one has opened finds it
-        (benchmarks.callbacks)."""
-
-        def of_the_release(key: tuple) -> bool:
-            if key[1] != "memo":
-                return key[1] in RELEASE_FACTS
-            name = key[4] if key[2] == "scope" else key[2]  # a scoped reader's memo: ("scope", scope, name…)
-            return name in PLACE_MEMOS
-
+        """Drop every cached answer of a view (KPIs, topics, forecasts, boards), keeping RELEASE_FACTS: this
+        worker's memory as the first reader of a view no one has opened finds it (benchmarks.callbacks)."""
         with self._cache_lock:
-            for key in [key for key in self._cache if not of_the_release(key)]:
+            for key in [key for key in self._cache if key[1] not in RELEASE_FACTS]:
                 del self._cache[key]
 
     def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
@@ -355,6 +346,11 @@ class Warehouse:
         The caller must not change what it gets back.
         """
         return self._cached(("memo", *key), lambda _cursor: build())
+
+    def place_memo(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """`memo` of something made of the release's places alone, whatever the view (a map level's shapes, the
+        grid tree): one of the RELEASE_FACTS that `forget_views` keeps."""
+        return self._cached(("place-memo", *key), lambda _cursor: build())
 
     def kept(self, key: tuple, build: Callable[[], Any]) -> Any:
         """A callback's answer, built once per release: `memo`, and with `answers` set, also kept on disk for
@@ -781,6 +777,9 @@ class ScopedWarehouse:
 
     def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
         return self.base.memo(("scope", str(self.scope), *key), build)
+
+    def place_memo(self, key: tuple, build: Callable[[], Any]) -> Any:
+        return self.base.place_memo(("scope", str(self.scope), *key), build)
 
     def kept(self, key: tuple, build: Callable[[], Any]) -> Any:
         return self.base.kept(("scope", str(self.scope), *key), build)

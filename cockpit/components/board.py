@@ -149,7 +149,7 @@ def _outlined_parents() -> tuple[frozenset[str], frozenset[str]]:
         micro = shapes["level"] == "micro"
         return frozenset(shapes.loc[~micro, "community_id"]), frozenset(shapes.loc[micro, "parent_id"])
 
-    return warehouse.memo(("outlined_parents",), build)
+    return warehouse.place_memo(("outlined_parents",), build)
 
 
 def chart_dimension(chart: Chart, view: View) -> str:
@@ -295,7 +295,7 @@ def map_shapes(view: View) -> tuple[str, pd.DataFrame, dict]:
             shapes = shapes[(shapes["parent_id"] == view.filters["grid"]) & (shapes["level"] == "micro")]
         return dimension, shapes, feature_collection(shapes)
 
-    return warehouse.memo(("map", dimension, view.filters.get("community"), view.filters.get("grid")), build)
+    return warehouse.place_memo(("map", dimension, view.filters.get("community"), view.filters.get("grid")), build)
 
 
 def grid_tree(view: View, lang: str) -> pd.DataFrame:
@@ -310,7 +310,7 @@ def grid_tree(view: View, lang: str) -> pd.DataFrame:
     grids, or micro grids filed directly under their community.
     """
     community = view.filters.get("community")
-    return current_warehouse().memo(("grid_tree", community), lambda: _grid_tree(community))
+    return current_warehouse().place_memo(("grid_tree", community), lambda: _grid_tree(community))
 
 
 TREE_DIMENSION = {"community": "community", "comprehensive": "grid", "dedicated": "grid", "micro": "micro_grid"}

@@ -112,14 +112,14 @@ def test_forgetting_the_views_keeps_what_the_release_is_and_drops_every_answer(l
     period = Period.preset("this_month", warehouse.info.data_through)
     warehouse.metric("tickets_received", period)
     warehouse.memo(("a board's answer",), lambda: "tiles")
-    shapes = warehouse.memo(("map", "community", None, None), lambda: ["the communities' polygons"])
+    shapes = warehouse.place_memo(("map", "community", None, None), lambda: ["the communities' polygons"])
     kinds = {key[1] for key in warehouse._cache}
     assert {"code-list", "metric", "memo"} <= kinds
     warehouse.forget_views()
     left = [key[1:] for key in warehouse._cache]
     assert ("memo", "a board's answer") not in left and not [key for key in left if key[0] == "metric"]
     assert warehouse.code_list_names("category", "zh") is names  # read from memory, not again
-    assert warehouse.memo(("map", "community", None, None), lambda: ["again"]) is shapes
+    assert warehouse.place_memo(("map", "community", None, None), lambda: ["again"]) is shapes
 
 
 def test_no_release_is_a_one_line_message(tmp_path):
